@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * bpfnat's programs.  The entry points are thin: they parse, hand the packet
+ * to a worker in datapath.h, and leave through the one verdict in stats.h.
+ * The last two programs are not attached anywhere; `bpfnat` runs them with
+ * BPF_PROG_TEST_RUN to start the conntrack expiry timer and to flush flows.
+ */
+#include "common.h"
+#include "maps.h"
+#include "parse.h"
+#include "ct.h"
+#include "datapath.h"
+#include "stats.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Expiry: one pass over the whole table about every SWEEP_PERIOD_NS, in
+ * slices of SWEEP_SLICE slots so that no timer tick runs for long.
+ */
+#define SWEEP_SLICE		1024
+#define SWEEP_PERIOD_NS		(10 * NSEC_PER_SEC)
+#define SWEEP_MIN_TICK_NS	(1000 * 1000ULL)
+
+#ifndef CLOCK_MONOTONIC
+#define CLOCK_MONOTONIC		1
+#endif
+
+static __always_inline int tc_parse(struct __sk_buff *skb, struct pkt *p)
+{
+	__u32 linear = skb->data_end - skb->data;
+
+	/* Headers beyond the linear area (rare on veth) are pulled in. */
+	if (linear < PARSE_PULL_LEN && skb->len > linear)
+		bpf_skb_pull_data(skb, skb->len < PARSE_PULL_LEN ?
+				  skb->len : PARSE_PULL_LEN);
+
+	p->data = (void *)(long)skb->data;
+	p->data_end = (void *)(long)skb->data_end;
+	p->ifindex = skb->ingress_ifindex;
+	p->frame_len = skb->len;
+	return parse_packet(p, skb->len);
+}
+
+/* Attached at tc ingress of every container's host-side veth. */
+SEC("tc")
+int tc_container(struct __sk_buff *skb)
+{
+	struct pkt p = {};
+	int ret;
+
+	ret = tc_parse(skb, &p);
+	if (ret == CONTINUE)
+		ret = from_container(skb, &p, false);
+	return verdict(&p, ret, false);
+}
+
+/* Attached at tc ingress of the uplink. */
+SEC("tc")
+int tc_uplink(struct __sk_buff *skb)
+{
+	struct pkt p = {};
+	int ret;
+
+	ret = tc_parse(skb, &p);
+	/* what the uplink brings and bpfnat cannot read is the host's */
+	ret = ret == CONTINUE ? from_uplink(skb, &p, false) : STAT_PASS;
+	return verdict(&p, ret, false);
+}
+
+struct sweep {
+	const struct bpfnat_config *cfg;
+	__u64 now;
+	__u32 cursor;
+	__u32 expired;
+	__be32 only_addr;	/* flush: only this container's flows */
+	bool flush;		/* remove live flows, expired or not */
+};
+
+static long sweep_slot(__u32 i, struct sweep *s)
+{
+	__u32 slot = s->cursor + i;
+	struct ct_flow *f;
+
+	if (slot >= s->cfg->ct_max)
+		return 1;
+	f = bpf_map_lookup_elem(&ct_flows, &slot);
+	if (!f || f->live != CT_SLOT_LIVE)
+		return 0;
+	if (s->flush) {
+		if (s->only_addr && f->orig.saddr != s->only_addr)
+			return 0;
+	} else if (!ct_expired(f, s->cfg, s->now)) {
+		return 0;
+	}
+	if (ct_delete(slot, f))
+		s->expired++;
+	return 0;
+}
+
+static int sweep_tick(void *map, __u32 *key, struct ct_sweep *t)
+{
+	const struct bpfnat_config *cfg = config_get();
+	struct sweep s = { .now = bpf_ktime_get_coarse_ns() };
+	__u64 tick = SWEEP_PERIOD_NS;
+
+	if (cfg && cfg->ct_max) {
+		s.cfg = cfg;
+		s.cursor = t->cursor;
+		bpf_loop(SWEEP_SLICE, sweep_slot, &s, 0);
+		t->expired += s.expired;
+		t->cursor = s.cursor + SWEEP_SLICE >= cfg->ct_max ?
+				    0 : s.cursor + SWEEP_SLICE;
+		tick = SWEEP_PERIOD_NS / (cfg->ct_max / SWEEP_SLICE + 1);
+		if (tick < SWEEP_MIN_TICK_NS)
+			tick = SWEEP_MIN_TICK_NS;
+	}
+	bpf_timer_start(&t->timer, tick, 0);
+	return 0;
+}
+
+/*
+ * Start the expiry timer, or hand a running one over to this program's
+ * callback (an upgrade).  The timer lives in the pinned ct_sweep map and
+ * runs until that map is gone: no daemon is needed.
+ */
+SEC("tc")
+int ct_sweep_start(struct __sk_buff *skb)
+{
+	struct ct_sweep *t;
+	__u32 zero = 0;
+	long err;
+
+	t = bpf_map_lookup_elem(&ct_sweep, &zero);
+	if (!t)
+		return 1;
+	err = bpf_timer_init(&t->timer, &ct_sweep, CLOCK_MONOTONIC);
+	if (err && err != -EBUSY)
+		return 2;
+	if (bpf_timer_set_callback(&t->timer, sweep_tick))
+		return 3;
+	if (bpf_timer_start(&t->timer, SWEEP_MIN_TICK_NS, 0))
+		return 4;
+	return 0;
+}
+
+/*
+ * Remove flows now: all of them, or those of the container whose address
+ * is in skb->cb[0].  Returns how many were removed.
+ */
+SEC("tc")
+int ct_flush(struct __sk_buff *skb)
+{
+	const struct bpfnat_config *cfg = config_get();
+	struct sweep s = { .flush = true, .only_addr = skb->cb[0] };
+
+	if (!cfg)
+		return 0;
+	s.cfg = cfg;
+	bpf_loop(cfg->ct_max, sweep_slot, &s, 0);
+	return s.expired;
+}

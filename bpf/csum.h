@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Incremental checksum updates (RFC 1624) for rewritten header fields.
+ *
+ * On tc the kernel's helpers do the work, because only they know the skb's
+ * checksum state: with CHECKSUM_PARTIAL (a container's TCP with TX offload)
+ * the L4 field holds the pseudo-header sum and a port change must not touch
+ * it, with CHECKSUM_COMPLETE skb->csum must follow.  On XDP there is no skb
+ * and the fields are updated here, in place.
+ */
+#ifndef BPFNAT_CSUM_H
+#define BPFNAT_CSUM_H
+
+#include "common.h"
+
+/* Where an L4 checksum sits, relative to the L4 header, and how it is kept. */
+struct l4_csum {
+	__u32 off;		/* offset of the checksum field in the L4 header */
+	__u64 flags;		/* BPF_F_PSEUDO_HDR, BPF_F_MARK_MANGLED_0 */
+};
+
+static __always_inline bool l4_csum_of(__u8 proto, struct l4_csum *c)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		c->off = offsetof(struct tcphdr, check);
+		c->flags = BPF_F_PSEUDO_HDR;
+		return true;
+	case IPPROTO_UDP:
+		/* A UDP checksum of 0 means "none" and stays 0; a computed 0
+		 * is sent as 0xffff.
+		 */
+		c->off = offsetof(struct udphdr, check);
+		c->flags = BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0;
+		return true;
+	case IPPROTO_ICMP:
+		c->off = offsetof(struct icmphdr, checksum);
+		c->flags = 0;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static __always_inline __u16 csum16_add(__u16 a, __u16 b)
+{
+	__u32 sum = (__u32)a + b;
+
+	return (sum & 0xffff) + (sum >> 16);
+}
+
+/* HC' = ~(~HC + ~m + m'), with m and m' 16 bits wide. */
+static __always_inline void csum_replace2(__u16 *sum, __u16 from, __u16 to)
+{
+	*sum = ~csum16_add(csum16_add(~*sum, ~from), to);
+}
+
+static __always_inline void csum_replace4(__u16 *sum, __u32 from, __u32 to)
+{
+	csum_replace2(sum, from & 0xffff, to & 0xffff);
+	csum_replace2(sum, from >> 16, to >> 16);
+}
+
+/*
+ * XDP: update a UDP, TCP or ICMP checksum in place for a changed 16-bit
+ * field and, if @pseudo, a changed 32-bit address of the pseudo header.
+ */
+static __always_inline void csum_l4_update(__u16 *sum, __u8 proto, bool pseudo,
+					   __u32 addr_from, __u32 addr_to,
+					   __u16 from, __u16 to)
+{
+	if (proto == IPPROTO_UDP && *sum == 0)
+		return;
+	if (pseudo)
+		csum_replace4(sum, addr_from, addr_to);
+	csum_replace2(sum, from, to);
+	if (proto == IPPROTO_UDP && *sum == 0)
+		*sum = 0xffff;
+}
+
+/*
+ * Full checksum over a buffer, for tests and for building ICMP messages:
+ * @len must be a compile-time bound the verifier can follow.
+ */
+static __always_inline __u16 csum_fold(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum;
+}
+
+#endif /* BPFNAT_CSUM_H */

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Connection tracking for NATed flows.
+ *
+ * A flow is one slot of ct_flows plus two keys in ct_index, the tuple the
+ * container sent and the tuple the reply comes back with, both pointing at
+ * the slot.  Creation takes a free slot number from ct_free, claims a
+ * source port by inserting the reply key with BPF_NOEXIST (the insert is
+ * the port reservation, atomic across CPUs), then inserts the original
+ * key; if another CPU won the race for the same tuple, everything is rolled
+ * back and the winner's flow is used.  Removal is owned by whoever turns
+ * the slot from CT_SLOT_LIVE to CT_SLOT_FREE with one compare-and-swap; it
+ * deletes both keys and returns the slot number, so a half pair never
+ * outlives the removal.
+ */
+#ifndef BPFNAT_CT_H
+#define BPFNAT_CT_H
+
+#include "common.h"
+#include "maps.h"
+#include "parse.h"
+
+/* Slots looked at for an expired or unanswered flow when the table is full. */
+#define CT_EARLY_DROP_SCAN	64
+
+#define TCP_FLAG_FIN	0x01
+#define TCP_FLAG_SYN	0x02
+#define TCP_FLAG_RST	0x04
+#define TCP_FLAG_ACK	0x10
+
+static __always_inline struct ct_flow *ct_lookup(const struct ct_key *key,
+						 __u8 *dir)
+{
+	struct ct_flow *f;
+	struct ct_ref *ref;
+	__u32 slot;
+
+	ref = bpf_map_lookup_elem(&ct_index, key);
+	if (!ref)
+		return NULL;
+	slot = ref->flow;
+	*dir = ref->dir & 1;
+	f = bpf_map_lookup_elem(&ct_flows, &slot);
+	if (!f || f->live != CT_SLOT_LIVE)
+		return NULL;
+	return f;
+}
+
+static __always_inline __u64 ct_timeout_ns(const struct ct_flow *f,
+					   const struct bpfnat_config *cfg)
+{
+	__u32 t = ct_timeout_of(f);
+
+	if (t >= TMO_MAX)
+		return 0;
+	return (__u64)cfg->timeout[t] * NSEC_PER_SEC;
+}
+
+static __always_inline bool ct_expired(const struct ct_flow *f,
+				       const struct bpfnat_config *cfg,
+				       __u64 now)
+{
+	return now > f->last_seen_ns &&
+	       now - f->last_seen_ns > ct_timeout_ns(f, cfg);
+}
+
+/* Remove flow @slot if it is live and no one else is removing it. */
+static __always_inline bool ct_delete(__u32 slot, struct ct_flow *f)
+{
+	struct ct_key rkey;
+
+	if (__sync_val_compare_and_swap(&f->live, CT_SLOT_LIVE,
+					CT_SLOT_FREE) != CT_SLOT_LIVE)
+		return false;
+	ct_reply_key(f, &rkey);
+	bpf_map_delete_elem(&ct_index, &rkey);
+	bpf_map_delete_elem(&ct_index, &f->orig);
+	bpf_map_push_elem(&ct_free, &slot, 0);
+	return true;
+}
+
+/* TCP state from the flags of a packet travelling in direction @dir. */
+static __always_inline void ct_track_tcp(struct ct_flow *f, __u8 dir,
+					 __u8 flags)
+{
+	__u32 state = f->state, next = state;
+
+	if (flags & TCP_FLAG_RST) {
+		next = CT_CLOSE;
+	} else if (flags & TCP_FLAG_SYN) {
+		if (dir == CT_DIR_ORIG && !(flags & TCP_FLAG_ACK)) {
+			/* a new connection on a closed tuple reopens it */
+			if (state == CT_CLOSE || state == CT_TIME_WAIT) {
+				f->flags &= ~(CT_F_FIN_ORIG | CT_F_FIN_REPLY);
+				next = CT_SYN_SENT;
+			}
+		} else if (dir == CT_DIR_REPLY && state == CT_SYN_SENT) {
+			next = CT_SYN_RECV;
+		}
+	} else if (flags & TCP_FLAG_FIN) {
+		__u32 mine = dir == CT_DIR_ORIG ? CT_F_FIN_ORIG : CT_F_FIN_REPLY;
+		__u32 seen = __sync_fetch_and_or(&f->flags, mine) | mine;
+
+		if ((seen & CT_F_FIN_ORIG) && (seen & CT_F_FIN_REPLY))
+			next = CT_TIME_WAIT;
+		else if (state != CT_CLOSE)
+			next = CT_FIN_WAIT;
+	} else if ((flags & TCP_FLAG_ACK) && state == CT_SYN_RECV &&
+		   dir == CT_DIR_ORIG) {
+		next = CT_ESTABLISHED;
+	}
+	if (next != state)
+		f->state = next;
+}
+
+/* A packet of @len bytes in direction @dir belongs to @f. */
+static __always_inline void ct_account(struct ct_flow *f, const struct pkt *p,
+				       __u8 dir)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	dir &= 1;
+	__sync_fetch_and_add(&f->packets[dir], 1);
+	__sync_fetch_and_add(&f->bytes[dir], p->len);
+	if (f->last_seen_ns != now)
+		f->last_seen_ns = now;
+
+	if (dir == CT_DIR_REPLY && !(f->flags & CT_F_REPLIED)) {
+		__sync_fetch_and_or(&f->flags, CT_F_REPLIED);
+		if (f->orig.proto != IPPROTO_TCP)
+			f->state = CT_ESTABLISHED;
+	}
+	if (f->orig.proto == IPPROTO_TCP && p->l4)
+		ct_track_tcp(f, dir, p->tcp_flags);
+}
+
+static __always_inline __u32 ct_hash(const struct ct_key *k)
+{
+	__u32 h = k->saddr * 0x9e3779b1u;
+
+	h ^= k->daddr * 0x85ebca6bu;
+	h ^= ((__u32)k->sport << 16 | k->dport) * 0xc2b2ae35u;
+	h ^= h >> 15;
+	return h ^ k->proto;
+}
+
+struct early_drop {
+	const struct bpfnat_config *cfg;
+	__u64 now;
+	__u32 start;
+	__u32 victim;
+	__u64 victim_seen;
+	bool found;
+	bool expired;
+};
+
+static long early_drop_probe(__u32 i, struct early_drop *e)
+{
+	__u32 slot = (e->start + i) % e->cfg->ct_max;
+	struct ct_flow *f = bpf_map_lookup_elem(&ct_flows, &slot);
+
+	if (!f || f->live != CT_SLOT_LIVE)
+		return 0;
+	if (ct_expired(f, e->cfg, e->now)) {
+		e->victim = slot;
+		e->found = e->expired = true;
+		return 1;
+	}
+	/* Only flows that were never answered may make room. */
+	if (f->flags & CT_F_REPLIED)
+		return 0;
+	if (!e->found || f->last_seen_ns < e->victim_seen) {
+		e->victim = slot;
+		e->victim_seen = f->last_seen_ns;
+		e->found = true;
+	}
+	return 0;
+}
+
+/*
+ * The table is full: free one slot, as nf_conntrack's early drop does, by
+ * taking an expired flow or else the oldest unanswered one near @start.
+ * Established flows are never evicted.
+ */
+static __always_inline bool ct_early_drop(const struct bpfnat_config *cfg,
+					  __u32 start)
+{
+	struct early_drop e = {
+		.cfg = cfg,
+		.now = bpf_ktime_get_coarse_ns(),
+		.start = start,
+	};
+	struct ct_flow *f;
+
+	if (!cfg->ct_max)
+		return false;
+	bpf_loop(CT_EARLY_DROP_SCAN, early_drop_probe, &e, 0);
+	if (!e.found)
+		return false;
+	f = bpf_map_lookup_elem(&ct_flows, &e.victim);
+	return f && ct_delete(e.victim, f);
+}
+
+struct port_search {
+	struct ct_key rkey;	/* reply key; dport is the candidate */
+	struct ct_ref ref;
+	__u32 start;
+	__u32 range;
+	__u16 lo;
+	__u16 port;		/* chosen port, host order */
+	long err;
+};
+
+static __always_inline long port_try(struct port_search *s, __u16 port)
+{
+	s->rkey.dport = bpf_htons(port);
+	s->err = bpf_map_update_elem(&ct_index, &s->rkey, &s->ref, BPF_NOEXIST);
+	if (!s->err)
+		s->port = port;
+	return s->err;
+}
+
+static long port_search_step(__u32 i, struct port_search *s)
+{
+	long err = port_try(s, s->lo + (s->start + i) % s->range);
+
+	/* stop on success and on any error but "this port is taken" */
+	return err != -EEXIST;
+}
+
+/*
+ * Reserve a source port for @f towards its destination by inserting the
+ * reply key.  The container's own port is kept when it is free (RFC 4787
+ * port preservation); otherwise the whole range is searched from a hashed
+ * start.  Returns 0 or a negative errno.
+ */
+static __always_inline long snat_alloc_port(struct ct_flow *f, __u32 slot,
+					    const struct bpfnat_config *cfg)
+{
+	struct port_search s = {
+		.ref = { .flow = slot, .dir = CT_DIR_REPLY },
+		.lo = cfg->port_lo,
+		.range = (__u32)cfg->port_hi - cfg->port_lo + 1,
+		.start = ct_hash(&f->orig),
+	};
+	__u16 own = bpf_ntohs(f->orig.sport);
+
+	f->nat_port = 0;
+	ct_reply_key(f, &s.rkey);
+	if (own >= cfg->port_lo && own <= cfg->port_hi &&
+	    port_try(&s, own) != -EEXIST)
+		goto out;
+	s.err = -EEXIST;
+	bpf_loop(s.range, port_search_step, &s, 0);
+out:
+	if (!s.err)
+		f->nat_port = bpf_htons(s.port);
+	return s.err;
+}
+
+static __always_inline __u32 ct_initial_state(const struct pkt *p)
+{
+	if (p->key.proto != IPPROTO_TCP)
+		return CT_NEW;
+	if ((p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
+		return CT_SYN_SENT;
+	/* picked up mid-stream, e.g. after the table was flushed */
+	return CT_ESTABLISHED;
+}
+
+/*
+ * Create the flow for a container's first packet.  On success *out is the
+ * flow (ours, or the one another CPU created for the same tuple at the same
+ * time) and CONTINUE is returned; otherwise a drop reason.
+ */
+static __always_inline int ct_create(const struct pkt *p,
+				     const struct bpfnat_config *cfg,
+				     struct ct_flow **out)
+{
+	struct ct_ref ref = { .dir = CT_DIR_ORIG };
+	struct ct_key rkey;
+	bool lost_race = false;
+	struct ct_flow *f;
+	__u32 slot;
+	__u64 now;
+	__u8 dir;
+	long err;
+
+	if (bpf_map_pop_elem(&ct_free, &slot)) {
+		if (!ct_early_drop(cfg, ct_hash(&p->key)) ||
+		    bpf_map_pop_elem(&ct_free, &slot))
+			return STAT_DROP_CT_FULL;
+	}
+	f = bpf_map_lookup_elem(&ct_flows, &slot);
+	if (!f)
+		return STAT_DROP_CT_FULL;
+
+	now = bpf_ktime_get_coarse_ns();
+	f->live = CT_SLOT_NEW;
+	f->orig = p->key;
+	f->nat_addr = cfg->snat_addr;
+	f->ifindex = p->ifindex;
+	f->state = ct_initial_state(p);
+	f->flags = 0;
+	f->created_ns = now;
+	f->last_seen_ns = now;
+	f->packets[0] = f->packets[1] = 0;
+	f->bytes[0] = f->bytes[1] = 0;
+
+	err = snat_alloc_port(f, slot, cfg);
+	if (err)
+		goto free_slot;
+
+	ref.flow = slot;
+	err = bpf_map_update_elem(&ct_index, &f->orig, &ref, BPF_NOEXIST);
+	if (err) {
+		lost_race = err == -EEXIST;
+		goto free_reply;
+	}
+	f->live = CT_SLOT_LIVE;
+	*out = f;
+	return CONTINUE;
+
+free_reply:
+	ct_reply_key(f, &rkey);
+	bpf_map_delete_elem(&ct_index, &rkey);
+free_slot:
+	f->live = CT_SLOT_FREE;
+	bpf_map_push_elem(&ct_free, &slot, 0);
+	if (lost_race) {
+		/* another CPU created this very flow a moment ago */
+		*out = ct_lookup(&p->key, &dir);
+		return *out ? CONTINUE : STAT_DROP_CT_RACE;
+	}
+	return err == -EEXIST ? STAT_DROP_NO_PORT : STAT_DROP_CT_FULL;
+}
+
+#endif /* BPFNAT_CT_H */

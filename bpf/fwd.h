@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Where a packet goes next: straight into a container's namespace, or out
+ * of the uplink towards the next hop the kernel's routing table names.
+ */
+#ifndef BPFNAT_FWD_H
+#define BPFNAT_FWD_H
+
+#include "common.h"
+#include "maps.h"
+#include "parse.h"
+
+enum route_kind {
+	ROUTE_UPLINK,		/* via the uplink, next hop's MAC known */
+	ROUTE_UPLINK_NEIGH,	/* via the uplink, next hop's MAC unknown */
+	ROUTE_UPLINK_KERNEL,	/* forwarding is off: let the kernel resolve */
+	ROUTE_STACK,		/* local, or not via the uplink: not ours */
+	ROUTE_TOO_BIG,		/* larger than the uplink's MTU */
+};
+
+static __always_inline bool in_pool(const struct bpfnat_config *cfg,
+				    __be32 addr)
+{
+	return (addr & cfg->pool_mask) == cfg->pool_addr;
+}
+
+static __always_inline bool is_excluded(__be32 daddr)
+{
+	struct exclude_key key = { .prefixlen = 32, .addr = daddr };
+
+	return bpf_map_lookup_elem(&exclude, &key);
+}
+
+/*
+ * Ask the kernel's FIB how to reach the packet's destination from the
+ * container's veth.  On ROUTE_UPLINK @fib holds the MACs to write.
+ */
+static __always_inline int route_outside(void *ctx, const struct pkt *p,
+					 const struct bpfnat_config *cfg,
+					 struct bpf_fib_lookup *fib)
+{
+	int rc;
+
+	fib->family = AF_INET;
+	fib->tos = p->ip->tos;
+	fib->l4_protocol = p->key.proto;
+	fib->tot_len = 0;	/* let the helper check the skb, GSO aware */
+	fib->ipv4_src = cfg->snat_addr;
+	fib->ipv4_dst = p->key.daddr;
+	fib->ifindex = p->ifindex;
+
+	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		if (fib->ifindex != cfg->uplink_ifindex)
+			return ROUTE_STACK;
+		return rc == BPF_FIB_LKUP_RET_SUCCESS ? ROUTE_UPLINK :
+							ROUTE_UPLINK_NEIGH;
+	case BPF_FIB_LKUP_RET_FWD_DISABLED:
+		/* The host's own forwarding is off, which the FIB helper
+		 * refuses to look past; bpfnat is the router here, so the
+		 * packet still leaves by the uplink and the kernel resolves
+		 * the next hop for it.
+		 */
+		return ROUTE_UPLINK_KERNEL;
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		return ROUTE_TOO_BIG;
+	default:
+		/* local, broadcast, unreachable, ...: the stack answers */
+		return ROUTE_STACK;
+	}
+}
+
+/* Send the packet, already rewritten, on its way out of the uplink. */
+static __always_inline int redirect_uplink(int route,
+					   const struct bpf_fib_lookup *fib,
+					   const struct bpfnat_config *cfg)
+{
+	struct bpf_redir_neigh nh = {
+		.nh_family = AF_INET,
+		.ipv4_nh = fib->ipv4_dst,	/* the FIB's next hop */
+	};
+
+	switch (route) {
+	case ROUTE_UPLINK:
+		return bpf_redirect(fib->ifindex, 0);
+	case ROUTE_UPLINK_NEIGH:
+		return bpf_redirect_neigh(fib->ifindex, &nh, sizeof(nh), 0);
+	default:
+		return bpf_redirect_neigh(cfg->uplink_ifindex, NULL, 0, 0);
+	}
+}
+
+/* Deliver straight into a container: onto its eth0's receive path. */
+static __always_inline int redirect_container(const struct endpoint *ep)
+{
+	return bpf_redirect_peer(ep->ifindex, 0);
+}
+
+#endif /* BPFNAT_FWD_H */

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map of the data path.  Their names are the pinned names under
+ * BPFNAT_PIN_DIR and what `bpftool map show` prints; their key and value
+ * types carry BTF, so `bpftool map dump` shows field names.  Sizes given
+ * here are defaults: `bpfnat up` sets the conntrack sizes from --ct-max.
+ */
+#ifndef BPFNAT_MAPS_H
+#define BPFNAT_MAPS_H
+
+#include "common.h"
+
+/* config[0]: struct bpfnat_config, written by `bpfnat up`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfnat_config);
+} config SEC(".maps");
+
+/* Containers by address: where to deliver a packet for them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ENDPOINTS_MAX);
+	__type(key, __be32);
+	__type(value, struct endpoint);
+} endpoints SEC(".maps");
+
+/* Destinations that are routed without NAT (--exclude). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, EXCLUDE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct exclude_key);
+	__type(value, __u8);
+} exclude SEC(".maps");
+
+/* Conntrack: both tuples of every flow, each pointing at its slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * CT_MAX_DEFAULT);
+	__type(key, struct ct_key);
+	__type(value, struct ct_ref);
+} ct_index SEC(".maps");
+
+/* Conntrack: one slot per flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CT_MAX_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct ct_flow);
+} ct_flows SEC(".maps");
+
+/* Conntrack: numbers of the free slots of ct_flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, CT_MAX_DEFAULT);
+	__uint(key_size, 0);
+	__uint(value_size, sizeof(__u32));
+} ct_free SEC(".maps");
+
+/* ct_sweep[0]: the expiry timer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_sweep);
+} ct_sweep SEC(".maps");
+
+/* Packets and bytes per outcome, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT_MAX);
+	__type(key, __u32);
+	__type(value, struct stat_val);
+} stats SEC(".maps");
+
+static __always_inline const struct bpfnat_config *config_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&config, &zero);
+}
+
+#endif /* BPFNAT_MAPS_H */

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The single exit of every program: the packet's outcome (an enum stat_id)
+ * is counted per CPU and turned into the hook's verdict.  Nothing is
+ * dropped anywhere else, so every drop has a named counter.
+ */
+#ifndef BPFNAT_STATS_H
+#define BPFNAT_STATS_H
+
+#include "common.h"
+#include "maps.h"
+#include "parse.h"
+
+static __always_inline void stat_count(__u32 id, __u32 bytes)
+{
+	struct stat_val *v = bpf_map_lookup_elem(&stats, &id);
+
+	if (v) {
+		v->packets++;
+		v->bytes += bytes;
+	}
+}
+
+static __always_inline int verdict(const struct pkt *p, int outcome,
+				   const bool xdp)
+{
+	/* a step that forgot to decide is a bug; never let it through */
+	if (outcome < 0 || outcome >= STAT_MAX)
+		outcome = STAT_DROP_UNSUPPORTED;
+	stat_count(outcome, p->frame_len);
+
+	if (outcome == STAT_PASS)
+		return xdp ? XDP_PASS : TC_ACT_OK;
+	if (STAT_IS_DROP(outcome))
+		return xdp ? XDP_DROP : TC_ACT_SHOT;
+	return p->redirect;
+}
+
+#endif /* BPFNAT_STATS_H */

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one definition of everything the BPF data path and the bpfnat CLI both
+ * see: map names, map key and value layouts, configuration, counters.
+ *
+ * Layout rules: fixed-width types only, network byte order marked by __be
+ * types, explicit padding, a size assertion per struct.  Fields are never
+ * reordered or reused; a change to any layout bumps BPFNAT_LAYOUT_VERSION so
+ * that `bpfnat up` refuses pinned maps of the old shape instead of misreading
+ * them.
+ */
+#ifndef BPFNAT_H
+#define BPFNAT_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+
+#define BPFNAT_LAYOUT_VERSION	1
+
+/* Where the kernel keeps bpfnat's state between CLI runs. */
+#define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
+
+/* Pinned names: map names as the kernel shows them (at most 15 chars). */
+#define PIN_CONFIG		"config"
+#define PIN_ENDPOINTS		"endpoints"
+#define PIN_EXCLUDE		"exclude"
+#define PIN_CT_INDEX		"ct_index"
+#define PIN_CT_FLOWS		"ct_flows"
+#define PIN_CT_FREE		"ct_free"
+#define PIN_CT_SWEEP		"ct_sweep"
+#define PIN_STATS		"stats"
+#define PIN_PROG_CONTAINER	"tc_container"
+#define PIN_PROG_UPLINK		"tc_uplink"
+#define PIN_PROG_FLUSH		"ct_flush"
+
+/* tc filter identity: bpfnat only ever touches filters at this spot. */
+#define BPFNAT_TC_PRIO		0xb9
+#define BPFNAT_TC_HANDLE	0xb9f
+
+/* Default sizes, overridable at build time and by `bpfnat up` flags. */
+#ifndef CT_MAX_DEFAULT
+#define CT_MAX_DEFAULT		65536
+#endif
+#ifndef ENDPOINTS_MAX
+#define ENDPOINTS_MAX		4096
+#endif
+#ifndef EXCLUDE_MAX
+#define EXCLUDE_MAX		64
+#endif
+
+#define POOL_DEFAULT		"172.18.0.0/16"
+#define PORTS_DEFAULT_LO	1024
+#define PORTS_DEFAULT_HI	65535
+
+enum bpfnat_mode {
+	MODE_TC = 0,
+	MODE_XDP = 1,
+};
+
+/*
+ * A packet's 5-tuple as seen at the hook that looks it up.  For ICMP echo
+ * the identifier plays the port: it is the source port of the container's
+ * request and the destination port of the reply.
+ */
+struct ct_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct ct_key) == 16, "ct_key layout");
+
+enum ct_dir {
+	CT_DIR_ORIG = 0,	/* container -> outside, before SNAT */
+	CT_DIR_REPLY = 1,	/* outside -> SNAT address, before reverse NAT */
+};
+
+/* ct_index value: which flow a tuple belongs to, and in which direction. */
+struct ct_ref {
+	__u32 flow;
+	__u8 dir;		/* enum ct_dir */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct ct_ref) == 8, "ct_ref layout");
+
+enum ct_state {
+	CT_NEW = 0,		/* seen from the container, never answered */
+	CT_ESTABLISHED,		/* answered (UDP, ICMP) or handshake done */
+	CT_SYN_SENT,
+	CT_SYN_RECV,
+	CT_FIN_WAIT,		/* one side sent FIN */
+	CT_TIME_WAIT,		/* both sides sent FIN */
+	CT_CLOSE,		/* reset seen */
+	CT_STATE_MAX,
+};
+
+/* ct_flow.live */
+enum ct_slot {
+	CT_SLOT_FREE = 0,	/* unused; its number waits in ct_free */
+	CT_SLOT_LIVE = 1,	/* both keys are in ct_index */
+	CT_SLOT_NEW = 2,	/* being created; no one may remove it */
+};
+
+/* ct_flow.flags */
+#define CT_F_REPLIED		(1 << 0)
+#define CT_F_FIN_ORIG		(1 << 1)
+#define CT_F_FIN_REPLY		(1 << 2)
+
+/*
+ * One NATed flow.  Both of its ct_index keys point at the same slot, so the
+ * two directions share one state, one clock and one set of counters, and
+ * are created and removed together.  A slot whose `live` is 0 is free and
+ * its number waits in ct_free; whoever turns `live` from 1 to 0 (one
+ * compare-and-swap) owns the removal of both keys.
+ */
+struct ct_flow {
+	struct ct_key orig;	/* as the container sent it */
+	__be32 nat_addr;	/* source address after SNAT */
+	__be16 nat_port;	/* source port (ICMP: echo id) after SNAT */
+	__u16 pad;
+	__u32 ifindex;		/* host side of the container's veth */
+	__u32 live;		/* enum ct_slot */
+	__u32 state;		/* enum ct_state */
+	__u32 flags;		/* CT_F_*, set with atomic or */
+	__u64 created_ns;	/* bpf_ktime_get_coarse_ns() clock */
+	__u64 last_seen_ns;
+	__u64 packets[2];	/* indexed by enum ct_dir */
+	__u64 bytes[2];
+};
+_Static_assert(sizeof(struct ct_flow) == 88, "ct_flow layout");
+
+/* endpoints value, keyed by the container's __be32 address. */
+struct endpoint {
+	__u32 ifindex;		/* host side of the container's veth */
+	__u8 mac[6];		/* container's eth0 */
+	__u8 host_mac[6];	/* host side of the veth (the gateway) */
+};
+_Static_assert(sizeof(struct endpoint) == 16, "endpoint layout");
+
+/* exclude: destinations that are never NATed (LPM trie key). */
+struct exclude_key {
+	__u32 prefixlen;
+	__be32 addr;
+};
+_Static_assert(sizeof(struct exclude_key) == 8, "exclude_key layout");
+
+/* Idle timeouts in seconds, indexed by ct_timeout_id. */
+enum ct_timeout_id {
+	TMO_TCP_SYN = 0,	/* handshake not finished */
+	TMO_TCP_EST,
+	TMO_TCP_FIN,		/* closing, time-wait */
+	TMO_TCP_CLOSE,		/* after a reset */
+	TMO_UDP_NEW,		/* never answered */
+	TMO_UDP_EST,
+	TMO_ICMP,
+	TMO_MAX,
+};
+
+/* config[0]: what `bpfnat up` was told, read by every program. */
+struct bpfnat_config {
+	__u32 version;		/* BPFNAT_LAYOUT_VERSION */
+	__u32 mode;		/* enum bpfnat_mode */
+	__u32 uplink_ifindex;
+	__be32 snat_addr;
+	__be32 pool_addr;	/* network address of the container pool */
+	__be32 pool_mask;
+	__be32 gateway;		/* the pool's first address */
+	__u16 port_lo;		/* SNAT port range, host byte order */
+	__u16 port_hi;
+	__u32 ct_max;
+	__u32 timeout[TMO_MAX];	/* seconds */
+};
+_Static_assert(sizeof(struct bpfnat_config) == 64, "bpfnat_config layout");
+
+/*
+ * Counters, one per outcome of a packet.  The list is the single source of
+ * the enum and of the names `bpfnat stats` prints; drops start with DROP_.
+ */
+#define BPFNAT_STATS(X)							\
+	X(FORWARD,		"forwarded")	/* container to container */ \
+	X(SNAT,			"snat")		/* container to outside */ \
+	X(DNAT,			"reverse_nat")	/* outside to container */ \
+	X(PASS,			"passed")	/* handed to the stack */ \
+	X(DROP_TRUNCATED,	"drop_truncated")			\
+	X(DROP_BAD_IHL,		"drop_bad_ihl")				\
+	X(DROP_IP_OPTIONS,	"drop_ip_options")			\
+	X(DROP_BAD_LENGTH,	"drop_bad_length")			\
+	X(DROP_BAD_TCP_OFFSET,	"drop_bad_tcp_offset")			\
+	X(DROP_BAD_UDP_LENGTH,	"drop_bad_udp_length")			\
+	X(DROP_BAD_ICMP,	"drop_bad_icmp")			\
+	X(DROP_SPOOFED,		"drop_spoofed_source")			\
+	X(DROP_CT_FULL,		"drop_ct_full")				\
+	X(DROP_CT_RACE,		"drop_ct_race")				\
+	X(DROP_NO_PORT,		"drop_no_free_port")			\
+	X(DROP_FRAGMENT,	"drop_fragment")			\
+	X(DROP_MTU,		"drop_mtu_exceeded")			\
+	X(DROP_NO_ROUTE,	"drop_no_route")				\
+	X(DROP_UNSUPPORTED,	"drop_unsupported")
+
+/* Outcomes after STAT_PASS are drops. */
+#define STAT_IS_DROP(id)	((id) > STAT_PASS)
+
+#define BPFNAT_STAT_ENUM(id, name) STAT_##id,
+enum stat_id {
+	BPFNAT_STATS(BPFNAT_STAT_ENUM)
+	STAT_MAX,
+};
+#undef BPFNAT_STAT_ENUM
+
+/* stats value (per CPU). */
+struct stat_val {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct stat_val) == 16, "stat_val layout");
+
+/* Context of the ct_flush program, run by `ct flush` and `ns del`. */
+struct ct_flush_args {
+	__be32 addr;		/* in: only this container's flows; 0 for all */
+	__u32 flushed;		/* out: flows removed */
+};
+_Static_assert(sizeof(struct ct_flush_args) == 8, "ct_flush_args layout");
+
+/* ct_sweep[0]: the in-kernel expiry timer and where it stopped. */
+struct ct_sweep {
+	struct bpf_timer timer;
+	__u32 cursor;		/* next flow slot to look at */
+	__u32 pad;
+	__u64 expired;		/* flows reclaimed so far */
+};
+_Static_assert(sizeof(struct ct_sweep) == 32, "ct_sweep layout");
+
+/*
+ * Logic both sides need to agree on, kept next to the layouts it reads.
+ */
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/* The key a reply to @f carries when it reaches the uplink. */
+static __always_inline void ct_reply_key(const struct ct_flow *f,
+					 struct ct_key *key)
+{
+	key->saddr = f->orig.daddr;
+	key->daddr = f->nat_addr;
+	key->proto = f->orig.proto;
+	/* ICMP: the echo reply carries the id as its "destination port" */
+	key->sport = f->orig.proto == 1 /* IPPROTO_ICMP */ ? 0 : f->orig.dport;
+	key->dport = f->nat_port;
+	key->pad[0] = key->pad[1] = key->pad[2] = 0;
+}
+
+/* Which idle timeout applies to @f now. */
+static __always_inline enum ct_timeout_id ct_timeout_of(const struct ct_flow *f)
+{
+	switch (f->orig.proto) {
+	case 6: /* IPPROTO_TCP */
+		switch (f->state) {
+		case CT_ESTABLISHED:
+			return TMO_TCP_EST;
+		case CT_FIN_WAIT:
+		case CT_TIME_WAIT:
+			return TMO_TCP_FIN;
+		case CT_CLOSE:
+			return TMO_TCP_CLOSE;
+		default:
+			return TMO_TCP_SYN;
+		}
+	case 17: /* IPPROTO_UDP */
+		return f->flags & CT_F_REPLIED ? TMO_UDP_EST : TMO_UDP_NEW;
+	default:
+		return TMO_ICMP;
+	}
+}
+
+#endif /* BPFNAT_H */

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "addr.h"
+
+int parse_ipv4(const char *s, uint32_t *addr)
+{
+	struct in_addr in;
+
+	if (inet_pton(AF_INET, s, &in) != 1)
+		return -EINVAL;
+	*addr = in.s_addr;
+	return 0;
+}
+
+int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int parse_cidr(const char *s, uint32_t *addr, int *plen, bool plen_optional)
+{
+	char buf[INET_ADDRSTRLEN + 4];
+	const char *slash = strchr(s, '/');
+	uint32_t len = 32;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	if (!slash && !plen_optional)
+		return -EINVAL;
+	if (slash && parse_u32(slash + 1, 0, 32, &len))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%.*s",
+		 (int)(slash ? slash - s : (long)strlen(s)), s);
+	if (parse_ipv4(buf, addr))
+		return -EINVAL;
+	*plen = len;
+	return 0;
+}
+
+int parse_port_range(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	char buf[16];
+	const char *dash = strchr(s, '-');
+	uint32_t a, b;
+
+	if (!dash || (size_t)(dash - s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%.*s", (int)(dash - s), s);
+	if (parse_u32(buf, 1, 65535, &a) || parse_u32(dash + 1, 1, 65535, &b) ||
+	    a > b)
+		return -EINVAL;
+	*lo = a;
+	*hi = b;
+	return 0;
+}
+
+uint32_t plen_to_mask(int plen)
+{
+	return plen ? htonl(~0u << (32 - plen)) : 0;
+}
+
+int pool_init(struct pool *pool, uint32_t addr, int plen)
+{
+	/* at least a gateway and one container */
+	if (plen < 1 || plen > 30)
+		return -EINVAL;
+	pool->plen = plen;
+	pool->mask = plen_to_mask(plen);
+	pool->net = addr & pool->mask;
+	pool->gateway = htonl(ntohl(pool->net) + 1);
+	pool->broadcast = pool->net | ~pool->mask;
+	return 0;
+}
+
+bool pool_usable(const struct pool *pool, uint32_t addr)
+{
+	return (addr & pool->mask) == pool->net && addr != pool->net &&
+	       addr != pool->gateway && addr != pool->broadcast;
+}
+
+const char *ip_str(uint32_t addr)
+{
+	static char buf[4][INET_ADDRSTRLEN];
+	static int next;
+	char *out = buf[next++ % 4];
+
+	inet_ntop(AF_INET, &addr, out, INET_ADDRSTRLEN);
+	return out;
+}
+
+const char *cidr_str(uint32_t addr, int plen)
+{
+	static char buf[INET_ADDRSTRLEN + 4];
+
+	snprintf(buf, sizeof(buf), "%s/%d", ip_str(addr), plen);
+	return buf;
+}
+
+const char *mac_str(const uint8_t *m)
+{
+	static char buf[18];
+
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0],
+		 m[1], m[2], m[3], m[4], m[5]);
+	return buf;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The commands.  Each takes the arguments after its verb, prints its own
+ * one-line error when it fails, and returns the process exit code.
+ */
+#ifndef BPFNAT_CMD_H
+#define BPFNAT_CMD_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,		/* the command could not be carried out */
+	EXIT_USAGE = 2,		/* the command line is wrong */
+};
+
+/* -j anywhere on the command line */
+extern bool json_output;
+
+int cmd_up(int argc, char **argv);
+int cmd_down(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_ns_add(int argc, char **argv);
+int cmd_ns_del(int argc, char **argv);
+int cmd_ns_list(int argc, char **argv);
+int cmd_ct_list(int argc, char **argv);
+int cmd_ct_count(int argc, char **argv);
+int cmd_ct_flush(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+/* "bpfnat: WHAT: MESSAGE" and EXIT_USAGE */
+int usage_error(const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print @v on stdout and release it. */
+void json_print(json_t *v);
+
+#endif /* BPFNAT_CMD_H */

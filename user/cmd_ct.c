@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bpfnat ct list | count | flush, bpfnat stats
+ */
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "cmd.h"
+#include "loader.h"
+#include "log.h"
+#include "maps.h"
+
+static const char *const state_names[CT_STATE_MAX] = {
+	[CT_NEW] = "NEW",
+	[CT_ESTABLISHED] = "ESTABLISHED",
+	[CT_SYN_SENT] = "SYN_SENT",
+	[CT_SYN_RECV] = "SYN_RECV",
+	[CT_FIN_WAIT] = "FIN_WAIT",
+	[CT_TIME_WAIT] = "TIME_WAIT",
+	[CT_CLOSE] = "CLOSE",
+};
+
+static const char *proto_name(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	default:
+		return "unknown";
+	}
+}
+
+static bool need_running(const char *what, struct bpfnat_config *cfg)
+{
+	if (dp_running(cfg))
+		return true;
+	pr_warn("%s: bpfnat is down (run 'bpfnat up')", what);
+	return false;
+}
+
+/* One direction of a flow, as conntrack -L prints it. */
+static void tuple_print(const struct ct_key *k, __u64 packets, __u64 bytes)
+{
+	printf(" src=%s", ip_str(k->saddr));
+	printf(" dst=%s", ip_str(k->daddr));
+	if (k->proto == IPPROTO_ICMP)
+		printf(" type=%u code=0 id=%u", k->sport ? 8 : 0,
+		       ntohs(k->sport ? k->sport : k->dport));
+	else
+		printf(" sport=%u dport=%u", ntohs(k->sport), ntohs(k->dport));
+	printf(" packets=%llu bytes=%llu", (unsigned long long)packets,
+	       (unsigned long long)bytes);
+}
+
+static json_t *tuple_json(const struct ct_key *k, __u64 packets, __u64 bytes)
+{
+	json_t *o = json_pack("{s:s, s:s}", "src", ip_str(k->saddr), "dst",
+			      ip_str(k->daddr));
+
+	if (k->proto == IPPROTO_ICMP) {
+		json_object_set_new(o, "id", json_integer(ntohs(
+				k->sport ? k->sport : k->dport)));
+	} else {
+		json_object_set_new(o, "sport", json_integer(ntohs(k->sport)));
+		json_object_set_new(o, "dport", json_integer(ntohs(k->dport)));
+	}
+	json_object_set_new(o, "packets", json_integer(packets));
+	json_object_set_new(o, "bytes", json_integer(bytes));
+	return o;
+}
+
+struct list_ctx {
+	const struct bpfnat_config *cfg;
+	json_t *arr;
+};
+
+static int flow_print(uint32_t slot, const struct ct_flow *f, void *data)
+{
+	struct list_ctx *l = data;
+	const char *state = f->state < CT_STATE_MAX ? state_names[f->state] :
+						      "?";
+	bool replied = f->flags & CT_F_REPLIED;
+	struct ct_key reply;
+
+	ct_reply_key(f, &reply);
+	if (l->arr) {
+		json_array_append_new(l->arr, json_pack(
+			"{s:s, s:i, s:s, s:I, s:b, s:o, s:o, s:i, s:i}",
+			"protocol", proto_name(f->orig.proto),
+			"protonum", f->orig.proto,
+			"state", state,
+			"timeout", (json_int_t)ct_seconds_left(f, l->cfg),
+			"replied", replied,
+			"original", tuple_json(&f->orig, f->packets[0],
+					       f->bytes[0]),
+			"reply", tuple_json(&reply, f->packets[1],
+					    f->bytes[1]),
+			"ifindex", f->ifindex,
+			"slot", slot));
+		return 0;
+	}
+	printf("%-8s %u %llu", proto_name(f->orig.proto), f->orig.proto,
+	       (unsigned long long)ct_seconds_left(f, l->cfg));
+	if (f->orig.proto == IPPROTO_TCP)
+		printf(" %s", state);
+	tuple_print(&f->orig, f->packets[0], f->bytes[0]);
+	if (!replied)
+		printf(" [UNREPLIED]");
+	tuple_print(&reply, f->packets[1], f->bytes[1]);
+	printf("\n");
+	return 0;
+}
+
+int cmd_ct_list(int argc, char **argv)
+{
+	struct bpfnat_config cfg;
+	struct list_ctx l = { .cfg = &cfg };
+	int err;
+
+	if (argc != 1)
+		return usage_error("ct list", "unexpected argument '%s'",
+				   argv[1]);
+	if (!need_running("ct list", &cfg))
+		return EXIT_FAIL;
+	if (json_output)
+		l.arr = json_array();
+	err = ct_each(flow_print, &l);
+	if (err) {
+		json_decref(l.arr);
+		pr_warn("ct list: read ct_flows: %s", strerror(-err));
+		return EXIT_FAIL;
+	}
+	if (l.arr)
+		json_print(l.arr);
+	return EXIT_OK;
+}
+
+int cmd_ct_count(int argc, char **argv)
+{
+	long n;
+
+	if (argc != 1)
+		return usage_error("ct count", "unexpected argument '%s'",
+				   argv[1]);
+	if (!need_running("ct count", NULL))
+		return EXIT_FAIL;
+	n = ct_count();
+	if (n < 0) {
+		pr_warn("ct count: read ct_flows: %s", strerror(-n));
+		return EXIT_FAIL;
+	}
+	if (json_output)
+		json_print(json_integer(n));
+	else
+		printf("%ld\n", n);
+	return EXIT_OK;
+}
+
+int cmd_ct_flush(int argc, char **argv)
+{
+	int n;
+
+	if (argc != 1)
+		return usage_error("ct flush", "unexpected argument '%s'",
+				   argv[1]);
+	if (!need_running("ct flush", NULL))
+		return EXIT_FAIL;
+	n = ct_flush(0);
+	if (n < 0) {
+		pr_warn("ct flush: %s", strerror(-n));
+		return EXIT_FAIL;
+	}
+	if (json_output)
+		json_print(json_pack("{s:i}", "flushed", n));
+	else
+		printf("%d flows removed\n", n);
+	return EXIT_OK;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	struct stat_val v[STAT_MAX];
+	json_t *o;
+	int err;
+
+	if (argc != 1)
+		return usage_error("stats", "unexpected argument '%s'",
+				   argv[1]);
+	if (!need_running("stats", NULL))
+		return EXIT_FAIL;
+	err = stats_read(v, STAT_MAX);
+	if (err) {
+		pr_warn("stats: read counters: %s", strerror(-err));
+		return EXIT_FAIL;
+	}
+	if (json_output) {
+		o = json_object();
+		for (int i = 0; i < STAT_MAX; i++)
+			json_object_set_new(o, stat_names[i], json_pack(
+				"{s:I, s:I}",
+				"packets", (json_int_t)v[i].packets,
+				"bytes", (json_int_t)v[i].bytes));
+		json_print(o);
+		return EXIT_OK;
+	}
+	printf("%-22s %14s %16s\n", "COUNTER", "PACKETS", "BYTES");
+	for (int i = 0; i < STAT_MAX; i++)
+		printf("%-22s %14llu %16llu\n", stat_names[i],
+		       (unsigned long long)v[i].packets,
+		       (unsigned long long)v[i].bytes);
+	return EXIT_OK;
+}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bpfnat ns add | del | list
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "container.h"
+#include "loader.h"
+#include "log.h"
+
+/* The pool of the running data path, or the default one. */
+static void current_pool(struct pool *pool)
+{
+	struct bpfnat_config cfg;
+	uint32_t addr;
+	int plen;
+
+	if (dp_running(&cfg)) {
+		pool_init(pool, cfg.pool_addr,
+			  __builtin_popcount(cfg.pool_mask));
+		return;
+	}
+	parse_cidr(POOL_DEFAULT, &addr, &plen, false);
+	pool_init(pool, addr, plen);
+}
+
+static int check_name(const char *what, const char *name)
+{
+	if (!netns_name_valid(name))
+		return usage_error(what, "invalid name '%s': 1 to %d letters, "
+				   "digits, '_', '.' or '-', not starting "
+				   "with '.' or '-'", name, NETNS_NAME_MAX);
+	return EXIT_OK;
+}
+
+static json_t *container_json(const struct container *c)
+{
+	return json_pack("{s:s, s:s, s:s, s:i}", "name", c->name, "address",
+			 cidr_str(c->addr, c->plen), "host_if", c->host_if,
+			 "host_ifindex", c->host_ifindex);
+}
+
+int cmd_ns_add(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "ip", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct container c;
+	struct pool pool;
+	uint32_t addr = 0;
+	const char *ip = NULL;
+	struct nl nl;
+	int opt, plen, err, ret;
+
+	optind = 0;	/* glibc: start afresh, options may follow NAME */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == 'i')
+			ip = optarg;
+		else
+			return usage_error("ns add", "unknown option '%s'",
+					   argv[optind - 1]);
+	}
+	if (optind + 1 != argc)
+		return usage_error("ns add", "expected one NAME");
+	ret = check_name("ns add", argv[optind]);
+	if (ret)
+		return ret;
+
+	current_pool(&pool);
+	if (ip) {
+		if (parse_cidr(ip, &addr, &plen, true) ||
+		    (strchr(ip, '/') && plen != pool.plen))
+			return usage_error("ns add", "--ip %s: expected an "
+					   "address of %s", ip,
+					   cidr_str(pool.net, pool.plen));
+		if (!pool_usable(&pool, addr))
+			return usage_error("ns add", "--ip %s is not a "
+					   "container address of %s", ip,
+					   cidr_str(pool.net, pool.plen));
+	}
+
+	err = nl_open(&nl);
+	if (err) {
+		pr_warn("ns add: netlink: %s", strerror(-err));
+		return EXIT_FAIL;
+	}
+	err = container_find(&nl, argv[optind], &c);
+	if (!err) {
+		pr_warn("ns add %s: the container exists", argv[optind]);
+		err = -EEXIST;
+		goto out;
+	}
+	err = container_add(&nl, argv[optind], &pool, addr, &c);
+	if (err)
+		goto out;
+	err = dp_container_attach(&nl, &c);
+	if (err) {
+		container_del(&nl, &c);
+		goto out;
+	}
+	if (json_output)
+		json_print(container_json(&c));
+out:
+	nl_close(&nl);
+	return err ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_ns_del(int argc, char **argv)
+{
+	struct container c;
+	struct nl nl;
+	int err, ret;
+
+	if (argc != 2)
+		return usage_error("ns del", "expected one NAME");
+	ret = check_name("ns del", argv[1]);
+	if (ret)
+		return ret;
+
+	err = nl_open(&nl);
+	if (err) {
+		pr_warn("ns del: netlink: %s", strerror(-err));
+		return EXIT_FAIL;
+	}
+	err = container_find(&nl, argv[1], &c);
+	if (err) {
+		if (err == -ENOENT)
+			pr_warn("ns del %s: no such container", argv[1]);
+		else
+			pr_warn("ns del %s: %s", argv[1], nl_strerror(&nl, err));
+		goto out;
+	}
+	err = dp_container_detach(&c);
+	if (!err)
+		err = container_del(&nl, &c);
+out:
+	nl_close(&nl);
+	return err ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_ns_list(int argc, char **argv)
+{
+	struct container *v;
+	struct nl nl;
+	size_t n, i;
+	json_t *arr;
+	int err;
+
+	(void)argv;
+	if (argc != 1)
+		return usage_error("ns list", "unexpected argument '%s'",
+				   argv[1]);
+	err = nl_open(&nl);
+	if (err) {
+		pr_warn("ns list: netlink: %s", strerror(-err));
+		return EXIT_FAIL;
+	}
+	err = container_list(&nl, &v, &n);
+	nl_close(&nl);
+	if (err) {
+		pr_warn("ns list: %s", strerror(-err));
+		return EXIT_FAIL;
+	}
+	if (json_output) {
+		arr = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, container_json(&v[i]));
+		json_print(arr);
+	} else {
+		if (n)
+			printf("%-20s %-18s %-12s %s\n", "NAME", "ADDRESS",
+			       "HOST_IF", "IFINDEX");
+		for (i = 0; i < n; i++)
+			printf("%-20s %-18s %-12s %d\n", v[i].name,
+			       cidr_str(v[i].addr, v[i].plen), v[i].host_if,
+			       v[i].host_ifindex);
+	}
+	free(v);
+	return EXIT_OK;
+}

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bpfnat up | down | status
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+
+#include "cmd.h"
+#include "loader.h"
+#include "log.h"
+#include "maps.h"
+
+enum {
+	OPT_UPLINK = 256,
+	OPT_SNAT_IP,
+	OPT_POOL,
+	OPT_PORTS,
+	OPT_EXCLUDE,
+	OPT_MODE,
+	OPT_CT_MAX,
+	OPT_TIMEOUT,		/* + enum ct_timeout_id */
+};
+
+static const struct option up_options[] = {
+	{ "uplink", required_argument, NULL, OPT_UPLINK },
+	{ "snat-ip", required_argument, NULL, OPT_SNAT_IP },
+	{ "pool", required_argument, NULL, OPT_POOL },
+	{ "ports", required_argument, NULL, OPT_PORTS },
+	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "ct-max", required_argument, NULL, OPT_CT_MAX },
+	{ "tcp-timeout-syn", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_SYN },
+	{ "tcp-timeout-est", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_EST },
+	{ "tcp-timeout-fin", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_FIN },
+	{ "tcp-timeout-close", required_argument, NULL,
+	  OPT_TIMEOUT + TMO_TCP_CLOSE },
+	{ "udp-timeout", required_argument, NULL, OPT_TIMEOUT + TMO_UDP_NEW },
+	{ "udp-timeout-stream", required_argument, NULL,
+	  OPT_TIMEOUT + TMO_UDP_EST },
+	{ "icmp-timeout", required_argument, NULL, OPT_TIMEOUT + TMO_ICMP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *const mode_names[] = {
+	[MODE_TC] = "tc",
+	[MODE_XDP] = "xdp",
+};
+
+static int up_parse(int argc, char **argv, struct up_opts *o)
+{
+	const char *arg;
+	uint32_t addr;
+	int opt, plen;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+", up_options, NULL)) != -1) {
+		arg = optarg;
+		switch (opt) {
+		case OPT_UPLINK:
+			if (!*arg || strlen(arg) >= IF_NAMESIZE)
+				return usage_error("up", "--uplink '%s': not "
+						   "an interface name", arg);
+			o->uplink = arg;
+			break;
+		case OPT_SNAT_IP:
+			if (parse_ipv4(arg, &o->snat_addr))
+				return usage_error("up", "--snat-ip '%s': not "
+						   "an IPv4 address", arg);
+			break;
+		case OPT_POOL:
+			if (parse_cidr(arg, &addr, &plen, false) ||
+			    pool_init(&o->pool, addr, plen))
+				return usage_error("up", "--pool '%s': expected "
+						   "ADDR/LEN, LEN 1-30", arg);
+			break;
+		case OPT_PORTS:
+			if (parse_port_range(arg, &o->port_lo, &o->port_hi))
+				return usage_error("up", "--ports '%s': "
+						   "expected LO-HI within "
+						   "1-65535", arg);
+			break;
+		case OPT_EXCLUDE:
+			if (o->n_exclude == EXCLUDE_MAX)
+				return usage_error("up", "at most %d --exclude",
+						   EXCLUDE_MAX);
+			if (parse_cidr(arg, &addr, &plen, true))
+				return usage_error("up", "--exclude '%s': "
+						   "expected ADDR[/LEN]", arg);
+			o->exclude[o->n_exclude].prefixlen = plen;
+			o->exclude[o->n_exclude].addr = addr &
+							plen_to_mask(plen);
+			o->n_exclude++;
+			break;
+		case OPT_MODE:
+			if (!strcmp(arg, "tc"))
+				o->mode = MODE_TC;
+			else
+				return usage_error("up", "--mode '%s': "
+						   "expected tc", arg);
+			break;
+		case OPT_CT_MAX:
+			if (parse_u32(arg, 64, 1 << 23, &o->ct_max))
+				return usage_error("up", "--ct-max '%s': "
+						   "expected 64 to %u", arg,
+						   1 << 23);
+			break;
+		default:
+			if (opt >= OPT_TIMEOUT && opt < OPT_TIMEOUT + TMO_MAX) {
+				if (parse_u32(arg, 1, 7 * 24 * 3600,
+					      &o->timeout[opt - OPT_TIMEOUT]))
+					return usage_error("up", "%s '%s': "
+						"expected seconds, 1 to "
+						"604800", argv[optind - 1],
+						arg);
+				break;
+			}
+			return usage_error("up", "unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return usage_error("up", "unexpected argument '%s'",
+				   argv[optind]);
+	return EXIT_OK;
+}
+
+int cmd_up(int argc, char **argv)
+{
+	struct up_opts o;
+	struct nl nl;
+	int ret, err;
+
+	up_opts_default(&o);
+	ret = up_parse(argc, argv, &o);
+	if (ret)
+		return ret;
+	err = nl_open(&nl);
+	if (err) {
+		pr_warn("up: netlink: %s", strerror(-err));
+		return EXIT_FAIL;
+	}
+	err = dp_up(&nl, &o);
+	nl_close(&nl);
+	return err ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_down(int argc, char **argv)
+{
+	struct nl nl;
+	int err;
+
+	if (argc != 1)
+		return usage_error("down", "unexpected argument '%s'", argv[1]);
+	err = nl_open(&nl);
+	if (err) {
+		pr_warn("down: netlink: %s", strerror(-err));
+		return EXIT_FAIL;
+	}
+	err = dp_down(&nl);
+	nl_close(&nl);
+	return err ? EXIT_FAIL : EXIT_OK;
+}
+
+static __u32 pinned_prog_id(const char *name)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	fd = dp_pin_open(name);
+	if (fd < 0)
+		return 0;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	return err ? 0 : info.id;
+}
+
+static unsigned long endpoints_count(void)
+{
+	__be32 key, *prev = NULL;
+	unsigned long n = 0;
+	int fd;
+
+	fd = dp_pin_open(PIN_ENDPOINTS);
+	if (fd < 0)
+		return 0;
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		prev = &key;
+		n++;
+	}
+	close(fd);
+	return n;
+}
+
+static uint64_t flows_expired(void)
+{
+	struct ct_sweep s;
+	__u32 zero = 0;
+	int fd, err;
+
+	fd = dp_pin_open(PIN_CT_SWEEP);
+	if (fd < 0)
+		return 0;
+	err = bpf_map_lookup_elem(fd, &zero, &s);
+	close(fd);
+	return err ? 0 : s.expired;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const char *const progs[] = {
+		PIN_PROG_CONTAINER, PIN_PROG_UPLINK, PIN_PROG_FLUSH,
+	};
+	char uplink[IF_NAMESIZE] = "?", ifname[IF_NAMESIZE];
+	long flows;
+	struct bpfnat_config cfg;
+	int ifindex[4096], n, i;
+	json_t *o, *arr, *pr;
+	struct nl nl;
+	int err;
+
+	if (argc != 1)
+		return usage_error("status", "unexpected argument '%s'",
+				   argv[1]);
+	if (!dp_running(&cfg)) {
+		if (json_output)
+			json_print(json_pack("{s:s}", "state", "down"));
+		else
+			printf("state:     down\n");
+		return EXIT_OK;
+	}
+	err = nl_open(&nl);
+	if (err) {
+		pr_warn("status: netlink: %s", strerror(-err));
+		return EXIT_FAIL;
+	}
+	n = dp_attached(&nl, ifindex, sizeof(ifindex) / sizeof(ifindex[0]));
+	nl_close(&nl);
+	if (n < 0) {
+		pr_warn("status: list attached devices: %s", strerror(-n));
+		return EXIT_FAIL;
+	}
+	if (n > (int)(sizeof(ifindex) / sizeof(ifindex[0])))
+		n = sizeof(ifindex) / sizeof(ifindex[0]);
+	if_indextoname(cfg.uplink_ifindex, uplink);
+	flows = ct_count();
+	if (flows < 0) {
+		pr_warn("status: read ct_flows: %s", strerror(-flows));
+		return EXIT_FAIL;
+	}
+
+	o = json_object();
+	json_object_set_new(o, "state", json_string("up"));
+	json_object_set_new(o, "mode", json_string(mode_names[cfg.mode & 1]));
+	json_object_set_new(o, "uplink", json_string(uplink));
+	json_object_set_new(o, "uplink_ifindex",
+			    json_integer(cfg.uplink_ifindex));
+	json_object_set_new(o, "snat_address", json_string(ip_str(cfg.snat_addr)));
+	json_object_set_new(o, "pool", json_string(cidr_str(cfg.pool_addr,
+				__builtin_popcount(cfg.pool_mask))));
+	json_object_set_new(o, "gateway", json_string(ip_str(cfg.gateway)));
+	json_object_set_new(o, "ports", json_pack("[i, i]", cfg.port_lo,
+						  cfg.port_hi));
+	json_object_set_new(o, "containers", json_integer(endpoints_count()));
+	json_object_set_new(o, "ct_flows", json_integer(flows));
+	json_object_set_new(o, "ct_max", json_integer(cfg.ct_max));
+	json_object_set_new(o, "ct_expired", json_integer(flows_expired()));
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		if (!if_indextoname(ifindex[i], ifname))
+			snprintf(ifname, sizeof(ifname), "%d", ifindex[i]);
+		json_array_append_new(arr, json_pack("{s:s, s:i}", "name",
+						     ifname, "ifindex",
+						     ifindex[i]));
+	}
+	json_object_set_new(o, "attached", arr);
+	pr = json_object();
+	for (i = 0; i < 3; i++)
+		json_object_set_new(pr, progs[i],
+				    json_integer(pinned_prog_id(progs[i])));
+	json_object_set_new(o, "program_ids", pr);
+
+	if (json_output) {
+		json_print(o);
+		return EXIT_OK;
+	}
+	printf("state:     up\n");
+	printf("mode:      %s\n", mode_names[cfg.mode & 1]);
+	printf("uplink:    %s (ifindex %u)\n", uplink, cfg.uplink_ifindex);
+	printf("snat:      %s, ports %u-%u\n", ip_str(cfg.snat_addr),
+	       cfg.port_lo, cfg.port_hi);
+	printf("pool:      %s, gateway %s, %lu containers\n",
+	       cidr_str(cfg.pool_addr, __builtin_popcount(cfg.pool_mask)),
+	       ip_str(cfg.gateway), endpoints_count());
+	printf("conntrack: %ld flows of %u, %llu expired so far\n", flows,
+	       cfg.ct_max, (unsigned long long)flows_expired());
+	printf("attached:  ");
+	for (i = 0; i < n; i++)
+		printf("%s%s", i ? " " : "",
+		       json_string_value(json_object_get(
+			       json_array_get(arr, i), "name")));
+	printf("\nprograms: ");
+	for (i = 0; i < 3; i++)
+		printf(" %s id %lld", progs[i],
+		       json_integer_value(json_object_get(pr, progs[i])));
+	printf("\n");
+	json_decref(o);
+	return EXIT_OK;
+}

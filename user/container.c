@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "container.h"
+#include "log.h"
+
+static void host_ifname(uint32_t addr, char *name)
+{
+	snprintf(name, IF_NAMESIZE, "bn%08x", ntohl(addr));
+}
+
+/* "bpfnat:NAME:A.B.C.D/N" -> name, address, prefix length. */
+static int alias_parse(const char *alias, struct container *c)
+{
+	const char *name = alias + strlen(CONTAINER_ALIAS_PREFIX);
+	const char *colon;
+
+	if (strncmp(alias, CONTAINER_ALIAS_PREFIX,
+		    strlen(CONTAINER_ALIAS_PREFIX)))
+		return -ENOENT;
+	colon = strchr(name, ':');
+	if (!colon || colon == name || colon - name > NETNS_NAME_MAX)
+		return -EINVAL;
+	snprintf(c->name, sizeof(c->name), "%.*s", (int)(colon - name), name);
+	return parse_cidr(colon + 1, &c->addr, &c->plen, false);
+}
+
+struct list_ctx {
+	struct container *v;
+	size_t n, cap;
+};
+
+static int list_one(const struct nl_link *link, void *data)
+{
+	struct list_ctx *l = data;
+	struct container c = {};
+
+	if (alias_parse(link->alias, &c))
+		return 0;
+	c.host_ifindex = link->ifindex;
+	snprintf(c.host_if, sizeof(c.host_if), "%s", link->name);
+	memcpy(c.host_mac, link->mac, ETH_ALEN);
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct container *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = c;
+	return 0;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	uint32_t x = ntohl(((const struct container *)a)->addr);
+	uint32_t y = ntohl(((const struct container *)b)->addr);
+
+	return x < y ? -1 : x > y;
+}
+
+int container_list(struct nl *nl, struct container **out, size_t *count)
+{
+	struct list_ctx l = {};
+	int err;
+
+	err = nl_link_dump(nl, list_one, &l);
+	if (err) {
+		free(l.v);
+		return err;
+	}
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), by_addr);
+	*out = l.v;
+	*count = l.n;
+	return 0;
+}
+
+int container_find(struct nl *nl, const char *name, struct container *c)
+{
+	struct container *v;
+	size_t n, i;
+	int err;
+
+	err = container_list(nl, &v, &n);
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(v[i].name, name)) {
+			*c = v[i];
+			err = 0;
+			break;
+		}
+	}
+	free(v);
+	return err;
+}
+
+/* The lowest usable address of @pool that no container has. */
+static int pool_next_free(struct nl *nl, const struct pool *pool,
+			  uint32_t after, uint32_t *addr)
+{
+	struct container *v;
+	uint32_t a = ntohl(after) + 1;
+	size_t n, i = 0;
+	int err;
+
+	err = container_list(nl, &v, &n);
+	if (err)
+		return err;
+	err = -ENOSPC;
+	for (; pool_usable(pool, htonl(a)); a++) {
+		while (i < n && ntohl(v[i].addr) < a)
+			i++;
+		if (i < n && ntohl(v[i].addr) == a)
+			continue;
+		*addr = htonl(a);
+		err = 0;
+		break;
+	}
+	free(v);
+	return err;
+}
+
+/* Everything inside the container: lo and eth0 up, address, route. */
+static int container_inside(struct container *c, int nsfd,
+			    const struct pool *pool)
+{
+	struct nl_link lo, eth;
+	const char *step;
+	struct nl cnl;
+	int saved, err;
+
+	saved = netns_enter(nsfd);
+	if (saved < 0) {
+		pr_warn("ns add %s: enter namespace: %s", c->name,
+			strerror(-saved));
+		return saved;
+	}
+	err = nl_open(&cnl);
+	netns_leave(saved);
+	if (err) {
+		pr_warn("ns add %s: netlink in namespace: %s", c->name,
+			strerror(-err));
+		return err;
+	}
+
+	step = "find lo";
+	err = nl_link_get(&cnl, "lo", &lo);
+	if (err)
+		goto out;
+	step = "set lo up";
+	err = nl_link_set_up(&cnl, lo.ifindex);
+	if (err)
+		goto out;
+	step = "find " CONTAINER_IFNAME;
+	err = nl_link_get(&cnl, CONTAINER_IFNAME, &eth);
+	if (err)
+		goto out;
+	step = "configure " CONTAINER_IFNAME;
+	err = nl_link_set_inet(&cnl, eth.ifindex, false, false);
+	if (err)
+		goto out;
+	step = "add address";
+	err = nl_addr_add(&cnl, eth.ifindex, c->addr, c->plen);
+	if (err)
+		goto out;
+	step = "set " CONTAINER_IFNAME " up";
+	err = nl_link_set_up(&cnl, eth.ifindex);
+	if (err)
+		goto out;
+	step = "add default route";
+	err = nl_route_add(&cnl, 0, 0, pool->gateway, eth.ifindex, 0);
+out:
+	if (err)
+		pr_warn("ns add %s: %s: %s", c->name, step,
+			nl_strerror(&cnl, err));
+	nl_close(&cnl);
+	return err;
+}
+
+/* The host side: alias, settings, gateway address, up, route. */
+static int container_host_side(struct nl *nl, struct container *c,
+			       const struct pool *pool)
+{
+	char alias[sizeof(CONTAINER_ALIAS_PREFIX) + NETNS_NAME_MAX + 20];
+	struct nl_link link;
+	const char *step;
+	int err;
+
+	step = "find host side";
+	err = nl_link_get(nl, c->host_if, &link);
+	if (err)
+		goto out;
+	c->host_ifindex = link.ifindex;
+	memcpy(c->host_mac, link.mac, ETH_ALEN);
+
+	snprintf(alias, sizeof(alias), "%s%s:%s", CONTAINER_ALIAS_PREFIX,
+		 c->name, cidr_str(c->addr, c->plen));
+	step = "set alias";
+	err = nl_link_set_alias(nl, c->host_ifindex, alias);
+	if (err)
+		goto out;
+	step = "set forwarding and proxy ARP";
+	err = nl_link_set_inet(nl, c->host_ifindex, true, true);
+	if (err)
+		goto out;
+	step = "set proxy ARP delay";
+	err = nl_arp_proxy_delay(nl, c->host_ifindex, 0);
+	if (err)
+		goto out;
+	step = "add gateway address";
+	err = nl_addr_add(nl, c->host_ifindex, pool->gateway, 32);
+	if (err)
+		goto out;
+	step = "set host side up";
+	err = nl_link_set_up(nl, c->host_ifindex);
+	if (err)
+		goto out;
+	step = "add route";
+	err = nl_route_add(nl, c->addr, 32, 0, c->host_ifindex, pool->gateway);
+out:
+	if (err)
+		pr_warn("ns add %s: %s: %s", c->name, step,
+			nl_strerror(nl, err));
+	return err;
+}
+
+int container_add(struct nl *nl, const char *name, const struct pool *pool,
+		  uint32_t addr, struct container *c)
+{
+	bool pick = !addr;
+	int nsfd, err, tries;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->plen = pool->plen;
+
+	nsfd = netns_add(name);
+	if (nsfd < 0) {
+		if (nsfd == -EEXIST)
+			pr_warn("ns add %s: a namespace of that name exists",
+				name);
+		else
+			pr_warn("ns add %s: create namespace: %s", name,
+				strerror(-nsfd));
+		return nsfd;
+	}
+
+	/* The host side's name comes from the address, so two commands
+	 * racing for one address cannot both get it: the kernel refuses the
+	 * second veth, and a picked address moves on to the next.
+	 */
+	for (tries = 0; tries < 64; tries++) {
+		if (pick) {
+			err = pool_next_free(nl, pool, addr ? addr :
+					     pool->gateway, &addr);
+			if (err) {
+				pr_warn("ns add %s: no free address in %s",
+					name, cidr_str(pool->net, pool->plen));
+				goto out_netns;
+			}
+		}
+		c->addr = addr;
+		host_ifname(addr, c->host_if);
+		err = nl_veth_add(nl, c->host_if, CONTAINER_IFNAME, nsfd);
+		if (err != -EEXIST || !pick)
+			break;
+	}
+	if (err) {
+		if (err == -EEXIST)
+			pr_warn("ns add %s: address %s is in use", name,
+				ip_str(addr));
+		else
+			pr_warn("ns add %s: create veth %s: %s", name,
+				c->host_if, nl_strerror(nl, err));
+		goto out_netns;
+	}
+
+	err = container_host_side(nl, c, pool);
+	if (err)
+		goto out_veth;
+	err = container_inside(c, nsfd, pool);
+	if (err)
+		goto out_veth;
+	close(nsfd);
+	return 0;
+
+out_veth:
+	/* Deleting one end removes both, now rather than when the
+	 * namespace is finally freed.
+	 */
+	if (c->host_ifindex)
+		nl_link_del(nl, c->host_ifindex);
+out_netns:
+	close(nsfd);
+	netns_del(name);
+	return err;
+}
+
+int container_del(struct nl *nl, const struct container *c)
+{
+	int err;
+
+	err = nl_link_del(nl, c->host_ifindex);
+	if (err && err != -ENODEV) {
+		pr_warn("ns del %s: delete veth %s: %s", c->name, c->host_if,
+			nl_strerror(nl, err));
+		return err;
+	}
+	err = netns_del(c->name);
+	if (err && err != -ENOENT) {
+		pr_warn("ns del %s: remove namespace: %s", c->name,
+			strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int container_endpoint(const struct container *c, struct endpoint *ep)
+{
+	struct nl_link eth;
+	struct nl cnl;
+	int nsfd, saved, err;
+
+	memset(ep, 0, sizeof(*ep));
+	ep->ifindex = c->host_ifindex;
+	memcpy(ep->host_mac, c->host_mac, ETH_ALEN);
+
+	nsfd = netns_open(c->name);
+	if (nsfd < 0)
+		return nsfd;
+	saved = netns_enter(nsfd);
+	close(nsfd);
+	if (saved < 0)
+		return saved;
+	err = nl_open(&cnl);
+	netns_leave(saved);
+	if (err)
+		return err;
+	err = nl_link_get(&cnl, CONTAINER_IFNAME, &eth);
+	nl_close(&cnl);
+	if (err)
+		return err;
+	memcpy(ep->mac, eth.mac, ETH_ALEN);
+	return 0;
+}

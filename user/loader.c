@@ -1,0 +1,663 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Loading, pinning and attaching.  A filter is bpfnat's when it sits at
+ * (BPFNAT_TC_PRIO, BPFNAT_TC_HANDLE) on a clsact ingress hook and runs a
+ * program of bpfnat's name; nothing else is ever replaced or removed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <linux/pkt_sched.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfnat.skel.h"
+#include "loader.h"
+#include "log.h"
+#include "maps.h"
+
+#define BPFFS_ROOT "/sys/fs/bpf"
+
+void up_opts_default(struct up_opts *o)
+{
+	uint32_t addr;
+	int plen;
+
+	memset(o, 0, sizeof(*o));
+	parse_cidr(POOL_DEFAULT, &addr, &plen, false);
+	pool_init(&o->pool, addr, plen);
+	o->port_lo = PORTS_DEFAULT_LO;
+	o->port_hi = PORTS_DEFAULT_HI;
+	o->mode = MODE_TC;
+	/* RFC 5382 REQ-5, RFC 4787 REQ-5, RFC 5508 REQ-1 minimums, and
+	 * nf_conntrack's 10 s after a reset.
+	 */
+	o->timeout[TMO_TCP_SYN] = 240;
+	o->timeout[TMO_TCP_EST] = 7440;
+	o->timeout[TMO_TCP_FIN] = 240;
+	o->timeout[TMO_TCP_CLOSE] = 10;
+	o->timeout[TMO_UDP_NEW] = 120;
+	o->timeout[TMO_UDP_EST] = 300;
+	o->timeout[TMO_ICMP] = 60;
+}
+
+static void pin_path(const char *name, char *path, size_t size)
+{
+	snprintf(path, size, "%s/%s", BPFNAT_PIN_DIR, name);
+}
+
+int dp_pin_open(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	pin_path(name, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+bool dp_running(struct bpfnat_config *cfg)
+{
+	struct bpfnat_config c;
+	__u32 zero = 0;
+	int fd, err;
+
+	fd = dp_pin_open(PIN_CONFIG);
+	if (fd < 0)
+		return false;
+	err = bpf_map_lookup_elem(fd, &zero, &c);
+	close(fd);
+	if (err || !c.version)
+		return false;
+	if (cfg)
+		*cfg = c;
+	return true;
+}
+
+static bool prog_is_ours(__u32 id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return false;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	return !err && (!strcmp(info.name, PIN_PROG_CONTAINER) ||
+			!strcmp(info.name, PIN_PROG_UPLINK));
+}
+
+/* The id of bpfnat's program at tc ingress of @ifindex, or 0. */
+static __u32 tc_ours(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = BPFNAT_TC_HANDLE,
+			    .priority = BPFNAT_TC_PRIO);
+
+	if (bpf_tc_query(&hook, &q) || !prog_is_ours(q.prog_id))
+		return 0;
+	return q.prog_id;
+}
+
+static int tc_attach(int ifindex, const char *ifname, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = BPFNAT_TC_HANDLE,
+			    .priority = BPFNAT_TC_PRIO);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFNAT_TC_HANDLE,
+			    .priority = BPFNAT_TC_PRIO, .prog_fd = prog_fd,
+			    .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		pr_warn("attach to %s: create clsact qdisc: %s", ifname,
+			strerror(-err));
+		return err;
+	}
+	if (!bpf_tc_query(&hook, &q) && !prog_is_ours(q.prog_id)) {
+		pr_warn("attach to %s: tc filter pref %u handle %#x belongs "
+			"to another program (id %u)", ifname, BPFNAT_TC_PRIO,
+			BPFNAT_TC_HANDLE, q.prog_id);
+		return -EBUSY;
+	}
+	err = bpf_tc_attach(&hook, &opts);
+	if (err)
+		pr_warn("attach to %s: %s", ifname, strerror(-err));
+	return err;
+}
+
+/*
+ * Take bpfnat's filter off @ifindex; drop the clsact qdisc too when no
+ * filter at all is left on it, so a device looks as it did before `up`.
+ */
+static int tc_detach(struct nl *nl, int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFNAT_TC_HANDLE,
+			    .priority = BPFNAT_TC_PRIO);
+	int err;
+
+	err = bpf_tc_detach(&hook, &opts);
+	if (err && err != -ENOENT)
+		return err;
+	if (nl_tc_filter_count(nl, ifindex, TC_H_MAKE(TC_H_CLSACT,
+						      TC_H_MIN_INGRESS)) == 0 &&
+	    nl_tc_filter_count(nl, ifindex, TC_H_MAKE(TC_H_CLSACT,
+						      TC_H_MIN_EGRESS)) == 0) {
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+	}
+	return 0;
+}
+
+static int bpffs_ready(void)
+{
+	struct statfs st;
+
+	if (statfs(BPFFS_ROOT, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		goto mkdir;
+	if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
+		pr_warn("up: mount bpffs at %s: %s", BPFFS_ROOT,
+			strerror(errno));
+		return -errno;
+	}
+mkdir:
+	if (mkdir(BPFNAT_PIN_DIR, 0700) && errno != EEXIST) {
+		pr_warn("up: create %s: %s", BPFNAT_PIN_DIR, strerror(errno));
+		return -errno;
+	}
+	chmod(BPFNAT_PIN_DIR, 0700);
+	return 0;
+}
+
+/*
+ * A pinned map from an earlier `up` must have exactly the shape this
+ * build expects; otherwise libbpf would refuse it with a message only -v
+ * shows, or worse, an old layout would be misread.
+ */
+static int pins_compatible(struct bpfnat_bpf *skel)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int fd, err;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		pin_path(bpf_map__name(map), path, sizeof(path));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		close(fd);
+		if (err)
+			return -errno;
+		if (info.type != bpf_map__type(map) ||
+		    info.key_size != bpf_map__key_size(map) ||
+		    info.value_size != bpf_map__value_size(map) ||
+		    info.max_entries != bpf_map__max_entries(map)) {
+			pr_warn("up: pinned map %s has another layout "
+				"(value %u bytes, %u entries; this bpfnat "
+				"wants %u, %u): run 'bpfnat down' first",
+				bpf_map__name(map), info.value_size,
+				info.max_entries, bpf_map__value_size(map),
+				bpf_map__max_entries(map));
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+static int resolve_uplink(struct nl *nl, struct up_opts *o,
+			  struct nl_link *uplink)
+{
+	int ifindex, err;
+
+	if (o->uplink) {
+		err = nl_link_get(nl, o->uplink, uplink);
+		if (err) {
+			pr_warn("up: uplink %s: %s", o->uplink,
+				nl_strerror(nl, err));
+			return err;
+		}
+	} else {
+		err = nl_route_default(nl, &ifindex);
+		if (!err)
+			err = nl_link_get_index(nl, ifindex, uplink);
+		if (err) {
+			pr_warn("up: no default route to take the uplink "
+				"from; name it with --uplink");
+			return err;
+		}
+	}
+	if (!o->snat_addr) {
+		err = nl_addr_first(nl, uplink->ifindex, &o->snat_addr);
+		if (err) {
+			pr_warn("up: uplink %s has no IPv4 address; give one "
+				"with --snat-ip", uplink->name);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int ct_free_fill(int fd, uint32_t ct_max)
+{
+	for (uint32_t slot = 0; slot < ct_max; slot++)
+		if (bpf_map_update_elem(fd, NULL, &slot, 0))
+			return -errno;
+	return 0;
+}
+
+static int exclude_sync(int fd, const struct up_opts *o)
+{
+	struct exclude_key key, next;
+	__u8 one = 1;
+	unsigned int i;
+
+	/* LPM tries cannot be walked and deleted at once: restart. */
+	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
+		key = next;
+		if (bpf_map_delete_elem(fd, &key))
+			return -errno;
+	}
+	for (i = 0; i < o->n_exclude; i++)
+		if (bpf_map_update_elem(fd, &o->exclude[i], &one, 0))
+			return -errno;
+	return 0;
+}
+
+static int endpoints_sync(int fd, const struct container *v, size_t n)
+{
+	__be32 key, next, *pkey = NULL;
+	struct endpoint ep;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = container_endpoint(&v[i], &ep);
+		if (err) {
+			pr_warn("up: container %s: read eth0: %s", v[i].name,
+				strerror(-err));
+			return err;
+		}
+		if (bpf_map_update_elem(fd, &v[i].addr, &ep, 0))
+			return -errno;
+	}
+	/* forget containers that are gone */
+	while (bpf_map_get_next_key(fd, pkey, &next) == 0) {
+		key = next;
+		pkey = &key;
+		for (i = 0; i < n && v[i].addr != key; i++)
+			;
+		if (i == n) {
+			bpf_map_delete_elem(fd, &key);
+			pkey = NULL;
+		}
+	}
+	return 0;
+}
+
+static int prog_pin(struct bpf_program *prog, const char *name)
+{
+	char path[PATH_MAX];
+	int err;
+
+	pin_path(name, path, sizeof(path));
+	/* replace an older pin: the new program takes its name */
+	unlink(path);
+	err = bpf_program__pin(prog, path);
+	if (err)
+		pr_warn("up: pin %s: %s", path, strerror(-err));
+	return err;
+}
+
+static int sweep_start(struct bpfnat_bpf *skel)
+{
+	char pkt[ETH_HLEN] = {};
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
+			    .data_size_in = sizeof(pkt), .repeat = 1);
+	int err;
+
+	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.ct_sweep_start),
+				     &opts);
+	if (err || opts.retval) {
+		pr_warn("up: start conntrack expiry: %s",
+			err ? strerror(errno) : "timer refused");
+		return err ? -errno : -EINVAL;
+	}
+	return 0;
+}
+
+static void remove_pins(void)
+{
+	char path[PATH_MAX];
+	static const char *const names[] = {
+		PIN_PROG_CONTAINER, PIN_PROG_UPLINK, PIN_PROG_FLUSH,
+		PIN_CONFIG, PIN_ENDPOINTS, PIN_EXCLUDE, PIN_CT_INDEX,
+		PIN_CT_FLOWS, PIN_CT_FREE, PIN_CT_SWEEP, PIN_STATS,
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		pin_path(names[i], path, sizeof(path));
+		unlink(path);
+	}
+	rmdir(BPFNAT_PIN_DIR);
+}
+
+struct link_list {
+	struct nl_link *v;
+	size_t n, cap;
+};
+
+static int link_collect(const struct nl_link *link, void *data)
+{
+	struct link_list *l = data;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct nl_link *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *link;
+	return 0;
+}
+
+/* Every link of the namespace: read whole before anything is changed,
+ * since the socket cannot take requests in the middle of a dump.
+ */
+static int links_all(struct nl *nl, struct link_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	return nl_link_dump(nl, link_collect, l);
+}
+
+/* Take bpfnat's filter off every device but those in @keep. */
+static int detach_all_but(struct nl *nl, const int *keep, size_t n_keep)
+{
+	struct link_list l;
+	size_t i, k;
+	int err, ret = 0;
+
+	err = links_all(nl, &l);
+	if (err) {
+		free(l.v);
+		return err;
+	}
+	for (i = 0; i < l.n; i++) {
+		for (k = 0; k < n_keep && keep[k] != l.v[i].ifindex; k++)
+			;
+		if (k < n_keep || !tc_ours(l.v[i].ifindex))
+			continue;
+		err = tc_detach(nl, l.v[i].ifindex);
+		if (err) {
+			pr_warn("detach from %s: %s", l.v[i].name,
+				nl_strerror(nl, err));
+			ret = err;
+		}
+	}
+	free(l.v);
+	return ret;
+}
+
+int dp_up(struct nl *nl, struct up_opts *o)
+{
+	struct bpfnat_config cfg = {}, running;
+	struct container *v = NULL;
+	struct bpfnat_bpf *skel;
+	struct nl_link uplink;
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	bool fresh;
+	int *keep = NULL;
+	__u32 zero = 0;
+	size_t n = 0, i;
+	int err;
+
+	err = resolve_uplink(nl, o, &uplink);
+	if (err)
+		return err;
+	err = bpffs_ready();
+	if (err)
+		return err;
+
+	fresh = !dp_running(&running);
+	if (!fresh) {
+		if (running.version != BPFNAT_LAYOUT_VERSION) {
+			pr_warn("up: the running data path has layout v%u, "
+				"this bpfnat v%u: run 'bpfnat down' first",
+				running.version, BPFNAT_LAYOUT_VERSION);
+			return -EEXIST;
+		}
+		if (o->ct_max && o->ct_max != running.ct_max) {
+			pr_warn("up: --ct-max %u differs from the running %u: "
+				"run 'bpfnat down' first (drops live flows)",
+				o->ct_max, running.ct_max);
+			return -EEXIST;
+		}
+		o->ct_max = running.ct_max;
+	}
+	if (!o->ct_max)
+		o->ct_max = CT_MAX_DEFAULT;
+
+	skel = bpfnat_bpf__open();
+	if (!skel) {
+		err = -errno;
+		pr_warn("up: open BPF object: %s", strerror(-err));
+		return err;
+	}
+	bpf_map__set_max_entries(skel->maps.ct_flows, o->ct_max);
+	bpf_map__set_max_entries(skel->maps.ct_free, o->ct_max);
+	bpf_map__set_max_entries(skel->maps.ct_index, 2 * o->ct_max);
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;	/* .rodata: constants, not state */
+		pin_path(bpf_map__name(map), path, sizeof(path));
+		bpf_map__set_pin_path(map, path);
+	}
+	err = pins_compatible(skel);
+	if (err)
+		goto out;
+
+	err = bpfnat_bpf__load(skel);
+	if (err) {
+		pr_warn("up: load BPF programs: %s%s", strerror(-err),
+			log_verbose() ? "" : " (-v shows the verifier's log)");
+		goto fail;
+	}
+	if (fresh) {
+		err = ct_free_fill(bpf_map__fd(skel->maps.ct_free), o->ct_max);
+		if (err) {
+			pr_warn("up: fill ct_free: %s", strerror(-err));
+			goto fail;
+		}
+	}
+
+	cfg.version = BPFNAT_LAYOUT_VERSION;
+	cfg.mode = o->mode;
+	cfg.uplink_ifindex = uplink.ifindex;
+	cfg.snat_addr = o->snat_addr;
+	cfg.pool_addr = o->pool.net;
+	cfg.pool_mask = o->pool.mask;
+	cfg.gateway = o->pool.gateway;
+	cfg.port_lo = o->port_lo;
+	cfg.port_hi = o->port_hi;
+	cfg.ct_max = o->ct_max;
+	memcpy(cfg.timeout, o->timeout, sizeof(cfg.timeout));
+
+	err = exclude_sync(bpf_map__fd(skel->maps.exclude), o);
+	if (err) {
+		pr_warn("up: fill exclude: %s", strerror(-err));
+		goto fail;
+	}
+	err = container_list(nl, &v, &n);
+	if (err) {
+		pr_warn("up: list containers: %s", nl_strerror(nl, err));
+		goto fail;
+	}
+	err = endpoints_sync(bpf_map__fd(skel->maps.endpoints), v, n);
+	if (err)
+		goto fail;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg,
+				0)) {
+		err = -errno;
+		pr_warn("up: write config: %s", strerror(-err));
+		goto fail;
+	}
+
+	err = prog_pin(skel->progs.tc_container, PIN_PROG_CONTAINER) ?:
+	      prog_pin(skel->progs.tc_uplink, PIN_PROG_UPLINK) ?:
+	      prog_pin(skel->progs.ct_flush, PIN_PROG_FLUSH);
+	if (err)
+		goto fail;
+
+	keep = calloc(n + 1, sizeof(*keep));
+	if (!keep) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = tc_attach(uplink.ifindex, uplink.name,
+			bpf_program__fd(skel->progs.tc_uplink));
+	if (err)
+		goto fail;
+	keep[0] = uplink.ifindex;
+	for (i = 0; i < n; i++) {
+		err = tc_attach(v[i].host_ifindex, v[i].host_if,
+				bpf_program__fd(skel->progs.tc_container));
+		if (err)
+			goto fail;
+		keep[i + 1] = v[i].host_ifindex;
+	}
+	/* a device that is no longer the uplink nor a container */
+	err = detach_all_but(nl, keep, n + 1);
+	if (err)
+		goto fail;
+	err = sweep_start(skel);
+	if (err)
+		goto fail;
+	pr_info("up: %s, SNAT to %s, %zu containers", uplink.name,
+		ip_str(o->snat_addr), n);
+	goto out;
+
+fail:
+	/* A first `up` leaves nothing behind; a repeated one leaves the
+	 * data path that was running (its maps, pins and filters).
+	 */
+	if (fresh) {
+		detach_all_but(nl, NULL, 0);
+		remove_pins();
+	}
+out:
+	free(keep);
+	free(v);
+	bpfnat_bpf__destroy(skel);
+	return err;
+}
+
+int dp_down(struct nl *nl)
+{
+	int err;
+
+	err = detach_all_but(nl, NULL, 0);
+	if (err)
+		return err;
+	remove_pins();
+	return 0;
+}
+
+int dp_container_attach(struct nl *nl, const struct container *c)
+{
+	struct endpoint ep;
+	int prog, map, err;
+
+	(void)nl;
+	if (!dp_running(NULL))
+		return 0;
+	err = container_endpoint(c, &ep);
+	if (err) {
+		pr_warn("ns add %s: read eth0: %s", c->name, strerror(-err));
+		return err;
+	}
+	map = dp_pin_open(PIN_ENDPOINTS);
+	prog = dp_pin_open(PIN_PROG_CONTAINER);
+	if (map < 0 || prog < 0) {
+		err = map < 0 ? map : prog;
+		pr_warn("ns add %s: open pinned data path: %s", c->name,
+			strerror(-err));
+		goto out;
+	}
+	if (bpf_map_update_elem(map, &c->addr, &ep, 0)) {
+		err = -errno;
+		pr_warn("ns add %s: add endpoint: %s", c->name,
+			strerror(-err));
+		goto out;
+	}
+	err = tc_attach(c->host_ifindex, c->host_if, prog);
+	if (err)
+		bpf_map_delete_elem(map, &c->addr);
+out:
+	if (map >= 0)
+		close(map);
+	if (prog >= 0)
+		close(prog);
+	return err;
+}
+
+int dp_container_detach(const struct container *c)
+{
+	int map, n;
+
+	map = dp_pin_open(PIN_ENDPOINTS);
+	if (map < 0)
+		return 0;	/* bpfnat is down */
+	bpf_map_delete_elem(map, &c->addr);
+	close(map);
+	/* a later container with this address must not inherit its flows */
+	n = ct_flush(c->addr);
+	if (n < 0) {
+		pr_warn("ns del %s: flush its flows: %s", c->name,
+			strerror(-n));
+		return n;
+	}
+	pr_info("ns del %s: %d flows removed", c->name, n);
+	return 0;
+}
+
+int dp_attached(struct nl *nl, int *ifindex, size_t max)
+{
+	struct link_list l;
+	size_t i, n = 0;
+	int err;
+
+	err = links_all(nl, &l);
+	for (i = 0; !err && i < l.n; i++) {
+		if (!tc_ours(l.v[i].ifindex))
+			continue;
+		if (n < max)
+			ifindex[n] = l.v[i].ifindex;
+		n++;
+	}
+	free(l.v);
+	return err ? err : (int)n;
+}

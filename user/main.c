@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bpfnat: object, verb, arguments, in the way of iproute2.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+
+#ifndef BPFNAT_VERSION
+#define BPFNAT_VERSION "unknown"
+#endif
+
+bool json_output;
+
+static const char usage_text[] =
+"Usage: bpfnat [-v] [-j] OBJECT VERB [ARGS]\n"
+"\n"
+"  bpfnat up     [--uplink IF] [--snat-ip ADDR] [--pool CIDR] [--ports LO-HI]\n"
+"                [--exclude CIDR]... [--mode tc] [--ct-max N]\n"
+"                [--tcp-timeout-syn S] [--tcp-timeout-est S]\n"
+"                [--tcp-timeout-fin S] [--tcp-timeout-close S]\n"
+"                [--udp-timeout S] [--udp-timeout-stream S] [--icmp-timeout S]\n"
+"  bpfnat down\n"
+"  bpfnat status [-j]\n"
+"  bpfnat ns add NAME [--ip ADDR]\n"
+"  bpfnat ns del NAME\n"
+"  bpfnat ns list [-j]\n"
+"  bpfnat ct list [-j]\n"
+"  bpfnat ct count\n"
+"  bpfnat ct flush\n"
+"  bpfnat stats [-j]\n"
+"\n"
+"  -v, --verbose   say more, libbpf's messages included\n"
+"  -j, --json      JSON on stdout\n"
+"  -h, --help      this text\n"
+"  -V, --version   the version\n"
+"\n"
+"up attaches the data path (tc ingress of the uplink and of every\n"
+"container's host-side veth); down removes it and nothing else.  Defaults:\n"
+"uplink = device of the default route, SNAT address = its first IPv4\n"
+"address, pool 172.18.0.0/16 (gateway .1), ports 1024-65535, ct-max 65536.\n"
+"Exit codes: 0 done, 1 failed, 2 usage error.\n";
+
+struct command {
+	const char *object;
+	const char *verb;	/* NULL: the object is the command */
+	int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{ "up", NULL, cmd_up },
+	{ "down", NULL, cmd_down },
+	{ "status", NULL, cmd_status },
+	{ "stats", NULL, cmd_stats },
+	{ "ns", "add", cmd_ns_add },
+	{ "ns", "del", cmd_ns_del },
+	{ "ns", "list", cmd_ns_list },
+	{ "ct", "list", cmd_ct_list },
+	{ "ct", "count", cmd_ct_count },
+	{ "ct", "flush", cmd_ct_flush },
+};
+
+int usage_error(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bpfnat: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see bpfnat --help)\n", stderr);
+	return EXIT_USAGE;
+}
+
+void json_print(json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(v);
+}
+
+/* Take -v and -j wherever they stand; leave the rest in order. */
+static int global_options(int argc, char **argv)
+{
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+			log_set_verbose(true);
+		else if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+			json_output = true;
+		else
+			argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	const char *object, *verb;
+
+	argc = global_options(argc, argv);
+	log_setup_libbpf();
+	if (argc < 2)
+		return usage_error("bpfnat", "no command");
+	object = argv[1];
+	if (!strcmp(object, "-h") || !strcmp(object, "--help") ||
+	    !strcmp(object, "help")) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(object, "-V") || !strcmp(object, "--version")) {
+		printf("bpfnat %s\n", BPFNAT_VERSION);
+		return EXIT_OK;
+	}
+	verb = argc > 2 ? argv[2] : NULL;
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+
+		if (strcmp(c->object, object))
+			continue;
+		if (!c->verb)
+			return c->run(argc - 1, argv + 1);
+		if (verb && !strcmp(c->verb, verb))
+			return c->run(argc - 2, argv + 2);
+	}
+	if (verb && (!strcmp(object, "ns") || !strcmp(object, "ct")))
+		return usage_error(object, "unknown verb '%s'", verb);
+	if (!strcmp(object, "ns") || !strcmp(object, "ct"))
+		return usage_error(object, "which verb?");
+	return usage_error("bpfnat", "unknown command '%s'", object);
+}

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "maps.h"
+
+#define BPFNAT_STAT_NAME(id, name) [STAT_##id] = name,
+const char *const stat_names[STAT_MAX] = { BPFNAT_STATS(BPFNAT_STAT_NAME) };
+#undef BPFNAT_STAT_NAME
+
+int ct_flush(uint32_t addr)
+{
+	char pkt[ETH_HLEN] = {};
+	struct __sk_buff skb = { .cb = { addr } };
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
+			    .data_size_in = sizeof(pkt), .ctx_in = &skb,
+			    .ctx_size_in = sizeof(skb), .repeat = 1);
+	int fd, err;
+
+	fd = dp_pin_open(PIN_PROG_FLUSH);
+	if (fd < 0)
+		return fd;
+	err = bpf_prog_test_run_opts(fd, &opts);
+	if (err)
+		err = -errno;
+	close(fd);
+	return err ? err : (int)opts.retval;
+}
+
+/* Flows are read in batches: a syscall per 1024 slots, not per slot. */
+#define CT_BATCH 1024
+
+int ct_each(ct_flow_cb cb, void *data)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct ct_flow *flows;
+	__u32 *keys, batch, count;
+	bool first = true;
+	int fd, err = 0;
+
+	fd = dp_pin_open(PIN_CT_FLOWS);
+	if (fd < 0)
+		return fd;
+	keys = calloc(CT_BATCH, sizeof(*keys));
+	flows = calloc(CT_BATCH, sizeof(*flows));
+	if (!keys || !flows) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		bool last;
+
+		count = CT_BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
+					   keys, flows, &count, &opts);
+		last = err && errno == ENOENT;
+		if (err && !last) {
+			err = -errno;
+			break;
+		}
+		err = 0;
+		first = false;
+		for (__u32 i = 0; i < count && !err; i++)
+			if (flows[i].live == CT_SLOT_LIVE)
+				err = cb(keys[i], &flows[i], data);
+		if (err || last)
+			break;
+	}
+out:
+	free(keys);
+	free(flows);
+	close(fd);
+	return err;
+}
+
+static int count_one(uint32_t slot, const struct ct_flow *f, void *data)
+{
+	(void)slot;
+	(void)f;
+	(*(long *)data)++;
+	return 0;
+}
+
+long ct_count(void)
+{
+	long n = 0;
+	int err;
+
+	err = ct_each(count_one, &n);
+	return err ? err : n;
+}
+
+uint64_t ct_seconds_left(const struct ct_flow *f,
+			 const struct bpfnat_config *cfg)
+{
+	/* the data path's clock is bpf_ktime_get_coarse_ns() */
+	struct timespec ts;
+	uint64_t now, idle, tmo;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	idle = now > f->last_seen_ns ? now - f->last_seen_ns : 0;
+	tmo = (uint64_t)cfg->timeout[ct_timeout_of(f)] * 1000000000ULL;
+	return idle >= tmo ? 0 : (tmo - idle) / 1000000000ULL;
+}
+
+int stats_read(struct stat_val *out, size_t n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct stat_val *percpu;
+	int fd, err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	fd = dp_pin_open(PIN_STATS);
+	if (fd < 0)
+		return fd;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu) {
+		close(fd);
+		return -ENOMEM;
+	}
+	memset(out, 0, n * sizeof(*out));
+	for (__u32 id = 0; id < n && id < STAT_MAX; id++) {
+		if (bpf_map_lookup_elem(fd, &id, percpu)) {
+			err = -errno;
+			break;
+		}
+		for (int cpu = 0; cpu < ncpu; cpu++) {
+			out[id].packets += percpu[cpu].packets;
+			out[id].bytes += percpu[cpu].bytes;
+		}
+	}
+	free(percpu);
+	close(fd);
+	return err;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Reading and changing the state of a running data path through its pins:
+ * the conntrack table, the counters.
+ */
+#ifndef BPFNAT_MAPS_H
+#define BPFNAT_MAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpfnat.h"
+
+/* Remove flows, all or those of container @addr; returns how many. */
+int ct_flush(uint32_t addr);
+
+/* Walk the live flows.  @cb returning non-zero stops the walk. */
+typedef int (*ct_flow_cb)(uint32_t slot, const struct ct_flow *f, void *data);
+int ct_each(ct_flow_cb cb, void *data);
+
+/* Live flows, or -errno. */
+long ct_count(void);
+
+/* Seconds until @f expires under @cfg's timeouts. */
+uint64_t ct_seconds_left(const struct ct_flow *f,
+			 const struct bpfnat_config *cfg);
+
+/* Per-CPU counters summed, @n = STAT_MAX entries. */
+int stats_read(struct stat_val *out, size_t n);
+
+/* Counter names, indexed by enum stat_id. */
+extern const char *const stat_names[STAT_MAX];
+
+#endif /* BPFNAT_MAPS_H */

@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * rtnetlink requests, built the way iproute2 builds them.  nl_request() is
+ * the only place that talks to the socket: it sends, reads until the
+ * acknowledgement (or the end of a dump), and turns an error message into
+ * -errno plus the kernel's extended-ack text.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/ip.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+
+#include "nl.h"
+
+/* Dumps of a few thousand links need room; the kernel fills what fits. */
+#define NL_BUF_SIZE (64 * 1024)
+
+#ifndef IN6_ADDR_GEN_MODE_NONE
+#define IN6_ADDR_GEN_MODE_NONE 1
+#endif
+
+int nl_open(struct nl *nl)
+{
+	int one = 1, err;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->sock = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl->sock)
+		return -errno;
+	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	/* Ask for the kernel's error text, and only the header of the
+	 * failed request back with it.
+	 */
+	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	nl->seq = time(NULL);
+	return 0;
+fail:
+	err = -errno;
+	mnl_socket_close(nl->sock);
+	nl->sock = NULL;
+	return err;
+}
+
+void nl_close(struct nl *nl)
+{
+	if (nl->sock)
+		mnl_socket_close(nl->sock);
+	nl->sock = NULL;
+}
+
+const char *nl_strerror(const struct nl *nl, int err)
+{
+	static char buf[512];
+
+	if (nl && nl->extack[0])
+		snprintf(buf, sizeof(buf), "%s (%s)", strerror(-err),
+			 nl->extack);
+	else
+		snprintf(buf, sizeof(buf), "%s", strerror(-err));
+	return buf;
+}
+
+struct request {
+	struct nl *nl;
+	mnl_cb_t cb;
+	void *data;
+	int err;
+};
+
+static int extack_attr(const struct nlattr *attr, void *data)
+{
+	struct nl *nl = data;
+
+	if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+		snprintf(nl->extack, sizeof(nl->extack), "%s",
+			 mnl_attr_get_str(attr));
+	return MNL_CB_OK;
+}
+
+static int on_error(const struct nlmsghdr *nlh, void *data)
+{
+	struct request *req = data;
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	unsigned int off = sizeof(*nlh) + sizeof(*e);
+
+	if (nlh->nlmsg_len < off)
+		return MNL_CB_ERROR;
+	if (e->error == 0)
+		return MNL_CB_STOP;		/* the acknowledgement */
+
+	/* Extended ack attributes follow the echoed request. */
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(e->msg);
+	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS)
+		mnl_attr_parse(nlh, off - sizeof(*nlh), extack_attr, req->nl);
+	req->err = e->error;
+	return MNL_CB_ERROR;
+}
+
+static int on_done(const struct nlmsghdr *nlh, void *data)
+{
+	struct request *req = data;
+	const int *err = mnl_nlmsg_get_payload(nlh);
+
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(*err) && *err < 0) {
+		req->err = *err;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_STOP;
+}
+
+static int on_data(const struct nlmsghdr *nlh, void *data)
+{
+	struct request *req = data;
+
+	return req->cb ? req->cb(nlh, req->data) : MNL_CB_OK;
+}
+
+static bool is_dump(const struct nlmsghdr *nlh)
+{
+	/* rtnetlink types come in fours: NEW, DEL, GET, SET */
+	bool get = (nlh->nlmsg_type - RTM_BASE) % 4 == 2;
+
+	return get && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+}
+
+/*
+ * Send @nlh and read replies, each through @cb, until the kernel
+ * acknowledges the request or ends the dump.  Returns 0 or -errno.
+ */
+static int nl_request(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
+		      void *data)
+{
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+		[NLMSG_ERROR] = on_error,
+		[NLMSG_DONE] = on_done,
+	};
+	struct request req = { .nl = nl, .cb = cb, .data = data };
+	static char buf[NL_BUF_SIZE];
+	ssize_t n;
+	int ret;
+
+	nl->extack[0] = '\0';
+	nlh->nlmsg_seq = ++nl->seq;
+	/* A dump ends with NLMSG_DONE; everything else asks for an ack.
+	 * (NLM_F_DUMP's bits mean CREATE/EXCL on other requests.)
+	 */
+	if (!is_dump(nlh))
+		nlh->nlmsg_flags |= NLM_F_ACK;
+	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+
+	do {
+		n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run2(buf, n, nlh->nlmsg_seq, nl->portid, on_data,
+				  &req, ctl, NLMSG_MIN_TYPE);
+	} while (ret > MNL_CB_STOP);
+
+	if (ret == MNL_CB_ERROR)
+		return req.err ? req.err : (errno ? -errno : -EPROTO);
+	return 0;
+}
+
+static struct nlmsghdr *msg_link(char *buf, uint16_t type, uint16_t flags,
+				 int ifindex, struct ifinfomsg **ifm_out)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifm;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = ifindex;
+	if (ifm_out)
+		*ifm_out = ifm;
+	return nlh;
+}
+
+/*
+ * A veth pair: @name here, @peer created directly inside the namespace of
+ * @peer_netns_fd, as `ip link add NAME type veth peer PEER netns NS` does.
+ */
+int nl_veth_add(struct nl *nl, const char *name, const char *peer,
+		int peer_netns_fd)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlattr *linkinfo, *data, *peer_attr;
+	struct ifinfomsg *peer_ifm;
+	struct nlmsghdr *nlh;
+
+	nlh = msg_link(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, NULL);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	peer_attr = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+	/* The peer's attributes follow an ifinfomsg of its own. */
+	peer_ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*peer_ifm));
+	memset(peer_ifm, 0, sizeof(*peer_ifm));
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
+	if (peer_netns_fd >= 0)
+		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, peer_netns_fd);
+	mnl_attr_nest_end(nlh, peer_attr);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, linkinfo);
+	return nl_request(nl, nlh, NULL, NULL);
+}
+
+int nl_link_del(struct nl *nl, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	return nl_request(nl, msg_link(buf, RTM_DELLINK, 0, ifindex, NULL),
+			  NULL, NULL);
+}
+
+int nl_link_set_up(struct nl *nl, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh;
+
+	nlh = msg_link(buf, RTM_NEWLINK, 0, ifindex, &ifm);
+	ifm->ifi_flags = IFF_UP;
+	ifm->ifi_change = IFF_UP;
+	return nl_request(nl, nlh, NULL, NULL);
+}
+
+int nl_link_set_alias(struct nl *nl, int ifindex, const char *alias)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = msg_link(buf, RTM_NEWLINK, 0, ifindex, NULL);
+	mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias);
+	return nl_request(nl, nlh, NULL, NULL);
+}
+
+int nl_link_set_inet(struct nl *nl, int ifindex, bool forwarding,
+		     bool proxy_arp)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlattr *af, *inet, *conf, *inet6;
+	struct nlmsghdr *nlh;
+
+	nlh = msg_link(buf, RTM_NEWLINK, 0, ifindex, NULL);
+	af = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	inet = mnl_attr_nest_start(nlh, AF_INET);
+	conf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
+	mnl_attr_put_u32(nlh, IPV4_DEVCONF_FORWARDING, forwarding);
+	mnl_attr_put_u32(nlh, IPV4_DEVCONF_PROXY_ARP, proxy_arp);
+	mnl_attr_nest_end(nlh, conf);
+	mnl_attr_nest_end(nlh, inet);
+	inet6 = mnl_attr_nest_start(nlh, AF_INET6);
+	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	mnl_attr_nest_end(nlh, inet6);
+	mnl_attr_nest_end(nlh, af);
+	return nl_request(nl, nlh, NULL, NULL);
+}
+
+int nl_arp_proxy_delay(struct nl *nl, int ifindex, uint64_t msecs)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlattr *parms;
+	struct ndtmsg *ndtm;
+
+	nlh->nlmsg_type = RTM_SETNEIGHTBL;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ndtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndtm));
+	ndtm->ndtm_family = AF_INET;
+	mnl_attr_put_strz(nlh, NDTA_NAME, "arp_cache");
+	parms = mnl_attr_nest_start(nlh, NDTA_PARMS);
+	mnl_attr_put_u32(nlh, NDTPA_IFINDEX, ifindex);
+	mnl_attr_put_u64(nlh, NDTPA_PROXY_DELAY, msecs);
+	mnl_attr_nest_end(nlh, parms);
+	return nl_request(nl, nlh, NULL, NULL);
+}
+
+static int linkinfo_attr(const struct nlattr *attr, void *data)
+{
+	struct nl_link *link = data;
+
+	if (mnl_attr_get_type(attr) == IFLA_INFO_KIND &&
+	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+		snprintf(link->kind, sizeof(link->kind), "%s",
+			 mnl_attr_get_str(attr));
+	return MNL_CB_OK;
+}
+
+static int link_attr(const struct nlattr *attr, void *data)
+{
+	struct nl_link *link = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case IFLA_IFNAME:
+		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+			snprintf(link->name, sizeof(link->name), "%s",
+				 mnl_attr_get_str(attr));
+		break;
+	case IFLA_IFALIAS:
+		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+			snprintf(link->alias, sizeof(link->alias), "%s",
+				 mnl_attr_get_str(attr));
+		break;
+	case IFLA_ADDRESS:
+		if (mnl_attr_get_payload_len(attr) == ETH_ALEN)
+			memcpy(link->mac, mnl_attr_get_payload(attr),
+			       ETH_ALEN);
+		break;
+	case IFLA_MTU:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			link->mtu = mnl_attr_get_u32(attr);
+		break;
+	case IFLA_LINKINFO:
+		mnl_attr_parse_nested(attr, linkinfo_attr, link);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static void link_parse(const struct nlmsghdr *nlh, struct nl_link *link)
+{
+	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+
+	memset(link, 0, sizeof(*link));
+	link->ifindex = ifm->ifi_index;
+	link->flags = ifm->ifi_flags;
+	mnl_attr_parse(nlh, sizeof(*ifm), link_attr, link);
+}
+
+static int link_one(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type == RTM_NEWLINK)
+		link_parse(nlh, data);
+	return MNL_CB_OK;
+}
+
+int nl_link_get(struct nl *nl, const char *name, struct nl_link *link)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = msg_link(buf, RTM_GETLINK, 0, 0, NULL);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	memset(link, 0, sizeof(*link));
+	return nl_request(nl, nlh, link_one, link);
+}
+
+int nl_link_get_index(struct nl *nl, int ifindex, struct nl_link *link)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	memset(link, 0, sizeof(*link));
+	return nl_request(nl, msg_link(buf, RTM_GETLINK, 0, ifindex, NULL),
+			  link_one, link);
+}
+
+struct link_walk {
+	nl_link_cb cb;
+	void *data;
+	int err;
+};
+
+static int link_each(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_walk *w = data;
+	struct nl_link link;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || w->err)
+		return MNL_CB_OK;
+	link_parse(nlh, &link);
+	w->err = w->cb(&link, w->data);
+	return MNL_CB_OK;
+}
+
+int nl_link_dump(struct nl *nl, nl_link_cb cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct link_walk w = { .cb = cb, .data = data };
+	int err;
+
+	err = nl_request(nl, msg_link(buf, RTM_GETLINK, NLM_F_DUMP, 0, NULL),
+			 link_each, &w);
+	return err ? err : w.err;
+}
+
+int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, int plen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = plen;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = ifindex;
+	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
+	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr);
+	return nl_request(nl, nlh, NULL, NULL);
+}
+
+struct addr_find {
+	int ifindex;
+	uint32_t addr;
+	bool found;
+};
+
+static int addr_attr(const struct nlattr *attr, void *data)
+{
+	struct addr_find *f = data;
+
+	if (mnl_attr_get_type(attr) == IFA_LOCAL &&
+	    mnl_attr_validate(attr, MNL_TYPE_U32) == 0 && !f->found) {
+		f->addr = mnl_attr_get_u32(attr);
+		f->found = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int addr_each(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct addr_find *f = data;
+
+	/* Secondary addresses come after the primary one; skip them. */
+	if (nlh->nlmsg_type == RTM_NEWADDR && ifa->ifa_family == AF_INET &&
+	    (int)ifa->ifa_index == f->ifindex &&
+	    !(ifa->ifa_flags & IFA_F_SECONDARY))
+		mnl_attr_parse(nlh, sizeof(*ifa), addr_attr, f);
+	return MNL_CB_OK;
+}
+
+int nl_addr_first(struct nl *nl, int ifindex, uint32_t *addr)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct addr_find f = { .ifindex = ifindex };
+	struct ifaddrmsg *ifa;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	err = nl_request(nl, nlh, addr_each, &f);
+	if (err)
+		return err;
+	if (!f.found)
+		return -ENOENT;
+	*addr = f.addr;
+	return 0;
+}
+
+int nl_route_add(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
+		 int ifindex, uint32_t prefsrc)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	if (plen)
+		mnl_attr_put_u32(nlh, RTA_DST, dst);
+	if (gw)
+		mnl_attr_put_u32(nlh, RTA_GATEWAY, gw);
+	if (prefsrc)
+		mnl_attr_put_u32(nlh, RTA_PREFSRC, prefsrc);
+	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+	return nl_request(nl, nlh, NULL, NULL);
+}
+
+struct route_find {
+	int ifindex;
+	uint32_t metric;
+};
+
+static int route_attr(const struct nlattr *attr, void *data)
+{
+	uint32_t *v = data;
+	int type = mnl_attr_get_type(attr);
+
+	if ((type == RTA_OIF || type == RTA_PRIORITY) &&
+	    mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		v[type == RTA_OIF ? 0 : 1] = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+static int route_each(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct route_find *f = data;
+	uint32_t v[2] = { 0, 0 };	/* oif, metric */
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET ||
+	    rtm->rtm_dst_len != 0 || rtm->rtm_table != RT_TABLE_MAIN ||
+	    rtm->rtm_type != RTN_UNICAST)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*rtm), route_attr, v);
+	/* the lowest metric wins, as in the kernel's lookup */
+	if (v[0] && (!f->ifindex || v[1] < f->metric)) {
+		f->ifindex = v[0];
+		f->metric = v[1];
+	}
+	return MNL_CB_OK;
+}
+
+int nl_route_default(struct nl *nl, int *ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct route_find f = { 0, 0 };
+	struct rtmsg *rtm;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	err = nl_request(nl, nlh, route_each, &f);
+	if (err)
+		return err;
+	if (!f.ifindex)
+		return -ENOENT;
+	*ifindex = f.ifindex;
+	return 0;
+}
+
+static int filter_each(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type == RTM_NEWTFILTER)
+		(*(int *)data)++;
+	return MNL_CB_OK;
+}
+
+int nl_tc_filter_count(struct nl *nl, int ifindex, uint32_t parent)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct tcmsg *tcm;
+	int count = 0, err;
+
+	nlh->nlmsg_type = RTM_GETTFILTER;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = parent;
+	err = nl_request(nl, nlh, filter_each, &count);
+	return err ? err : count;
+}

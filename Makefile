@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bpfnat: bpf/*.bpf.c -> build/*.bpf.o -> build/*.skel.h -> build/bpfnat
+#
+#   make            build everything into $(OUTPUT)
+#   make V=1        ... showing the commands
+#   make deps       install the Debian packages building, tests, demo and
+#                   benchmark need (does nothing when they are present)
+#   make test       unit and end-to-end tests, each in its own namespaces
+#   make demo       a small world in a throw-away namespace, shown working
+#   make bench      bpfnat against iptables, side by side (QUICK=1: short)
+#   make vmtest     the tests on Debian's 6.1 kernel under qemu
+
+OUTPUT ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1)
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall -Werror \
+	-Iinclude -I/usr/include/$(MULTIARCH) $(EXTRA_BPF_CFLAGS)
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser -I$(OUTPUT) \
+	-DBPFNAT_VERSION='"$(VERSION)"'
+LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf libmnl jansson 2>/dev/null \
+	|| echo -lbpf -lelf -lz -lmnl -ljansson)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/*.h)
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(OUTPUT)/test_unit
+TOOLS_SRCS := $(wildcard tools/*.c)
+TOOLS_BINS := $(patsubst tools/%.c,$(OUTPUT)/tools/%,$(TOOLS_SRCS))
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.PHONY: all clean deps test demo bench vmtest format
+
+all: $(OUTPUT)/bpfnat $(UNIT_BIN) $(TOOLS_BINS)
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tools:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bpfnat: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Unit tests link the CLI's modules except its main().
+$(UNIT_BIN): $(UNIT_SRCS) tests/unit/*.h $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS)) $(SKELS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) \
+		$(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS)) $(LDLIBS) -o $@
+
+$(OUTPUT)/tools/%: tools/%.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread
+
+deps:
+	$(Q)tools/deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/bench.sh $(if $(QUICK),--quick)
+
+vmtest: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)vmtest/run.sh
+
+format:
+	$(Q)clang-format -i bpf/*.c bpf/*.h include/*.h user/*.c user/*.h \
+		tests/unit/*.c tests/unit/*.h tools/*.c
+
+clean:
+	$(Q)rm -rf $(OUTPUT)

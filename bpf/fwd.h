@@ -10,6 +10,14 @@
 #include "maps.h"
 #include "parse.h"
 
+/*
+ * Unit tests build these programs with a hook that records every redirect
+ * (tests/unit/bpfnat_test.bpf.c); in bpfnat itself it is nothing.
+ */
+#ifndef redirect_hook
+#define redirect_hook(kind, ifindex) do { } while (0)
+#endif
+
 enum route_kind {
 	ROUTE_UPLINK,		/* via the uplink, next hop's MAC known */
 	ROUTE_UPLINK_NEIGH,	/* via the uplink, next hop's MAC unknown */
@@ -84,10 +92,13 @@ static __always_inline int redirect_uplink(int route,
 
 	switch (route) {
 	case ROUTE_UPLINK:
+		redirect_hook(REDIRECT_EGRESS, fib->ifindex);
 		return bpf_redirect(fib->ifindex, 0);
 	case ROUTE_UPLINK_NEIGH:
+		redirect_hook(REDIRECT_NEIGH, fib->ifindex);
 		return bpf_redirect_neigh(fib->ifindex, &nh, sizeof(nh), 0);
 	default:
+		redirect_hook(REDIRECT_NEIGH, cfg->uplink_ifindex);
 		return bpf_redirect_neigh(cfg->uplink_ifindex, NULL, 0, 0);
 	}
 }
@@ -95,6 +106,7 @@ static __always_inline int redirect_uplink(int route,
 /* Deliver straight into a container: onto its eth0's receive path. */
 static __always_inline int redirect_container(const struct endpoint *ep)
 {
+	redirect_hook(REDIRECT_PEER, ep->ifindex);
 	return bpf_redirect_peer(ep->ifindex, 0);
 }
 

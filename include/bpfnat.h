@@ -199,6 +199,13 @@ _Static_assert(sizeof(struct bpfnat_config) == 64, "bpfnat_config layout");
 	X(DROP_NO_ROUTE,	"drop_no_route")				\
 	X(DROP_UNSUPPORTED,	"drop_unsupported")
 
+/* How a packet was sent on; the unit tests' build records it. */
+enum redirect_kind {
+	REDIRECT_PEER = 1,	/* into a container's namespace */
+	REDIRECT_EGRESS,	/* out of a device, MACs known */
+	REDIRECT_NEIGH,		/* out, the kernel resolves the next hop */
+};
+
 /* Outcomes after STAT_PASS are drops. */
 #define STAT_IS_DROP(id)	((id) > STAT_PASS)
 

@@ -39,13 +39,17 @@ endif
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+# The programs as the unit tests build them (with a redirect recorder).
+TEST_SKEL := $(OUTPUT)/bpfnat_test.skel.h
 BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/*.h)
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
+# The CLI's modules without its commands: what the unit tests link.
+LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o $(OUTPUT)/user/cmd_%.o,$(USER_OBJS))
 
-UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_SRCS := $(filter-out %.bpf.c,$(wildcard tests/unit/*.c))
 UNIT_BIN := $(OUTPUT)/test_unit
 TOOLS_SRCS := $(wildcard tools/*.c)
 TOOLS_BINS := $(patsubst tools/%.c,$(OUTPUT)/tools/%,$(TOOLS_SRCS))
@@ -63,6 +67,10 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+$(OUTPUT)/%.bpf.o: tests/unit/%.bpf.c tests/unit/*.h $(BPF_HDRS) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/unit -c $< -o $@
+
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
@@ -75,11 +83,9 @@ $(OUTPUT)/bpfnat: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# Unit tests link the CLI's modules except its main().
-$(UNIT_BIN): $(UNIT_SRCS) tests/unit/*.h $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS)) $(SKELS)
+$(UNIT_BIN): $(UNIT_SRCS) tests/unit/*.h $(LIB_OBJS) $(SKELS) $(TEST_SKEL)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) \
-		$(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS)) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) -o $@
 
 $(OUTPUT)/tools/%: tools/%.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)

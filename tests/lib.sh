@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# What the end-to-end tests share: assertions, the outside world, servers.
+# Sourced by tests/sandbox.sh inside a test's own namespaces; a test is a
+# function test_NAME in tests/e2e/*.sh, run with `set -e`.
+#
+# The world every test starts from: this namespace is the host (the
+# router); outside_add builds the namespace "out" behind the uplink up0:
+#
+#   container eth0 172.18.0.X/16 = bnXXXXXXXX [host] up0 198.51.100.1/24
+#                                    = eth0 198.51.100.2/24 [out]
+
+bpfnat() { "$BPFNAT" "$@"; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+step() { echo "--- $*"; }
+
+assert_eq() {
+	[[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"
+}
+
+assert_ne() {
+	[[ "$1" != "$2" ]] || fail "$3: did not expect '$2'"
+}
+
+assert_match() {
+	[[ "$1" =~ $2 ]] || fail "$3: '$1' does not match /$2/"
+}
+
+assert_no_match() {
+	[[ ! "$1" =~ $2 ]] || fail "$3: '$1' matches /$2/"
+}
+
+# assert_ok WHAT CMD...: CMD succeeds
+assert_ok() {
+	local what=$1
+	shift
+	"$@" || fail "$what: '$*' failed"
+}
+
+# assert_exit CODE WHAT CMD...: CMD exits CODE with one line on stderr;
+# the line is left in $LAST_ERR.
+assert_exit() {
+	local code=$1 what=$2 rc=0 out err
+	shift 2
+	err=$(mktemp)
+	out=$("$@" 2>"$err") || rc=$?
+	LAST_ERR=$(cat "$err")
+	rm -f "$err"
+	[[ $rc == "$code" ]] ||
+		fail "$what: '$*' exited $rc, expected $code (stderr: $LAST_ERR)"
+	[[ $(printf '%s\n' "$LAST_ERR" | wc -l) == 1 ]] ||
+		fail "$what: expected one line on stderr, got: $LAST_ERR"
+	[[ $LAST_ERR == bpfnat:* ]] ||
+		fail "$what: stderr does not start with 'bpfnat:': $LAST_ERR"
+	[[ -z $out ]] || fail "$what: printed on stdout: $out"
+}
+
+# retry N CMD...: CMD succeeds within N tries, 0.1 s apart.
+retry() {
+	local n=$1 i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+in_ns() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# Build the outside namespace behind the uplink and route to it.
+outside_add() {
+	ip netns add out
+	ip link add up0 type veth peer name eth0 netns out
+	ip addr add 198.51.100.1/24 dev up0
+	ip link set up0 up
+	ip -n out link set lo up
+	ip -n out addr add 198.51.100.2/24 dev eth0
+	ip -n out link set eth0 up
+	ip route add default via 198.51.100.2
+}
+
+# The kernel path (used when bpfnat is down) forwards like a Docker host.
+kernel_masquerade() {
+	sysctl -qw net.ipv4.ip_forward=1
+	iptables -t nat -A POSTROUTING -s 172.18.0.0/16 -o up0 -j MASQUERADE
+}
+
+# bpfnat up on this test's mode, towards the outside.
+nat_up() {
+	bpfnat up --uplink up0 --mode "$BPFNAT_MODE" "$@"
+}
+
+# wait_tcp NS PORT: something listens on PORT in NS.
+wait_tcp() {
+	retry 50 sh -c "ip netns exec $1 ss -Hltn 'sport = :$2' | grep -q ."
+}
+
+# wait_udp NS PORT: something is bound to UDP PORT in NS.
+wait_udp() {
+	retry 50 sh -c "ip netns exec $1 ss -Hlun 'sport = :$2' | grep -q ."
+}
+
+# http_serve NS ADDR SIZE: nginx on ADDR:80 in NS serving /blob of SIZE
+# random bytes; its access log (client address first) is $WEB/access.log.
+http_serve() {
+	local ns=$1 addr=$2 size=$3
+	WEB=$(mktemp -d)
+	head -c "$size" /dev/urandom >"$WEB/blob"
+	cat >"$WEB/nginx.conf" <<EOF
+user root;
+daemon on;
+pid $WEB/nginx.pid;
+error_log $WEB/error.log;
+events { worker_connections 64; }
+http {
+	access_log $WEB/access.log;
+	client_body_temp_path $WEB;
+	proxy_temp_path $WEB;
+	fastcgi_temp_path $WEB;
+	uwsgi_temp_path $WEB;
+	scgi_temp_path $WEB;
+	server {
+		listen $addr:80;
+		root $WEB;
+	}
+}
+EOF
+	in_ns "$ns" nginx -c "$WEB/nginx.conf" -e "$WEB/error.log"
+	wait_tcp "$ns" 80
+}
+
+# echo_peer NS PORT: a TCP server in NS that answers every connection
+# with the address and port it sees the client come from.
+echo_peer() {
+	in_ns "$1" socat TCP4-LISTEN:"$2",fork,reuseaddr \
+		SYSTEM:'echo $SOCAT_PEERADDR:$SOCAT_PEERPORT' &
+	wait_tcp "$1" "$2"
+}
+
+# echo_peer_udp NS PORT: the same over UDP, one answer per datagram.
+echo_peer_udp() {
+	in_ns "$1" socat UDP4-RECVFROM:"$2",fork,reuseaddr \
+		SYSTEM:'echo $SOCAT_PEERADDR:$SOCAT_PEERPORT' &
+	wait_udp "$1" "$2"
+}
+
+# csum_errors NS: the receive checksum errors NS's stack has counted.
+csum_errors() {
+	in_ns "$1" nstat -az TcpInCsumErrors UdpInCsumErrors IcmpInCsumErrors |
+		awk 'NR > 1 { sum += $2 } END { print sum + 0 }'
+}
+
+# stat NAME: packets bpfnat counted under NAME.
+stat() {
+	bpfnat stats -j | jq -r ".$1.packets"
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Inside a test's fresh namespaces (see run.sh): give it the filesystems a
+# network namespace needs, then run one test.
+#
+#   sandbox.sh unit NAME             a test of build/test_unit
+#   sandbox.sh e2e FILE FUNCTION MODE   a function of an end-to-end file
+#
+# Exit status: 0 passed, 77 skipped, anything else failed.
+set -euo pipefail
+
+# /sys must show this namespace's devices; bpffs and /run must be ours
+# alone, so pins and named namespaces vanish with the sandbox.
+mount -t sysfs sysfs /sys
+mount -t bpf bpf /sys/fs/bpf
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs tmpfs /tmp
+ip link set lo up
+
+kind=$1
+shift
+case $kind in
+unit)
+	exec "$BPFNAT_BUILD/test_unit" "$1"
+	;;
+e2e)
+	export BPFNAT_MODE=$3
+	# shellcheck source=tests/lib.sh
+	source "$BPFNAT_TOP/tests/lib.sh"
+	# shellcheck disable=SC1090
+	source "$BPFNAT_TOP/$1"
+	set +e
+	(
+		set -eE
+		trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND" >&2' ERR
+		"$2"
+	)
+	exit $?
+	;;
+*)
+	echo "sandbox.sh: unknown kind $kind" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "addr.h"
+#include "env.h"
+#include "unit.h"
+
+uint32_t ip(const char *s)
+{
+	uint32_t a = 0;
+
+	parse_ipv4(s, &a);
+	return a;
+}
+
+/* The devices, with fixed MACs so expected bytes can be written down. */
+static const char setup_script[] =
+	"set -e\n"
+	"ip link add ha address 02:00:00:00:0a:01 type veth"
+	"   peer name ca address 02:00:00:00:0a:02\n"
+	"ip link add hb address 02:00:00:00:0b:01 type veth"
+	"   peer name cb address 02:00:00:00:0b:02\n"
+	"ip link add up0 address 02:00:00:00:01:01 type veth"
+	"   peer name up0p address 02:00:00:00:01:02\n"
+	"for d in ha ca hb cb up0 up0p; do ip link set $d up; done\n"
+	"ip addr add 172.18.0.1/32 dev ha\n"
+	"ip addr add 172.18.0.1/32 dev hb\n"
+	"ip route add 172.18.0.2/32 dev ha\n"
+	"ip route add 172.18.0.3/32 dev hb\n"
+	"ip addr add 198.51.100.1/24 dev up0\n"
+	"ip neigh add 198.51.100.2 lladdr 02:00:00:00:99:99 dev up0 nud permanent\n"
+	"ip route add default via 198.51.100.2\n"
+	"sysctl -qw net.ipv4.conf.ha.forwarding=1 net.ipv4.conf.hb.forwarding=1\n";
+
+static void mac(const char *s, uint8_t *out)
+{
+	unsigned int m[6];
+
+	sscanf(s, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4],
+	       &m[5]);
+	for (int i = 0; i < 6; i++)
+		out[i] = m[i];
+}
+
+bool env_setup(struct env *e, const struct env_opts *o)
+{
+	struct endpoint ep_a = {}, ep_b = {};
+	struct exclude_key ex;
+	__u32 zero = 0, slot;
+	uint8_t one = 1;
+	int plen, fd;
+
+	memset(e, 0, sizeof(*e));
+	if (system(setup_script) != 0) {
+		fprintf(stderr, "env: setting up devices failed\n");
+		return false;
+	}
+	e->ifindex_ha = if_nametoindex("ha");
+	e->ifindex_hb = if_nametoindex("hb");
+	e->ifindex_up = if_nametoindex("up0");
+	mac("02:00:00:00:0a:01", e->mac_ha);
+	mac("02:00:00:00:0a:02", e->mac_ca);
+	mac("02:00:00:00:0b:01", e->mac_hb);
+	mac("02:00:00:00:0b:02", e->mac_cb);
+	mac("02:00:00:00:01:01", e->mac_up);
+	mac("02:00:00:00:99:99", e->mac_gw);
+	e->a = ip(ADDR_A);
+	e->b = ip(ADDR_B);
+	e->gw = ip(ADDR_GW);
+	e->snat = ip(ADDR_SNAT);
+	e->remote = ip(ADDR_REMOTE);
+	e->far = ip(ADDR_FAR);
+
+	e->skel = bpfnat_test_bpf__open();
+	if (!ASSERT_TRUE(e->skel, "open test object"))
+		return false;
+	e->cfg.ct_max = o && o->ct_max ? o->ct_max : 1024;
+	bpf_map__set_max_entries(e->skel->maps.ct_flows, e->cfg.ct_max);
+	bpf_map__set_max_entries(e->skel->maps.ct_free, e->cfg.ct_max);
+	bpf_map__set_max_entries(e->skel->maps.ct_index, 2 * e->cfg.ct_max);
+	if (!ASSERT_OK(bpfnat_test_bpf__load(e->skel), "load test object"))
+		return false;
+
+	e->cfg.version = BPFNAT_LAYOUT_VERSION;
+	e->cfg.mode = MODE_TC;
+	e->cfg.uplink_ifindex = e->ifindex_up;
+	e->cfg.snat_addr = e->snat;
+	e->cfg.pool_addr = ip("172.18.0.0");
+	e->cfg.pool_mask = ip("255.255.0.0");
+	e->cfg.gateway = e->gw;
+	e->cfg.port_lo = o && o->port_lo ? o->port_lo : 1024;
+	e->cfg.port_hi = o && o->port_hi ? o->port_hi : 65535;
+	for (int t = 0; t < TMO_MAX; t++)
+		e->cfg.timeout[t] = 300;
+	fd = bpf_map__fd(e->skel->maps.config);
+	if (!ASSERT_OK(bpf_map_update_elem(fd, &zero, &e->cfg, 0), "config"))
+		return false;
+
+	ep_a.ifindex = e->ifindex_ha;
+	memcpy(ep_a.mac, e->mac_ca, ETH_ALEN);
+	memcpy(ep_a.host_mac, e->mac_ha, ETH_ALEN);
+	ep_b.ifindex = e->ifindex_hb;
+	memcpy(ep_b.mac, e->mac_cb, ETH_ALEN);
+	memcpy(ep_b.host_mac, e->mac_hb, ETH_ALEN);
+	fd = bpf_map__fd(e->skel->maps.endpoints);
+	if (!ASSERT_OK(bpf_map_update_elem(fd, &e->a, &ep_a, 0), "endpoint a") ||
+	    !ASSERT_OK(bpf_map_update_elem(fd, &e->b, &ep_b, 0), "endpoint b"))
+		return false;
+
+	fd = bpf_map__fd(e->skel->maps.ct_free);
+	for (slot = 0; slot < e->cfg.ct_max; slot++)
+		if (!ASSERT_OK(bpf_map_update_elem(fd, NULL, &slot, 0),
+			       "fill ct_free"))
+			return false;
+
+	if (o && o->exclude) {
+		parse_cidr(o->exclude, &ex.addr, &plen, false);
+		ex.prefixlen = plen;
+		fd = bpf_map__fd(e->skel->maps.exclude);
+		if (!ASSERT_OK(bpf_map_update_elem(fd, &ex, &one, 0),
+			       "exclude"))
+			return false;
+	}
+	return true;
+}
+
+static bool env_run(struct env *e, struct bpf_program *prog, int ifindex,
+		    const uint8_t *pkt, size_t len, struct run *r)
+{
+	struct __sk_buff ctx = { .ingress_ifindex = ifindex,
+				 .ifindex = ifindex };
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
+			    .data_size_in = len, .data_out = r->out,
+			    .data_size_out = sizeof(r->out), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int rfd = bpf_map__fd(e->skel->maps.test_redirect);
+	__u32 zero = 0;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	bpf_map_update_elem(rfd, &zero, &r->redirect, 0);
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+	if (!ASSERT_OK(err ? -errno : 0, "BPF_PROG_TEST_RUN"))
+		return false;
+	r->verdict = opts.retval;
+	r->out_len = opts.data_size_out;
+	bpf_map_lookup_elem(rfd, &zero, &r->redirect);
+	return true;
+}
+
+bool env_from_container(struct env *e, int ifindex, const uint8_t *pkt,
+			size_t len, struct run *r)
+{
+	return env_run(e, e->skel->progs.tc_container, ifindex, pkt, len, r);
+}
+
+bool env_from_uplink(struct env *e, const uint8_t *pkt, size_t len,
+		     struct run *r)
+{
+	return env_run(e, e->skel->progs.tc_uplink, e->ifindex_up, pkt, len,
+		       r);
+}
+
+struct pkt_spec env_spec_from(struct env *e, bool from_b, uint8_t proto,
+			      uint32_t daddr, uint16_t sport, uint16_t dport)
+{
+	struct pkt_spec s = {
+		.proto = proto,
+		.saddr = from_b ? e->b : e->a,
+		.daddr = daddr,
+		.sport = sport,
+		.dport = dport,
+		.icmp_type = ICMP_ECHO,
+		.tcp_flags = TCPF_ACK,
+		.payload = 32,
+	};
+
+	/* as the container's stack addresses the gateway */
+	memcpy(s.smac, from_b ? e->mac_cb : e->mac_ca, ETH_ALEN);
+	memcpy(s.dmac, from_b ? e->mac_hb : e->mac_ha, ETH_ALEN);
+	return s;
+}
+
+struct pkt_spec env_spec_reply(struct env *e, uint8_t proto, uint32_t saddr,
+			       uint16_t sport, uint16_t dport)
+{
+	struct pkt_spec s = {
+		.proto = proto,
+		.saddr = saddr,
+		.daddr = e->snat,
+		.sport = sport,
+		.dport = dport,
+		.icmp_type = ICMP_ECHOREPLY,
+		.tcp_flags = TCPF_ACK,
+		.payload = 32,
+	};
+
+	memcpy(s.smac, e->mac_gw, ETH_ALEN);
+	memcpy(s.dmac, e->mac_up, ETH_ALEN);
+	return s;
+}
+
+uint64_t env_stat(struct env *e, int id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct stat_val v[ncpu];
+	uint64_t sum = 0;
+	__u32 key = id;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.stats), &key, v))
+		return ~0ULL;
+	for (int i = 0; i < ncpu; i++)
+		sum += v[i].packets;
+	return sum;
+}
+
+int env_flows(struct env *e)
+{
+	int fd = bpf_map__fd(e->skel->maps.ct_flows), n = 0;
+	struct ct_flow f;
+
+	for (__u32 slot = 0; slot < e->cfg.ct_max; slot++)
+		if (!bpf_map_lookup_elem(fd, &slot, &f) &&
+		    f.live == CT_SLOT_LIVE)
+			n++;
+	return n;
+}
+
+int env_index_keys(struct env *e)
+{
+	int fd = bpf_map__fd(e->skel->maps.ct_index), n = 0;
+	struct ct_key key, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+bool env_has_key(struct env *e, const struct ct_key *key)
+{
+	struct ct_ref ref;
+
+	return !bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.ct_index), key,
+				    &ref);
+}
+
+bool env_flow_of(struct env *e, const struct ct_key *key, struct ct_flow *f)
+{
+	struct ct_ref ref;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.ct_index), key,
+				&ref))
+		return false;
+	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.ct_flows),
+				&ref.flow, f))
+		return false;
+	return f->live == CT_SLOT_LIVE;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The world a unit test runs packets in: the test build of the programs,
+ * loaded (not attached), its maps filled as `bpfnat up` would, and real
+ * devices in the test's namespace so that ifindexes, MACs and the FIB
+ * lookups are real:
+ *
+ *   ha = ca    container a, 172.18.0.2: host side ha, container side ca
+ *   hb = cb    container b, 172.18.0.3
+ *   up0 = up0p the uplink, 198.51.100.1/24; next hop 198.51.100.2 with a
+ *              permanent neighbour entry (GW_MAC)
+ */
+#ifndef BPFNAT_UNIT_ENV_H
+#define BPFNAT_UNIT_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bpfnat.h"
+#include "bpfnat_test.skel.h"
+#include "packet.h"
+#include "test_redirect.h"
+
+#define ADDR_A		"172.18.0.2"
+#define ADDR_B		"172.18.0.3"
+#define ADDR_GW		"172.18.0.1"
+#define ADDR_SNAT	"198.51.100.1"
+#define ADDR_REMOTE	"198.51.100.2"
+#define ADDR_FAR	"203.0.113.9"	/* beyond the next hop */
+
+struct env_opts {
+	uint16_t port_lo, port_hi;	/* 0: 1024-65535 */
+	uint32_t ct_max;		/* 0: 1024 */
+	const char *exclude;		/* a CIDR, or NULL */
+};
+
+struct env {
+	struct bpfnat_test_bpf *skel;
+	int ifindex_ha, ifindex_hb, ifindex_up;
+	uint8_t mac_ha[ETH_ALEN], mac_ca[ETH_ALEN];
+	uint8_t mac_hb[ETH_ALEN], mac_cb[ETH_ALEN];
+	uint8_t mac_up[ETH_ALEN], mac_gw[ETH_ALEN];
+	uint32_t a, b, gw, snat, remote, far;	/* network order */
+	struct bpfnat_config cfg;
+};
+
+/* What one packet became. */
+struct run {
+	int verdict;			/* TC_ACT_* */
+	uint8_t out[PKT_MAX];
+	uint32_t out_len;
+	struct test_redirect redirect;	/* count 0: no redirect */
+};
+
+/* Build the world; false (after saying why) if it cannot be built. */
+bool env_setup(struct env *e, const struct env_opts *o);
+
+/* Run @pkt through tc_container as if it came in on @ifindex. */
+bool env_from_container(struct env *e, int ifindex, const uint8_t *pkt,
+			size_t len, struct run *r);
+/* Run @pkt through tc_uplink. */
+bool env_from_uplink(struct env *e, const uint8_t *pkt, size_t len,
+		     struct run *r);
+
+/* A packet spec from container a (or b) with its MACs filled in. */
+struct pkt_spec env_spec_from(struct env *e, bool from_b, uint8_t proto,
+			      uint32_t daddr, uint16_t sport, uint16_t dport);
+/* A packet spec arriving from the outside on the uplink. */
+struct pkt_spec env_spec_reply(struct env *e, uint8_t proto, uint32_t saddr,
+			       uint16_t sport, uint16_t dport);
+
+/* Counter @id, summed over CPUs. */
+uint64_t env_stat(struct env *e, int id);
+/* Live flows in ct_flows, and keys in ct_index. */
+int env_flows(struct env *e);
+int env_index_keys(struct env *e);
+/* The live flow whose original tuple is @key, or false. */
+bool env_flow_of(struct env *e, const struct ct_key *key, struct ct_flow *f);
+/* Is @key in ct_index? */
+bool env_has_key(struct env *e, const struct ct_key *key);
+
+uint32_t ip(const char *s);
+
+#endif /* BPFNAT_UNIT_ENV_H */

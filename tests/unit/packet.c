@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "packet.h"
+
+uint16_t csum_compute(const void *data, size_t len, uint32_t seed)
+{
+	const uint8_t *p = data;
+	uint64_t sum = seed;
+
+	for (; len > 1; p += 2, len -= 2)
+		sum += (uint16_t)(p[0] << 8 | p[1]);
+	if (len)
+		sum += (uint16_t)(p[0] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+/* The pseudo header's sum, in host order. */
+static uint32_t pseudo_sum(const struct iphdr *ip, uint16_t l4_len)
+{
+	uint32_t s = ntohl(ip->saddr), d = ntohl(ip->daddr);
+
+	return (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) +
+	       ip->protocol + l4_len;
+}
+
+static void l4_fill_csum(uint8_t *buf)
+{
+	struct iphdr *ip = pkt_ip(buf);
+	uint16_t l4_len = ntohs(ip->tot_len) - sizeof(*ip);
+	void *l4 = pkt_l4(buf);
+
+	switch (ip->protocol) {
+	case IPPROTO_TCP: {
+		struct tcphdr *tcp = l4;
+
+		tcp->check = 0;
+		tcp->check = htons(csum_compute(l4, l4_len,
+						pseudo_sum(ip, l4_len)));
+		break;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *udp = l4;
+		uint16_t c;
+
+		udp->check = 0;
+		c = csum_compute(l4, l4_len, pseudo_sum(ip, l4_len));
+		udp->check = htons(c ? c : 0xffff);
+		break;
+	}
+	case IPPROTO_ICMP: {
+		struct icmphdr *icmp = l4;
+
+		icmp->checksum = 0;
+		icmp->checksum = htons(csum_compute(l4, l4_len, 0));
+		break;
+	}
+	}
+}
+
+size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
+{
+	struct ethhdr *eth = (struct ethhdr *)buf;
+	struct iphdr *ip = pkt_ip(buf);
+	uint8_t *l4 = pkt_l4(buf);
+	size_t l4_hdr, i;
+
+	memset(buf, 0, PKT_MAX);
+	memcpy(eth->h_dest, s->dmac, ETH_ALEN);
+	memcpy(eth->h_source, s->smac, ETH_ALEN);
+	eth->h_proto = htons(ETH_P_IP);
+
+	switch (s->proto) {
+	case IPPROTO_TCP:
+		l4_hdr = sizeof(struct tcphdr);
+		break;
+	case IPPROTO_UDP:
+		l4_hdr = sizeof(struct udphdr);
+		break;
+	case IPPROTO_ICMP:
+		l4_hdr = sizeof(struct icmphdr);
+		break;
+	default:
+		l4_hdr = 0;
+	}
+	if (s->frag & 0x1fff)
+		l4_hdr = 0;	/* a later fragment: payload only */
+
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = s->ttl ? s->ttl : 64;
+	ip->protocol = s->proto;
+	ip->saddr = s->saddr;
+	ip->daddr = s->daddr;
+	ip->id = htons(s->ip_id);
+	ip->frag_off = htons(s->frag);
+	ip->tot_len = htons(sizeof(*ip) + l4_hdr + s->payload);
+
+	for (i = 0; i < s->payload; i++)
+		l4[l4_hdr + i] = (uint8_t)(i * 7 + 1);
+
+	if (l4_hdr) {
+		switch (s->proto) {
+		case IPPROTO_TCP: {
+			struct tcphdr *tcp = (struct tcphdr *)l4;
+
+			tcp->source = htons(s->sport);
+			tcp->dest = htons(s->dport);
+			tcp->seq = htonl(1000);
+			tcp->doff = 5;
+			l4[13] = s->tcp_flags;
+			tcp->window = htons(65535);
+			break;
+		}
+		case IPPROTO_UDP: {
+			struct udphdr *udp = (struct udphdr *)l4;
+
+			udp->source = htons(s->sport);
+			udp->dest = htons(s->dport);
+			udp->len = htons(l4_hdr + s->payload);
+			break;
+		}
+		case IPPROTO_ICMP: {
+			struct icmphdr *icmp = (struct icmphdr *)l4;
+
+			icmp->type = s->icmp_type;
+			icmp->un.echo.id = htons(s->sport);
+			icmp->un.echo.sequence = htons(1);
+			break;
+		}
+		}
+		if (!(s->frag & 0x2000))	/* a whole datagram */
+			l4_fill_csum(buf);
+		if (s->proto == IPPROTO_UDP && s->udp_no_csum)
+			((struct udphdr *)l4)->check = 0;
+	}
+	ip->check = htons(csum_compute(ip, sizeof(*ip), 0));
+	return ETH_HLEN + ntohs(ip->tot_len);
+}
+
+bool pkt_ip_csum_ok(uint8_t *buf)
+{
+	return csum_compute(pkt_ip(buf), sizeof(struct iphdr), 0) == 0;
+}
+
+bool pkt_l4_csum_ok(uint8_t *buf)
+{
+	struct iphdr *ip = pkt_ip(buf);
+	uint16_t l4_len = ntohs(ip->tot_len) - sizeof(*ip);
+	void *l4 = pkt_l4(buf);
+
+	switch (ip->protocol) {
+	case IPPROTO_TCP:
+		return csum_compute(l4, l4_len, pseudo_sum(ip, l4_len)) == 0;
+	case IPPROTO_UDP:
+		if (((struct udphdr *)l4)->check == 0)
+			return true;
+		return csum_compute(l4, l4_len, pseudo_sum(ip, l4_len)) == 0;
+	case IPPROTO_ICMP:
+		return csum_compute(l4, l4_len, 0) == 0;
+	default:
+		return true;
+	}
+}

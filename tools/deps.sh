@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Install the Debian packages bpfnat needs, and nothing when they are all
+# present.  `tools/deps.sh` covers building, the tests, the demo and the
+# benchmark; `tools/deps.sh vmtest` adds what `make vmtest` needs.
+set -euo pipefail
+
+build=(make gcc pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev
+       libmnl-dev libjansson-dev bpftool)
+run=(iproute2 iputils-ping util-linux procps kmod)
+test=(iperf3 socat nginx-light curl conntrack iptables nftables tcpdump
+      traceroute iputils-tracepath jq)
+bench=(netsniff-ng gnuplot-nox)
+vmtest=(qemu-system-x86 busybox-static linux-image-amd64 clang-19)
+
+want=("${build[@]}" "${run[@]}" "${test[@]}" "${bench[@]}")
+case "${1:-}" in
+"") ;;
+vmtest) want+=("${vmtest[@]}") ;;
+*) echo "usage: $0 [vmtest]" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${want[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	[[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "deps: missing packages: ${missing[*]}; run as root" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# The packaged nginx must not start a server in the root namespace; tests
+# start their own inside their namespaces.
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy"
+	chmod +x "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -8,6 +8,7 @@
 #include "common.h"
 #include "maps.h"
 #include "parse.h"
+#include "arp.h"
 #include "ct.h"
 #include "datapath.h"
 #include "stats.h"
@@ -51,6 +52,8 @@ int tc_container(struct __sk_buff *skb)
 	ret = tc_parse(skb, &p);
 	if (ret == CONTINUE)
 		ret = from_container(skb, &p, false);
+	else if (ret == STAT_PASS && p.eth->h_proto == bpf_htons(ETH_P_ARP))
+		ret = from_container_arp(&p, false);
 	return verdict(&p, ret, false);
 }
 

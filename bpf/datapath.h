@@ -4,6 +4,7 @@
  * packet walks of DESIGN.md:
  *
  *   from_container  a container's packet, at its host-side veth:
+ *                   ARP for another container -> answered here;
  *                   another container -> redirect into its namespace;
  *                   the outside -> SNAT to the uplink address;
  *                   the host, excluded or unhandled -> the stack.
@@ -20,6 +21,7 @@
 #include "common.h"
 #include "maps.h"
 #include "parse.h"
+#include "arp.h"
 #include "ct.h"
 #include "nat.h"
 #include "fwd.h"
@@ -139,6 +141,15 @@ static __always_inline int from_container(void *ctx, struct pkt *p,
 	default:
 		return STAT_PASS;
 	}
+}
+
+static __always_inline int from_container_arp(struct pkt *p, const bool xdp)
+{
+	const struct bpfnat_config *cfg = config_get();
+
+	if (!cfg || cfg->version != BPFNAT_LAYOUT_VERSION)
+		return STAT_PASS;
+	return arp_answer(p, cfg, xdp);
 }
 
 /* Outside -> container: the reply of a NATed flow, reverse NATed. */

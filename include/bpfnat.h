@@ -182,6 +182,7 @@ _Static_assert(sizeof(struct bpfnat_config) == 64, "bpfnat_config layout");
 	X(FORWARD,		"forwarded")	/* container to container */ \
 	X(SNAT,			"snat")		/* container to outside */ \
 	X(DNAT,			"reverse_nat")	/* outside to container */ \
+	X(ARP_REPLY,		"arp_replied")	/* for another container */ \
 	X(PASS,			"passed")	/* handed to the stack */ \
 	X(DROP_TRUNCATED,	"drop_truncated")			\
 	X(DROP_BAD_IHL,		"drop_bad_ihl")				\

@@ -639,3 +639,37 @@ UNIT_TEST(flush_removes_both_keys)
 			return;
 	}
 }
+
+/* a asks who has b: the data path answers with a's gateway MAC. */
+UNIT_TEST(arp_for_a_container_answered)
+{
+	uint8_t req[42] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0x0a, 2,
+		0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0x0a, 2,
+		172, 18, 0, 2, 0, 0, 0, 0, 0, 0, 172, 18, 0, 3,
+	};
+	uint8_t want[42] = {
+		2, 0, 0, 0, 0x0a, 2, 2, 0, 0, 0, 0x0a, 1,
+		0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2, 2, 0, 0, 0, 0x0a, 1,
+		172, 18, 0, 3, 2, 0, 0, 0, 0x0a, 2, 172, 18, 0, 2,
+	};
+	struct env e;
+	struct run r;
+
+	if (!env_setup(&e, NULL))
+		return;
+	env_from_container(&e, e.ifindex_ha, req, sizeof(req), &r);
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "answered");
+	ASSERT_EQ(r.redirect.kind, REDIRECT_EGRESS, "sent out");
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "back to a");
+	ASSERT_MEM_EQ(r.out, want, sizeof(want), "the reply's bytes");
+	ASSERT_EQ(env_stat(&e, STAT_ARP_REPLY), 1, "counted");
+
+	/* asked from the wrong veth, the question goes to the stack */
+	env_from_container(&e, e.ifindex_hb, req, sizeof(req), &r);
+	ASSERT_EQ(r.verdict, TC_ACT_OK, "not a's veth: passed");
+	/* an address no container has: the stack's proxy ARP decides */
+	req[41] = 77;
+	env_from_container(&e, e.ifindex_ha, req, sizeof(req), &r);
+	ASSERT_EQ(r.verdict, TC_ACT_OK, "unknown address: passed");
+}

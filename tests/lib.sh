@@ -97,14 +97,18 @@ nat_up() {
 	bpfnat up --uplink up0 --mode "$BPFNAT_MODE" "$@"
 }
 
-# wait_tcp NS PORT: something listens on PORT in NS.
+# wait_tcp NS PORT: something listens on PORT in NS ("host": here).
 wait_tcp() {
-	retry 50 sh -c "ip netns exec $1 ss -Hltn 'sport = :$2' | grep -q ."
+	local run=""
+	[[ $1 == host ]] || run="ip netns exec $1"
+	retry 50 sh -c "$run ss -Hltn 'sport = :$2' | grep -q ."
 }
 
 # wait_udp NS PORT: something is bound to UDP PORT in NS.
 wait_udp() {
-	retry 50 sh -c "ip netns exec $1 ss -Hlun 'sport = :$2' | grep -q ."
+	local run=""
+	[[ $1 == host ]] || run="ip netns exec $1"
+	retry 50 sh -c "$run ss -Hlun 'sport = :$2' | grep -q ."
 }
 
 # http_serve NS ADDR SIZE: nginx on ADDR:80 in NS serving /blob of SIZE
@@ -137,18 +141,35 @@ EOF
 }
 
 # echo_peer NS PORT: a TCP server in NS that answers every connection
-# with the address and port it sees the client come from.
+# with the address and port it sees the client come from ("ADDR PORT").
 echo_peer() {
 	in_ns "$1" socat TCP4-LISTEN:"$2",fork,reuseaddr \
-		SYSTEM:'echo $SOCAT_PEERADDR:$SOCAT_PEERPORT' &
+		SYSTEM:'echo $SOCAT_PEERADDR $SOCAT_PEERPORT' &
 	wait_tcp "$1" "$2"
 }
 
 # echo_peer_udp NS PORT: the same over UDP, one answer per datagram.
 echo_peer_udp() {
 	in_ns "$1" socat UDP4-RECVFROM:"$2",fork,reuseaddr \
-		SYSTEM:'echo $SOCAT_PEERADDR:$SOCAT_PEERPORT' &
+		SYSTEM:'echo $SOCAT_PEERADDR $SOCAT_PEERPORT' &
 	wait_udp "$1" "$2"
+}
+
+# capture_start NS FILE FILTER...: tcpdump on NS's eth0 into FILE, ready
+# to see packets when this returns; capture_stop ends it.
+capture_start() {
+	local ns=$1 file=$2
+	shift 2
+	in_ns "$ns" tcpdump -nli eth0 --immediate-mode -U -w "$file" "$@" \
+		2>"$file.log" &
+	CAPTURE=$!
+	retry 50 grep -q "listening on" "$file.log"
+}
+
+capture_stop() {
+	sleep 0.2	# what is in flight lands
+	kill "$CAPTURE" 2>/dev/null || true
+	wait "$CAPTURE" 2>/dev/null || true
 }
 
 # csum_errors NS: the receive checksum errors NS's stack has counted.

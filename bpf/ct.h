@@ -245,9 +245,14 @@ static __always_inline long snat_alloc_port(struct ct_flow *f, __u32 slot,
 	};
 	__u16 own = bpf_ntohs(f->orig.sport);
 
+	/* Echo ids are not ports: the whole 16-bit space is theirs. */
+	if (f->orig.proto == IPPROTO_ICMP) {
+		s.lo = 0;
+		s.range = 0x10000;
+	}
 	f->nat_port = 0;
 	ct_reply_key(f, &s.rkey);
-	if (own >= cfg->port_lo && own <= cfg->port_hi &&
+	if (own >= s.lo && own - s.lo < s.range &&
 	    port_try(&s, own) != -EEXIST)
 		goto out;
 	s.err = -EEXIST;

@@ -673,3 +673,21 @@ UNIT_TEST(arp_for_a_container_answered)
 	env_from_container(&e, e.ifindex_ha, req, sizeof(req), &r);
 	ASSERT_EQ(r.verdict, TC_ACT_OK, "unknown address: passed");
 }
+
+/* Echo ids are not ports: one below the port range is kept as it is. */
+UNIT_TEST(snat_icmp_id_outside_port_range_kept)
+{
+	struct env_opts o = { .port_lo = 2000, .port_hi = 2001 };
+	struct env e;
+	struct run r;
+	uint8_t pkt[PKT_MAX];
+	struct pkt_spec s;
+	size_t len;
+
+	if (!env_setup(&e, &o))
+		return;
+	s = env_spec_from(&e, false, IPPROTO_ICMP, e.remote, 44, 0);
+	len = pkt_build(&s, pkt);
+	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	check_snat(&e, &r, pkt, 44);
+}

@@ -19,7 +19,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * slices of SWEEP_SLICE slots so that no timer tick runs for long.
  */
 #define SWEEP_SLICE		1024
-#define SWEEP_PERIOD_NS		(10 * NSEC_PER_SEC)
+#define SWEEP_PERIOD_NS		(4 * NSEC_PER_SEC)
 #define SWEEP_MIN_TICK_NS	(1000 * 1000ULL)
 
 #ifndef CLOCK_MONOTONIC

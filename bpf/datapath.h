@@ -6,11 +6,13 @@
  *   from_container  a container's packet, at its host-side veth:
  *                   ARP for another container -> answered here;
  *                   another container -> redirect into its namespace;
- *                   the outside -> SNAT to the uplink address;
+ *                   the outside -> SNAT to the uplink address, and ICMP
+ *                   errors about replies translated;
  *                   the host, excluded or unhandled -> the stack.
  *   from_uplink     a packet arriving from the outside:
- *                   reply of a NATed flow -> reverse NAT, redirect into
- *                   the container; anything else -> the stack.
+ *                   reply of a NATed flow, a later fragment of one, or an
+ *                   ICMP error about one -> reverse NAT, redirect into the
+ *                   container; anything else -> the stack.
  *
  * Each returns the packet's outcome (enum stat_id); the entry points turn
  * it into a verdict in one place (stats.h).
@@ -25,24 +27,75 @@
 #include "ct.h"
 #include "nat.h"
 #include "fwd.h"
+#include "icmp.h"
 
-/* A container may only send with its own address. */
-static __always_inline bool source_is_own(const struct pkt *p)
+/* Waiting for a datagram's first fragment: at most this many requeues
+ * of a later one, for at most this long.
+ */
+#define FRAG_TRIES_MAX		4096
+#define FRAG_WAIT_NS		(50 * 1000 * 1000ULL)
+/* What a fragment's datagram became is remembered this long. */
+#define FRAG_TIMEOUT_NS		(30 * NSEC_PER_SEC)
+
+#ifndef ICMP_PKT_FILTERED
+#define ICMP_PKT_FILTERED	13	/* administratively prohibited */
+#endif
+
+static __always_inline const struct bpfnat_config *config_ready(void)
+{
+	const struct bpfnat_config *cfg = config_get();
+
+	if (!cfg || cfg->version != BPFNAT_LAYOUT_VERSION)
+		return NULL;
+	return cfg;
+}
+
+/* The sender's endpoint, if the packet really comes from its own veth. */
+static __always_inline const struct endpoint *source_endpoint(const struct pkt *p)
 {
 	const struct endpoint *ep;
 
 	ep = bpf_map_lookup_elem(&endpoints, &p->key.saddr);
-	return ep && ep->ifindex == p->ifindex;
+	return ep && ep->ifindex == p->ifindex ? ep : NULL;
+}
+
+/*
+ * Send the container an ICMP error about its packet, from the gateway, and
+ * return @outcome (a drop: the packet itself goes no further).  Never an
+ * error about an error.
+ */
+static __always_inline int answer_container(void *ctx, struct pkt *p,
+					    const struct bpfnat_config *cfg,
+					    int outcome, __u8 type, __u8 code,
+					    __u16 mtu, const bool xdp)
+{
+	const struct endpoint *self;
+
+	if (xdp || (p->key.proto == IPPROTO_ICMP && p->l4 &&
+		    icmp_is_error(p->icmp_type)))
+		return outcome;
+	self = source_endpoint(p);
+	if (!self)
+		return STAT_DROP_SPOOFED;
+	if (icmp_send_back(ctx, p, cfg->gateway, self->host_mac, type, code,
+			   mtu) == CONTINUE)
+		p->answered = 1;
+	return outcome;
 }
 
 static __always_inline int container_to_container(void *ctx, struct pkt *p,
+						  const struct bpfnat_config *cfg,
 						  const struct endpoint *dst,
 						  const bool xdp)
 {
 	struct rewrite rw = { .nat = NAT_NONE };
 
-	if (!source_is_own(p))
+	if (!source_endpoint(p))
 		return STAT_DROP_SPOOFED;
+	if (p->ip->ttl <= 1)
+		return answer_container(ctx, p, cfg, STAT_DROP_TTL,
+					ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
+					xdp);
 	__builtin_memcpy(rw.dmac, dst->mac, ETH_ALEN);
 	__builtin_memcpy(rw.smac, dst->host_mac, ETH_ALEN);
 	packet_rewrite(ctx, p, &rw, xdp);
@@ -76,7 +129,7 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 			return STAT_DROP_SPOOFED;
 	}
 	if (!f) {
-		if (!source_is_own(p))
+		if (!source_endpoint(p))
 			return STAT_DROP_SPOOFED;
 		if (is_excluded(p->key.daddr))
 			return STAT_PASS;
@@ -86,8 +139,17 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 	if (route == ROUTE_STACK)
 		/* an established flow never leaks out un-NATed */
 		return f ? STAT_DROP_NO_ROUTE : STAT_PASS;
-	if (route == ROUTE_TOO_BIG)
-		return STAT_DROP_MTU;
+	if (route == ROUTE_TOO_BIG) {
+		if (!(p->ip->frag_off & bpf_htons(IP_DF)))
+			return STAT_DROP_MTU;
+		return answer_container(ctx, p, cfg, STAT_DROP_MTU,
+					ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+					fib.mtu_result, xdp);
+	}
+	if (p->ip->ttl <= 1)
+		return answer_container(ctx, p, cfg, STAT_DROP_TTL,
+					ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
+					xdp);
 
 	if (!p->l4) {
 		/* With one SNAT address, a later fragment's only change is
@@ -98,6 +160,10 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 	}
 	if (!f) {
 		ret = ct_create(p, cfg, &f);
+		if (ret == STAT_DROP_NO_PORT)
+			return answer_container(ctx, p, cfg, ret,
+						ICMP_DEST_UNREACH,
+						ICMP_PKT_FILTERED, 0, xdp);
 		if (ret != CONTINUE)
 			return ret;
 	}
@@ -112,22 +178,70 @@ rewrite:
 	return STAT_SNAT;
 }
 
+/*
+ * An ICMP error a container sends about a reply it received (port
+ * unreachable for a UDP reply, say): the quote holds the reply as the
+ * container saw it, which must become what the outside sent.
+ */
+static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
+						const struct bpfnat_config *cfg,
+						const bool xdp)
+{
+	struct bpf_fib_lookup fib = {};
+	struct rewrite rw = { .nat = NAT_SRC, .addr_only = 1 };
+	struct icmp_quote q;
+	struct ct_key k = {};
+	struct ct_flow *f;
+	int route, ret;
+	__u8 dir;
+
+	ret = icmp_quote_parse(p, &q);
+	if (ret != CONTINUE)
+		return ret;
+	if (q.ip->daddr != p->key.saddr)
+		return STAT_DROP_ICMP_NO_FLOW;
+	/* the flow the quoted reply belongs to, by its original tuple */
+	k.saddr = q.ip->daddr;
+	k.daddr = q.ip->saddr;
+	k.proto = q.ip->protocol;
+	if (k.proto == IPPROTO_ICMP) {
+		k.sport = ((struct icmphdr *)q.l4)->un.echo.id;
+	} else {
+		k.sport = *icmp_quote_port(&q, false);
+		k.dport = *icmp_quote_port(&q, true);
+	}
+	f = ct_lookup(&k, &dir);
+	if (!f || dir != CT_DIR_ORIG || f->ifindex != p->ifindex)
+		return STAT_DROP_ICMP_NO_FLOW;
+	route = route_outside(ctx, p, cfg, &fib);
+	if (route == ROUTE_STACK || route == ROUTE_TOO_BIG)
+		return STAT_DROP_NO_ROUTE;
+	if (p->ip->ttl <= 1)
+		return STAT_DROP_TTL;
+
+	icmp_quote_rewrite(&q, false, f->nat_addr, f->nat_port);
+	rw.addr = f->nat_addr;
+	__builtin_memcpy(rw.dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(rw.smac, fib.smac, ETH_ALEN);
+	packet_rewrite(ctx, p, &rw, xdp);
+	p->redirect = redirect_uplink(route, &fib, cfg);
+	return STAT_SNAT;
+}
+
 static __always_inline int from_container(void *ctx, struct pkt *p,
 					  const bool xdp)
 {
-	const struct bpfnat_config *cfg = config_get();
+	const struct bpfnat_config *cfg = config_ready();
 	const struct endpoint *dst;
 
-	if (!cfg || cfg->version != BPFNAT_LAYOUT_VERSION)
+	if (!cfg)
 		return STAT_PASS;
-	if (p->ip->ttl <= 1)
-		return STAT_PASS;	/* the stack sends time-exceeded */
 
 	if (in_pool(cfg, p->key.daddr)) {
 		dst = bpf_map_lookup_elem(&endpoints, &p->key.daddr);
 		if (!dst)
 			return STAT_PASS;	/* the gateway, or no one */
-		return container_to_container(ctx, p, dst, xdp);
+		return container_to_container(ctx, p, cfg, dst, xdp);
 	}
 
 	switch (p->key.proto) {
@@ -135,9 +249,12 @@ static __always_inline int from_container(void *ctx, struct pkt *p,
 	case IPPROTO_UDP:
 		return container_to_outside(ctx, p, cfg, xdp);
 	case IPPROTO_ICMP:
-		if (p->l4 && p->icmp_type != ICMP_ECHO)
-			return STAT_PASS;
-		return container_to_outside(ctx, p, cfg, xdp);
+		if (!p->l4 || p->icmp_type == ICMP_ECHO)
+			return container_to_outside(ctx, p, cfg, xdp);
+		if (icmp_is_error(p->icmp_type) &&
+		    p->key.daddr != cfg->snat_addr)
+			return container_icmp_error(ctx, p, cfg, xdp);
+		return STAT_PASS;
 	default:
 		return STAT_PASS;
 	}
@@ -145,47 +262,156 @@ static __always_inline int from_container(void *ctx, struct pkt *p,
 
 static __always_inline int from_container_arp(struct pkt *p, const bool xdp)
 {
-	const struct bpfnat_config *cfg = config_get();
+	const struct bpfnat_config *cfg = config_ready();
 
-	if (!cfg || cfg->version != BPFNAT_LAYOUT_VERSION)
+	if (!cfg)
 		return STAT_PASS;
 	return arp_answer(p, cfg, xdp);
+}
+
+/* Deliver a translated packet into container @addr. */
+static __always_inline int deliver(void *ctx, struct pkt *p,
+				   struct rewrite *rw, __be32 addr,
+				   const bool xdp)
+{
+	const struct endpoint *ep;
+
+	ep = bpf_map_lookup_elem(&endpoints, &addr);
+	if (!ep)
+		return STAT_DROP_NO_ROUTE;	/* container gone */
+	if (p->ip->ttl <= 1)
+		return STAT_DROP_TTL;
+	rw->addr = addr;
+	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
+	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
+	packet_rewrite(ctx, p, rw, xdp);
+	p->redirect = redirect_container(ep);
+	return STAT_DNAT;
+}
+
+static __always_inline void frag_key_of(const struct pkt *p,
+					struct frag_key *fk)
+{
+	fk->saddr = p->key.saddr;
+	fk->daddr = p->key.daddr;
+	fk->id = p->ip->id;
+	fk->proto = p->key.proto;
+	fk->pad = 0;
+}
+
+/* A first fragment from the outside: remember what became of it. */
+static __always_inline void frag_learn(const struct pkt *p, __u32 state,
+				       __be32 addr)
+{
+	struct frag_val v = {
+		.addr = addr,
+		.state = state,
+		.first_ns = bpf_ktime_get_coarse_ns(),
+	};
+	struct frag_key fk;
+
+	if (!p->is_fragment)
+		return;
+	frag_key_of(p, &fk);
+	bpf_map_update_elem(&frags, &fk, &v, BPF_ANY);
+}
+
+/*
+ * A later fragment from the outside carries no ports: it follows its first
+ * fragment.  If it came first, it waits: requeued at the back of the
+ * uplink's receive queue, behind the first fragment, for a bounded number
+ * of times and time.
+ */
+static __always_inline int uplink_later_fragment(void *ctx, struct pkt *p,
+						 const bool xdp)
+{
+	struct rewrite rw = { .nat = NAT_DST, .addr_only = 1 };
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct frag_val fresh = { .first_ns = now, .tries = 1 };
+	struct frag_key fk;
+	struct frag_val *v;
+
+	frag_key_of(p, &fk);
+	v = bpf_map_lookup_elem(&frags, &fk);
+	if (v && now - v->first_ns > FRAG_TIMEOUT_NS) {
+		bpf_map_delete_elem(&frags, &fk);
+		v = NULL;
+	}
+	if (v && v->state == FRAG_NAT)
+		return deliver(ctx, p, &rw, v->addr, xdp);
+	if (v && v->state == FRAG_HOST)
+		return STAT_PASS;
+
+	if (!v)
+		bpf_map_update_elem(&frags, &fk, &fresh, BPF_NOEXIST);
+	else if (__sync_fetch_and_add(&v->tries, 1) >= FRAG_TRIES_MAX ||
+		 now - v->first_ns > FRAG_WAIT_NS)
+		return STAT_DROP_FRAGMENT;
+	if (xdp)
+		return STAT_PASS;	/* the tc hook behind will see it */
+	redirect_hook(REDIRECT_REQUEUE, p->ifindex);
+	p->redirect = bpf_redirect(p->ifindex, BPF_F_INGRESS);
+	return STAT_FRAG_REQUEUE;
+}
+
+/* An ICMP error from the outside about a NATed flow. */
+static __always_inline int uplink_icmp_error(void *ctx, struct pkt *p,
+					     const struct bpfnat_config *cfg,
+					     const bool xdp)
+{
+	struct rewrite rw = { .nat = NAT_DST, .addr_only = 1 };
+	struct icmp_quote q;
+	struct ct_key k = {};
+	struct ct_flow *f;
+	__u8 dir;
+
+	if (icmp_quote_parse(p, &q) != CONTINUE ||
+	    q.ip->saddr != cfg->snat_addr)
+		return STAT_PASS;	/* about the host's own traffic */
+	/* the flow the quoted packet belongs to, by its reply tuple */
+	k.saddr = q.ip->daddr;
+	k.daddr = q.ip->saddr;
+	k.proto = q.ip->protocol;
+	if (k.proto == IPPROTO_ICMP) {
+		k.dport = ((struct icmphdr *)q.l4)->un.echo.id;
+	} else {
+		k.sport = *icmp_quote_port(&q, false);
+		k.dport = *icmp_quote_port(&q, true);
+	}
+	f = ct_lookup(&k, &dir);
+	if (!f || dir != CT_DIR_REPLY)
+		return STAT_PASS;
+	icmp_quote_rewrite(&q, true, f->orig.saddr, f->orig.sport);
+	return deliver(ctx, p, &rw, f->orig.saddr, xdp);
 }
 
 /* Outside -> container: the reply of a NATed flow, reverse NATed. */
 static __always_inline int from_uplink(void *ctx, struct pkt *p,
 				       const bool xdp)
 {
-	const struct bpfnat_config *cfg = config_get();
+	const struct bpfnat_config *cfg = config_ready();
 	struct rewrite rw = { .nat = NAT_DST };
-	const struct endpoint *ep;
 	struct ct_flow *f;
 	__u8 dir;
 
-	if (!cfg || cfg->version != BPFNAT_LAYOUT_VERSION)
+	if (!cfg || p->key.daddr != cfg->snat_addr)
 		return STAT_PASS;
-	if (p->key.daddr != cfg->snat_addr || !p->l4)
-		return STAT_PASS;
+	if (!p->l4)
+		return uplink_later_fragment(ctx, p, xdp);
+	if (p->key.proto == IPPROTO_ICMP && icmp_is_error(p->icmp_type))
+		return uplink_icmp_error(ctx, p, cfg, xdp);
 	if (p->key.proto == IPPROTO_ICMP && p->icmp_type != ICMP_ECHOREPLY)
 		return STAT_PASS;
 
 	f = ct_lookup(&p->key, &dir);
-	if (!f || dir != CT_DIR_REPLY)
+	if (!f || dir != CT_DIR_REPLY) {
+		frag_learn(p, FRAG_HOST, 0);
 		return STAT_PASS;
-	ep = bpf_map_lookup_elem(&endpoints, &f->orig.saddr);
-	if (!ep)
-		return STAT_DROP_NO_ROUTE;	/* container gone */
-	if (p->ip->ttl <= 1)
-		return STAT_PASS;
-
+	}
+	frag_learn(p, FRAG_NAT, f->orig.saddr);
 	ct_account(f, p, dir);
-	rw.addr = f->orig.saddr;
 	rw.port = f->orig.sport;
-	__builtin_memcpy(rw.dmac, ep->mac, ETH_ALEN);
-	__builtin_memcpy(rw.smac, ep->host_mac, ETH_ALEN);
-	packet_rewrite(ctx, p, &rw, xdp);
-	p->redirect = redirect_container(ep);
-	return STAT_DNAT;
+	return deliver(ctx, p, &rw, f->orig.saddr, xdp);
 }
 
 #endif /* BPFNAT_DATAPATH_H */

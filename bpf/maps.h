@@ -67,6 +67,14 @@ struct {
 	__type(value, struct ct_sweep);
 } ct_sweep SEC(".maps");
 
+/* Fragmented datagrams from the outside (LRU: they are short-lived). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FRAGS_MAX);
+	__type(key, struct frag_key);
+	__type(value, struct frag_val);
+} frags SEC(".maps");
+
 /* Packets and bytes per outcome, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

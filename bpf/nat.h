@@ -25,6 +25,7 @@ struct rewrite {
 	__u8 dmac[ETH_ALEN];
 	__u8 smac[ETH_ALEN];
 	__u8 nat;		/* enum nat_kind */
+	__u8 addr_only;		/* no L4 header to change (ICMP errors) */
 	__be32 addr;		/* new source or destination address */
 	__be16 port;		/* new port, or echo id */
 };
@@ -83,7 +84,7 @@ static __always_inline void packet_rewrite(void *ctx, struct pkt *p,
 		addr = rw->nat == NAT_SRC ? &ip->saddr : &ip->daddr;
 		old_addr = *addr;
 		*addr = rw->addr;
-		port = l4_port_field(p, rw->nat);
+		port = rw->addr_only ? NULL : l4_port_field(p, rw->nat);
 		if (port) {
 			old_port = *port;
 			*port = rw->port;

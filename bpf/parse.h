@@ -25,7 +25,7 @@ struct pkt {
 	__u8 tcp_flags;
 	__u8 icmp_type;
 	__u8 is_fragment;	/* any fragment, first included */
-	__u8 pad;
+	__u8 answered;		/* dropped, and an ICMP error sent back */
 	int redirect;		/* what the redirect helper returned */
 };
 

@@ -31,7 +31,7 @@ static __always_inline int verdict(const struct pkt *p, int outcome,
 
 	if (outcome == STAT_PASS)
 		return xdp ? XDP_PASS : TC_ACT_OK;
-	if (STAT_IS_DROP(outcome))
+	if (STAT_IS_DROP(outcome) && !p->answered)
 		return xdp ? XDP_DROP : TC_ACT_SHOT;
 	return p->redirect;
 }

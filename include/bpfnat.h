@@ -29,6 +29,7 @@
 #define PIN_CT_FREE		"ct_free"
 #define PIN_CT_SWEEP		"ct_sweep"
 #define PIN_STATS		"stats"
+#define PIN_FRAGS		"frags"
 #define PIN_PROG_CONTAINER	"tc_container"
 #define PIN_PROG_UPLINK		"tc_uplink"
 #define PIN_PROG_FLUSH		"ct_flush"
@@ -46,6 +47,9 @@
 #endif
 #ifndef EXCLUDE_MAX
 #define EXCLUDE_MAX		64
+#endif
+#ifndef FRAGS_MAX
+#define FRAGS_MAX		4096
 #endif
 
 #define POOL_DEFAULT		"172.18.0.0/16"
@@ -146,6 +150,34 @@ struct exclude_key {
 };
 _Static_assert(sizeof(struct exclude_key) == 8, "exclude_key layout");
 
+/*
+ * frags: what became of a fragmented datagram from the outside, learnt from
+ * its first fragment, so that the later ones (which carry no ports) follow.
+ */
+struct frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;		/* the IP identification */
+	__u8 proto;
+	__u8 pad;
+};
+_Static_assert(sizeof(struct frag_key) == 12, "frag_key layout");
+
+enum frag_state {
+	FRAG_PENDING = 0,	/* a later fragment came first; waiting */
+	FRAG_NAT = 1,		/* for container `addr` */
+	FRAG_HOST = 2,		/* not bpfnat's: the host's stack */
+};
+
+struct frag_val {
+	__be32 addr;		/* the container, when FRAG_NAT */
+	__u32 state;		/* enum frag_state */
+	__u64 first_ns;		/* when the datagram was first seen */
+	__u32 tries;		/* requeues while pending */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct frag_val) == 24, "frag_val layout");
+
 /* Idle timeouts in seconds, indexed by ct_timeout_id. */
 enum ct_timeout_id {
 	TMO_TCP_SYN = 0,	/* handshake not finished */
@@ -183,6 +215,7 @@ _Static_assert(sizeof(struct bpfnat_config) == 64, "bpfnat_config layout");
 	X(SNAT,			"snat")		/* container to outside */ \
 	X(DNAT,			"reverse_nat")	/* outside to container */ \
 	X(ARP_REPLY,		"arp_replied")	/* for another container */ \
+	X(FRAG_REQUEUE,		"frag_requeued") /* ahead of its first */ \
 	X(PASS,			"passed")	/* handed to the stack */ \
 	X(DROP_TRUNCATED,	"drop_truncated")			\
 	X(DROP_BAD_IHL,		"drop_bad_ihl")				\
@@ -191,6 +224,8 @@ _Static_assert(sizeof(struct bpfnat_config) == 64, "bpfnat_config layout");
 	X(DROP_BAD_TCP_OFFSET,	"drop_bad_tcp_offset")			\
 	X(DROP_BAD_UDP_LENGTH,	"drop_bad_udp_length")			\
 	X(DROP_BAD_ICMP,	"drop_bad_icmp")			\
+	X(DROP_ICMP_NO_FLOW,	"drop_icmp_no_flow")			\
+	X(DROP_TTL,		"drop_ttl_exceeded")			\
 	X(DROP_SPOOFED,		"drop_spoofed_source")			\
 	X(DROP_CT_FULL,		"drop_ct_full")				\
 	X(DROP_CT_RACE,		"drop_ct_race")				\
@@ -205,6 +240,7 @@ enum redirect_kind {
 	REDIRECT_PEER = 1,	/* into a container's namespace */
 	REDIRECT_EGRESS,	/* out of a device, MACs known */
 	REDIRECT_NEIGH,		/* out, the kernel resolves the next hop */
+	REDIRECT_REQUEUE,	/* back into the device's receive queue */
 };
 
 /* Outcomes after STAT_PASS are drops. */

@@ -4,6 +4,7 @@
  * (BPFNAT_TC_PRIO, BPFNAT_TC_HANDLE) on a clsact ingress hook and runs a
  * program of bpfnat's name; nothing else is ever replaced or removed.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -346,19 +347,23 @@ static int sweep_start(struct bpfnat_bpf *skel)
 	return 0;
 }
 
+/* Everything under the pin directory is bpfnat's: remove it all. */
 static void remove_pins(void)
 {
 	char path[PATH_MAX];
-	static const char *const names[] = {
-		PIN_PROG_CONTAINER, PIN_PROG_UPLINK, PIN_PROG_FLUSH,
-		PIN_CONFIG, PIN_ENDPOINTS, PIN_EXCLUDE, PIN_CT_INDEX,
-		PIN_CT_FLOWS, PIN_CT_FREE, PIN_CT_SWEEP, PIN_STATS,
-	};
+	struct dirent *d;
+	DIR *dir;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		pin_path(names[i], path, sizeof(path));
+	dir = opendir(BPFNAT_PIN_DIR);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		pin_path(d->d_name, path, sizeof(path));
 		unlink(path);
 	}
+	closedir(dir);
 	rmdir(BPFNAT_PIN_DIR);
 }
 

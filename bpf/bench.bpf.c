@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Reference programs for the benchmark (tools/bench.sh), never part of the
+ * data path.  They mark the two ends of the scale bpfnat is measured on:
+ *
+ *   bench_drop      the generator's capacity: the load dropped where it
+ *                   first arrives (the benchmark's L0), and the sink at
+ *                   the far end of every path;
+ *   bench_redirect  the least any tc redirect can cost: MACs rewritten and
+ *                   the packet sent on, no lookup of flows, no NAT.
+ *
+ * Both touch only IPv4 UDP, the benchmark's load, and hand everything else
+ * (ARP, the TCP tests' traffic) to the stack, so that they can stay in
+ * place while other scenarios run on the same devices.
+ */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* bench_fwd flags */
+#define BENCH_F_PEER	(1 << 0)	/* into the namespace of @ifindex's peer */
+
+/* Where bench_redirect sends what arrives on a device (the map's key). */
+struct bench_fwd {
+	__u32 ifindex;
+	__u32 flags;		/* BENCH_F_* */
+	__u8 dmac[ETH_ALEN];
+	__u8 smac[ETH_ALEN];
+};
+_Static_assert(sizeof(struct bench_fwd) == 20, "bench_fwd layout");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);		/* ingress ifindex */
+	__type(value, struct bench_fwd);
+} bench_fwd SEC(".maps");
+
+static __always_inline bool is_udp4(struct __sk_buff *skb)
+{
+	void *data_end = (void *)(long)skb->data_end;
+	void *data = (void *)(long)skb->data;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + sizeof(*eth);
+
+	if ((void *)(ip + 1) > data_end)
+		return false;
+	return eth->h_proto == bpf_htons(ETH_P_IP) &&
+	       ip->protocol == IPPROTO_UDP;
+}
+
+SEC("tc")
+int bench_drop(struct __sk_buff *skb)
+{
+	return is_udp4(skb) ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+SEC("tc")
+int bench_redirect(struct __sk_buff *skb)
+{
+	__u32 key = skb->ingress_ifindex;
+	struct bench_fwd *fwd;
+	struct ethhdr *eth;
+
+	if (!is_udp4(skb))
+		return TC_ACT_OK;
+	fwd = bpf_map_lookup_elem(&bench_fwd, &key);
+	if (!fwd)
+		return TC_ACT_OK;
+	/* is_udp4() checked the bounds, but the verifier needs its own */
+	eth = (void *)(long)skb->data;
+	if ((void *)(eth + 1) > (void *)(long)skb->data_end)
+		return TC_ACT_OK;
+	__builtin_memcpy(eth->h_dest, fwd->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fwd->smac, ETH_ALEN);
+	if (fwd->flags & BENCH_F_PEER)
+		return bpf_redirect_peer(fwd->ifindex, 0);
+	return bpf_redirect(fwd->ifindex, 0);
+}

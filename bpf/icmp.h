@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * ICMP errors and NAT (RFC 5508).
+ *
+ * An error about a NATed flow quotes the offending packet, as it was on
+ * the far side of the NAT.  Translating the error means translating the
+ * quote too: from the outside, the quoted source is the SNAT address and
+ * port and becomes the container's again; from a container (an error about
+ * a reply it received), the quoted destination becomes the SNAT address
+ * and port.  Every checksum involved follows: the quoted L4 checksum when
+ * it is there, the quoted IP header's, the ICMP one, the outer IP one.
+ *
+ * The data path also sends three errors itself, back into a container:
+ * time exceeded when it would forward a packet with TTL 1 (so traceroute
+ * shows the gateway as a hop), fragmentation needed when a packet with DF
+ * is larger than the uplink's MTU, and administratively prohibited when no
+ * source port is left for a new flow.
+ */
+#ifndef BPFNAT_ICMP_H
+#define BPFNAT_ICMP_H
+
+#include "common.h"
+#include "csum.h"
+#include "parse.h"
+
+#define ICMP_QUOTE_OFF	(ETH_HLEN + sizeof(struct iphdr) + sizeof(struct icmphdr))
+#define ICMP_QUOTE_L4	(ICMP_QUOTE_OFF + sizeof(struct iphdr))
+
+static __always_inline bool icmp_is_error(__u8 type)
+{
+	return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED ||
+	       type == ICMP_PARAMETERPROB;
+}
+
+/* The packet an ICMP error quotes: its IP header and first 8 L4 bytes. */
+struct icmp_quote {
+	struct icmphdr *icmp;	/* the error's own header */
+	struct iphdr *ip;
+	void *l4;
+	__u16 *l4_csum;		/* NULL when absent, or not quoted */
+};
+
+static __always_inline int icmp_quote_parse(struct pkt *p,
+					    struct icmp_quote *q)
+{
+	q->icmp = p->l4;
+	q->ip = hdr_ptr(p, ICMP_QUOTE_OFF, sizeof(*q->ip));
+	if (!q->ip)
+		return STAT_DROP_BAD_ICMP;
+	if (q->ip->version != 4 || q->ip->ihl != 5)
+		return STAT_DROP_BAD_ICMP;
+	if (q->ip->frag_off & bpf_htons(IP_OFFSET))
+		return STAT_DROP_BAD_ICMP;	/* no ports in a later fragment */
+	q->l4 = hdr_ptr(p, ICMP_QUOTE_L4, 8);
+	if (!q->l4)
+		return STAT_DROP_BAD_ICMP;
+	q->l4_csum = NULL;
+	switch (q->ip->protocol) {
+	case IPPROTO_UDP:
+		q->l4_csum = q->l4 + offsetof(struct udphdr, check);
+		if (!*q->l4_csum)
+			q->l4_csum = NULL;	/* "no checksum" stays so */
+		break;
+	case IPPROTO_TCP:
+		/* usually beyond the 8 quoted bytes, but not always */
+		q->l4_csum = hdr_ptr(p, ICMP_QUOTE_L4 +
+				     offsetof(struct tcphdr, check), 2);
+		break;
+	case IPPROTO_ICMP:
+		q->l4_csum = q->l4 + offsetof(struct icmphdr, checksum);
+		break;
+	default:
+		return STAT_DROP_BAD_ICMP;
+	}
+	return CONTINUE;
+}
+
+/* The quoted packet's port or echo id, on the side a NAT changes. */
+static __always_inline __be16 *icmp_quote_port(struct icmp_quote *q,
+					       bool src)
+{
+	if (q->ip->protocol == IPPROTO_ICMP)
+		return &((struct icmphdr *)q->l4)->un.echo.id;
+	return src ? q->l4 : q->l4 + 2;
+}
+
+/*
+ * Rewrite the quote: address (source or destination) and port, with the
+ * quoted checksums and the ICMP checksum that covers them all.  The outer
+ * header is packet_rewrite()'s.
+ */
+static __always_inline void icmp_quote_rewrite(struct icmp_quote *q, bool src,
+					       __be32 addr, __be16 port)
+{
+	__be32 *a = src ? &q->ip->saddr : &q->ip->daddr;
+	__be16 *pt = icmp_quote_port(q, src);
+	__be32 old_addr = *a;
+	__be16 old_port = *pt;
+	__u16 old_ipsum, old_l4sum;
+
+	*a = addr;
+	*pt = port;
+
+	old_ipsum = q->ip->check;
+	csum_replace4(&q->ip->check, old_addr, addr);
+
+	if (q->l4_csum) {
+		old_l4sum = *q->l4_csum;
+		/* a quoted ICMP checksum has no pseudo header */
+		csum_l4_update(q->l4_csum, q->ip->protocol,
+			       q->ip->protocol != IPPROTO_ICMP, old_addr, addr,
+			       old_port, port);
+		csum_replace2(&q->icmp->checksum, old_l4sum, *q->l4_csum);
+	}
+	csum_replace4(&q->icmp->checksum, old_addr, addr);
+	csum_replace2(&q->icmp->checksum, old_ipsum, q->ip->check);
+	csum_replace2(&q->icmp->checksum, old_port, port);
+}
+
+/* An ICMP error as the data path sends it: new headers and the quote. */
+struct icmp_msg {
+	struct iphdr ip;
+	struct icmphdr icmp;
+	__u8 quote[sizeof(struct iphdr) + 8];
+};
+
+/*
+ * Turn the packet in hand into an ICMP error about it, from @from to the
+ * packet's sender, and send it back out of the device it came in by.
+ * Returns CONTINUE when the error is on its way (p->redirect set), or a
+ * drop reason if the packet could not be turned around.
+ */
+static __always_inline int icmp_send_back(struct __sk_buff *skb, struct pkt *p,
+					  __be32 from, const __u8 *smac,
+					  __u8 type, __u8 code, __u16 mtu)
+{
+	struct icmp_msg m = {};
+	struct ethhdr eth;
+	__s64 sum;
+
+	if (p->len < sizeof(m.quote))
+		return STAT_DROP_TRUNCATED;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, m.quote, sizeof(m.quote)))
+		return STAT_DROP_TRUNCATED;
+	__builtin_memcpy(eth.h_dest, p->eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth.h_source, smac, ETH_ALEN);
+	eth.h_proto = bpf_htons(ETH_P_IP);
+
+	m.ip.version = 4;
+	m.ip.ihl = 5;
+	m.ip.tos = 0xc0;	/* internetwork control, as the kernel's */
+	m.ip.tot_len = bpf_htons(sizeof(m));
+	m.ip.ttl = 64;
+	m.ip.protocol = IPPROTO_ICMP;
+	m.ip.saddr = from;
+	m.ip.daddr = p->key.saddr;
+	m.icmp.type = type;
+	m.icmp.code = code;
+	m.icmp.un.frag.mtu = bpf_htons(mtu);
+
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)&m.icmp,
+			    sizeof(m) - sizeof(m.ip), 0);
+	if (sum < 0)
+		return STAT_DROP_UNSUPPORTED;
+	m.icmp.checksum = csum_fold(sum);
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)&m.ip, sizeof(m.ip), 0);
+	if (sum < 0)
+		return STAT_DROP_UNSUPPORTED;
+	m.ip.check = csum_fold(sum);
+
+	/* Room for the new headers before the quoted IP header, then the
+	 * rest of the original cut off.  Growing the room also resets the
+	 * skb's checksum state: the message carries full checksums.
+	 */
+	if (bpf_skb_adjust_room(skb, sizeof(m.ip) + sizeof(m.icmp),
+				BPF_ADJ_ROOM_MAC, 0))
+		return STAT_DROP_UNSUPPORTED;
+	if (bpf_skb_change_tail(skb, ETH_HLEN + sizeof(m), 0))
+		return STAT_DROP_UNSUPPORTED;
+	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN, &m, sizeof(m), 0))
+		return STAT_DROP_UNSUPPORTED;
+	redirect_hook(REDIRECT_EGRESS, p->ifindex);
+	p->redirect = bpf_redirect(p->ifindex, 0);
+	return CONTINUE;
+}
+
+#endif /* BPFNAT_ICMP_H */

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/pkt_cls.h>
+
+#include "checks.h"
+#include "unit.h"
+
+/* Everything a SNATed packet from container a must look like. */
+bool check_snat(struct env *e, struct run *r, const uint8_t *in,
+		       uint16_t want_sport)
+{
+	uint8_t expect[PKT_MAX];
+	struct iphdr *ip = pkt_ip(r->out);
+	bool ok = true;
+
+	ok &= ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "verdict");
+	ok &= ASSERT_EQ(r->redirect.kind, REDIRECT_EGRESS, "redirect kind");
+	ok &= ASSERT_EQ(r->redirect.ifindex, e->ifindex_up, "redirect target");
+	ok &= ASSERT_MEM_EQ(r->out, e->mac_gw, ETH_ALEN, "dst MAC = next hop");
+	ok &= ASSERT_MEM_EQ(r->out + ETH_ALEN, e->mac_up, ETH_ALEN,
+			    "src MAC = uplink");
+	ok &= ASSERT_EQ(ip->saddr, e->snat, "source address");
+	ok &= ASSERT_EQ(ip->daddr, pkt_ip((uint8_t *)in)->daddr, "destination");
+	ok &= ASSERT_EQ(ip->ttl, pkt_ip((uint8_t *)in)->ttl - 1, "ttl");
+	ok &= ASSERT_TRUE(pkt_ip_csum_ok(r->out), "IP checksum");
+	ok &= ASSERT_TRUE(pkt_l4_csum_ok(r->out), "L4 checksum");
+	if (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP)
+		ok &= ASSERT_EQ(ntohs(*(uint16_t *)pkt_l4(r->out)), want_sport,
+				"source port");
+	else if (ip->protocol == IPPROTO_ICMP)
+		ok &= ASSERT_EQ(ntohs(((struct icmphdr *)pkt_l4(r->out))->un
+				      .echo.id), want_sport, "echo id");
+
+	/* nothing else moved: patch the expected fields into the input */
+	memcpy(expect, in, r->out_len);
+	memcpy(expect, r->out, 2 * ETH_ALEN);
+	memcpy(pkt_ip(expect), ip, sizeof(*ip));
+	memcpy(pkt_l4(expect), pkt_l4(r->out), 8);	/* ports, csum, id */
+	if (ip->protocol == IPPROTO_TCP)
+		memcpy(pkt_l4(expect) + 16, pkt_l4(r->out) + 16, 2);
+	ok &= ASSERT_MEM_EQ(r->out, expect, r->out_len, "the other bytes");
+	return ok;
+}
+
+/* ... and one reverse-NATed to container a. */
+bool check_dnat(struct env *e, struct run *r, const uint8_t *in,
+		       uint16_t want_dport)
+{
+	struct iphdr *ip = pkt_ip(r->out);
+	bool ok = true;
+
+	ok &= ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "verdict");
+	ok &= ASSERT_EQ(r->redirect.kind, REDIRECT_PEER, "redirect kind");
+	ok &= ASSERT_EQ(r->redirect.ifindex, e->ifindex_ha, "into a");
+	ok &= ASSERT_MEM_EQ(r->out, e->mac_ca, ETH_ALEN, "dst MAC = a's eth0");
+	ok &= ASSERT_MEM_EQ(r->out + ETH_ALEN, e->mac_ha, ETH_ALEN,
+			    "src MAC = a's gateway");
+	ok &= ASSERT_EQ(ip->daddr, e->a, "destination address");
+	ok &= ASSERT_EQ(ip->saddr, pkt_ip((uint8_t *)in)->saddr, "source");
+	ok &= ASSERT_EQ(ip->ttl, pkt_ip((uint8_t *)in)->ttl - 1, "ttl");
+	ok &= ASSERT_TRUE(pkt_ip_csum_ok(r->out), "IP checksum");
+	ok &= ASSERT_TRUE(pkt_l4_csum_ok(r->out), "L4 checksum");
+	if (ip->protocol == IPPROTO_ICMP)
+		ok &= ASSERT_EQ(ntohs(((struct icmphdr *)pkt_l4(r->out))->un
+				      .echo.id), want_dport, "echo id");
+	else
+		ok &= ASSERT_EQ(ntohs(((uint16_t *)pkt_l4(r->out))[1]),
+				want_dport, "destination port");
+	return ok;
+}
+
+/*
+ * The packet in @in was refused, and what came back out of the container's
+ * veth is an ICMP error about it, from the gateway.
+ */
+bool check_icmp_answer(struct env *e, struct run *r, const uint8_t *in,
+			      uint8_t type, uint8_t code)
+{
+	struct iphdr *ip = pkt_ip(r->out);
+	struct icmphdr *icmp = pkt_l4(r->out);
+	bool ok = true;
+
+	ok &= ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "answered");
+	ok &= ASSERT_EQ(r->redirect.kind, REDIRECT_EGRESS, "sent out");
+	ok &= ASSERT_EQ(r->redirect.ifindex, e->ifindex_ha, "back to a");
+	ok &= ASSERT_EQ(r->out_len, ETH_HLEN + 20 + 8 + 28, "length");
+	ok &= ASSERT_MEM_EQ(r->out, e->mac_ca, ETH_ALEN, "to a's eth0");
+	ok &= ASSERT_MEM_EQ(r->out + ETH_ALEN, e->mac_ha, ETH_ALEN,
+			    "from a's gateway");
+	ok &= ASSERT_EQ(ip->protocol, IPPROTO_ICMP, "ICMP");
+	ok &= ASSERT_EQ(ip->saddr, e->gw, "from the gateway");
+	ok &= ASSERT_EQ(ip->daddr, e->a, "to a");
+	ok &= ASSERT_EQ(icmp->type, type, "type");
+	ok &= ASSERT_EQ(icmp->code, code, "code");
+	ok &= ASSERT_TRUE(pkt_ip_csum_ok(r->out), "IP checksum");
+	ok &= ASSERT_TRUE(pkt_l4_csum_ok(r->out), "ICMP checksum");
+	ok &= ASSERT_MEM_EQ(pkt_l4(r->out) + 8, pkt_ip((uint8_t *)in), 28,
+			    "quotes the packet");
+	return ok;
+}
+
+struct ct_key key_of(uint8_t proto, uint32_t s, uint32_t d,
+			    uint16_t sport, uint16_t dport)
+{
+	struct ct_key k = {
+		.saddr = s, .daddr = d, .proto = proto,
+		.sport = htons(sport), .dport = htons(dport),
+	};
+
+	return k;
+}
+

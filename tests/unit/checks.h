@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What a translated packet must look like, checked field by field and
+ * with checksums recomputed from scratch.
+ */
+#ifndef BPFNAT_UNIT_CHECKS_H
+#define BPFNAT_UNIT_CHECKS_H
+
+#include "env.h"
+
+/* A packet of container a after SNAT: out of the uplink to the next hop,
+ * source = the SNAT address and @want_sport, nothing else changed.
+ */
+bool check_snat(struct env *e, struct run *r, const uint8_t *in,
+		uint16_t want_sport);
+/* A packet after reverse NAT: into a, destination a:@want_dport. */
+bool check_dnat(struct env *e, struct run *r, const uint8_t *in,
+		uint16_t want_dport);
+/* @in was refused and an ICMP error about it went back to a. */
+bool check_icmp_answer(struct env *e, struct run *r, const uint8_t *in,
+		       uint8_t type, uint8_t code);
+
+struct ct_key key_of(uint8_t proto, uint32_t s, uint32_t d, uint16_t sport,
+		     uint16_t dport);
+
+#endif /* BPFNAT_UNIT_CHECKS_H */

@@ -11,6 +11,7 @@
 #include "arp.h"
 #include "ct.h"
 #include "datapath.h"
+#include "frag.h"
 #include "stats.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -106,6 +107,7 @@ static int sweep_tick(void *map, __u32 *key, struct ct_sweep *t)
 	struct sweep s = { .now = bpf_ktime_get_coarse_ns() };
 	__u64 tick = SWEEP_PERIOD_NS;
 
+	bpf_for_each_map_elem(&frag_stash, frag_expire_one, &s.now, 0);
 	if (cfg && cfg->ct_max) {
 		s.cfg = cfg;
 		s.cursor = t->cursor;

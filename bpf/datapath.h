@@ -28,14 +28,7 @@
 #include "nat.h"
 #include "fwd.h"
 #include "icmp.h"
-
-/* Waiting for a datagram's first fragment: at most this many requeues
- * of a later one, for at most this long.
- */
-#define FRAG_TRIES_MAX		4096
-#define FRAG_WAIT_NS		(50 * 1000 * 1000ULL)
-/* What a fragment's datagram became is remembered this long. */
-#define FRAG_TIMEOUT_NS		(30 * NSEC_PER_SEC)
+#include "frag.h"
 
 #ifndef ICMP_PKT_FILTERED
 #define ICMP_PKT_FILTERED	13	/* administratively prohibited */
@@ -289,69 +282,27 @@ static __always_inline int deliver(void *ctx, struct pkt *p,
 	return STAT_DNAT;
 }
 
-static __always_inline void frag_key_of(const struct pkt *p,
-					struct frag_key *fk)
-{
-	fk->saddr = p->key.saddr;
-	fk->daddr = p->key.daddr;
-	fk->id = p->ip->id;
-	fk->proto = p->key.proto;
-	fk->pad = 0;
-}
-
-/* A first fragment from the outside: remember what became of it. */
-static __always_inline void frag_learn(const struct pkt *p, __u32 state,
-				       __be32 addr)
-{
-	struct frag_val v = {
-		.addr = addr,
-		.state = state,
-		.first_ns = bpf_ktime_get_coarse_ns(),
-	};
-	struct frag_key fk;
-
-	if (!p->is_fragment)
-		return;
-	frag_key_of(p, &fk);
-	bpf_map_update_elem(&frags, &fk, &v, BPF_ANY);
-}
-
 /*
  * A later fragment from the outside carries no ports: it follows its first
- * fragment.  If it came first, it waits: requeued at the back of the
- * uplink's receive queue, behind the first fragment, for a bounded number
- * of times and time.
+ * fragment, or is held until that comes (frag.h).
  */
 static __always_inline int uplink_later_fragment(void *ctx, struct pkt *p,
 						 const bool xdp)
 {
 	struct rewrite rw = { .nat = NAT_DST, .addr_only = 1 };
 	__u64 now = bpf_ktime_get_coarse_ns();
-	struct frag_val fresh = { .first_ns = now, .tries = 1 };
 	struct frag_key fk;
 	struct frag_val *v;
 
 	frag_key_of(p, &fk);
-	v = bpf_map_lookup_elem(&frags, &fk);
-	if (v && now - v->first_ns > FRAG_TIMEOUT_NS) {
-		bpf_map_delete_elem(&frags, &fk);
-		v = NULL;
-	}
+	v = frag_find(&fk, now);
 	if (v && v->state == FRAG_NAT)
 		return deliver(ctx, p, &rw, v->addr, xdp);
 	if (v && v->state == FRAG_HOST)
 		return STAT_PASS;
-
-	if (!v)
-		bpf_map_update_elem(&frags, &fk, &fresh, BPF_NOEXIST);
-	else if (__sync_fetch_and_add(&v->tries, 1) >= FRAG_TRIES_MAX ||
-		 now - v->first_ns > FRAG_WAIT_NS)
-		return STAT_DROP_FRAGMENT;
 	if (xdp)
-		return STAT_PASS;	/* the tc hook behind will see it */
-	redirect_hook(REDIRECT_REQUEUE, p->ifindex);
-	p->redirect = bpf_redirect(p->ifindex, BPF_F_INGRESS);
-	return STAT_FRAG_REQUEUE;
+		return STAT_PASS;	/* the tc hook behind holds it */
+	return frag_hold(ctx, p, &fk, now);
 }
 
 /* An ICMP error from the outside about a NATed flow. */
@@ -391,8 +342,11 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 {
 	const struct bpfnat_config *cfg = config_ready();
 	struct rewrite rw = { .nat = NAT_DST };
+	struct frag_key fk = {};
 	struct ct_flow *f;
+	__u32 held = 0;
 	__u8 dir;
+	int ret;
 
 	if (!cfg || p->key.daddr != cfg->snat_addr)
 		return STAT_PASS;
@@ -403,15 +357,30 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 	if (p->key.proto == IPPROTO_ICMP && p->icmp_type != ICMP_ECHOREPLY)
 		return STAT_PASS;
 
+	if (p->is_fragment)
+		frag_key_of(p, &fk);
 	f = ct_lookup(&p->key, &dir);
 	if (!f || dir != CT_DIR_REPLY) {
-		frag_learn(p, FRAG_HOST, 0);
+		if (p->is_fragment)
+			frag_learn(&fk, FRAG_HOST, 0);
 		return STAT_PASS;
 	}
-	frag_learn(p, FRAG_NAT, f->orig.saddr);
+	if (p->is_fragment)
+		held = frag_learn(&fk, FRAG_NAT, f->orig.saddr);
 	ct_account(f, p, dir);
 	rw.port = f->orig.sport;
-	return deliver(ctx, p, &rw, f->orig.saddr, xdp);
+	ret = deliver(ctx, p, &rw, f->orig.saddr, xdp);
+	if (ret == STAT_DNAT && held && !xdp) {
+		/* later fragments were waiting for this one */
+		const struct endpoint *ep;
+
+		ep = bpf_map_lookup_elem(&endpoints, &f->orig.saddr);
+		if (ep) {
+			frag_release(ctx, &fk, held, ep, f->orig.saddr);
+			p->redirect = TC_ACT_SHOT;	/* sent as copies */
+		}
+	}
+	return ret;
 }
 
 #endif /* BPFNAT_DATAPATH_H */

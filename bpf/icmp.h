@@ -117,11 +117,25 @@ static __always_inline void icmp_quote_rewrite(struct icmp_quote *q, bool src,
 	csum_replace2(&q->icmp->checksum, old_port, port);
 }
 
-/* An ICMP error as the data path sends it: new headers and the quote. */
-struct icmp_msg {
+/*
+ * How much of the offending packet an error of ours quotes: as much as
+ * fits in bpf_csum_diff()'s 512 bytes with the ICMP header, in 4-byte
+ * words.  RFC 1812 asks for as much as fits in 576 bytes; 532 do.
+ */
+#define ICMP_QUOTE_MAX	504
+
+/* A per-CPU buffer to checksum the quote in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[512]);
+} scratch SEC(".maps");
+
+/* The headers an error of ours puts in front of the quote. */
+struct icmp_head {
 	struct iphdr ip;
 	struct icmphdr icmp;
-	__u8 quote[sizeof(struct iphdr) + 8];
 };
 
 /*
@@ -129,56 +143,67 @@ struct icmp_msg {
  * packet's sender, and send it back out of the device it came in by.
  * Returns CONTINUE when the error is on its way (p->redirect set), or a
  * drop reason if the packet could not be turned around.
+ *
+ * The packet is not cut below its own checksum field: with
+ * CHECKSUM_PARTIAL (a container's TCP or UDP) the kernel refuses that, and
+ * the quote simply is longer than the minimal 28 bytes.
  */
 static __always_inline int icmp_send_back(struct __sk_buff *skb, struct pkt *p,
 					  __be32 from, const __u8 *smac,
 					  __u8 type, __u8 code, __u16 mtu)
 {
-	struct icmp_msg m = {};
+	struct icmp_head h = {};
 	struct ethhdr eth;
+	__u32 zero = 0, qlen;
+	__u8 *quote;
 	__s64 sum;
 
-	if (p->len < sizeof(m.quote))
+	quote = bpf_map_lookup_elem(&scratch, &zero);
+	if (!quote)
+		return STAT_DROP_UNSUPPORTED;
+	qlen = p->len < ICMP_QUOTE_MAX ? p->len : ICMP_QUOTE_MAX;
+	qlen &= 0x1fc;		/* whole words; and a bound the verifier sees */
+	if (qlen < sizeof(struct iphdr) + 8)
 		return STAT_DROP_TRUNCATED;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, m.quote, sizeof(m.quote)))
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, quote, qlen))
 		return STAT_DROP_TRUNCATED;
 	__builtin_memcpy(eth.h_dest, p->eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth.h_source, smac, ETH_ALEN);
 	eth.h_proto = bpf_htons(ETH_P_IP);
 
-	m.ip.version = 4;
-	m.ip.ihl = 5;
-	m.ip.tos = 0xc0;	/* internetwork control, as the kernel's */
-	m.ip.tot_len = bpf_htons(sizeof(m));
-	m.ip.ttl = 64;
-	m.ip.protocol = IPPROTO_ICMP;
-	m.ip.saddr = from;
-	m.ip.daddr = p->key.saddr;
-	m.icmp.type = type;
-	m.icmp.code = code;
-	m.icmp.un.frag.mtu = bpf_htons(mtu);
+	h.ip.version = 4;
+	h.ip.ihl = 5;
+	h.ip.tos = 0xc0;	/* internetwork control, as the kernel's */
+	h.ip.tot_len = bpf_htons(sizeof(h) + qlen);
+	h.ip.ttl = 64;
+	h.ip.protocol = IPPROTO_ICMP;
+	h.ip.saddr = from;
+	h.ip.daddr = p->key.saddr;
+	h.icmp.type = type;
+	h.icmp.code = code;
+	h.icmp.un.frag.mtu = bpf_htons(mtu);
 
-	sum = bpf_csum_diff(NULL, 0, (__be32 *)&m.icmp,
-			    sizeof(m) - sizeof(m.ip), 0);
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp, sizeof(h.icmp), 0);
+	if (sum >= 0)
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)quote, qlen, sum);
 	if (sum < 0)
 		return STAT_DROP_UNSUPPORTED;
-	m.icmp.checksum = csum_fold(sum);
-	sum = bpf_csum_diff(NULL, 0, (__be32 *)&m.ip, sizeof(m.ip), 0);
+	h.icmp.checksum = csum_fold(sum);
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.ip, sizeof(h.ip), 0);
 	if (sum < 0)
 		return STAT_DROP_UNSUPPORTED;
-	m.ip.check = csum_fold(sum);
+	h.ip.check = csum_fold(sum);
 
-	/* Room for the new headers before the quoted IP header, then the
-	 * rest of the original cut off.  Growing the room also resets the
-	 * skb's checksum state: the message carries full checksums.
+	/* Room for the new headers in front of the offending packet, which
+	 * becomes the quote, cut to its length.
 	 */
-	if (bpf_skb_adjust_room(skb, sizeof(m.ip) + sizeof(m.icmp),
-				BPF_ADJ_ROOM_MAC, 0))
+	if (bpf_skb_adjust_room(skb, sizeof(h), BPF_ADJ_ROOM_MAC, 0))
 		return STAT_DROP_UNSUPPORTED;
-	if (bpf_skb_change_tail(skb, ETH_HLEN + sizeof(m), 0))
+	if (p->len > qlen &&
+	    bpf_skb_change_tail(skb, ETH_HLEN + sizeof(h) + qlen, 0))
 		return STAT_DROP_UNSUPPORTED;
 	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN, &m, sizeof(m), 0))
+	    bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof(h), 0))
 		return STAT_DROP_UNSUPPORTED;
 	redirect_hook(REDIRECT_EGRESS, p->ifindex);
 	p->redirect = bpf_redirect(p->ifindex, 0);

@@ -75,6 +75,14 @@ struct {
 	__type(value, struct frag_val);
 } frags SEC(".maps");
 
+/* Later fragments held for their first (see struct frag_held). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FRAG_STASH_MAX);
+	__type(key, struct frag_stash_key);
+	__type(value, struct frag_held);
+} frag_stash SEC(".maps");
+
 /* Packets and bytes per outcome, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

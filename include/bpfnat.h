@@ -30,6 +30,7 @@
 #define PIN_CT_SWEEP		"ct_sweep"
 #define PIN_STATS		"stats"
 #define PIN_FRAGS		"frags"
+#define PIN_FRAG_STASH		"frag_stash"
 #define PIN_PROG_CONTAINER	"tc_container"
 #define PIN_PROG_UPLINK		"tc_uplink"
 #define PIN_PROG_FLUSH		"ct_flush"
@@ -173,10 +174,37 @@ struct frag_val {
 	__be32 addr;		/* the container, when FRAG_NAT */
 	__u32 state;		/* enum frag_state */
 	__u64 first_ns;		/* when the datagram was first seen */
-	__u32 tries;		/* requeues while pending */
+	__u32 held;		/* later fragments in frag_stash, FRAG_PENDING */
 	__u32 pad;
 };
 _Static_assert(sizeof(struct frag_val) == 24, "frag_val layout");
+
+/*
+ * frag_stash: later fragments that came before their first, held (copied
+ * whole) until it comes.  A bounded budget: FRAG_HOLD_PER_DGRAM per
+ * datagram, FRAG_STASH_MAX in all, each for FRAG_HOLD_SECONDS at most.
+ */
+#ifndef FRAG_STASH_MAX
+#define FRAG_STASH_MAX		256
+#endif
+#define FRAG_HOLD_PER_DGRAM	4
+#define FRAG_HOLD_SECONDS	1
+#define FRAG_STASH_BYTES	2048	/* an IP fragment of up to 2047 bytes */
+
+struct frag_stash_key {
+	struct frag_key dgram;
+	__u32 index;		/* 0 .. FRAG_HOLD_PER_DGRAM - 1 */
+};
+_Static_assert(sizeof(struct frag_stash_key) == 16, "frag_stash_key layout");
+
+struct frag_held {
+	__u64 held_ns;
+	__u32 len;		/* bytes of IP packet in data */
+	__u32 pad;
+	__u8 data[FRAG_STASH_BYTES];
+};
+_Static_assert(sizeof(struct frag_held) == 16 + FRAG_STASH_BYTES,
+	       "frag_held layout");
 
 /* Idle timeouts in seconds, indexed by ct_timeout_id. */
 enum ct_timeout_id {
@@ -215,7 +243,7 @@ _Static_assert(sizeof(struct bpfnat_config) == 64, "bpfnat_config layout");
 	X(SNAT,			"snat")		/* container to outside */ \
 	X(DNAT,			"reverse_nat")	/* outside to container */ \
 	X(ARP_REPLY,		"arp_replied")	/* for another container */ \
-	X(FRAG_REQUEUE,		"frag_requeued") /* ahead of its first */ \
+	X(FRAG_HELD,		"frag_held")	/* until its first comes */ \
 	X(PASS,			"passed")	/* handed to the stack */ \
 	X(DROP_TRUNCATED,	"drop_truncated")			\
 	X(DROP_BAD_IHL,		"drop_bad_ihl")				\
@@ -240,7 +268,7 @@ enum redirect_kind {
 	REDIRECT_PEER = 1,	/* into a container's namespace */
 	REDIRECT_EGRESS,	/* out of a device, MACs known */
 	REDIRECT_NEIGH,		/* out, the kernel resolves the next hop */
-	REDIRECT_REQUEUE,	/* back into the device's receive queue */
+	REDIRECT_CLONE,		/* a copy into a container's veth */
 };
 
 /* Outcomes after STAT_PASS are drops. */

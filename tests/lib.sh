@@ -71,6 +71,10 @@ retry() {
 in_ns() {
 	local ns=$1
 	shift
+	if [[ $1 == pktsend ]]; then
+		shift
+		set -- "$BPFNAT_BUILD/tools/pktsend" "$@"
+	fi
 	ip netns exec "$ns" "$@"
 }
 
@@ -160,6 +164,7 @@ echo_peer_udp() {
 capture_start() {
 	local ns=$1 file=$2
 	shift 2
+	: >"$file.log"
 	in_ns "$ns" tcpdump -nli eth0 --immediate-mode -U -w "$file" "$@" \
 		2>"$file.log" &
 	CAPTURE=$!
@@ -178,7 +183,34 @@ csum_errors() {
 		awk 'NR > 1 { sum += $2 } END { print sum + 0 }'
 }
 
-# stat NAME: packets bpfnat counted under NAME.
-stat() {
+# counter NAME: packets bpfnat counted under NAME.
+counter() {
 	bpfnat stats -j | jq -r ".$1.packets"
+}
+
+# Beyond the outside: "out" becomes a router to "far" (203.0.113.2).  With
+# $1, out's side of that link has MTU $1 while far's stays 1500: a narrow
+# link inside the path that neither end's MSS reveals.
+far_add() {
+	local mtu=${1:-1500}
+	ip netns add far
+	ip -n out link add eth1 type veth peer name eth0 netns far
+	ip -n out addr add 203.0.113.1/24 dev eth1
+	ip -n out link set eth1 mtu "$mtu" up
+	ip -n far addr add 203.0.113.2/24 dev eth0
+	ip -n far link set eth0 up
+	ip -n far link set lo up
+	ip -n far route add default via 203.0.113.1
+	in_ns out sysctl -qw net.ipv4.ip_forward=1
+}
+
+# The MAC a container's eth0 sends to: its gateway's.
+gateway_mac() {
+	in_ns "$1" ping -c1 -W2 172.18.0.1 >/dev/null
+	in_ns "$1" ip neigh show 172.18.0.1 | awk '{ print $5 }'
+}
+
+# in_ns NS pktsend ...: the crafting tool of tools/pktsend.c
+pktsend() {
+	"$BPFNAT_BUILD/tools/pktsend" "$@"
 }

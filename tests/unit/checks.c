@@ -79,12 +79,17 @@ bool check_icmp_answer(struct env *e, struct run *r, const uint8_t *in,
 {
 	struct iphdr *ip = pkt_ip(r->out);
 	struct icmphdr *icmp = pkt_l4(r->out);
+	unsigned int qlen;
 	bool ok = true;
 
 	ok &= ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "answered");
 	ok &= ASSERT_EQ(r->redirect.kind, REDIRECT_EGRESS, "sent out");
 	ok &= ASSERT_EQ(r->redirect.ifindex, e->ifindex_ha, "back to a");
-	ok &= ASSERT_EQ(r->out_len, ETH_HLEN + 20 + 8 + 28, "length");
+	/* the quote: all of a small packet, 504 bytes of a big one */
+	qlen = ntohs(pkt_ip((uint8_t *)in)->tot_len);
+	qlen = (qlen < 504 ? qlen : 504) & ~3u;
+	ok &= ASSERT_EQ(r->out_len, ETH_HLEN + 20 + 8 + qlen, "length");
+	ok &= ASSERT_EQ(ntohs(ip->tot_len), 20 + 8 + qlen, "IP length");
 	ok &= ASSERT_MEM_EQ(r->out, e->mac_ca, ETH_ALEN, "to a's eth0");
 	ok &= ASSERT_MEM_EQ(r->out + ETH_ALEN, e->mac_ha, ETH_ALEN,
 			    "from a's gateway");
@@ -95,7 +100,7 @@ bool check_icmp_answer(struct env *e, struct run *r, const uint8_t *in,
 	ok &= ASSERT_EQ(icmp->code, code, "code");
 	ok &= ASSERT_TRUE(pkt_ip_csum_ok(r->out), "IP checksum");
 	ok &= ASSERT_TRUE(pkt_l4_csum_ok(r->out), "ICMP checksum");
-	ok &= ASSERT_MEM_EQ(pkt_l4(r->out) + 8, pkt_ip((uint8_t *)in), 28,
+	ok &= ASSERT_MEM_EQ(pkt_l4(r->out) + 8, pkt_ip((uint8_t *)in), qlen,
 			    "quotes the packet");
 	return ok;
 }

@@ -364,16 +364,13 @@ static bool open_flow(struct env *e, uint16_t sport)
 	       ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "flow opened");
 }
 
-static void check_fragment_delivered(struct env *e, struct run *r,
-				     const uint8_t *in, size_t len)
+/* A later fragment translated for a: destination, TTL, MACs; nothing else. */
+static void check_fragment_bytes(struct env *e, struct run *r,
+				 const uint8_t *in, size_t len)
 {
 	uint8_t want[PKT_MAX];
 	struct iphdr *ip = pkt_ip(want);
 
-	ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "fragment delivered");
-	ASSERT_EQ(r->redirect.kind, REDIRECT_PEER, "into a container");
-	ASSERT_EQ(r->redirect.ifindex, e->ifindex_ha, "into a");
-	/* a later fragment: destination, TTL, MACs; its payload untouched */
 	memcpy(want, in, len);
 	memcpy(want, e->mac_ca, ETH_ALEN);
 	memcpy(want + ETH_ALEN, e->mac_ha, ETH_ALEN);
@@ -381,7 +378,17 @@ static void check_fragment_delivered(struct env *e, struct run *r,
 	ip->ttl--;
 	ip->check = 0;
 	ip->check = htons(csum_compute(ip, sizeof(*ip), 0));
+	ASSERT_EQ(r->out_len, len, "length");
 	ASSERT_MEM_EQ(r->out, want, len, "bytes");
+}
+
+static void check_fragment_delivered(struct env *e, struct run *r,
+				     const uint8_t *in, size_t len)
+{
+	ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "fragment delivered");
+	ASSERT_EQ(r->redirect.kind, REDIRECT_PEER, "into a container");
+	ASSERT_EQ(r->redirect.ifindex, e->ifindex_ha, "into a");
+	check_fragment_bytes(e, r, in, len);
 }
 
 UNIT_TEST(fragments_from_outside_in_order)
@@ -414,26 +421,37 @@ UNIT_TEST(fragments_from_outside_out_of_order)
 
 	if (!env_setup(&e, NULL) || !open_flow(&e, 6000))
 		return;
-	/* the last fragment first: it waits in the uplink's queue */
-	len = reply_fragment(&e, pkt, 2, 78, 6000);
-	env_from_uplink(&e, pkt, len, &r);
-	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "requeued");
-	ASSERT_EQ(r.redirect.kind, REDIRECT_REQUEUE, "into the receive queue");
-	ASSERT_EQ(r.redirect.ifindex, e.ifindex_up, "of the uplink");
-	ASSERT_EQ(env_stat(&e, STAT_FRAG_REQUEUE), 1, "counted");
-
-	len = reply_fragment(&e, pkt, 0, 78, 6000);
-	env_from_uplink(&e, pkt, len, &r);
-	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "first fragment into a");
+	/* the later fragments first: held */
 	for (int n = 2; n >= 1; n--) {
 		len = reply_fragment(&e, pkt, n, 78, 6000);
 		env_from_uplink(&e, pkt, len, &r);
-		check_fragment_delivered(&e, &r, pkt, len);
+		ASSERT_EQ(r.verdict, TC_ACT_SHOT, "consumed");
+		ASSERT_EQ(r.redirect.count, 0, "not sent on yet");
 	}
+	ASSERT_EQ(env_stat(&e, STAT_FRAG_HELD), 2, "held, and counted");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_FRAGMENT), 0, "not a drop");
+
+	/* the first: it and the two held ones go into a, as copies */
+	len = reply_fragment(&e, pkt, 0, 78, 6000);
+	env_from_uplink(&e, pkt, len, &r);
+	ASSERT_EQ(r.redirect.kind, REDIRECT_CLONE, "sent as copies");
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "into a");
+	/* translated and meant for a (1), then copies: it and the two */
+	ASSERT_EQ(r.redirect.count, 1 + 3, "the first and the two held");
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "the skb itself spent");
+	ASSERT_EQ(env_stat(&e, STAT_DNAT), 3, "all three delivered");
+	/* the skb ends as the last held fragment, translated */
+	len = reply_fragment(&e, pkt, 1, 78, 6000);
+	check_fragment_bytes(&e, &r, pkt, len);
+
+	/* and once the first is known, a late duplicate just follows */
+	len = reply_fragment(&e, pkt, 2, 78, 6000);
+	env_from_uplink(&e, pkt, len, &r);
+	check_fragment_delivered(&e, &r, pkt, len);
 }
 
-/* A later fragment whose first never comes waits a bounded while. */
-UNIT_TEST(fragment_without_its_first_dropped)
+/* The budget: a datagram's held fragments are bounded. */
+UNIT_TEST(fragments_held_within_a_budget)
 {
 	uint8_t pkt[PKT_MAX];
 	struct env e;
@@ -444,15 +462,12 @@ UNIT_TEST(fragment_without_its_first_dropped)
 	if (!env_setup(&e, NULL) || !open_flow(&e, 6000))
 		return;
 	len = reply_fragment(&e, pkt, 1, 79, 6000);
-	for (n = 0; n < 10000; n++) {
-		if (!env_from_uplink(&e, pkt, len, &r))
-			return;
-		if (r.verdict != TC_ACT_REDIRECT)
-			break;
-	}
-	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "given up on");
-	ASSERT_TRUE(n <= 4096, "within the budget");
-	ASSERT_EQ(env_stat(&e, STAT_DROP_FRAGMENT), 1, "counted");
+	for (n = 0; n < FRAG_HOLD_PER_DGRAM + 3; n++)
+		env_from_uplink(&e, pkt, len, &r);
+	ASSERT_EQ(env_stat(&e, STAT_FRAG_HELD), FRAG_HOLD_PER_DGRAM,
+		  "held up to the budget");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_FRAGMENT), 3, "the rest counted");
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "and dropped");
 }
 
 /* Fragments of a datagram for the host itself are left to its stack. */

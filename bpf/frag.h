@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * IP fragments from the outside.
+ *
+ * Only a datagram's first fragment carries ports, so only it can be matched
+ * to a flow.  What became of it (which container, or the host's stack) is
+ * remembered in `frags`, keyed by addresses, protocol and IP id, and the
+ * later fragments follow.
+ *
+ * A later fragment that arrives before its first is held: copied whole
+ * into `frag_stash` and consumed.  When the first fragment comes and goes
+ * to a container, it goes as a clone, followed by a clone of each held
+ * fragment (the skb in hand is turned into each of them in turn).  The
+ * budget is bounded: FRAG_HOLD_PER_DGRAM fragments per datagram,
+ * FRAG_STASH_MAX in all, FRAG_HOLD_SECONDS each; past it a fragment is
+ * dropped and counted.
+ *
+ * A container's own fragments need none of this: with one SNAT address a
+ * later fragment's only change is its source address.
+ */
+#ifndef BPFNAT_FRAG_H
+#define BPFNAT_FRAG_H
+
+#include "common.h"
+#include "csum.h"
+#include "maps.h"
+#include "parse.h"
+#include "fwd.h"
+#include "stats.h"
+
+/* What a datagram became is remembered this long. */
+#define FRAG_TIMEOUT_NS		(30 * NSEC_PER_SEC)
+#define FRAG_HOLD_NS		(FRAG_HOLD_SECONDS * NSEC_PER_SEC)
+
+/* Staging for a fragment on its way into frag_stash (too big for the
+ * stack).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct frag_held);
+} frag_scratch SEC(".maps");
+
+static __always_inline void frag_key_of(const struct pkt *p,
+					struct frag_key *fk)
+{
+	fk->saddr = p->key.saddr;
+	fk->daddr = p->key.daddr;
+	fk->id = p->ip->id;
+	fk->proto = p->key.proto;
+	fk->pad = 0;
+}
+
+/* What became of the datagram of @fk, if known and not too old. */
+static __always_inline struct frag_val *frag_find(const struct frag_key *fk,
+						  __u64 now)
+{
+	struct frag_val *v = bpf_map_lookup_elem(&frags, fk);
+
+	if (v && now - v->first_ns > FRAG_TIMEOUT_NS) {
+		bpf_map_delete_elem(&frags, fk);
+		return NULL;
+	}
+	return v;
+}
+
+/*
+ * The first fragment of datagram @fk, from the outside: remember what
+ * became of it.  Returns how many of its later fragments are being held.
+ */
+static __always_inline __u32 frag_learn(const struct frag_key *fk,
+					__u32 state, __be32 addr)
+{
+	struct frag_val fresh = {
+		.addr = addr,
+		.state = state,
+		.first_ns = bpf_ktime_get_coarse_ns(),
+	};
+	struct frag_val *v;
+	__u32 held;
+
+	v = frag_find(fk, fresh.first_ns);
+	if (!v || v->state != FRAG_PENDING) {
+		bpf_map_update_elem(&frags, fk, &fresh, BPF_ANY);
+		return 0;
+	}
+	held = v->held;
+	v->addr = addr;
+	v->state = state;
+	return held < FRAG_HOLD_PER_DGRAM ? held : FRAG_HOLD_PER_DGRAM;
+}
+
+/* Hold a later fragment whose first has not come yet. */
+static __always_inline int frag_hold(struct __sk_buff *skb, struct pkt *p,
+				     const struct frag_key *fk, __u64 now)
+{
+	struct frag_val fresh = { .first_ns = now, .state = FRAG_PENDING };
+	struct frag_stash_key k = { .dgram = *fk };
+	struct frag_held *h;
+	struct frag_val *v;
+	__u32 zero = 0, len = p->len;
+
+	if (len >= FRAG_STASH_BYTES)
+		return STAT_DROP_FRAGMENT;
+	v = frag_find(fk, now);
+	if (!v) {
+		bpf_map_update_elem(&frags, fk, &fresh, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&frags, fk);
+		if (!v)
+			return STAT_DROP_FRAGMENT;
+	}
+	if (v->state != FRAG_PENDING)
+		return STAT_DROP_FRAGMENT;	/* raced with its first */
+	k.index = __sync_fetch_and_add(&v->held, 1);
+	if (k.index >= FRAG_HOLD_PER_DGRAM)
+		return STAT_DROP_FRAGMENT;
+
+	h = bpf_map_lookup_elem(&frag_scratch, &zero);
+	if (!h)
+		return STAT_DROP_FRAGMENT;
+	len &= FRAG_STASH_BYTES - 1;	/* a bound the verifier sees */
+	if (len < sizeof(struct iphdr))
+		return STAT_DROP_TRUNCATED;
+	h->held_ns = now;
+	h->len = len;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, h->data, len))
+		return STAT_DROP_TRUNCATED;
+	if (bpf_map_update_elem(&frag_stash, &k, h, BPF_NOEXIST))
+		return STAT_DROP_FRAGMENT;	/* the stash is full */
+	p->redirect = TC_ACT_SHOT;		/* consumed, not lost */
+	return STAT_FRAG_HELD;
+}
+
+/* A held fragment, translated for container @addr in place. */
+static __always_inline void frag_translate(struct frag_held *h, __be32 addr)
+{
+	struct iphdr *ip = (struct iphdr *)h->data;
+	__u16 old_ttl = *(__u16 *)&ip->ttl;
+
+	csum_replace4(&ip->check, ip->daddr, addr);
+	ip->daddr = addr;
+	ip->ttl--;
+	csum_replace2(&ip->check, old_ttl, *(__u16 *)&ip->ttl);
+}
+
+/*
+ * The first fragment, translated, is in hand and its @held later fragments
+ * are waiting: send a copy of it into the container, then turn the skb
+ * into each held fragment and send a copy of that.  The skb itself is then
+ * spent; the caller drops it.
+ */
+static __always_inline void frag_release(struct __sk_buff *skb,
+					 const struct frag_key *fk, __u32 held,
+					 const struct endpoint *ep,
+					 __be32 addr)
+{
+	struct frag_stash_key k = { .dgram = *fk };
+	struct frag_held *h;
+	__u32 i, len;
+
+	redirect_hook(REDIRECT_CLONE, ep->ifindex);
+	bpf_clone_redirect(skb, ep->ifindex, 0);
+	for (i = 0; i < FRAG_HOLD_PER_DGRAM; i++) {
+		if (i >= held)
+			break;
+		k.index = i;
+		h = bpf_map_lookup_elem(&frag_stash, &k);
+		if (!h)
+			continue;
+		len = h->len & (FRAG_STASH_BYTES - 1);
+		if (len >= sizeof(struct iphdr)) {
+			frag_translate(h, addr);
+			if (!bpf_skb_change_tail(skb, ETH_HLEN + len, 0) &&
+			    !bpf_skb_store_bytes(skb, ETH_HLEN, h->data, len,
+						 BPF_F_RECOMPUTE_CSUM)) {
+				redirect_hook(REDIRECT_CLONE, ep->ifindex);
+				bpf_clone_redirect(skb, ep->ifindex, 0);
+				stat_count(STAT_DNAT, ETH_HLEN + len);
+			}
+		}
+		bpf_map_delete_elem(&frag_stash, &k);
+	}
+}
+
+/* Timer: fragments held past their time are dropped, and counted. */
+static long frag_expire_one(void *map, struct frag_stash_key *k,
+			    struct frag_held *h, __u64 *now)
+{
+	if (*now - h->held_ns > FRAG_HOLD_NS) {
+		stat_count(STAT_DROP_FRAGMENT, ETH_HLEN + (h->len & 0xffff));
+		bpf_map_delete_elem(map, k);
+	}
+	return 0;
+}
+
+#endif /* BPFNAT_FRAG_H */

@@ -1,0 +1,281 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The hard cases of NAT with real tools: conntrack that expires by itself,
+# ICMP errors and path MTU discovery, traceroute, fragments in and out of
+# order, port exhaustion, restarts and upgrades, spoofed and malformed
+# packets.
+
+world_up() {
+	bpfnat ns add a
+	bpfnat ns add b
+	outside_add
+	nat_up "$@"
+}
+
+# Flows expire inside the kernel, with no bpfnat process alive, both
+# directions at once.
+test_flows_expire_without_a_daemon() {
+	world_up --udp-timeout 2 --udp-timeout-stream 2 --icmp-timeout 2
+	echo_peer_udp out 8000
+	echo x | in_ns a socat -T1 - UDP4:198.51.100.2:8000 >/dev/null
+	in_ns a ping -c1 -W2 198.51.100.2 >/dev/null
+	assert_eq "$(bpfnat ct count)" 2 "two flows"
+	assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/ct_index -j |
+		jq length)" 4 "four keys"
+	pgrep -x bpfnat && fail "a bpfnat process is running"
+	# timeout 2 s + one sweep of the table (about 4 s)
+	retry 100 sh -c "[ \$($BPFNAT ct count) = 0 ]" ||
+		fail "flows did not expire: $(bpfnat ct list)"
+	assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/ct_index -j |
+		jq length)" 0 "no key left behind"
+	[[ $(bpfnat status -j | jq .ct_expired) -ge 2 ]] ||
+		fail "expiries not counted"
+	# and the ports come back: a new flow works
+	assert_match "$(echo y | in_ns a socat -T2 - UDP4:198.51.100.2:8000)" \
+		"198.51.100.1" "a flow after expiry"
+}
+
+# The TCP state machine, as conntrack shows it.
+test_tcp_states() {
+	world_up
+	in_ns out socat TCP4-LISTEN:8100,reuseaddr EXEC:cat &
+	wait_tcp out 8100
+	coproc CLIENT { in_ns a socat -T10 - TCP4:198.51.100.2:8100; }
+	echo hi >&"${CLIENT[1]}"
+	read -r -t 5 _ <&"${CLIENT[0]}"
+	assert_eq "$(bpfnat ct list -j | jq -r '.[0].state')" "ESTABLISHED" \
+		"after the handshake"
+	[[ $(bpfnat ct list -j | jq '.[0].timeout') -gt 7000 ]] ||
+		fail "established timeout: $(bpfnat ct list -j | jq '.[0].timeout')"
+	exec {CLIENT[1]}>&-
+	wait "$CLIENT_PID" || true
+	retry 20 sh -c "$BPFNAT ct list | grep -q TIME_WAIT" ||
+		fail "after both FINs: $(bpfnat ct list)"
+	[[ $(bpfnat ct list -j | jq '.[0].timeout') -le 240 ]] ||
+		fail "closing timeout"
+}
+
+# Path MTU discovery through the NAT: the far host is behind a 1280-byte
+# link; the router there says "fragmentation needed" to the SNAT address
+# and the container's TCP must hear it.
+test_path_mtu_discovery() {
+	world_up
+	far_add 1280
+	head -c $((2 * 1024 * 1024)) /dev/urandom >/tmp/blob
+	in_ns far socat -u TCP4-LISTEN:8200,reuseaddr OPEN:/tmp/recv,creat &
+	wait_tcp far 8200
+	timeout 30 ip netns exec a socat -u OPEN:/tmp/blob \
+		TCP4:203.0.113.2:8200 || fail "upload failed"
+	retry 50 sh -c "[ \$(stat -c %s /tmp/recv) = $((2 * 1024 * 1024)) ]" ||
+		fail "far received $(stat -c %s /tmp/recv) bytes"
+	assert_eq "$(sha256sum </tmp/recv)" "$(sha256sum </tmp/blob)" \
+		"uploaded bytes"
+	assert_match "$(in_ns a ip route get 203.0.113.2)" "mtu 1280" \
+		"a learnt the path MTU"
+}
+
+test_traceroute_and_tracepath() {
+	world_up
+	far_add
+	local hops
+	hops=$(in_ns a traceroute -n -q1 -w2 -m5 203.0.113.2 | tail -n +2 |
+		awk '{ print $2 }' | tr '\n' ' ')
+	assert_eq "$hops" "172.18.0.1 198.51.100.2 203.0.113.2 " \
+		"traceroute's hops"
+	hops=$(in_ns a tracepath -n -m5 203.0.113.2)
+	assert_match "$hops" "198.51.100.2" "tracepath sees the outside router"
+	assert_match "$hops" "reached" "tracepath reaches the far host"
+}
+
+# A container's ICMP error about a reply it received reaches the outside
+# about what the outside sent, and the outside's socket hears it.
+test_icmp_error_from_container() {
+	world_up
+	echo hi | in_ns a socat -T1 - \
+		UDP4-SENDTO:198.51.100.2:8300,sourceport=40300 >/dev/null || true
+	capture_start out /tmp/icmp.pcap icmp
+	# the container's socket is gone: its kernel answers port unreachable,
+	# which the outside's connected socket reports as a refusal
+	(echo late; sleep 1; echo again) | in_ns out socat -T2 - \
+		UDP4:198.51.100.1:40300,sourceport=8300 2>/tmp/refused || true
+	capture_stop
+	assert_match "$(cat /tmp/refused)" "Connection refused" \
+		"the outside's socket got the error"
+	local seen
+	seen=$(tcpdump -nvr /tmp/icmp.pcap 2>/dev/null)
+	assert_match "$seen" \
+		"198.51.100.1 > 198.51.100.2: ICMP 198.51.100.1 udp port 40300 unreachable" \
+		"the error, about the SNAT address and port"
+	assert_no_match "$seen" "172\\.18\\." "no private address, quote included"
+	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
+}
+
+# A 4000-byte UDP datagram, fragmented, both ways, in and out of order.
+fragments_both_ways() {
+	local order=$1 gw port
+	world_up
+	head -c 4000 /dev/urandom >/tmp/payload
+	in_ns out socat -u UDP4-RECV:8400,reuseaddr OPEN:/tmp/got-out,creat &
+	wait_udp out 8400
+	gw=$(gateway_mac a)
+	in_ns a pktsend -i eth0 --dmac "$gw" --src 172.18.0.2 \
+		--dst 198.51.100.2 --sport 40400 --dport 8400 --mtu 1500 \
+		$order </tmp/payload
+	retry 30 sh -c "[ \$(stat -c %s /tmp/got-out) = 4000 ]" ||
+		fail "outside got $(stat -c %s /tmp/got-out) bytes"
+	cmp /tmp/got-out /tmp/payload ||
+		fail "container -> outside: bytes differ"
+
+	# back: from 8400 to the SNAT address and the flow's port
+	port=$(bpfnat ct list -j | jq -r '.[] | select(.original.dport == 8400) |
+		.reply.dport')
+	in_ns a socat -u UDP4-RECV:40400,reuseaddr OPEN:/tmp/got-a,creat &
+	wait_udp a 40400
+	gw=$(in_ns out ip neigh show 198.51.100.1 | awk '{ print $5 }')
+	in_ns out pktsend -i eth0 --dmac "$gw" --src 198.51.100.2 \
+		--dst 198.51.100.1 --sport 8400 --dport "$port" --mtu 1500 \
+		$order </tmp/payload
+	retry 30 sh -c "[ \$(stat -c %s /tmp/got-a) = 4000 ]" ||
+		fail "a got $(stat -c %s /tmp/got-a) bytes"
+	cmp /tmp/got-a /tmp/payload || fail "outside -> container: bytes differ"
+	assert_eq "$(counter drop_fragment)" 0 "no fragment dropped"
+}
+
+test_fragments_in_order() {
+	fragments_both_ways ""
+}
+
+test_fragments_out_of_order() {
+	fragments_both_ways --reverse
+	[[ $(counter frag_held) -ge 2 ]] ||
+		fail "the later fragments were not held for their first"
+}
+
+# The kernel's own fragmenting, with sockets at both ends.
+test_fragments_from_sockets() {
+	world_up
+	in_ns out socat UDP4-RECVFROM:8500,fork,reuseaddr EXEC:cat &
+	wait_udp out 8500
+	# 4000 characters, one datagram: fragmented by the kernel both ways
+	head -c 2000 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >/tmp/msg
+	assert_eq "$(in_ns a socat -T3 -b 8192 - UDP4:198.51.100.2:8500 </tmp/msg)" \
+		"$(cat /tmp/msg)" "4000-byte datagram echoed back"
+}
+
+# Eight ports: eight connections, and the ninth refused at once.
+test_port_exhaustion() {
+	world_up --ports 20000-20007
+	in_ns out socat TCP4-LISTEN:8600,fork,reuseaddr EXEC:cat &
+	wait_tcp out 8600
+	local i pids=()
+	for i in 1 2 3 4 5 6 7 8; do
+		mkfifo "/tmp/in$i"
+		in_ns a socat -T20 - TCP4:198.51.100.2:8600 <"/tmp/in$i" \
+			>"/tmp/out$i" &
+		pids+=($!)
+		exec {fd}>"/tmp/in$i"
+		eval "fd$i=$fd"
+		echo "hello $i" >&"$fd"
+	done
+	for i in 1 2 3 4 5 6 7 8; do
+		retry 30 grep -q "hello $i" "/tmp/out$i" ||
+			fail "connection $i did not work"
+	done
+	assert_eq "$(bpfnat ct list -j | jq -r '[.[].reply.dport] | sort | unique |
+		join(",")')" "20000,20001,20002,20003,20004,20005,20006,20007" \
+		"the eight ports"
+	local start=$SECONDS
+	in_ns a socat -T5 - TCP4:198.51.100.2:8600,connect-timeout=10 \
+		</dev/null 2>/tmp/ninth && fail "the ninth connection succeeded"
+	assert_match "$(cat /tmp/ninth)" "No route to host|unreachable" \
+		"refused with an ICMP error"
+	((SECONDS - start < 3)) || fail "the refusal took $((SECONDS - start)) s"
+	[[ $(counter drop_no_free_port) -ge 1 ]] || fail "not counted"
+	# the first eight are unaffected
+	for i in 1 2 3 4 5 6 7 8; do
+		eval "fd=\$fd$i"
+		echo "again $i" >&"$fd"
+		retry 30 grep -q "again $i" "/tmp/out$i" ||
+			fail "connection $i broke"
+	done
+}
+
+# A transfer runs on across `up` again and across an upgrade to a rebuilt
+# object, with no reset.
+test_restart_and_upgrade_keep_flows() {
+	world_up
+	local alt=/tmp/alt
+	make -s -C "$BPFNAT_TOP" OUTPUT="$alt" \
+		EXTRA_BPF_CFLAGS=-DBPFNAT_REBUILD_MARK=1 "$alt/bpfnat" >/dev/null
+	in_ns out iperf3 -s -D -B 198.51.100.2 --logfile /tmp/iperf.log
+	wait_tcp out 5201
+	in_ns a iperf3 -c 198.51.100.2 -t 6 -J >/tmp/run.json &
+	local client=$!
+	local before after
+	before=$(bpfnat status -j | jq -c .program_ids)
+	sleep 2
+	nat_up
+	sleep 1
+	"$alt/bpfnat" up --uplink up0 --mode "$BPFNAT_MODE"
+	after=$(bpfnat status -j | jq -c .program_ids)
+	assert_ne "$after" "$before" "programs were replaced"
+	wait "$client" || fail "iperf3 failed: $(jq -r .error /tmp/run.json)"
+	assert_eq "$(jq -r '.error // "none"' /tmp/run.json)" "none" "iperf3 error"
+	[[ $(jq '.end.sum_received.bytes' /tmp/run.json) -gt 1000000 ]] ||
+		fail "too few bytes"
+	# every second of the transfer carried data: no stall, no reset
+	jq -e '[.intervals[].sum.bytes] | all(. > 0)' /tmp/run.json >/dev/null ||
+		fail "a second without data: $(jq -c '[.intervals[].sum.bytes]' /tmp/run.json)"
+}
+
+# Pinned maps of another layout are refused, never reused.
+test_foreign_layouts_refused() {
+	outside_add
+	mkdir -p /sys/fs/bpf/bpfnat
+	bpftool map create /sys/fs/bpf/bpfnat/ct_flows type array key 4 \
+		value 80 entries 65536 name ct_flows
+	assert_exit 1 "old ct_flows layout" nat_up
+	assert_match "$LAST_ERR" "ct_flows has another layout.*bpfnat down" \
+		"says what and how"
+	rm -rf /sys/fs/bpf/bpfnat
+
+	nat_up
+	bpfnat ns add a
+	in_ns a ping -c1 -W2 198.51.100.2 >/dev/null
+	# the running data path claims another layout version
+	bpftool map update pinned /sys/fs/bpf/bpfnat/config key 0 0 0 0 \
+		value $(printf '0x%02x ' 7 0 0 0 $(seq 1 60 | sed 's/.*/0/'))
+	assert_exit 1 "another layout version" nat_up
+	assert_match "$LAST_ERR" "layout v7.*bpfnat down" "says what and how"
+	assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/ct_flows -j |
+		jq '[.[] | select(.formatted.value.live == 1)] | length')" 1 \
+		"the running state is untouched"
+}
+
+# A container sending with an address that is not its own is dropped and
+# counted, whoever the destination.
+test_spoofed_source_dropped() {
+	world_up
+	in_ns a ip addr add 172.18.0.99/16 dev eth0
+	in_ns a ping -c1 -W1 -I 172.18.0.99 198.51.100.2 && fail "spoofed ping got out"
+	in_ns a ping -c1 -W1 -I 172.18.0.99 172.18.0.3 && fail "spoofed ping reached b"
+	[[ $(counter drop_spoofed_source) -ge 2 ]] || fail "not counted"
+	assert_eq "$(bpfnat ct count)" 0 "no flow"
+}
+
+# Malformed frames from a container are dropped under their names.
+test_malformed_dropped_by_name() {
+	world_up
+	local gw spoil counter
+	gw=$(gateway_mac a)
+	for spoil in ihl:drop_bad_ihl options:drop_ip_options \
+		totlen:drop_bad_length udplen:drop_bad_udp_length; do
+		counter=${spoil#*:}
+		echo payload | in_ns a pktsend -i eth0 --dmac "$gw" \
+			--src 172.18.0.2 --dst 198.51.100.2 --sport 9000 \
+			--dport 9000 --spoil "${spoil%:*}"
+		retry 20 sh -c "[ \$($BPFNAT stats -j | jq .$counter.packets) = 1 ]" ||
+			fail "$counter: $(counter "$counter")"
+	done
+	assert_eq "$(bpfnat ct count)" 0 "no flow"
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pktsend: send one UDP datagram as crafted Ethernet frames, for tests that
+ * need what a socket will not send: fragments in reverse order, or a
+ * malformed header.  The payload is read from stdin.
+ *
+ *   pktsend -i IF --dmac MAC --src A --dst B --sport P --dport Q
+ *           [--mtu N] [--reverse] [--spoil ihl|options|totlen|udplen]
+ *
+ * Frames go out through an AF_PACKET socket, so the kernel changes nothing;
+ * checksums are computed here.  With --mtu the datagram is cut into
+ * fragments of at most N bytes of IP packet each.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+
+#define PAYLOAD_MAX 60000
+
+static uint16_t csum(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+
+	for (; len > 1; p += 2, len -= 2)
+		sum += p[0] << 8 | p[1];
+	if (len)
+		sum += p[0] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+static int parse_mac(const char *s, uint8_t *mac)
+{
+	unsigned int m[6];
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4],
+		   &m[5]) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = m[i];
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: pktsend -i IF --dmac MAC --src A --dst B "
+		"--sport P --dport Q [--mtu N] [--reverse] "
+		"[--spoil ihl|options|totlen|udplen] < payload\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dmac", required_argument, NULL, 'm' },
+		{ "src", required_argument, NULL, 's' },
+		{ "dst", required_argument, NULL, 'd' },
+		{ "sport", required_argument, NULL, 'S' },
+		{ "dport", required_argument, NULL, 'D' },
+		{ "mtu", required_argument, NULL, 'M' },
+		{ "reverse", no_argument, NULL, 'r' },
+		{ "spoil", required_argument, NULL, 'x' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static uint8_t dgram[sizeof(struct udphdr) + PAYLOAD_MAX];
+	uint8_t frame[ETH_FRAME_LEN + 64], dmac[ETH_ALEN];
+	const char *ifname = NULL, *spoil = "";
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	struct in_addr src = {}, dst = {};
+	unsigned int sport = 0, dport = 0, mtu = 1500, nfrags, chunk;
+	struct udphdr *udp = (struct udphdr *)dgram;
+	bool reverse = false, have_mac = false;
+	struct ifreq ifr = {};
+	size_t plen = 0, dlen;
+	uint32_t pseudo;
+	int opt, fd;
+
+	while ((opt = getopt_long(argc, argv, "i:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i': ifname = optarg; break;
+		case 'm': have_mac = !parse_mac(optarg, dmac); break;
+		case 's': inet_pton(AF_INET, optarg, &src); break;
+		case 'd': inet_pton(AF_INET, optarg, &dst); break;
+		case 'S': sport = atoi(optarg); break;
+		case 'D': dport = atoi(optarg); break;
+		case 'M': mtu = atoi(optarg); break;
+		case 'r': reverse = true; break;
+		case 'x': spoil = optarg; break;
+		default: usage();
+		}
+	}
+	if (!ifname || !have_mac || !src.s_addr || !dst.s_addr || !sport ||
+	    !dport || mtu < 68 || mtu > ETH_DATA_LEN)
+		usage();
+
+	for (ssize_t n; plen < PAYLOAD_MAX &&
+	     (n = read(0, dgram + sizeof(*udp) + plen, PAYLOAD_MAX - plen)) > 0;)
+		plen += n;
+	dlen = sizeof(*udp) + plen;
+	udp->source = htons(sport);
+	udp->dest = htons(dport);
+	udp->len = htons(dlen);
+	pseudo = (ntohl(src.s_addr) >> 16) + (ntohl(src.s_addr) & 0xffff) +
+		 (ntohl(dst.s_addr) >> 16) + (ntohl(dst.s_addr) & 0xffff) +
+		 IPPROTO_UDP + dlen;
+	udp->check = htons(csum(dgram, dlen, pseudo) ?: 0xffff);
+	if (!strcmp(spoil, "udplen"))
+		udp->len = htons(dlen + 3);
+
+	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
+	if (fd < 0) {
+		perror("pktsend: socket");
+		return 1;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+		perror("pktsend: interface");
+		return 1;
+	}
+	sll.sll_ifindex = if_nametoindex(ifname);
+	sll.sll_halen = ETH_ALEN;
+	memcpy(sll.sll_addr, dmac, ETH_ALEN);
+
+	/* fragment payloads are multiples of 8 bytes, but for the last */
+	chunk = (mtu - sizeof(struct iphdr)) & ~7u;
+	nfrags = (dlen + chunk - 1) / chunk;
+	for (unsigned int k = 0; k < nfrags; k++) {
+		unsigned int i = reverse ? nfrags - 1 - k : k;
+		size_t off = (size_t)i * chunk;
+		size_t len = dlen - off < chunk ? dlen - off : chunk;
+		struct ethhdr *eth = (struct ethhdr *)frame;
+		struct iphdr *ip = (struct iphdr *)(eth + 1);
+		size_t ihl = sizeof(*ip), flen;
+
+		memcpy(eth->h_dest, dmac, ETH_ALEN);
+		memcpy(eth->h_source, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+		eth->h_proto = htons(ETH_P_IP);
+		memset(ip, 0, sizeof(*ip));
+		if (!strcmp(spoil, "options")) {
+			/* one NOP and an end-of-options: a 24-byte header */
+			ihl += 4;
+			memset((uint8_t *)ip + sizeof(*ip), 0, 4);
+			((uint8_t *)ip)[sizeof(*ip)] = 1;
+		}
+		ip->version = 4;
+		ip->ihl = ihl / 4;
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_UDP;
+		ip->id = htons(getpid() & 0xffff);
+		ip->saddr = src.s_addr;
+		ip->daddr = dst.s_addr;
+		ip->frag_off = htons((off / 8) | (i + 1 < nfrags ? 0x2000 : 0));
+		ip->tot_len = htons(ihl + len);
+		if (!strcmp(spoil, "totlen"))
+			ip->tot_len = htons(ihl + len + 100);
+		if (!strcmp(spoil, "ihl"))
+			ip->ihl = 4;
+		ip->check = htons(csum(ip, ihl, 0));
+		memcpy((uint8_t *)ip + ihl, dgram + off, len);
+		flen = sizeof(*eth) + ihl + len;
+		if (flen < ETH_ZLEN) {
+			memset(frame + flen, 0, ETH_ZLEN - flen);
+			flen = ETH_ZLEN;
+		}
+		if (sendto(fd, frame, flen, 0, (struct sockaddr *)&sll,
+			   sizeof(sll)) < 0) {
+			perror("pktsend: send");
+			return 1;
+		}
+	}
+	close(fd);
+	return 0;
+}

@@ -19,8 +19,8 @@ test_ping_outside() {
 	assert_match "$(bpfnat ct list)" \
 		"^icmp +1 [0-9]+ src=172.18.0.[23] dst=198.51.100.2 type=8 code=0 id=[0-9]+ packets=3" \
 		"ct list shows the echo flow"
-	[[ $(stat snat) -ge 6 && $(stat reverse_nat) -ge 6 ]] ||
-		fail "counters: snat $(stat snat), reverse_nat $(stat reverse_nat)"
+	[[ $(counter snat) -ge 6 && $(counter reverse_nat) -ge 6 ]] ||
+		fail "counters: snat $(counter snat), reverse_nat $(counter reverse_nat)"
 }
 
 test_http_download_byte_identical() {
@@ -98,10 +98,10 @@ test_container_to_container_keeps_addresses() {
 	world_up
 	echo_peer b 7300
 	local before
-	before=$(stat forwarded)
+	before=$(counter forwarded)
 	assert_match "$(in_ns a socat -T5 - TCP4:172.18.0.3:7300 </dev/null)" \
 		"^172.18.0.2 " "b sees a's address"
-	[[ $(stat forwarded) -gt $before ]] || fail "not counted as forwarded"
+	[[ $(counter forwarded) -gt $before ]] || fail "not counted as forwarded"
 	assert_eq "$(bpfnat ct count)" 0 "no conntrack state for it"
 }
 

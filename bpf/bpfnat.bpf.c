@@ -40,6 +40,7 @@ static __always_inline int tc_parse(struct __sk_buff *skb, struct pkt *p)
 	p->data_end = (void *)(long)skb->data_end;
 	p->ifindex = skb->ingress_ifindex;
 	p->frame_len = skb->len;
+	p->gso = skb->gso_size != 0;
 	return parse_packet(p, skb->len);
 }
 

@@ -2,11 +2,11 @@
 /*
  * Incremental checksum updates (RFC 1624) for rewritten header fields.
  *
- * On tc the kernel's helpers do the work, because only they know the skb's
- * checksum state: with CHECKSUM_PARTIAL (a container's TCP with TX offload)
- * the L4 field holds the pseudo-header sum and a port change must not touch
- * it, with CHECKSUM_COMPLETE skb->csum must follow.  On XDP there is no skb
- * and the fields are updated here, in place.
+ * L4 checksums on tc are the kernel helpers' work, because only they know
+ * the skb's checksum state: with CHECKSUM_PARTIAL (a container's TCP with
+ * TX offload) the L4 field holds the pseudo-header sum and a port change
+ * must not touch it, with CHECKSUM_COMPLETE skb->csum must follow.  IP
+ * header checksums, and everything on XDP (no skb), are updated here.
  */
 #ifndef BPFNAT_CSUM_H
 #define BPFNAT_CSUM_H

@@ -113,12 +113,10 @@ static __always_inline void ct_track_tcp(struct ct_flow *f, __u8 dir,
 		f->state = next;
 }
 
-/* A packet of @len bytes in direction @dir belongs to @f. */
+/* A packet in direction @dir, at @now, belongs to @f. */
 static __always_inline void ct_account(struct ct_flow *f, const struct pkt *p,
-				       __u8 dir)
+				       __u8 dir, __u64 now)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
-
 	dir &= 1;
 	__sync_fetch_and_add(&f->packets[dir], 1);
 	__sync_fetch_and_add(&f->bytes[dir], p->len);
@@ -311,6 +309,7 @@ static __always_inline int ct_create(const struct pkt *p,
 	f->last_seen_ns = now;
 	f->packets[0] = f->packets[1] = 0;
 	f->bytes[0] = f->bytes[1] = 0;
+	f->nh_ifindex = 0;
 
 	err = snat_alloc_port(f, slot, cfg);
 	if (err)

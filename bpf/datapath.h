@@ -106,11 +106,13 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 						const struct bpfnat_config *cfg,
 						const bool xdp)
 {
+	__u64 now = bpf_ktime_get_coarse_ns();
 	struct bpf_fib_lookup fib = {};
 	struct rewrite rw = { .nat = NAT_SRC };
 	struct ct_flow *f = NULL;
 	__u8 dir = CT_DIR_ORIG;
-	int route, ret;
+	int route = -1, ret;
+	bool asked;
 
 	if (p->key.daddr == cfg->snat_addr)
 		return STAT_PASS;		/* the host itself */
@@ -128,7 +130,11 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 			return STAT_PASS;
 	}
 
-	route = route_outside(ctx, p, cfg, &fib);
+	if (f)
+		route = route_cached(f, p, &fib, now);
+	asked = route < 0;
+	if (asked)
+		route = route_outside(ctx, p, cfg, &fib);
 	if (route == ROUTE_STACK)
 		/* an established flow never leaks out un-NATed */
 		return f ? STAT_DROP_NO_ROUTE : STAT_PASS;
@@ -160,7 +166,9 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 		if (ret != CONTINUE)
 			return ret;
 	}
-	ct_account(f, p, dir);
+	if (asked && route == ROUTE_UPLINK)
+		route_remember(f, &fib, now);
+	ct_account(f, p, dir, now);
 	rw.addr = f->nat_addr;
 	rw.port = f->nat_port;
 rewrite:
@@ -367,7 +375,7 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 	}
 	if (p->is_fragment)
 		held = frag_learn(&fk, FRAG_NAT, f->orig.saddr);
-	ct_account(f, p, dir);
+	ct_account(f, p, dir, bpf_ktime_get_coarse_ns());
 	rw.port = f->orig.sport;
 	ret = deliver(ctx, p, &rw, f->orig.saddr, xdp);
 	if (ret == STAT_DNAT && held && !xdp) {

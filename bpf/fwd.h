@@ -80,6 +80,40 @@ static __always_inline int route_outside(void *ctx, const struct pkt *p,
 	}
 }
 
+/* How long a flow trusts its cached next hop before asking again. */
+#define CT_NEXTHOP_TTL_NS	NSEC_PER_SEC
+
+/*
+ * An established flow's next hop, as the FIB said less than a second ago:
+ * saves the lookup, the dearest step of the path.  A packet larger than
+ * the uplink's MTU (and not GSO) goes back to the FIB, which says
+ * ROUTE_TOO_BIG.  Returns ROUTE_UPLINK, or -1 to ask the FIB.
+ */
+static __always_inline int route_cached(const struct ct_flow *f,
+					const struct pkt *p,
+					struct bpf_fib_lookup *fib, __u64 now)
+{
+	if (!f->nh_ifindex || now - f->nh_checked_ns > CT_NEXTHOP_TTL_NS)
+		return -1;
+	if (!p->gso && p->len > f->nh_mtu)
+		return -1;
+	fib->ifindex = f->nh_ifindex;
+	__builtin_memcpy(fib->dmac, f->nh_dmac, ETH_ALEN);
+	__builtin_memcpy(fib->smac, f->nh_smac, ETH_ALEN);
+	return ROUTE_UPLINK;
+}
+
+static __always_inline void route_remember(struct ct_flow *f,
+					   const struct bpf_fib_lookup *fib,
+					   __u64 now)
+{
+	f->nh_ifindex = fib->ifindex;
+	f->nh_mtu = fib->mtu_result;
+	__builtin_memcpy(f->nh_dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(f->nh_smac, fib->smac, ETH_ALEN);
+	f->nh_checked_ns = now;
+}
+
 /* Send the packet, already rewritten, on its way out of the uplink. */
 static __always_inline int redirect_uplink(int route,
 					   const struct bpf_fib_lookup *fib,

@@ -4,9 +4,9 @@
  * TTL a router takes off, and for NAT one address and one port (the ICMP
  * echo id for ping), with every checksum they are part of.
  *
- * On tc the checksum helpers may move the packet, so every direct write is
- * done first and the helpers are called last; callers must not touch the
- * packet afterwards.
+ * On tc the L4 checksum helpers may move the packet, so every direct write
+ * is done first and the helpers are called last; callers must not touch
+ * the packet afterwards.
  */
 #ifndef BPFNAT_NAT_H
 #define BPFNAT_NAT_H
@@ -92,29 +92,26 @@ static __always_inline void packet_rewrite(void *ctx, struct pkt *p,
 	}
 	has_l4_csum = port && l4_csum_of(p->key.proto, &c);
 
-	if (xdp) {
-		csum_replace2(&ip->check, old_ttl, new_ttl);
-		if (!addr)
-			return;
+	/* The IP checksum, in place on both hooks: a correct update leaves
+	 * the header's sum as it was, so a CHECKSUM_COMPLETE skb->csum
+	 * stays right without the helper.
+	 */
+	csum_replace2(&ip->check, old_ttl, new_ttl);
+	if (addr)
 		csum_replace4(&ip->check, old_addr, rw->addr);
-		if (has_l4_csum) {
-			__u16 *sum = p->l4 + c.off;
-
-			if ((void *)(sum + 1) > p->data_end)
-				return;
-			csum_l4_update(sum, p->key.proto,
-				       c.flags & BPF_F_PSEUDO_HDR, old_addr,
-				       rw->addr, old_port, rw->port);
-		}
-		return;
-	}
-
-	bpf_l3_csum_replace(ctx, IP_CSUM_OFF, old_ttl, new_ttl, 2);
-	if (!addr)
-		return;
-	bpf_l3_csum_replace(ctx, IP_CSUM_OFF, old_addr, rw->addr, 4);
 	if (!has_l4_csum)
 		return;
+
+	if (xdp) {
+		__u16 *sum = p->l4 + c.off;
+
+		if ((void *)(sum + 1) > p->data_end)
+			return;
+		csum_l4_update(sum, p->key.proto, c.flags & BPF_F_PSEUDO_HDR,
+			       old_addr, rw->addr, old_port, rw->port);
+		return;
+	}
+	/* On tc only the helpers know the skb's checksum state. */
 	if (c.flags & BPF_F_PSEUDO_HDR)
 		bpf_l4_csum_replace(ctx, L4_OFF + c.off, old_addr, rw->addr,
 				    c.flags | 4);

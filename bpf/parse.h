@@ -26,6 +26,8 @@ struct pkt {
 	__u8 icmp_type;
 	__u8 is_fragment;	/* any fragment, first included */
 	__u8 answered;		/* dropped, and an ICMP error sent back */
+	__u8 gso;		/* a GSO super-packet: bigger than one MTU */
+	__u8 pad[3];
 	int redirect;		/* what the redirect helper returned */
 };
 

@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 
-#define BPFNAT_LAYOUT_VERSION	1
+#define BPFNAT_LAYOUT_VERSION	2
 
 /* Where the kernel keeps bpfnat's state between CLI runs. */
 #define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
@@ -133,8 +133,17 @@ struct ct_flow {
 	__u64 last_seen_ns;
 	__u64 packets[2];	/* indexed by enum ct_dir */
 	__u64 bytes[2];
+	/* The next hop out of the uplink, as bpf_fib_lookup() last said;
+	 * trusted for CT_NEXTHOP_TTL_NS, then asked again.
+	 */
+	__u64 nh_checked_ns;
+	__u32 nh_ifindex;	/* 0: nothing cached */
+	__u16 nh_mtu;
+	__u8 nh_dmac[6];
+	__u8 nh_smac[6];
+	__u8 pad2[6];
 };
-_Static_assert(sizeof(struct ct_flow) == 88, "ct_flow layout");
+_Static_assert(sizeof(struct ct_flow) == 120, "ct_flow layout");
 
 /* endpoints value, keyed by the container's __be32 address. */
 struct endpoint {

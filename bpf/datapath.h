@@ -229,6 +229,24 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 	return STAT_SNAT;
 }
 
+/*
+ * What bpfnat cannot translate (other IP protocols, ICMP queries but echo)
+ * goes to the host's stack when it is for the host or routed elsewhere,
+ * but never out of the uplink with a container's address: there it is
+ * dropped and counted.
+ */
+static __always_inline int container_untranslated(void *ctx, struct pkt *p,
+						  const struct bpfnat_config *cfg)
+{
+	struct bpf_fib_lookup fib = {};
+
+	if (p->key.daddr == cfg->snat_addr || is_excluded(p->key.daddr))
+		return STAT_PASS;
+	if (route_outside(ctx, p, cfg, &fib) == ROUTE_STACK)
+		return STAT_PASS;
+	return STAT_DROP_UNSUPPORTED;
+}
+
 static __always_inline int from_container(void *ctx, struct pkt *p,
 					  const bool xdp)
 {
@@ -255,9 +273,9 @@ static __always_inline int from_container(void *ctx, struct pkt *p,
 		if (icmp_is_error(p->icmp_type) &&
 		    p->key.daddr != cfg->snat_addr)
 			return container_icmp_error(ctx, p, cfg, xdp);
-		return STAT_PASS;
+		return container_untranslated(ctx, p, cfg);
 	default:
-		return STAT_PASS;
+		return container_untranslated(ctx, p, cfg);
 	}
 }
 

@@ -617,3 +617,37 @@ UNIT_TEST(snat_icmp_id_outside_port_range_kept)
 	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
 	check_snat(&e, &r, pkt, 44);
 }
+
+/* What cannot be translated never leaves with a container's address. */
+UNIT_TEST(untranslatable_never_leaks)
+{
+	struct env e;
+	struct run r;
+	uint8_t pkt[PKT_MAX];
+	struct pkt_spec s;
+	size_t len;
+
+	if (!env_setup(&e, NULL))
+		return;
+	/* GRE to the outside: dropped, counted */
+	s = env_spec_from(&e, false, 47, e.remote, 0, 0);
+	len = pkt_build(&s, pkt);
+	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "GRE outwards");
+	/* an ICMP timestamp request to the outside: the same */
+	s = env_spec_from(&e, false, IPPROTO_ICMP, e.remote, 7, 0);
+	s.icmp_type = 13;
+	len = pkt_build(&s, pkt);
+	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "ICMP timestamp outwards");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_UNSUPPORTED), 2, "counted");
+	/* to the host itself they are the host's business */
+	s = env_spec_from(&e, false, 47, e.snat, 0, 0);
+	len = pkt_build(&s, pkt);
+	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_OK, "GRE to the host");
+	s.daddr = e.gw;
+	len = pkt_build(&s, pkt);
+	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_OK, "GRE to the gateway");
+}

@@ -72,6 +72,52 @@ int tc_uplink(struct __sk_buff *skb)
 	return verdict(&p, ret, false);
 }
 
+static __always_inline int xdp_parse(struct xdp_md *ctx, struct pkt *p)
+{
+	p->data = (void *)(long)ctx->data;
+	p->data_end = (void *)(long)ctx->data_end;
+	p->ifindex = ctx->ingress_ifindex;
+	p->frame_len = p->data_end - p->data;
+	return parse_packet(p, p->frame_len);
+}
+
+/* XDP mode: on every container's host-side veth, before the tc hook. */
+SEC("xdp")
+int xdp_container(struct xdp_md *ctx)
+{
+	struct pkt p = {};
+	int ret;
+
+	ret = xdp_parse(ctx, &p);
+	if (ret == CONTINUE)
+		ret = from_container(ctx, &p, true);
+	else if (ret == STAT_PASS && p.eth->h_proto == bpf_htons(ETH_P_ARP))
+		ret = from_container_arp(&p, true);
+	return verdict(&p, ret, true);
+}
+
+/* XDP mode: on the uplink, before the tc hook. */
+SEC("xdp")
+int xdp_uplink(struct xdp_md *ctx)
+{
+	struct pkt p = {};
+	int ret;
+
+	ret = xdp_parse(ctx, &p);
+	ret = ret == CONTINUE ? from_uplink(ctx, &p, true) : STAT_PASS;
+	return verdict(&p, ret, true);
+}
+
+/*
+ * XDP mode: on a container's eth0.  A veth takes redirected frames only
+ * when an XDP program runs on the receiving end; this one lets them in.
+ */
+SEC("xdp")
+int xdp_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
 struct sweep {
 	const struct bpfnat_config *cfg;
 	__u64 now;

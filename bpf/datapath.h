@@ -64,8 +64,10 @@ static __always_inline int answer_container(void *ctx, struct pkt *p,
 {
 	const struct endpoint *self;
 
-	if (xdp || (p->key.proto == IPPROTO_ICMP && p->l4 &&
-		    icmp_is_error(p->icmp_type)))
+	if (xdp)
+		return STAT_TO_TC;	/* turning a packet around needs an skb */
+	if (p->key.proto == IPPROTO_ICMP && p->l4 &&
+	    icmp_is_error(p->icmp_type))
 		return outcome;
 	self = source_endpoint(p);
 	if (!self)
@@ -89,10 +91,12 @@ static __always_inline int container_to_container(void *ctx, struct pkt *p,
 		return answer_container(ctx, p, cfg, STAT_DROP_TTL,
 					ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
 					xdp);
+	if (xdp && !xdp_can_send(dst->ifindex))
+		return STAT_TO_TC;
 	__builtin_memcpy(rw.dmac, dst->mac, ETH_ALEN);
 	__builtin_memcpy(rw.smac, dst->host_mac, ETH_ALEN);
 	packet_rewrite(ctx, p, &rw, xdp);
-	p->redirect = redirect_container(dst);
+	p->redirect = redirect_container(dst, xdp);
 	return STAT_FORWARD;
 }
 
@@ -149,6 +153,11 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 		return answer_container(ctx, p, cfg, STAT_DROP_TTL,
 					ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
 					xdp);
+	/* XDP sends only to a next hop it knows, on a device that takes
+	 * frames; the rest is the tc hook's
+	 */
+	if (xdp && (route != ROUTE_UPLINK || !xdp_can_send(fib.ifindex)))
+		return STAT_TO_TC;
 
 	if (!p->l4) {
 		/* With one SNAT address, a later fragment's only change is
@@ -175,7 +184,7 @@ rewrite:
 	__builtin_memcpy(rw.dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(rw.smac, fib.smac, ETH_ALEN);
 	packet_rewrite(ctx, p, &rw, xdp);
-	p->redirect = redirect_uplink(route, &fib, cfg);
+	p->redirect = redirect_uplink(route, &fib, cfg, xdp);
 	return STAT_SNAT;
 }
 
@@ -196,6 +205,8 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 	int route, ret;
 	__u8 dir;
 
+	if (xdp)
+		return STAT_TO_TC;	/* rare: the tc hook translates */
 	ret = icmp_quote_parse(p, &q);
 	if (ret != CONTINUE)
 		return ret;
@@ -225,7 +236,7 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 	__builtin_memcpy(rw.dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(rw.smac, fib.smac, ETH_ALEN);
 	packet_rewrite(ctx, p, &rw, xdp);
-	p->redirect = redirect_uplink(route, &fib, cfg);
+	p->redirect = redirect_uplink(route, &fib, cfg, xdp);
 	return STAT_SNAT;
 }
 
@@ -300,11 +311,13 @@ static __always_inline int deliver(void *ctx, struct pkt *p,
 		return STAT_DROP_NO_ROUTE;	/* container gone */
 	if (p->ip->ttl <= 1)
 		return STAT_DROP_TTL;
+	if (xdp && !xdp_can_send(ep->ifindex))
+		return STAT_TO_TC;
 	rw->addr = addr;
 	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
 	packet_rewrite(ctx, p, rw, xdp);
-	p->redirect = redirect_container(ep);
+	p->redirect = redirect_container(ep, xdp);
 	return STAT_DNAT;
 }
 
@@ -327,7 +340,7 @@ static __always_inline int uplink_later_fragment(void *ctx, struct pkt *p,
 	if (v && v->state == FRAG_HOST)
 		return STAT_PASS;
 	if (xdp)
-		return STAT_PASS;	/* the tc hook behind holds it */
+		return STAT_TO_TC;	/* holding needs skb helpers */
 	return frag_hold(ctx, p, &fk, now);
 }
 
@@ -342,6 +355,8 @@ static __always_inline int uplink_icmp_error(void *ctx, struct pkt *p,
 	struct ct_flow *f;
 	__u8 dir;
 
+	if (xdp)
+		return STAT_TO_TC;	/* rare: the tc hook translates */
 	if (icmp_quote_parse(p, &q) != CONTINUE ||
 	    q.ip->saddr != cfg->snat_addr)
 		return STAT_PASS;	/* about the host's own traffic */
@@ -376,6 +391,9 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 
 	if (!cfg || p->key.daddr != cfg->snat_addr)
 		return STAT_PASS;
+	/* fragments are held and released with skb helpers: tc's */
+	if (xdp && p->is_fragment)
+		return STAT_TO_TC;
 	if (!p->l4)
 		return uplink_later_fragment(ctx, p, xdp);
 	if (p->key.proto == IPPROTO_ICMP && icmp_is_error(p->icmp_type))
@@ -396,7 +414,7 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 	ct_account(f, p, dir, bpf_ktime_get_coarse_ns());
 	rw.port = f->orig.sport;
 	ret = deliver(ctx, p, &rw, f->orig.saddr, xdp);
-	if (ret == STAT_DNAT && held && !xdp) {
+	if (!xdp && ret == STAT_DNAT && held) {
 		/* later fragments were waiting for this one */
 		const struct endpoint *ep;
 

@@ -176,7 +176,7 @@ static __always_inline void frag_release(struct __sk_buff *skb,
 						 BPF_F_RECOMPUTE_CSUM)) {
 				redirect_hook(REDIRECT_CLONE, ep->ifindex);
 				bpf_clone_redirect(skb, ep->ifindex, 0);
-				stat_count(STAT_DNAT, ETH_HLEN + len);
+				stat_count(STAT_DNAT, ETH_HLEN + len, false);
 			}
 		}
 		bpf_map_delete_elem(&frag_stash, &k);
@@ -188,7 +188,8 @@ static long frag_expire_one(void *map, struct frag_stash_key *k,
 			    struct frag_held *h, __u64 *now)
 {
 	if (*now - h->held_ns > FRAG_HOLD_NS) {
-		stat_count(STAT_DROP_FRAGMENT, ETH_HLEN + (h->len & 0xffff));
+		stat_count(STAT_DROP_FRAGMENT, ETH_HLEN + (h->len & 0xffff),
+			   false);
 		bpf_map_delete_elem(map, k);
 	}
 	return 0;

@@ -114,11 +114,28 @@ static __always_inline void route_remember(struct ct_flow *f,
 	f->nh_checked_ns = now;
 }
 
-/* Send the packet, already rewritten, on its way out of the uplink. */
+/* XDP: can a frame be redirected to @ifindex?  Asked before the packet
+ * is touched, so that what cannot goes to the tc hook as it came.
+ */
+static __always_inline bool xdp_can_send(__u32 ifindex)
+{
+	return bpf_map_lookup_elem(&tx_ports, &ifindex);
+}
+
+/*
+ * Send the packet, already rewritten, on its way out of the uplink.  On
+ * XDP only ROUTE_UPLINK gets here (the others need the kernel's neighbour
+ * resolution, which only the tc hook has).
+ */
 static __always_inline int redirect_uplink(int route,
 					   const struct bpf_fib_lookup *fib,
-					   const struct bpfnat_config *cfg)
+					   const struct bpfnat_config *cfg,
+					   const bool xdp)
 {
+	if (xdp) {
+		redirect_hook(REDIRECT_EGRESS, fib->ifindex);
+		return bpf_redirect_map(&tx_ports, fib->ifindex, 0);
+	}
 	struct bpf_redir_neigh nh = {
 		.nh_family = AF_INET,
 		.ipv4_nh = fib->ipv4_dst,	/* the FIB's next hop */
@@ -137,10 +154,16 @@ static __always_inline int redirect_uplink(int route,
 	}
 }
 
-/* Deliver straight into a container: onto its eth0's receive path. */
-static __always_inline int redirect_container(const struct endpoint *ep)
+/*
+ * Deliver straight into a container: on tc onto its eth0's receive path;
+ * on XDP out of its host side, which its eth0 receives.
+ */
+static __always_inline int redirect_container(const struct endpoint *ep,
+					      const bool xdp)
 {
 	redirect_hook(REDIRECT_PEER, ep->ifindex);
+	if (xdp)
+		return bpf_redirect_map(&tx_ports, ep->ifindex, 0);
 	return bpf_redirect_peer(ep->ifindex, 0);
 }
 

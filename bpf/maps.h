@@ -67,6 +67,16 @@ struct {
 	__type(value, struct ct_sweep);
 } ct_sweep SEC(".maps");
 
+/* XDP mode: the devices frames may be redirected to, by ifindex: the
+ * uplink and every container's host side.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, ENDPOINTS_MAX + 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tx_ports SEC(".maps");
+
 /* Fragmented datagrams from the outside (LRU: they are short-lived). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -83,10 +93,10 @@ struct {
 	__type(value, struct frag_held);
 } frag_stash SEC(".maps");
 
-/* Packets and bytes per outcome, per CPU. */
+/* Packets and bytes per outcome and hook, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, STAT_MAX);
+	__uint(max_entries, STAT_KEYS);
 	__type(key, __u32);
 	__type(value, struct stat_val);
 } stats SEC(".maps");

@@ -11,9 +11,10 @@
 #include "maps.h"
 #include "parse.h"
 
-static __always_inline void stat_count(__u32 id, __u32 bytes)
+static __always_inline void stat_count(__u32 id, __u32 bytes, const bool xdp)
 {
-	struct stat_val *v = bpf_map_lookup_elem(&stats, &id);
+	__u32 key = id + (xdp ? STAT_XDP_BASE : 0);
+	struct stat_val *v = bpf_map_lookup_elem(&stats, &key);
 
 	if (v) {
 		v->packets++;
@@ -27,9 +28,14 @@ static __always_inline int verdict(const struct pkt *p, int outcome,
 	/* a step that forgot to decide is a bug; never let it through */
 	if (outcome < 0 || outcome >= STAT_MAX)
 		outcome = STAT_DROP_UNSUPPORTED;
-	stat_count(outcome, p->frame_len);
+	/* On XDP, the stack's way goes through the tc hook first, which
+	 * counts it again: XDP counts what it leaves to tc.
+	 */
+	if (xdp && outcome == STAT_PASS)
+		outcome = STAT_TO_TC;
+	stat_count(outcome, p->frame_len, xdp);
 
-	if (outcome == STAT_PASS)
+	if (outcome == STAT_PASS || outcome == STAT_TO_TC)
 		return xdp ? XDP_PASS : TC_ACT_OK;
 	if (STAT_IS_DROP(outcome) && !p->answered)
 		return xdp ? XDP_DROP : TC_ACT_SHOT;

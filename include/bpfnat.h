@@ -30,10 +30,14 @@
 #define PIN_CT_SWEEP		"ct_sweep"
 #define PIN_STATS		"stats"
 #define PIN_FRAGS		"frags"
+#define PIN_TX_PORTS		"tx_ports"
 #define PIN_FRAG_STASH		"frag_stash"
 #define PIN_PROG_CONTAINER	"tc_container"
 #define PIN_PROG_UPLINK		"tc_uplink"
 #define PIN_PROG_FLUSH		"ct_flush"
+#define PIN_PROG_XDP_CONTAINER	"xdp_container"
+#define PIN_PROG_XDP_UPLINK	"xdp_uplink"
+#define PIN_PROG_XDP_PASS	"xdp_pass"
 
 /* tc filter identity: bpfnat only ever touches filters at this spot. */
 #define BPFNAT_TC_PRIO		0xb9
@@ -253,6 +257,7 @@ _Static_assert(sizeof(struct bpfnat_config) == 64, "bpfnat_config layout");
 	X(DNAT,			"reverse_nat")	/* outside to container */ \
 	X(ARP_REPLY,		"arp_replied")	/* for another container */ \
 	X(FRAG_HELD,		"frag_held")	/* until its first comes */ \
+	X(TO_TC,		"xdp_to_tc")	/* left by XDP to tc */	\
 	X(PASS,			"passed")	/* handed to the stack */ \
 	X(DROP_TRUNCATED,	"drop_truncated")			\
 	X(DROP_BAD_IHL,		"drop_bad_ihl")				\
@@ -289,6 +294,12 @@ enum stat_id {
 	STAT_MAX,
 };
 #undef BPFNAT_STAT_ENUM
+
+/* stats is indexed by outcome, then again from STAT_MAX for what the XDP
+ * programs counted: key = outcome + STAT_XDP_BASE * xdp.
+ */
+#define STAT_XDP_BASE		STAT_MAX
+#define STAT_KEYS		(2 * STAT_MAX)
 
 /* stats value (per CPU). */
 struct stat_val {

@@ -88,6 +88,12 @@ outside_add() {
 	ip -n out addr add 198.51.100.2/24 dev eth0
 	ip -n out link set eth0 up
 	ip route add default via 198.51.100.2
+	if [[ $BPFNAT_MODE == xdp ]]; then
+		# As a NIC and its wire would: take XDP-redirected frames
+		# (a veth needs NAPI for that, which GRO turns on) and carry
+		# full checksums (XDP sees no CHECKSUM_PARTIAL state).
+		in_ns out ethtool -K eth0 gro on tx off >/dev/null
+	fi
 }
 
 # The kernel path (used when bpfnat is down) forwards like a Docker host.
@@ -186,6 +192,21 @@ csum_errors() {
 # counter NAME: packets bpfnat counted under NAME.
 counter() {
 	bpfnat stats -j | jq -r ".$1.packets"
+}
+
+# In XDP mode, the XDP programs (not the tc ones behind them) handled at
+# least half of what was counted under each NAME (a flow's first packet
+# may need tc, for the next hop's ARP).
+xdp_carried() {
+	[[ $BPFNAT_MODE == xdp ]] || return 0
+	local name stats
+	stats=$(bpfnat stats -j)
+	for name in "$@"; do
+		jq -e ".$name.xdp_packets > 0 and
+			.$name.xdp_packets * 2 >= .$name.packets" \
+			<<<"$stats" >/dev/null ||
+			fail "XDP did not carry $name: $(jq -c ".$name" <<<"$stats")"
+	done
 }
 
 # Beyond the outside: "out" becomes a router to "far" (203.0.113.2).  With

@@ -185,7 +185,7 @@ int cmd_ct_flush(int argc, char **argv)
 
 int cmd_stats(int argc, char **argv)
 {
-	struct stat_val v[STAT_MAX];
+	struct stat_val v[STAT_MAX], x[STAT_MAX];
 	json_t *o;
 	int err;
 
@@ -194,7 +194,7 @@ int cmd_stats(int argc, char **argv)
 				   argv[1]);
 	if (!need_running("stats", NULL))
 		return EXIT_FAIL;
-	err = stats_read(v, STAT_MAX);
+	err = stats_read(v, x);
 	if (err) {
 		pr_warn("stats: read counters: %s", strerror(-err));
 		return EXIT_FAIL;
@@ -203,16 +203,21 @@ int cmd_stats(int argc, char **argv)
 		o = json_object();
 		for (int i = 0; i < STAT_MAX; i++)
 			json_object_set_new(o, stat_names[i], json_pack(
-				"{s:I, s:I}",
+				"{s:I, s:I, s:I, s:I}",
 				"packets", (json_int_t)v[i].packets,
-				"bytes", (json_int_t)v[i].bytes));
+				"bytes", (json_int_t)v[i].bytes,
+				"xdp_packets", (json_int_t)x[i].packets,
+				"xdp_bytes", (json_int_t)x[i].bytes));
 		json_print(o);
 		return EXIT_OK;
 	}
-	printf("%-22s %14s %16s\n", "COUNTER", "PACKETS", "BYTES");
+	/* packets and bytes of both hooks; the XDP programs' share apart */
+	printf("%-22s %14s %16s %14s\n", "COUNTER", "PACKETS", "BYTES",
+	       "OF_WHICH_XDP");
 	for (int i = 0; i < STAT_MAX; i++)
-		printf("%-22s %14llu %16llu\n", stat_names[i],
+		printf("%-22s %14llu %16llu %14llu\n", stat_names[i],
 		       (unsigned long long)v[i].packets,
-		       (unsigned long long)v[i].bytes);
+		       (unsigned long long)v[i].bytes,
+		       (unsigned long long)x[i].packets);
 	return EXIT_OK;
 }

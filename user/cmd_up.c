@@ -15,6 +15,7 @@
 #include "loader.h"
 #include "log.h"
 #include "maps.h"
+#include "xdp.h"
 
 enum {
 	OPT_UPLINK = 256,
@@ -101,9 +102,11 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 		case OPT_MODE:
 			if (!strcmp(arg, "tc"))
 				o->mode = MODE_TC;
+			else if (!strcmp(arg, "xdp"))
+				o->mode = MODE_XDP;
 			else
 				return usage_error("up", "--mode '%s': "
-						   "expected tc", arg);
+						   "expected tc or xdp", arg);
 			break;
 		case OPT_CT_MAX:
 			if (parse_u32(arg, 64, 1 << 23, &o->ct_max))
@@ -276,9 +279,10 @@ int cmd_status(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		if (!if_indextoname(ifindex[i], ifname))
 			snprintf(ifname, sizeof(ifname), "%d", ifindex[i]);
-		json_array_append_new(arr, json_pack("{s:s, s:i}", "name",
+		json_array_append_new(arr, json_pack("{s:s, s:i, s:b}", "name",
 						     ifname, "ifindex",
-						     ifindex[i]));
+						     ifindex[i], "xdp",
+						     xdp_ours(ifindex[i]) != 0));
 	}
 	json_object_set_new(o, "attached", arr);
 	pr = json_object();
@@ -302,10 +306,14 @@ int cmd_status(int argc, char **argv)
 	printf("conntrack: %ld flows of %u, %llu expired so far\n", flows,
 	       cfg.ct_max, (unsigned long long)flows_expired());
 	printf("attached:  ");
-	for (i = 0; i < n; i++)
-		printf("%s%s", i ? " " : "",
-		       json_string_value(json_object_get(
-			       json_array_get(arr, i), "name")));
+	for (i = 0; i < n; i++) {
+		json_t *dev = json_array_get(arr, i);
+
+		printf("%s%s%s", i ? " " : "",
+		       json_string_value(json_object_get(dev, "name")),
+		       json_is_true(json_object_get(dev, "xdp")) ? "(+xdp)" :
+								    "");
+	}
 	printf("\nprograms: ");
 	for (i = 0; i < 3; i++)
 		printf(" %s id %lld", progs[i],

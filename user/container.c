@@ -325,15 +325,9 @@ int container_del(struct nl *nl, const struct container *c)
 	return 0;
 }
 
-int container_endpoint(const struct container *c, struct endpoint *ep)
+int container_run(const struct container *c, container_fn fn, void *arg)
 {
-	struct nl_link eth;
-	struct nl cnl;
 	int nsfd, saved, err;
-
-	memset(ep, 0, sizeof(*ep));
-	ep->ifindex = c->host_ifindex;
-	memcpy(ep->host_mac, c->host_mac, ETH_ALEN);
 
 	nsfd = netns_open(c->name);
 	if (nsfd < 0)
@@ -342,14 +336,33 @@ int container_endpoint(const struct container *c, struct endpoint *ep)
 	close(nsfd);
 	if (saved < 0)
 		return saved;
-	err = nl_open(&cnl);
+	err = fn(c, arg);
 	netns_leave(saved);
+	return err;
+}
+
+static int read_eth0_mac(const struct container *c, void *arg)
+{
+	struct endpoint *ep = arg;
+	struct nl_link eth;
+	struct nl cnl;
+	int err;
+
+	(void)c;
+	err = nl_open(&cnl);
 	if (err)
 		return err;
 	err = nl_link_get(&cnl, CONTAINER_IFNAME, &eth);
 	nl_close(&cnl);
-	if (err)
-		return err;
-	memcpy(ep->mac, eth.mac, ETH_ALEN);
-	return 0;
+	if (!err)
+		memcpy(ep->mac, eth.mac, ETH_ALEN);
+	return err;
+}
+
+int container_endpoint(const struct container *c, struct endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->ifindex = c->host_ifindex;
+	memcpy(ep->host_mac, c->host_mac, ETH_ALEN);
+	return container_run(c, read_eth0_mac, ep);
 }

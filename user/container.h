@@ -52,4 +52,8 @@ int container_del(struct nl *nl, const struct container *c);
 /* What the data path needs to deliver to @c: reads its eth0's MAC. */
 int container_endpoint(const struct container *c, struct endpoint *ep);
 
+/* Run @fn inside @c's network namespace; returns what @fn returns. */
+typedef int (*container_fn)(const struct container *c, void *arg);
+int container_run(const struct container *c, container_fn fn, void *arg);
+
 #endif /* BPFNAT_CONTAINER_H */

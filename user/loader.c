@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <net/if.h>
 #include <linux/magic.h>
 #include <linux/pkt_sched.h>
 #include <bpf/bpf.h>
@@ -24,6 +25,7 @@
 #include "loader.h"
 #include "log.h"
 #include "maps.h"
+#include "xdp.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
 
@@ -226,6 +228,27 @@ static int pins_compatible(struct bpfnat_bpf *skel)
 	return 0;
 }
 
+/*
+ * libbpf 1.1 refuses to reuse a pinned devmap: the kernel adds
+ * BPF_F_RDONLY_PROG to every devmap's flags and libbpf compares them with
+ * the definition's.  Hand it the pinned map's fd ourselves.
+ */
+static int devmap_reuse(struct bpf_map *map)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	pin_path(bpf_map__name(map), path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;	/* none yet: libbpf creates and pins it */
+	err = bpf_map__reuse_fd(map, fd);
+	close(fd);
+	if (err)
+		pr_warn("up: reuse pinned %s: %s", path, strerror(-err));
+	return err;
+}
+
 static int resolve_uplink(struct nl *nl, struct up_opts *o,
 			  struct nl_link *uplink)
 {
@@ -426,6 +449,117 @@ static int detach_all_but(struct nl *nl, const int *keep, size_t n_keep)
 	return ret;
 }
 
+/* Inside a container: eth0 ready for XDP mode, or back to normal. */
+struct eth_xdp {
+	int pass_fd;		/* xdp_pass; -1 to undo */
+};
+
+static int eth_xdp_apply(const struct container *c, void *arg)
+{
+	const struct eth_xdp *x = arg;
+	char what[NETNS_NAME_MAX + 16];
+	int ifindex, err;
+
+	snprintf(what, sizeof(what), "eth0 of %s", c->name);
+	ifindex = if_nametoindex(CONTAINER_IFNAME);
+	if (!ifindex)
+		return -errno;
+	if (x->pass_fd < 0) {
+		/* only where XDP mode had changed it */
+		if (!xdp_ours(ifindex))
+			return 0;
+		err = xdp_detach(ifindex);
+		return err ? err : eth_tx_csum(CONTAINER_IFNAME, true);
+	}
+	err = eth_tx_csum(CONTAINER_IFNAME, false);
+	if (err) {
+		pr_warn("%s: turn TX checksum offload off: %s", what,
+			strerror(-err));
+		return err;
+	}
+	return xdp_attach(ifindex, what, x->pass_fd);
+}
+
+/* One container into XDP mode: its eth0, the devmap, its host side. */
+static int xdp_container_up(const struct container *c, int pass_fd,
+			    int prog_fd, int tx_ports)
+{
+	struct eth_xdp x = { .pass_fd = pass_fd };
+	__u32 ifindex = c->host_ifindex;
+	int err;
+
+	err = container_run(c, eth_xdp_apply, &x);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(tx_ports, &ifindex, &ifindex, 0)) {
+		err = -errno;
+		pr_warn("XDP: add %s to tx_ports: %s", c->host_if,
+			strerror(-err));
+		return err;
+	}
+	return xdp_attach(c->host_ifindex, c->host_if, prog_fd);
+}
+
+/*
+ * XDP mode on: receivers first (containers' eth0, the devmap), senders
+ * last, so no frame is redirected where it cannot land.
+ */
+static int xdp_mode_up(struct bpfnat_bpf *skel, const struct nl_link *uplink,
+		       const struct container *v, size_t n)
+{
+	int tx_ports = bpf_map__fd(skel->maps.tx_ports);
+	__u32 ifindex = uplink->ifindex;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = xdp_container_up(&v[i],
+				       bpf_program__fd(skel->progs.xdp_pass),
+				       bpf_program__fd(skel->progs.xdp_container),
+				       tx_ports);
+		if (err)
+			return err;
+	}
+	if (bpf_map_update_elem(tx_ports, &ifindex, &ifindex, 0)) {
+		err = -errno;
+		pr_warn("XDP: add %s to tx_ports: %s", uplink->name,
+			strerror(-err));
+		return err;
+	}
+	return xdp_attach(uplink->ifindex, uplink->name,
+			  bpf_program__fd(skel->progs.xdp_uplink));
+}
+
+/* XDP mode off: bpfnat's XDP programs off every device, eth0s restored. */
+static int xdp_mode_down(struct nl *nl, const struct container *v, size_t n)
+{
+	struct eth_xdp undo = { .pass_fd = -1 };
+	struct link_list l;
+	size_t i;
+	int err, ret = 0;
+
+	err = links_all(nl, &l);
+	for (i = 0; !err && i < l.n; i++) {
+		err = xdp_detach(l.v[i].ifindex);
+		if (err) {
+			pr_warn("detach XDP from %s: %s", l.v[i].name,
+				strerror(-err));
+			ret = err;
+			err = 0;
+		}
+	}
+	free(l.v);
+	for (i = 0; i < n; i++) {
+		err = container_run(&v[i], eth_xdp_apply, &undo);
+		if (err) {
+			pr_warn("container %s: undo XDP mode: %s", v[i].name,
+				strerror(-err));
+			ret = err;
+		}
+	}
+	return ret ? ret : err;
+}
+
 int dp_up(struct nl *nl, struct up_opts *o)
 {
 	struct bpfnat_config cfg = {}, running;
@@ -481,6 +615,9 @@ int dp_up(struct nl *nl, struct up_opts *o)
 		pin_path(bpf_map__name(map), path, sizeof(path));
 		bpf_map__set_pin_path(map, path);
 	}
+	err = devmap_reuse(skel->maps.tx_ports);
+	if (err)
+		goto out;
 	err = pins_compatible(skel);
 	if (err)
 		goto out;
@@ -533,7 +670,10 @@ int dp_up(struct nl *nl, struct up_opts *o)
 
 	err = prog_pin(skel->progs.tc_container, PIN_PROG_CONTAINER) ?:
 	      prog_pin(skel->progs.tc_uplink, PIN_PROG_UPLINK) ?:
-	      prog_pin(skel->progs.ct_flush, PIN_PROG_FLUSH);
+	      prog_pin(skel->progs.ct_flush, PIN_PROG_FLUSH) ?:
+	      prog_pin(skel->progs.xdp_container, PIN_PROG_XDP_CONTAINER) ?:
+	      prog_pin(skel->progs.xdp_uplink, PIN_PROG_XDP_UPLINK) ?:
+	      prog_pin(skel->progs.xdp_pass, PIN_PROG_XDP_PASS);
 	if (err)
 		goto fail;
 
@@ -558,6 +698,12 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	err = detach_all_but(nl, keep, n + 1);
 	if (err)
 		goto fail;
+	/* XDP in front of tc, or no longer */
+	err = xdp_mode_down(nl, v, n);
+	if (!err && o->mode == MODE_XDP)
+		err = xdp_mode_up(skel, &uplink, v, n);
+	if (err)
+		goto fail;
 	err = sweep_start(skel);
 	if (err)
 		goto fail;
@@ -570,6 +716,7 @@ fail:
 	 * data path that was running (its maps, pins and filters).
 	 */
 	if (fresh) {
+		xdp_mode_down(nl, v, n);
 		detach_all_but(nl, NULL, 0);
 		remove_pins();
 	}
@@ -582,22 +729,51 @@ out:
 
 int dp_down(struct nl *nl)
 {
+	struct container *v = NULL;
+	size_t n = 0;
 	int err;
 
-	err = detach_all_but(nl, NULL, 0);
+	err = container_list(nl, &v, &n);
+	if (!err)
+		err = xdp_mode_down(nl, v, n);
+	free(v);
+	if (!err)
+		err = detach_all_but(nl, NULL, 0);
 	if (err)
 		return err;
 	remove_pins();
 	return 0;
 }
 
+/* A container added while XDP mode runs joins it. */
+static int container_xdp_up(const struct container *c)
+{
+	int pass, prog, tx, err;
+
+	pass = dp_pin_open(PIN_PROG_XDP_PASS);
+	prog = dp_pin_open(PIN_PROG_XDP_CONTAINER);
+	tx = dp_pin_open(PIN_TX_PORTS);
+	if (pass < 0 || prog < 0 || tx < 0)
+		err = pass < 0 ? pass : prog < 0 ? prog : tx;
+	else
+		err = xdp_container_up(c, pass, prog, tx);
+	if (pass >= 0)
+		close(pass);
+	if (prog >= 0)
+		close(prog);
+	if (tx >= 0)
+		close(tx);
+	return err;
+}
+
 int dp_container_attach(struct nl *nl, const struct container *c)
 {
+	struct bpfnat_config cfg;
 	struct endpoint ep;
 	int prog, map, err;
 
 	(void)nl;
-	if (!dp_running(NULL))
+	if (!dp_running(&cfg))
 		return 0;
 	err = container_endpoint(c, &ep);
 	if (err) {
@@ -619,6 +795,8 @@ int dp_container_attach(struct nl *nl, const struct container *c)
 		goto out;
 	}
 	err = tc_attach(c->host_ifindex, c->host_if, prog);
+	if (!err && cfg.mode == MODE_XDP)
+		err = container_xdp_up(c);
 	if (err)
 		bpf_map_delete_elem(map, &c->addr);
 out:

@@ -19,7 +19,7 @@ static const char usage_text[] =
 "Usage: bpfnat [-v] [-j] OBJECT VERB [ARGS]\n"
 "\n"
 "  bpfnat up     [--uplink IF] [--snat-ip ADDR] [--pool CIDR] [--ports LO-HI]\n"
-"                [--exclude CIDR]... [--mode tc] [--ct-max N]\n"
+"                [--exclude CIDR]... [--mode tc|xdp] [--ct-max N]\n"
 "                [--tcp-timeout-syn S] [--tcp-timeout-est S]\n"
 "                [--tcp-timeout-fin S] [--tcp-timeout-close S]\n"
 "                [--udp-timeout S] [--udp-timeout-stream S] [--icmp-timeout S]\n"

@@ -111,7 +111,7 @@ uint64_t ct_seconds_left(const struct ct_flow *f,
 	return idle >= tmo ? 0 : (tmo - idle) / 1000000000ULL;
 }
 
-int stats_read(struct stat_val *out, size_t n)
+int stats_read(struct stat_val *total, struct stat_val *xdp)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct stat_val *percpu;
@@ -127,15 +127,23 @@ int stats_read(struct stat_val *out, size_t n)
 		close(fd);
 		return -ENOMEM;
 	}
-	memset(out, 0, n * sizeof(*out));
-	for (__u32 id = 0; id < n && id < STAT_MAX; id++) {
-		if (bpf_map_lookup_elem(fd, &id, percpu)) {
+	memset(total, 0, STAT_MAX * sizeof(*total));
+	if (xdp)
+		memset(xdp, 0, STAT_MAX * sizeof(*xdp));
+	for (__u32 key = 0; key < STAT_KEYS; key++) {
+		__u32 id = key % STAT_MAX;
+
+		if (bpf_map_lookup_elem(fd, &key, percpu)) {
 			err = -errno;
 			break;
 		}
 		for (int cpu = 0; cpu < ncpu; cpu++) {
-			out[id].packets += percpu[cpu].packets;
-			out[id].bytes += percpu[cpu].bytes;
+			total[id].packets += percpu[cpu].packets;
+			total[id].bytes += percpu[cpu].bytes;
+			if (xdp && key >= STAT_XDP_BASE) {
+				xdp[id].packets += percpu[cpu].packets;
+				xdp[id].bytes += percpu[cpu].bytes;
+			}
 		}
 	}
 	free(percpu);

@@ -25,8 +25,10 @@ long ct_count(void);
 uint64_t ct_seconds_left(const struct ct_flow *f,
 			 const struct bpfnat_config *cfg);
 
-/* Per-CPU counters summed, @n = STAT_MAX entries. */
-int stats_read(struct stat_val *out, size_t n);
+/* Per-CPU counters summed: @total[STAT_MAX] both hooks, @xdp[STAT_MAX]
+ * the XDP programs' share (NULL if not wanted).
+ */
+int stats_read(struct stat_val *total, struct stat_val *xdp);
 
 /* Counter names, indexed by enum stat_id. */
 extern const char *const stat_names[STAT_MAX];

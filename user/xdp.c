@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * XDP mode's devices.  bpfnat's XDP programs run in native (driver) mode
+ * before its tc programs, which stay attached as the complete path for
+ * what XDP leaves to them.  On veth that takes two more things, both on
+ * the container's eth0, which bpfnat created and owns:
+ *
+ *  - an XDP program (xdp_pass): a veth accepts redirected frames only when
+ *    an XDP program runs on the receiving end;
+ *  - no TX checksum offload: XDP sees a frame's bytes, not the skb's
+ *    CHECKSUM_PARTIAL state, so the container must send full checksums for
+ *    XDP's incremental updates to come out right.  (The kernel itself
+ *    turns TSO and GSO off on a veth whose peer runs XDP.)
+ *
+ * An XDP program is bpfnat's when it has one of bpfnat's names; a foreign
+ * one is never replaced or removed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/sockios.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfnat.h"
+#include "log.h"
+#include "xdp.h"
+
+static bool prog_name_is_ours(__u32 id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return false;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	return !err && (!strcmp(info.name, PIN_PROG_XDP_CONTAINER) ||
+			!strcmp(info.name, PIN_PROG_XDP_UPLINK) ||
+			!strcmp(info.name, PIN_PROG_XDP_PASS));
+}
+
+__u32 xdp_ours(int ifindex)
+{
+	__u32 id = 0;
+
+	if (bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &id) || !id)
+		return 0;
+	return prog_name_is_ours(id) ? id : 0;
+}
+
+int xdp_attach(int ifindex, const char *ifname, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	__u32 flags = XDP_FLAGS_DRV_MODE, id = 0;
+	int old = -1, err;
+
+	bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &id);
+	if (id && !prog_name_is_ours(id)) {
+		pr_warn("attach XDP to %s: it runs another program (id %u)",
+			ifname, id);
+		return -EBUSY;
+	}
+	if (id) {
+		/* replace ours atomically, and only if it is still ours */
+		old = bpf_prog_get_fd_by_id(id);
+		if (old >= 0) {
+			opts.old_prog_fd = old;
+			flags |= XDP_FLAGS_REPLACE;
+		}
+	}
+	err = bpf_xdp_attach(ifindex, prog_fd, flags, &opts);
+	if (old >= 0)
+		close(old);
+	if (err)
+		pr_warn("attach XDP to %s: %s", ifname, strerror(-err));
+	return err;
+}
+
+int xdp_detach(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	__u32 id = xdp_ours(ifindex);
+	int old, err;
+
+	if (!id)
+		return 0;
+	old = bpf_prog_get_fd_by_id(id);
+	if (old < 0)
+		return 0;
+	opts.old_prog_fd = old;
+	err = bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE | XDP_FLAGS_REPLACE,
+			     &opts);
+	close(old);
+	return err == -EEXIST ? 0 : err;	/* replaced meanwhile: not ours */
+}
+
+int eth_tx_csum(const char *ifname, bool on)
+{
+	struct ethtool_value v = { .cmd = ETHTOOL_STXCSUM, .data = on };
+	struct ifreq ifr = { .ifr_data = (void *)&v };
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		err = -errno;
+	close(fd);
+	return err;
+}

@@ -7,6 +7,8 @@
 #
 #   tests/run.sh [--unit] [--e2e] [--mode tc|xdp]... [--list] [PATTERN...]
 #
+# The end-to-end tests run once per mode, tc and xdp unless --mode says.
+#
 # PATTERN is a shell glob on test names (e2e/nat/ping_outside[tc], ...).
 # Environment: BPFNAT_BUILD (default build) is where the binaries are;
 # TEST_TIMEOUT (default 300) bounds each test in seconds.  Logs go under
@@ -28,14 +30,14 @@ while [[ $# -gt 0 ]]; do
 	--e2e) want_e2e=1 ;;
 	--mode) modes+=("$2"); shift ;;
 	--list) list_only=1 ;;
-	-h|--help) sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) patterns+=("$1") ;;
 	esac
 	shift
 done
 [[ $want_unit == 0 && $want_e2e == 0 ]] && want_unit=1 want_e2e=1
-[[ ${#modes[@]} -eq 0 ]] && modes=(tc)
+[[ ${#modes[@]} -eq 0 ]] && modes=(tc xdp)
 
 if [[ $(id -u) -ne 0 ]]; then
 	echo "run.sh: the tests need root (namespaces, BPF)" >&2

@@ -114,6 +114,17 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	    !ASSERT_OK(bpf_map_update_elem(fd, &e->b, &ep_b, 0), "endpoint b"))
 		return false;
 
+	/* XDP may send to the containers' host sides and the uplink */
+	fd = bpf_map__fd(e->skel->maps.tx_ports);
+	{
+		__u32 ifs[] = { e->ifindex_ha, e->ifindex_hb, e->ifindex_up };
+
+		for (int i = 0; i < 3; i++)
+			if (!ASSERT_OK(bpf_map_update_elem(fd, &ifs[i], &ifs[i],
+							   0), "tx_ports"))
+				return false;
+	}
+
 	fd = bpf_map__fd(e->skel->maps.ct_free);
 	for (slot = 0; slot < e->cfg.ct_max; slot++)
 		if (!ASSERT_OK(bpf_map_update_elem(fd, NULL, &slot, 0),
@@ -168,6 +179,56 @@ bool env_from_uplink(struct env *e, const uint8_t *pkt, size_t len,
 		       r);
 }
 
+static bool env_run_xdp(struct env *e, struct bpf_program *prog, int ifindex,
+			const uint8_t *pkt, size_t len, struct run *r)
+{
+	struct xdp_md ctx = { .ingress_ifindex = ifindex,
+			      .data_end = len };
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
+			    .data_size_in = len, .data_out = r->out,
+			    .data_size_out = sizeof(r->out), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int rfd = bpf_map__fd(e->skel->maps.test_redirect);
+	__u32 zero = 0;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	bpf_map_update_elem(rfd, &zero, &r->redirect, 0);
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+	if (!ASSERT_OK(err ? -errno : 0, "BPF_PROG_TEST_RUN (XDP)"))
+		return false;
+	r->verdict = opts.retval;
+	r->out_len = opts.data_size_out;
+	bpf_map_lookup_elem(rfd, &zero, &r->redirect);
+	return true;
+}
+
+bool env_xdp_from_container(struct env *e, int ifindex, const uint8_t *pkt,
+			    size_t len, struct run *r)
+{
+	return env_run_xdp(e, e->skel->progs.xdp_container, ifindex, pkt, len,
+			   r);
+}
+
+bool env_xdp_from_uplink(struct env *e, const uint8_t *pkt, size_t len,
+			 struct run *r)
+{
+	return env_run_xdp(e, e->skel->progs.xdp_uplink, e->ifindex_up, pkt,
+			   len, r);
+}
+
+void env_flush(struct env *e)
+{
+	struct __sk_buff ctx = {};
+	char eth[ETH_HLEN] = {};
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = eth,
+			    .data_size_in = sizeof(eth), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	bpf_prog_test_run_opts(bpf_program__fd(e->skel->progs.ct_flush),
+			       &opts);
+}
+
 struct pkt_spec env_spec_from(struct env *e, bool from_b, uint8_t proto,
 			      uint32_t daddr, uint16_t sport, uint16_t dport)
 {
@@ -219,6 +280,11 @@ uint64_t env_stat(struct env *e, int id)
 	for (int i = 0; i < ncpu; i++)
 		sum += v[i].packets;
 	return sum;
+}
+
+uint64_t env_stat_xdp(struct env *e, int id)
+{
+	return env_stat(e, id + STAT_XDP_BASE);
 }
 
 int env_flows(struct env *e)

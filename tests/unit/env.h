@@ -61,6 +61,15 @@ bool env_from_container(struct env *e, int ifindex, const uint8_t *pkt,
 /* Run @pkt through tc_uplink. */
 bool env_from_uplink(struct env *e, const uint8_t *pkt, size_t len,
 		     struct run *r);
+/* The same through xdp_container and xdp_uplink (verdicts are XDP_*). */
+bool env_xdp_from_container(struct env *e, int ifindex, const uint8_t *pkt,
+			    size_t len, struct run *r);
+bool env_xdp_from_uplink(struct env *e, const uint8_t *pkt, size_t len,
+			 struct run *r);
+/* Remove every flow (the ct_flush program). */
+void env_flush(struct env *e);
+/* Counter @id as the XDP programs counted it. */
+uint64_t env_stat_xdp(struct env *e, int id);
 
 /* A packet spec from container a (or b) with its MACs filled in. */
 struct pkt_spec env_spec_from(struct env *e, bool from_b, uint8_t proto,

@@ -53,13 +53,15 @@ UNIT_TEST(xdp_rewrites_as_tc_does)
 {
 	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP,
 					  IPPROTO_ICMP };
+	/* source ports outside the range: every one is remapped */
+	struct env_opts o = { .port_lo = 50000, .port_hi = 50999 };
 	uint8_t pkt[PKT_MAX], out[PKT_MAX];
 	struct env e;
 	struct run r;
 	struct pkt_spec s;
 	size_t len;
 
-	if (!env_setup(&e, NULL))
+	if (!env_setup(&e, &o))
 		return;
 	for (size_t i = 0; i < sizeof(protos); i++) {
 		/* out, to the outside */
@@ -83,12 +85,13 @@ UNIT_TEST(xdp_rewrites_as_tc_does)
 	/* a reply: the flow must exist for both runs */
 	s = env_spec_from(&e, false, IPPROTO_TCP, e.remote, 40000, 80);
 	len = pkt_build(&s, out);
-	s = env_spec_reply(&e, IPPROTO_TCP, e.remote, 80, 40000);
-	len = pkt_build(&s, pkt);
 	env_flush(&e);
-	env_from_container(&e, e.ifindex_ha, out, ETH_HLEN +
-			   ntohs(pkt_ip(out)->tot_len), &r);
+	env_from_container(&e, e.ifindex_ha, out, len, &r);
+	s = env_spec_reply(&e, IPPROTO_TCP, e.remote, 80,
+			   ntohs(*(uint16_t *)pkt_l4(r.out)));
+	len = pkt_build(&s, pkt);
 	env_from_uplink(&e, pkt, len, &r);
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "reply: tc into a");
 	{
 		struct run x;
 

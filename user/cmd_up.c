@@ -220,7 +220,9 @@ int cmd_status(int argc, char **argv)
 {
 	static const char *const progs[] = {
 		PIN_PROG_CONTAINER, PIN_PROG_UPLINK, PIN_PROG_FLUSH,
+		PIN_PROG_XDP_CONTAINER, PIN_PROG_XDP_UPLINK, PIN_PROG_XDP_PASS,
 	};
+	const int n_progs = sizeof(progs) / sizeof(progs[0]);
 	char uplink[IF_NAMESIZE] = "?", ifname[IF_NAMESIZE];
 	long flows;
 	struct bpfnat_config cfg;
@@ -286,7 +288,7 @@ int cmd_status(int argc, char **argv)
 	}
 	json_object_set_new(o, "attached", arr);
 	pr = json_object();
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < n_progs; i++)
 		json_object_set_new(pr, progs[i],
 				    json_integer(pinned_prog_id(progs[i])));
 	json_object_set_new(o, "program_ids", pr);
@@ -315,7 +317,7 @@ int cmd_status(int argc, char **argv)
 								    "");
 	}
 	printf("\nprograms: ");
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < n_progs; i++)
 		printf(" %s id %lld", progs[i],
 		       json_integer_value(json_object_get(pr, progs[i])));
 	printf("\n");

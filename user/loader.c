@@ -526,6 +526,13 @@ static int xdp_mode_up(struct bpfnat_bpf *skel, const struct nl_link *uplink,
 			strerror(-err));
 		return err;
 	}
+	/* What a veth uplink refuses, the kernel drops where bpfnat cannot
+	 * count it: say so.
+	 */
+	if (!strcmp(uplink->kind, "veth"))
+		pr_warn("note: uplink %s is a veth: XDP frames get through it "
+			"only if its peer has NAPI (GRO on, or an XDP program)",
+			uplink->name);
 	return xdp_attach(uplink->ifindex, uplink->name,
 			  bpf_program__fd(skel->progs.xdp_uplink));
 }

@@ -107,6 +107,15 @@ nat_up() {
 	bpfnat up --uplink up0 --mode "$BPFNAT_MODE" "$@"
 }
 
+# The usual world: containers a (172.18.0.2) and b (172.18.0.3), the
+# outside, and bpfnat up with "$@".
+world_up() {
+	bpfnat ns add a
+	bpfnat ns add b
+	outside_add
+	nat_up "$@"
+}
+
 # wait_tcp NS PORT: something listens on PORT in NS ("host": here).
 wait_tcp() {
 	local run=""

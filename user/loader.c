@@ -85,8 +85,12 @@ bool dp_running(struct bpfnat_config *cfg)
 	return true;
 }
 
-static bool prog_is_ours(__u32 id)
+bool dp_prog_is_ours(__u32 id)
 {
+	static const char *const names[] = {
+		PIN_PROG_CONTAINER, PIN_PROG_UPLINK, PIN_PROG_XDP_CONTAINER,
+		PIN_PROG_XDP_UPLINK, PIN_PROG_XDP_PASS,
+	};
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 	int fd, err;
@@ -96,8 +100,10 @@ static bool prog_is_ours(__u32 id)
 		return false;
 	err = bpf_obj_get_info_by_fd(fd, &info, &len);
 	close(fd);
-	return !err && (!strcmp(info.name, PIN_PROG_CONTAINER) ||
-			!strcmp(info.name, PIN_PROG_UPLINK));
+	for (size_t i = 0; !err && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(info.name, names[i]))
+			return true;
+	return false;
 }
 
 /* The id of bpfnat's program at tc ingress of @ifindex, or 0. */
@@ -108,7 +114,7 @@ static __u32 tc_ours(int ifindex)
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = BPFNAT_TC_HANDLE,
 			    .priority = BPFNAT_TC_PRIO);
 
-	if (bpf_tc_query(&hook, &q) || !prog_is_ours(q.prog_id))
+	if (bpf_tc_query(&hook, &q) || !dp_prog_is_ours(q.prog_id))
 		return 0;
 	return q.prog_id;
 }
@@ -130,7 +136,7 @@ static int tc_attach(int ifindex, const char *ifname, int prog_fd)
 			strerror(-err));
 		return err;
 	}
-	if (!bpf_tc_query(&hook, &q) && !prog_is_ours(q.prog_id)) {
+	if (!bpf_tc_query(&hook, &q) && !dp_prog_is_ours(q.prog_id)) {
 		pr_warn("attach to %s: tc filter pref %u handle %#x belongs "
 			"to another program (id %u)", ifname, BPFNAT_TC_PRIO,
 			BPFNAT_TC_HANDLE, q.prog_id);

@@ -39,6 +39,11 @@ int dp_down(struct nl *nl);
 
 /* Is a data path pinned?  Fills @cfg when it is and @cfg is not NULL. */
 bool dp_running(struct bpfnat_config *cfg);
+/* Is program @id one of bpfnat's (by its name)?  Filters and XDP
+ * programs that are not are never replaced or removed.
+ */
+bool dp_prog_is_ours(__u32 id);
+
 /* An fd for pinned object @name (a map or program), or -errno. */
 int dp_pin_open(const char *name);
 

@@ -12,8 +12,8 @@
  *    XDP's incremental updates to come out right.  (The kernel itself
  *    turns TSO and GSO off on a veth whose peer runs XDP.)
  *
- * An XDP program is bpfnat's when it has one of bpfnat's names; a foreign
- * one is never replaced or removed.
+ * An XDP program is bpfnat's when it has one of bpfnat's names
+ * (dp_prog_is_ours()); a foreign one is never replaced or removed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,24 +29,9 @@
 #include <bpf/libbpf.h>
 
 #include "bpfnat.h"
+#include "loader.h"
 #include "log.h"
 #include "xdp.h"
-
-static bool prog_name_is_ours(__u32 id)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int fd, err;
-
-	fd = bpf_prog_get_fd_by_id(id);
-	if (fd < 0)
-		return false;
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
-	close(fd);
-	return !err && (!strcmp(info.name, PIN_PROG_XDP_CONTAINER) ||
-			!strcmp(info.name, PIN_PROG_XDP_UPLINK) ||
-			!strcmp(info.name, PIN_PROG_XDP_PASS));
-}
 
 __u32 xdp_ours(int ifindex)
 {
@@ -54,7 +39,7 @@ __u32 xdp_ours(int ifindex)
 
 	if (bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &id) || !id)
 		return 0;
-	return prog_name_is_ours(id) ? id : 0;
+	return dp_prog_is_ours(id) ? id : 0;
 }
 
 int xdp_attach(int ifindex, const char *ifname, int prog_fd)
@@ -64,7 +49,7 @@ int xdp_attach(int ifindex, const char *ifname, int prog_fd)
 	int old = -1, err;
 
 	bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &id);
-	if (id && !prog_name_is_ours(id)) {
+	if (id && !dp_prog_is_ours(id)) {
 		pr_warn("attach XDP to %s: it runs another program (id %u)",
 			ifname, id);
 		return -EBUSY;

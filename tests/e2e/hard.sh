@@ -5,13 +5,6 @@
 # order, port exhaustion, restarts and upgrades, spoofed and malformed
 # packets.
 
-world_up() {
-	bpfnat ns add a
-	bpfnat ns add b
-	outside_add
-	nat_up "$@"
-}
-
 # Flows expire inside the kernel, with no bpfnat process alive, both
 # directions at once.
 test_flows_expire_without_a_daemon() {

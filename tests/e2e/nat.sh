@@ -3,14 +3,6 @@
 # The data path with real clients: containers reach the outside through
 # SNAT, each other directly, and bpfnat (not the kernel) carries it.
 
-# Two containers, the outside, bpfnat up.
-world_up() {
-	bpfnat ns add a
-	bpfnat ns add b
-	outside_add
-	nat_up "$@"
-}
-
 test_ping_outside() {
 	world_up
 	assert_ok "a pings the outside" in_ns a ping -c3 -i0.2 -W2 198.51.100.2

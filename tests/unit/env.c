@@ -142,15 +142,15 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	return true;
 }
 
-static bool env_run(struct env *e, struct bpf_program *prog, int ifindex,
-		    const uint8_t *pkt, size_t len, struct run *r)
+/* One packet through @prog, with @ctx (an __sk_buff or an xdp_md). */
+static bool env_run(struct env *e, struct bpf_program *prog, void *ctx,
+		    size_t ctx_size, const uint8_t *pkt, size_t len,
+		    struct run *r)
 {
-	struct __sk_buff ctx = { .ingress_ifindex = ifindex,
-				 .ifindex = ifindex };
 	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
 			    .data_size_in = len, .data_out = r->out,
-			    .data_size_out = sizeof(r->out), .ctx_in = &ctx,
-			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+			    .data_size_out = sizeof(r->out), .ctx_in = ctx,
+			    .ctx_size_in = ctx_size, .repeat = 1);
 	int rfd = bpf_map__fd(e->skel->maps.test_redirect);
 	__u32 zero = 0;
 	int err;
@@ -166,41 +166,35 @@ static bool env_run(struct env *e, struct bpf_program *prog, int ifindex,
 	return true;
 }
 
-bool env_from_container(struct env *e, int ifindex, const uint8_t *pkt,
-			size_t len, struct run *r)
+static bool env_run_tc(struct env *e, struct bpf_program *prog, int ifindex,
+		       const uint8_t *pkt, size_t len, struct run *r)
 {
-	return env_run(e, e->skel->progs.tc_container, ifindex, pkt, len, r);
-}
+	struct __sk_buff ctx = { .ingress_ifindex = ifindex,
+				 .ifindex = ifindex };
 
-bool env_from_uplink(struct env *e, const uint8_t *pkt, size_t len,
-		     struct run *r)
-{
-	return env_run(e, e->skel->progs.tc_uplink, e->ifindex_up, pkt, len,
-		       r);
+	return env_run(e, prog, &ctx, sizeof(ctx), pkt, len, r);
 }
 
 static bool env_run_xdp(struct env *e, struct bpf_program *prog, int ifindex,
 			const uint8_t *pkt, size_t len, struct run *r)
 {
-	struct xdp_md ctx = { .ingress_ifindex = ifindex,
-			      .data_end = len };
-	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
-			    .data_size_in = len, .data_out = r->out,
-			    .data_size_out = sizeof(r->out), .ctx_in = &ctx,
-			    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	int rfd = bpf_map__fd(e->skel->maps.test_redirect);
-	__u32 zero = 0;
-	int err;
+	struct xdp_md ctx = { .ingress_ifindex = ifindex, .data_end = len };
 
-	memset(r, 0, sizeof(*r));
-	bpf_map_update_elem(rfd, &zero, &r->redirect, 0);
-	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
-	if (!ASSERT_OK(err ? -errno : 0, "BPF_PROG_TEST_RUN (XDP)"))
-		return false;
-	r->verdict = opts.retval;
-	r->out_len = opts.data_size_out;
-	bpf_map_lookup_elem(rfd, &zero, &r->redirect);
-	return true;
+	return env_run(e, prog, &ctx, sizeof(ctx), pkt, len, r);
+}
+
+bool env_from_container(struct env *e, int ifindex, const uint8_t *pkt,
+			size_t len, struct run *r)
+{
+	return env_run_tc(e, e->skel->progs.tc_container, ifindex, pkt, len,
+			  r);
+}
+
+bool env_from_uplink(struct env *e, const uint8_t *pkt, size_t len,
+		     struct run *r)
+{
+	return env_run_tc(e, e->skel->progs.tc_uplink, e->ifindex_up, pkt,
+			  len, r);
 }
 
 bool env_xdp_from_container(struct env *e, int ifindex, const uint8_t *pkt,

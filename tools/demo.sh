@@ -85,6 +85,17 @@ run ip netns exec web ping -c2 -i0.2 -W2 198.51.100.2
 run ip netns exec web ping -c2 -i0.2 -W2 172.18.0.3
 run bpfnat stats
 
+say "XDP mode, switched to on the running system: flows and maps stay"
+# the outside's end of the uplink takes XDP frames, with full checksums,
+# as a NIC on a wire would
+ip netns exec outside ethtool -K eth0 gro on tx off >/dev/null
+sysctl -qw net.ipv4.ip_forward=1
+run bpfnat up --uplink up0 --mode xdp
+run bpfnat status
+run ip netns exec web curl -s -o /tmp/blob http://198.51.100.2/blob
+cmp -s /tmp/blob "$web/blob" && echo "download byte-identical: yes"
+run bpfnat stats
+
 say "bpfnat down: programs and pins go, containers stay"
 run bpfnat down
 run bpfnat status

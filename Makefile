@@ -58,7 +58,11 @@ TOOLS_BINS := $(patsubst tools/%.c,$(OUTPUT)/tools/%,$(TOOLS_SRCS))
 .DELETE_ON_ERROR:
 .PHONY: all clean deps test demo bench vmtest format
 
-all: $(OUTPUT)/bpfnat $(UNIT_BIN) $(TOOLS_BINS)
+all: $(OUTPUT)/bpfnat $(BPF_OBJS) $(UNIT_BIN) $(TOOLS_BINS)
+
+# The objects are wanted in their own right (bpftool, tc, the benchmark),
+# not only as steps to the skeletons.
+.SECONDARY: $(BPF_OBJS) $(OUTPUT)/bpfnat_test.bpf.o
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tools:
 	$(Q)mkdir -p $@

@@ -7,7 +7,10 @@
  *                   first arrives (the benchmark's L0), and the sink at
  *                   the far end of every path;
  *   bench_redirect  the least any tc redirect can cost: MACs rewritten and
- *                   the packet sent on, no lookup of flows, no NAT.
+ *                   the packet sent on, no lookup of flows, no NAT;
+ *   bench_xdp_pass  for the far end of the testbed's uplink in XDP mode: a
+ *                   veth takes frames redirected into it by XDP only when
+ *                   its peer has an XDP program (a NIC needs none).
  *
  * Both touch only IPv4 UDP, the benchmark's load, and hand everything else
  * (ARP, the TCP tests' traffic) to the stack, so that they can stay in
@@ -89,4 +92,10 @@ int bench_redirect(struct __sk_buff *skb)
 	if (fwd->flags & BENCH_F_PEER)
 		return bpf_redirect_peer(fwd->ifindex, 0);
 	return bpf_redirect(fwd->ifindex, 0);
+}
+
+SEC("xdp")
+int bench_xdp_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
 }

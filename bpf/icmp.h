@@ -15,6 +15,9 @@
  * shows the gateway as a hop), fragmentation needed when a packet with DF
  * is larger than the uplink's MTU, and administratively prohibited when no
  * source port is left for a new flow.
+ *
+ * An error whose ICMP checksum or quoted IP header checksum does not hold
+ * is not translated but dropped (drop_bad_icmp), as RFC 5508 asks.
  */
 #ifndef BPFNAT_ICMP_H
 #define BPFNAT_ICMP_H
@@ -30,6 +33,71 @@ static __always_inline bool icmp_is_error(__u8 type)
 {
 	return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED ||
 	       type == ICMP_PARAMETERPROB;
+}
+
+/* A per-CPU buffer to checksum a quote or a whole message in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[512]);
+} scratch SEC(".maps");
+
+/* Bytes of an ICMP message checksummed per pass through the scratch. */
+#define ICMP_SUM_CHUNK	508
+#define ICMP_SUM_CHUNKS	3	/* messages of up to 1524 bytes */
+
+/*
+ * RFC 5508 REQ-3: an ICMP error is translated only if its own checksum
+ * holds, and its quoted IP header's.  (tc only: the quote is read with
+ * bpf_skb_load_bytes().)
+ */
+static __always_inline bool icmp_checksums_ok(struct __sk_buff *skb,
+					      const struct pkt *p,
+					      const struct iphdr *quoted)
+{
+	__u32 zero = 0, len = p->len - sizeof(struct iphdr), off = 0;
+	const __u16 *w = (const __u16 *)quoted;
+	__u64 sum = 0;
+	__s64 part;
+	__u8 *buf;
+
+	for (int i = 0; i < 10; i++)
+		sum += w[i];
+	if (csum_fold(sum))
+		return false;
+
+	buf = bpf_map_lookup_elem(&scratch, &zero);
+	if (!buf || len > ICMP_SUM_CHUNK * ICMP_SUM_CHUNKS)
+		return false;
+	sum = 0;
+	for (int i = 0; i < ICMP_SUM_CHUNKS; i++) {
+		__u32 n = len - off, words;
+
+		if (!n)
+			break;
+		if (n > ICMP_SUM_CHUNK)
+			n = ICMP_SUM_CHUNK;
+		n &= 0x1ff;	/* a bound the verifier sees */
+		if (!n)
+			return false;
+		if (bpf_skb_load_bytes(skb, ETH_HLEN + sizeof(struct iphdr) +
+				       off, buf, n))
+			return false;
+		/* an odd tail counts as if padded with zeros (the bytes
+		 * after it in the buffer are left from before)
+		 */
+		words = (n + 3) & 0x1fc;
+		if (n & 3)
+			*(__u32 *)(buf + (n & 0x1fc)) &=
+				(1u << (8 * (n & 3))) - 1;
+		part = bpf_csum_diff(NULL, 0, (__be32 *)buf, words, 0);
+		if (part < 0)
+			return false;
+		sum += (__u32)part;
+		off += n;
+	}
+	return csum_fold(sum) == 0;
 }
 
 /* The packet an ICMP error quotes: its IP header and first 8 L4 bytes. */
@@ -124,13 +192,6 @@ static __always_inline void icmp_quote_rewrite(struct icmp_quote *q, bool src,
  */
 #define ICMP_QUOTE_MAX	504
 
-/* A per-CPU buffer to checksum the quote in. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u8[512]);
-} scratch SEC(".maps");
 
 /* The headers an error of ours puts in front of the quote. */
 struct icmp_head {

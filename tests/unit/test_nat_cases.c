@@ -618,3 +618,48 @@ UNIT_TEST(port_range_fully_usable)
 	ASSERT_EQ(env_stat(&e, STAT_DROP_NO_PORT), 1, "the 1025th refused");
 	ASSERT_EQ(env_flows(&e), 1024, "100% of the range used");
 }
+
+/* RFC 5508 REQ-3: an error whose checksums do not hold is not translated. */
+UNIT_TEST(icmp_error_with_bad_checksums_dropped)
+{
+	uint8_t sent[PKT_MAX], out[PKT_MAX], err[PKT_MAX];
+	struct icmphdr *icmp;
+	struct env e;
+	struct run r;
+	struct pkt_spec s;
+	size_t len, olen;
+
+	if (!env_setup(&e, NULL))
+		return;
+	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 40000, 53);
+	s.payload = 33;		/* an odd length, quoted whole */
+	len = pkt_build(&s, sent);
+	env_from_container(&e, e.ifindex_ha, sent, len, &r);
+	memcpy(out, r.out, r.out_len);
+	olen = l3_len(out);
+
+	/* intact, with its odd length: translated */
+	len = icmp_error_build(&e, err, e.remote, e.snat, ICMP_DEST_UNREACH,
+			       ICMP_PORT_UNREACH, l3(out), olen, true);
+	env_from_uplink(&e, err, len, &r);
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "a good error goes to a");
+
+	/* the ICMP checksum broken */
+	len = icmp_error_build(&e, err, e.remote, e.snat, ICMP_DEST_UNREACH,
+			       ICMP_PORT_UNREACH, l3(out), olen, true);
+	icmp = pkt_l4(err);
+	icmp->checksum ^= htons(0x0101);
+	env_from_uplink(&e, err, len, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "bad ICMP checksum: dropped");
+
+	/* the quoted IP header's checksum broken, the ICMP one made right */
+	len = icmp_error_build(&e, err, e.remote, e.snat, ICMP_DEST_UNREACH,
+			       ICMP_PORT_UNREACH, l3(out), olen, true);
+	icmp = pkt_l4(err);
+	((struct iphdr *)(icmp + 1))->check ^= htons(0x0101);
+	icmp->checksum = 0;
+	icmp->checksum = htons(csum_compute(icmp, 8 + olen, 0));
+	env_from_uplink(&e, err, len, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "bad quoted IP checksum: dropped");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_BAD_ICMP), 2, "both counted");
+}

@@ -122,7 +122,7 @@ struct sweep {
 	const struct bpfnat_config *cfg;
 	__u64 now;
 	__u32 cursor;
-	__u32 expired;
+	__u32 removed;
 	__be32 only_addr;	/* flush: only this container's flows */
 	bool flush;		/* remove live flows, expired or not */
 };
@@ -131,11 +131,15 @@ static long sweep_slot(__u32 i, struct sweep *s)
 {
 	__u32 slot = s->cursor + i;
 	struct ct_flow *f;
+	__u64 seen;
 
 	if (slot >= s->cfg->ct_max)
 		return 1;
 	f = bpf_map_lookup_elem(&ct_flows, &slot);
-	if (!f || f->live != CT_SLOT_LIVE)
+	if (!f)
+		return 0;
+	seen = ct_seen(f);
+	if (!ct_seen_live(seen))
 		return 0;
 	if (s->flush) {
 		if (s->only_addr && f->orig.saddr != s->only_addr)
@@ -143,8 +147,8 @@ static long sweep_slot(__u32 i, struct sweep *s)
 	} else if (!ct_expired(f, s->cfg, s->now)) {
 		return 0;
 	}
-	if (ct_delete(slot, f))
-		s->expired++;
+	if (ct_delete(slot, f, seen))
+		s->removed++;
 	return 0;
 }
 
@@ -159,7 +163,7 @@ static int sweep_tick(void *map, __u32 *key, struct ct_sweep *t)
 		s.cfg = cfg;
 		s.cursor = t->cursor;
 		bpf_loop(SWEEP_SLICE, sweep_slot, &s, 0);
-		t->expired += s.expired;
+		t->expired += s.removed;
 		t->cursor = s.cursor + SWEEP_SLICE >= cfg->ct_max ?
 				    0 : s.cursor + SWEEP_SLICE;
 		tick = SWEEP_PERIOD_NS / (cfg->ct_max / SWEEP_SLICE + 1);
@@ -209,5 +213,5 @@ int ct_flush(struct __sk_buff *skb)
 		return 0;
 	s.cfg = cfg;
 	bpf_loop(cfg->ct_max, sweep_slot, &s, 0);
-	return s.expired;
+	return s.removed;
 }

@@ -78,10 +78,7 @@ static __always_inline void csum_l4_update(__u16 *sum, __u8 proto, bool pseudo,
 		*sum = 0xffff;
 }
 
-/*
- * Full checksum over a buffer, for tests and for building ICMP messages:
- * @len must be a compile-time bound the verifier can follow.
- */
+/* Fold a 64-bit sum of 16-bit words into a complemented 16-bit checksum. */
 static __always_inline __u16 csum_fold(__u64 sum)
 {
 	sum = (sum & 0xffffffff) + (sum >> 32);

@@ -9,7 +9,9 @@
  * the port reservation, atomic across CPUs), then inserts the original
  * key; if another CPU won the race for the same tuple, everything is rolled
  * back and the winner's flow is used.  Removal is owned by whoever turns
- * the slot from CT_SLOT_LIVE to CT_SLOT_FREE with one compare-and-swap; it
+ * the slot from CT_SLOT_LIVE to CT_SLOT_FREE with one compare-and-swap of
+ * the (live, gen) word it saw when it chose the flow; gen grows each time
+ * the slot is taken, so a slot reused meanwhile is left alone.  The owner
  * deletes both keys and returns the slot number, so a half pair never
  * outlives the removal.
  */
@@ -64,13 +66,35 @@ static __always_inline bool ct_expired(const struct ct_flow *f,
 	       now - f->last_seen_ns > ct_timeout_ns(f, cfg);
 }
 
-/* Remove flow @slot if it is live and no one else is removing it. */
-static __always_inline bool ct_delete(__u32 slot, struct ct_flow *f)
+/* The (live, gen) word of a slot, read at once. */
+static __always_inline __u64 *ct_claim(struct ct_flow *f)
 {
+	return (__u64 *)&f->live;
+}
+
+static __always_inline __u64 ct_seen(struct ct_flow *f)
+{
+	return *(volatile __u64 *)ct_claim(f);
+}
+
+static __always_inline bool ct_seen_live(__u64 seen)
+{
+	return (__u32)seen == CT_SLOT_LIVE;	/* live is the low half */
+}
+
+/*
+ * Remove flow @slot, which was live as @seen (its claim word) when the
+ * caller chose it: only if it still is that very flow, and no one else is
+ * removing it.
+ */
+static __always_inline bool ct_delete(__u32 slot, struct ct_flow *f,
+				      __u64 seen)
+{
+	__u64 freed = (seen & ~0xffffffffULL) | CT_SLOT_FREE;
 	struct ct_key rkey;
 
-	if (__sync_val_compare_and_swap(&f->live, CT_SLOT_LIVE,
-					CT_SLOT_FREE) != CT_SLOT_LIVE)
+	if (!ct_seen_live(seen) ||
+	    __sync_val_compare_and_swap(ct_claim(f), seen, freed) != seen)
 		return false;
 	ct_reply_key(f, &rkey);
 	bpf_map_delete_elem(&ct_index, &rkey);
@@ -91,7 +115,9 @@ static __always_inline void ct_track_tcp(struct ct_flow *f, __u8 dir,
 		if (dir == CT_DIR_ORIG && !(flags & TCP_FLAG_ACK)) {
 			/* a new connection on a closed tuple reopens it */
 			if (state == CT_CLOSE || state == CT_TIME_WAIT) {
-				f->flags &= ~(CT_F_FIN_ORIG | CT_F_FIN_REPLY);
+				__sync_fetch_and_and(&f->flags,
+						     ~(CT_F_FIN_ORIG |
+						       CT_F_FIN_REPLY));
 				next = CT_SYN_SENT;
 			}
 		} else if (dir == CT_DIR_REPLY && state == CT_SYN_SENT) {
@@ -147,7 +173,8 @@ struct early_drop {
 	__u64 now;
 	__u32 start;
 	__u32 victim;
-	__u64 victim_seen;
+	__u64 victim_last;	/* its last_seen_ns */
+	__u64 victim_seen;	/* its claim word */
 	bool found;
 	bool expired;
 };
@@ -156,20 +183,26 @@ static long early_drop_probe(__u32 i, struct early_drop *e)
 {
 	__u32 slot = (e->start + i) % e->cfg->ct_max;
 	struct ct_flow *f = bpf_map_lookup_elem(&ct_flows, &slot);
+	__u64 seen;
 
-	if (!f || f->live != CT_SLOT_LIVE)
+	if (!f)
+		return 0;
+	seen = ct_seen(f);
+	if (!ct_seen_live(seen))
 		return 0;
 	if (ct_expired(f, e->cfg, e->now)) {
 		e->victim = slot;
+		e->victim_seen = seen;
 		e->found = e->expired = true;
 		return 1;
 	}
 	/* Only flows that were never answered may make room. */
 	if (f->flags & CT_F_REPLIED)
 		return 0;
-	if (!e->found || f->last_seen_ns < e->victim_seen) {
+	if (!e->found || f->last_seen_ns < e->victim_last) {
 		e->victim = slot;
-		e->victim_seen = f->last_seen_ns;
+		e->victim_last = f->last_seen_ns;
+		e->victim_seen = seen;
 		e->found = true;
 	}
 	return 0;
@@ -196,7 +229,12 @@ static __always_inline bool ct_early_drop(const struct bpfnat_config *cfg,
 	if (!e.found)
 		return false;
 	f = bpf_map_lookup_elem(&ct_flows, &e.victim);
-	return f && ct_delete(e.victim, f);
+	if (!f)
+		return false;
+	/* answered since it was chosen: it is no longer a candidate */
+	if (!e.expired && (f->flags & CT_F_REPLIED))
+		return false;
+	return ct_delete(e.victim, f, e.victim_seen);
 }
 
 struct port_search {
@@ -226,14 +264,63 @@ static long port_search_step(__u32 i, struct port_search *s)
 	return err != -EEXIST;
 }
 
+/* Searches that find a port the host itself uses try again past it. */
+#define PORT_HOST_RETRIES	8
+/* A destination found without a free port is refused this long. */
+#define EXHAUSTED_NS		NSEC_PER_SEC
+
+/*
+ * Is the reply tuple @rkey already the host's own: a socket of the host
+ * bound to the SNAT address and that port (a listener, an unconnected UDP
+ * socket, or a connection to that very remote)?  Then the port is not
+ * free, whatever the conntrack says: replies would be taken from the host.
+ */
+static __always_inline bool port_is_hosts(void *ctx, const struct ct_key *rkey)
+{
+	struct bpf_sock_tuple t = {
+		.ipv4 = {
+			.saddr = rkey->saddr,
+			.daddr = rkey->daddr,
+			.sport = rkey->sport,
+			.dport = rkey->dport,
+		},
+	};
+	struct bpf_sock *sk;
+
+	if (rkey->proto == IPPROTO_TCP)
+		sk = bpf_skc_lookup_tcp(ctx, &t, sizeof(t.ipv4),
+					BPF_F_CURRENT_NETNS, 0);
+	else if (rkey->proto == IPPROTO_UDP)
+		sk = bpf_sk_lookup_udp(ctx, &t, sizeof(t.ipv4),
+				       BPF_F_CURRENT_NETNS, 0);
+	else
+		return false;
+	if (!sk)
+		return false;
+	bpf_sk_release(sk);
+	return true;
+}
+
+static __always_inline void exhausted_key(const struct ct_key *rkey,
+					  struct ct_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr = rkey->saddr;
+	k->sport = rkey->sport;
+	k->proto = rkey->proto;
+}
+
 /*
  * Reserve a source port for @f towards its destination by inserting the
  * reply key.  The container's own port is kept when it is free (RFC 4787
  * port preservation); otherwise the whole range is searched from a hashed
- * start.  Returns 0 or a negative errno.
+ * start.  A port the host's own sockets use is passed over.  Returns 0 or
+ * a negative errno.
  */
-static __always_inline long snat_alloc_port(struct ct_flow *f, __u32 slot,
-					    const struct bpfnat_config *cfg)
+static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
+					    __u32 slot,
+					    const struct bpfnat_config *cfg,
+					    __u64 now)
 {
 	struct port_search s = {
 		.ref = { .flow = slot, .dir = CT_DIR_REPLY },
@@ -242,6 +329,8 @@ static __always_inline long snat_alloc_port(struct ct_flow *f, __u32 slot,
 		.start = ct_hash(&f->orig),
 	};
 	__u16 own = bpf_ntohs(f->orig.sport);
+	struct ct_key ek;
+	__u64 *until;
 
 	/* Echo ids are not ports: the whole 16-bit space is theirs. */
 	if (f->orig.proto == IPPROTO_ICMP) {
@@ -250,11 +339,32 @@ static __always_inline long snat_alloc_port(struct ct_flow *f, __u32 slot,
 	}
 	f->nat_port = 0;
 	ct_reply_key(f, &s.rkey);
-	if (own >= s.lo && own - s.lo < s.range &&
-	    port_try(&s, own) != -EEXIST)
-		goto out;
-	s.err = -EEXIST;
-	bpf_loop(s.range, port_search_step, &s, 0);
+	exhausted_key(&s.rkey, &ek);
+	until = bpf_map_lookup_elem(&ct_exhausted, &ek);
+	if (until && now < *until)
+		return -EEXIST;
+
+	if (own >= s.lo && own - s.lo < s.range) {
+		s.rkey.dport = f->orig.sport;
+		if (!port_is_hosts(ctx, &s.rkey) &&
+		    port_try(&s, own) != -EEXIST)
+			goto out;
+	}
+	for (int i = 0; i < PORT_HOST_RETRIES; i++) {
+		s.err = -EEXIST;
+		bpf_loop(s.range, port_search_step, &s, 0);
+		if (s.err || !port_is_hosts(ctx, &s.rkey))
+			break;
+		/* the host's: give it back, search on past it */
+		bpf_map_delete_elem(&ct_index, &s.rkey);
+		s.start = s.port - s.lo + 1;
+		s.err = -EEXIST;
+	}
+	if (s.err == -EEXIST) {
+		__u64 later = now + EXHAUSTED_NS;
+
+		bpf_map_update_elem(&ct_exhausted, &ek, &later, BPF_ANY);
+	}
 out:
 	if (!s.err)
 		f->nat_port = bpf_htons(s.port);
@@ -276,7 +386,7 @@ static __always_inline __u32 ct_initial_state(const struct pkt *p)
  * flow (ours, or the one another CPU created for the same tuple at the same
  * time) and CONTINUE is returned; otherwise a drop reason.
  */
-static __always_inline int ct_create(const struct pkt *p,
+static __always_inline int ct_create(void *ctx, const struct pkt *p,
 				     const struct bpfnat_config *cfg,
 				     struct ct_flow **out)
 {
@@ -299,7 +409,8 @@ static __always_inline int ct_create(const struct pkt *p,
 		return STAT_DROP_CT_FULL;
 
 	now = bpf_ktime_get_coarse_ns();
-	f->live = CT_SLOT_NEW;
+	/* ours alone now (it came from ct_free): a new generation */
+	*ct_claim(f) = (__u64)(f->gen + 1) << 32 | CT_SLOT_NEW;
 	f->orig = p->key;
 	f->nat_addr = cfg->snat_addr;
 	f->ifindex = p->ifindex;
@@ -311,7 +422,7 @@ static __always_inline int ct_create(const struct pkt *p,
 	f->bytes[0] = f->bytes[1] = 0;
 	f->nh_ifindex = 0;
 
-	err = snat_alloc_port(f, slot, cfg);
+	err = snat_alloc_port(ctx, f, slot, cfg, now);
 	if (err)
 		goto free_slot;
 

@@ -66,8 +66,9 @@ static __always_inline int answer_container(void *ctx, struct pkt *p,
 
 	if (xdp)
 		return STAT_TO_TC;	/* turning a packet around needs an skb */
-	if (p->key.proto == IPPROTO_ICMP && p->l4 &&
-	    icmp_is_error(p->icmp_type))
+	/* as the kernel: about a first fragment only, never an error */
+	if (!p->l4 || (p->key.proto == IPPROTO_ICMP &&
+		       icmp_is_error(p->icmp_type)))
 		return outcome;
 	self = source_endpoint(p);
 	if (!self)
@@ -138,7 +139,7 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 		route = route_cached(f, p, &fib, now);
 	asked = route < 0;
 	if (asked)
-		route = route_outside(ctx, p, cfg, &fib);
+		route = route_outside(ctx, p, cfg, &fib, xdp);
 	if (route == ROUTE_STACK)
 		/* an established flow never leaks out un-NATed */
 		return f ? STAT_DROP_NO_ROUTE : STAT_PASS;
@@ -167,7 +168,7 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 		goto rewrite;
 	}
 	if (!f) {
-		ret = ct_create(p, cfg, &f);
+		ret = ct_create(ctx, p, cfg, &f);
 		if (ret == STAT_DROP_NO_PORT)
 			return answer_container(ctx, p, cfg, ret,
 						ICMP_DEST_UNREACH,
@@ -176,7 +177,7 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 			return ret;
 	}
 	if (asked && route == ROUTE_UPLINK)
-		route_remember(f, &fib, now);
+		route_remember(f, &fib, cfg, now, xdp);
 	ct_account(f, p, dir, now);
 	rw.addr = f->nat_addr;
 	rw.port = f->nat_port;
@@ -227,7 +228,7 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 		return STAT_DROP_ICMP_NO_FLOW;
 	if (!icmp_checksums_ok(ctx, p, q.ip))
 		return STAT_DROP_BAD_ICMP;
-	route = route_outside(ctx, p, cfg, &fib);
+	route = route_outside(ctx, p, cfg, &fib, xdp);
 	if (route == ROUTE_STACK || route == ROUTE_TOO_BIG)
 		return STAT_DROP_NO_ROUTE;
 	if (p->ip->ttl <= 1)
@@ -249,13 +250,14 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
  * dropped and counted.
  */
 static __always_inline int container_untranslated(void *ctx, struct pkt *p,
-						  const struct bpfnat_config *cfg)
+						  const struct bpfnat_config *cfg,
+						  const bool xdp)
 {
 	struct bpf_fib_lookup fib = {};
 
 	if (p->key.daddr == cfg->snat_addr || is_excluded(p->key.daddr))
 		return STAT_PASS;
-	if (route_outside(ctx, p, cfg, &fib) == ROUTE_STACK)
+	if (route_outside(ctx, p, cfg, &fib, xdp) == ROUTE_STACK)
 		return STAT_PASS;
 	return STAT_DROP_UNSUPPORTED;
 }
@@ -286,9 +288,9 @@ static __always_inline int from_container(void *ctx, struct pkt *p,
 		if (icmp_is_error(p->icmp_type) &&
 		    p->key.daddr != cfg->snat_addr)
 			return container_icmp_error(ctx, p, cfg, xdp);
-		return container_untranslated(ctx, p, cfg);
+		return container_untranslated(ctx, p, cfg, xdp);
 	default:
-		return container_untranslated(ctx, p, cfg);
+		return container_untranslated(ctx, p, cfg, xdp);
 	}
 }
 
@@ -301,10 +303,14 @@ static __always_inline int from_container_arp(struct pkt *p, const bool xdp)
 	return arp_answer(p, cfg, xdp);
 }
 
-/* Deliver a translated packet into container @addr. */
+/*
+ * Deliver a translated packet into container @addr, counting it to flow
+ * @f (if any) only once it is sure to go: XDP may still leave it to tc,
+ * which would count it again.
+ */
 static __always_inline int deliver(void *ctx, struct pkt *p,
 				   struct rewrite *rw, __be32 addr,
-				   const bool xdp)
+				   struct ct_flow *f, const bool xdp)
 {
 	const struct endpoint *ep;
 
@@ -315,6 +321,8 @@ static __always_inline int deliver(void *ctx, struct pkt *p,
 		return STAT_DROP_TTL;
 	if (xdp && !xdp_can_send(ep->ifindex))
 		return STAT_TO_TC;
+	if (f)
+		ct_account(f, p, CT_DIR_REPLY, bpf_ktime_get_coarse_ns());
 	rw->addr = addr;
 	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
@@ -334,16 +342,21 @@ static __always_inline int uplink_later_fragment(void *ctx, struct pkt *p,
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct frag_key fk;
 	struct frag_val *v;
+	int ret = CONTINUE;
 
 	frag_key_of(p, &fk);
 	v = frag_find(&fk, now);
+	if (!v || v->state == FRAG_PENDING) {
+		if (xdp)
+			return STAT_TO_TC;	/* holding needs skb helpers */
+		ret = frag_hold(ctx, p, &fk, now);
+		if (ret != CONTINUE)
+			return ret;
+		v = frag_find(&fk, now);	/* its first came meanwhile */
+	}
 	if (v && v->state == FRAG_NAT)
-		return deliver(ctx, p, &rw, v->addr, xdp);
-	if (v && v->state == FRAG_HOST)
-		return STAT_PASS;
-	if (xdp)
-		return STAT_TO_TC;	/* holding needs skb helpers */
-	return frag_hold(ctx, p, &fk, now);
+		return deliver(ctx, p, &rw, v->addr, NULL, xdp);
+	return STAT_PASS;			/* the host's */
 }
 
 /* An ICMP error from the outside about a NATed flow. */
@@ -378,7 +391,7 @@ static __always_inline int uplink_icmp_error(void *ctx, struct pkt *p,
 	if (!icmp_checksums_ok(ctx, p, q.ip))
 		return STAT_DROP_BAD_ICMP;
 	icmp_quote_rewrite(&q, true, f->orig.saddr, f->orig.sport);
-	return deliver(ctx, p, &rw, f->orig.saddr, xdp);
+	return deliver(ctx, p, &rw, f->orig.saddr, NULL, xdp);
 }
 
 /* Outside -> container: the reply of a NATed flow, reverse NATed. */
@@ -410,21 +423,28 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 	f = ct_lookup(&p->key, &dir);
 	if (!f || dir != CT_DIR_REPLY) {
 		if (p->is_fragment)
-			frag_learn(&fk, FRAG_HOST, 0);
+			held = frag_learn(&fk, FRAG_HOST, 0);
+		if (!xdp && held) {
+			/* later fragments for the host were waiting */
+			frag_release(ctx, &fk, held, p->ifindex,
+				     BPF_F_INGRESS, 0);
+			p->redirect = TC_ACT_SHOT;	/* sent as copies */
+			return STAT_FRAG_HELD;
+		}
 		return STAT_PASS;
 	}
 	if (p->is_fragment)
 		held = frag_learn(&fk, FRAG_NAT, f->orig.saddr);
-	ct_account(f, p, dir, bpf_ktime_get_coarse_ns());
 	rw.port = f->orig.sport;
-	ret = deliver(ctx, p, &rw, f->orig.saddr, xdp);
+	ret = deliver(ctx, p, &rw, f->orig.saddr, f, xdp);
 	if (!xdp && ret == STAT_DNAT && held) {
 		/* later fragments were waiting for this one */
 		const struct endpoint *ep;
 
 		ep = bpf_map_lookup_elem(&endpoints, &f->orig.saddr);
 		if (ep) {
-			frag_release(ctx, &fk, held, ep, f->orig.saddr);
+			frag_release(ctx, &fk, held, ep->ifindex, 0,
+				     f->orig.saddr);
 			p->redirect = TC_ACT_SHOT;	/* sent as copies */
 		}
 	}

@@ -85,9 +85,9 @@ static __always_inline __u32 frag_learn(const struct frag_key *fk,
 		bpf_map_update_elem(&frags, fk, &fresh, BPF_ANY);
 		return 0;
 	}
-	held = v->held;
 	v->addr = addr;
 	v->state = state;
+	held = v->held;		/* after the state: see frag_hold() */
 	return held < FRAG_HOLD_PER_DGRAM ? held : FRAG_HOLD_PER_DGRAM;
 }
 
@@ -128,6 +128,14 @@ static __always_inline int frag_hold(struct __sk_buff *skb, struct pkt *p,
 		return STAT_DROP_TRUNCATED;
 	if (bpf_map_update_elem(&frag_stash, &k, h, BPF_NOEXIST))
 		return STAT_DROP_FRAGMENT;	/* the stash is full */
+	/* The first fragment may have come meanwhile, and released the
+	 * held ones before this one was there: then it is not held after
+	 * all, and the caller sends it on the datagram's way.
+	 */
+	if (*(volatile __u32 *)&v->state != FRAG_PENDING) {
+		bpf_map_delete_elem(&frag_stash, &k);
+		return CONTINUE;
+	}
 	p->redirect = TC_ACT_SHOT;		/* consumed, not lost */
 	return STAT_FRAG_HELD;
 }
@@ -145,22 +153,26 @@ static __always_inline void frag_translate(struct frag_held *h, __be32 addr)
 }
 
 /*
- * The first fragment, translated, is in hand and its @held later fragments
- * are waiting: send a copy of it into the container, then turn the skb
- * into each held fragment and send a copy of that.  The skb itself is then
- * spent; the caller drops it.
+ * The first fragment is in hand and its @held later fragments wait.  Send
+ * a copy of it, then turn the skb into each held fragment and send a copy
+ * of that; the skb itself is then spent and the caller drops it.
+ *
+ * For a container (@addr not 0) the copies, translated, go out of its
+ * host side (@ifindex, @flags 0).  For the host (@addr 0) they go back,
+ * as they came, into the uplink's receive path (@flags BPF_F_INGRESS),
+ * where the tc hook now lets them through to the stack.
  */
 static __always_inline void frag_release(struct __sk_buff *skb,
 					 const struct frag_key *fk, __u32 held,
-					 const struct endpoint *ep,
+					 __u32 ifindex, __u64 flags,
 					 __be32 addr)
 {
 	struct frag_stash_key k = { .dgram = *fk };
 	struct frag_held *h;
 	__u32 i, len;
 
-	redirect_hook(REDIRECT_CLONE, ep->ifindex);
-	bpf_clone_redirect(skb, ep->ifindex, 0);
+	redirect_hook(REDIRECT_CLONE, ifindex);
+	bpf_clone_redirect(skb, ifindex, flags);
 	for (i = 0; i < FRAG_HOLD_PER_DGRAM; i++) {
 		if (i >= held)
 			break;
@@ -170,13 +182,16 @@ static __always_inline void frag_release(struct __sk_buff *skb,
 			continue;
 		len = h->len & (FRAG_STASH_BYTES - 1);
 		if (len >= sizeof(struct iphdr)) {
-			frag_translate(h, addr);
+			if (addr)
+				frag_translate(h, addr);
 			if (!bpf_skb_change_tail(skb, ETH_HLEN + len, 0) &&
 			    !bpf_skb_store_bytes(skb, ETH_HLEN, h->data, len,
 						 BPF_F_RECOMPUTE_CSUM)) {
-				redirect_hook(REDIRECT_CLONE, ep->ifindex);
-				bpf_clone_redirect(skb, ep->ifindex, 0);
-				stat_count(STAT_DNAT, ETH_HLEN + len, false);
+				redirect_hook(REDIRECT_CLONE, ifindex);
+				bpf_clone_redirect(skb, ifindex, flags);
+				if (addr)
+					stat_count(STAT_DNAT, ETH_HLEN + len,
+						   false);
 			}
 		}
 		bpf_map_delete_elem(&frag_stash, &k);

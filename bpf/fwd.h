@@ -45,14 +45,18 @@ static __always_inline bool is_excluded(__be32 daddr)
  */
 static __always_inline int route_outside(void *ctx, const struct pkt *p,
 					 const struct bpfnat_config *cfg,
-					 struct bpf_fib_lookup *fib)
+					 struct bpf_fib_lookup *fib,
+					 const bool xdp)
 {
 	int rc;
 
 	fib->family = AF_INET;
 	fib->tos = p->ip->tos;
 	fib->l4_protocol = p->key.proto;
-	fib->tot_len = 0;	/* let the helper check the skb, GSO aware */
+	/* tc: 0 lets the helper check the skb itself, GSO aware; XDP has
+	 * no skb and must say how big the packet is
+	 */
+	fib->tot_len = xdp ? p->len : 0;
 	fib->ipv4_src = cfg->snat_addr;
 	fib->ipv4_dst = p->key.daddr;
 	fib->ifindex = p->ifindex;
@@ -105,10 +109,12 @@ static __always_inline int route_cached(const struct ct_flow *f,
 
 static __always_inline void route_remember(struct ct_flow *f,
 					   const struct bpf_fib_lookup *fib,
-					   __u64 now)
+					   const struct bpfnat_config *cfg,
+					   __u64 now, const bool xdp)
 {
 	f->nh_ifindex = fib->ifindex;
-	f->nh_mtu = fib->mtu_result;
+	/* on XDP the helper answers with the MTU only when it is exceeded */
+	f->nh_mtu = xdp ? cfg->uplink_mtu : fib->mtu_result;
 	__builtin_memcpy(f->nh_dmac, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(f->nh_smac, fib->smac, ETH_ALEN);
 	f->nh_checked_ns = now;

@@ -59,6 +59,18 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } ct_free SEC(".maps");
 
+/*
+ * Destinations whose ports ran out: a new flow to one fails at once for a
+ * second, instead of searching the whole range again on every packet.
+ * Keyed by the reply's source (remote address, port, protocol).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EXHAUSTED_MAX);
+	__type(key, struct ct_key);
+	__type(value, __u64);		/* until, bpf_ktime_get_coarse_ns() */
+} ct_exhausted SEC(".maps");
+
 /* ct_sweep[0]: the expiry timer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

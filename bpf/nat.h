@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The one place that writes packets: new MAC addresses for the next hop, the
- * TTL a router takes off, and for NAT one address and one port (the ICMP
- * echo id for ping), with every checksum they are part of.
+ * The rewrite every forwarded packet gets: new MAC addresses for the next
+ * hop, the TTL a router takes off, and for NAT one address and one port
+ * (the ICMP echo id for ping), with every checksum they are part of.  (The
+ * rarer rewrites live with their concern: ICMP quotes in icmp.h, ARP
+ * answers in arp.h, held fragments in frag.h.)
  *
  * On tc the L4 checksum helpers may move the packet, so every direct write
  * is done first and the helpers are called last; callers must not touch

@@ -14,8 +14,9 @@
 
 #include <linux/types.h>
 #include <linux/bpf.h>
+#include <stddef.h>
 
-#define BPFNAT_LAYOUT_VERSION	2
+#define BPFNAT_LAYOUT_VERSION	3
 
 /* Where the kernel keeps bpfnat's state between CLI runs. */
 #define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
@@ -30,6 +31,7 @@
 #define PIN_CT_SWEEP		"ct_sweep"
 #define PIN_STATS		"stats"
 #define PIN_FRAGS		"frags"
+#define PIN_CT_EXHAUSTED	"ct_exhausted"
 #define PIN_TX_PORTS		"tx_ports"
 #define PIN_FRAG_STASH		"frag_stash"
 #define PIN_PROG_CONTAINER	"tc_container"
@@ -55,6 +57,9 @@
 #endif
 #ifndef FRAGS_MAX
 #define FRAGS_MAX		4096
+#endif
+#ifndef EXHAUSTED_MAX
+#define EXHAUSTED_MAX		1024
 #endif
 
 #define POOL_DEFAULT		"172.18.0.0/16"
@@ -130,9 +135,15 @@ struct ct_flow {
 	__be16 nat_port;	/* source port (ICMP: echo id) after SNAT */
 	__u16 pad;
 	__u32 ifindex;		/* host side of the container's veth */
-	__u32 live;		/* enum ct_slot */
 	__u32 state;		/* enum ct_state */
-	__u32 flags;		/* CT_F_*, set with atomic or */
+	/* live and gen form one 64-bit word, changed with compare-and-swap:
+	 * gen grows each time the slot is taken, so a remover that looked
+	 * at an earlier flow in this slot cannot remove a later one.
+	 */
+	__u32 live;		/* enum ct_slot */
+	__u32 gen;
+	__u32 flags;		/* CT_F_*, changed with atomic and/or */
+	__u32 pad1;
 	__u64 created_ns;	/* bpf_ktime_get_coarse_ns() clock */
 	__u64 last_seen_ns;
 	__u64 packets[2];	/* indexed by enum ct_dir */
@@ -147,7 +158,10 @@ struct ct_flow {
 	__u8 nh_smac[6];
 	__u8 pad2[6];
 };
-_Static_assert(sizeof(struct ct_flow) == 120, "ct_flow layout");
+_Static_assert(sizeof(struct ct_flow) == 128, "ct_flow layout");
+_Static_assert(offsetof(struct ct_flow, live) % 8 == 0 &&
+	       offsetof(struct ct_flow, gen) ==
+	       offsetof(struct ct_flow, live) + 4, "ct_flow claim word");
 
 /* endpoints value, keyed by the container's __be32 address. */
 struct endpoint {
@@ -244,8 +258,13 @@ struct bpfnat_config {
 	__u16 port_hi;
 	__u32 ct_max;
 	__u32 timeout[TMO_MAX];	/* seconds */
+	__u32 uplink_mtu;
+	__u32 flags;		/* CFG_F_* */
 };
-_Static_assert(sizeof(struct bpfnat_config) == 64, "bpfnat_config layout");
+_Static_assert(sizeof(struct bpfnat_config) == 72, "bpfnat_config layout");
+
+/* bpfnat_config.flags */
+#define CFG_F_UPLINK_CLSACT	(1 << 0)	/* `up` created the uplink's clsact */
 
 /*
  * Counters, one per outcome of a packet.  The list is the single source of

@@ -167,10 +167,11 @@ echo_peer() {
 	wait_tcp "$1" "$2"
 }
 
-# echo_peer_udp NS PORT: the same over UDP, one answer per datagram.
+# echo_peer_udp NS PORT: the same over UDP, one answer per datagram (of
+# one line: it is read first, so socat never writes into a closed pipe).
 echo_peer_udp() {
 	in_ns "$1" socat UDP4-RECVFROM:"$2",fork,reuseaddr \
-		SYSTEM:'echo $SOCAT_PEERADDR $SOCAT_PEERPORT' &
+		SYSTEM:'read -r _; echo $SOCAT_PEERADDR $SOCAT_PEERPORT' &
 	wait_udp "$1" "$2"
 }
 

@@ -69,23 +69,27 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 				return usage_error("up", "--uplink '%s': not "
 						   "an interface name", arg);
 			o->uplink = arg;
+			o->given |= GIVEN_UPLINK;
 			break;
 		case OPT_SNAT_IP:
 			if (parse_ipv4(arg, &o->snat_addr))
 				return usage_error("up", "--snat-ip '%s': not "
 						   "an IPv4 address", arg);
+			o->given |= GIVEN_SNAT;
 			break;
 		case OPT_POOL:
 			if (parse_cidr(arg, &addr, &plen, false) ||
 			    pool_init(&o->pool, addr, plen))
 				return usage_error("up", "--pool '%s': expected "
 						   "ADDR/LEN, LEN 1-30", arg);
+			o->given |= GIVEN_POOL;
 			break;
 		case OPT_PORTS:
 			if (parse_port_range(arg, &o->port_lo, &o->port_hi))
 				return usage_error("up", "--ports '%s': "
 						   "expected LO-HI within "
 						   "1-65535", arg);
+			o->given |= GIVEN_PORTS;
 			break;
 		case OPT_EXCLUDE:
 			if (o->n_exclude == EXCLUDE_MAX)
@@ -98,6 +102,7 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 			o->exclude[o->n_exclude].addr = addr &
 							plen_to_mask(plen);
 			o->n_exclude++;
+			o->given |= GIVEN_EXCLUDE;
 			break;
 		case OPT_MODE:
 			if (!strcmp(arg, "tc"))
@@ -107,6 +112,7 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 			else
 				return usage_error("up", "--mode '%s': "
 						   "expected tc or xdp", arg);
+			o->given |= GIVEN_MODE;
 			break;
 		case OPT_CT_MAX:
 			if (parse_u32(arg, 64, 1 << 23, &o->ct_max))
@@ -122,6 +128,7 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 						"expected seconds, 1 to "
 						"604800", argv[optind - 1],
 						arg);
+				o->given |= GIVEN_TIMEOUT << (opt - OPT_TIMEOUT);
 				break;
 			}
 			return usage_error("up", "unknown option '%s'",

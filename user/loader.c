@@ -85,23 +85,52 @@ bool dp_running(struct bpfnat_config *cfg)
 	return true;
 }
 
-bool dp_prog_is_ours(__u32 id)
+/* The ids of bpfnat's programs: those pinned, and those this `up` loads. */
+#define OURS_MAX 32
+static __u32 ours[OURS_MAX];
+static size_t n_ours;
+static bool ours_learnt;
+
+static void ours_add(__u32 id)
+{
+	if (id && n_ours < OURS_MAX)
+		ours[n_ours++] = id;
+}
+
+static __u32 prog_fd_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* The programs of the running data path, before anything re-pins them. */
+static void ours_learn(void)
 {
 	static const char *const names[] = {
 		PIN_PROG_CONTAINER, PIN_PROG_UPLINK, PIN_PROG_XDP_CONTAINER,
 		PIN_PROG_XDP_UPLINK, PIN_PROG_XDP_PASS,
 	};
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int fd, err;
+	int fd;
 
-	fd = bpf_prog_get_fd_by_id(id);
-	if (fd < 0)
-		return false;
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
-	close(fd);
-	for (size_t i = 0; !err && i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(info.name, names[i]))
+	if (ours_learnt)
+		return;
+	ours_learnt = true;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		fd = dp_pin_open(names[i]);
+		if (fd >= 0) {
+			ours_add(prog_fd_id(fd));
+			close(fd);
+		}
+	}
+}
+
+bool dp_prog_is_ours(__u32 id)
+{
+	ours_learn();
+	for (size_t i = 0; id && i < n_ours; i++)
+		if (ours[i] == id)
 			return true;
 	return false;
 }
@@ -119,7 +148,9 @@ static __u32 tc_ours(int ifindex)
 	return q.prog_id;
 }
 
-static int tc_attach(int ifindex, const char *ifname, int prog_fd)
+/* Attach at tc ingress; *@created tells if the clsact qdisc is new. */
+static int tc_attach(int ifindex, const char *ifname, int prog_fd,
+		     bool *created)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 			    .attach_point = BPF_TC_INGRESS);
@@ -136,6 +167,8 @@ static int tc_attach(int ifindex, const char *ifname, int prog_fd)
 			strerror(-err));
 		return err;
 	}
+	if (created)
+		*created = !err;
 	if (!bpf_tc_query(&hook, &q) && !dp_prog_is_ours(q.prog_id)) {
 		pr_warn("attach to %s: tc filter pref %u handle %#x belongs "
 			"to another program (id %u)", ifname, BPFNAT_TC_PRIO,
@@ -149,10 +182,11 @@ static int tc_attach(int ifindex, const char *ifname, int prog_fd)
 }
 
 /*
- * Take bpfnat's filter off @ifindex; drop the clsact qdisc too when no
- * filter at all is left on it, so a device looks as it did before `up`.
+ * Take bpfnat's filter off @ifindex; with @may_destroy (bpfnat created the
+ * clsact qdisc, or the device), drop the qdisc too when no filter at all
+ * is left on it, so the device looks as it did before `up`.
  */
-static int tc_detach(struct nl *nl, int ifindex)
+static int tc_detach(struct nl *nl, int ifindex, bool may_destroy)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 			    .attach_point = BPF_TC_INGRESS);
@@ -163,7 +197,8 @@ static int tc_detach(struct nl *nl, int ifindex)
 	err = bpf_tc_detach(&hook, &opts);
 	if (err && err != -ENOENT)
 		return err;
-	if (nl_tc_filter_count(nl, ifindex, TC_H_MAKE(TC_H_CLSACT,
+	if (may_destroy &&
+	    nl_tc_filter_count(nl, ifindex, TC_H_MAKE(TC_H_CLSACT,
 						      TC_H_MIN_INGRESS)) == 0 &&
 	    nl_tc_filter_count(nl, ifindex, TC_H_MAKE(TC_H_CLSACT,
 						      TC_H_MIN_EGRESS)) == 0) {
@@ -178,16 +213,24 @@ static int bpffs_ready(void)
 	struct statfs st;
 
 	if (statfs(BPFFS_ROOT, &st) == 0 && st.f_type == BPF_FS_MAGIC)
-		goto mkdir;
+		return 0;
 	if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
+		int err = -errno;
+
 		pr_warn("up: mount bpffs at %s: %s", BPFFS_ROOT,
-			strerror(errno));
-		return -errno;
+			strerror(-err));
+		return err;
 	}
-mkdir:
+	return 0;
+}
+
+static int pin_dir_ready(void)
+{
 	if (mkdir(BPFNAT_PIN_DIR, 0700) && errno != EEXIST) {
-		pr_warn("up: create %s: %s", BPFNAT_PIN_DIR, strerror(errno));
-		return -errno;
+		int err = -errno;
+
+		pr_warn("up: create %s: %s", BPFNAT_PIN_DIR, strerror(-err));
+		return err;
 	}
 	chmod(BPFNAT_PIN_DIR, 0700);
 	return 0;
@@ -296,22 +339,49 @@ static int ct_free_fill(int fd, uint32_t ct_max)
 	return 0;
 }
 
+static bool exclude_wanted(const struct up_opts *o,
+			   const struct exclude_key *k)
+{
+	for (unsigned int i = 0; i < o->n_exclude; i++)
+		if (o->exclude[i].prefixlen == k->prefixlen &&
+		    o->exclude[i].addr == k->addr)
+			return true;
+	return false;
+}
+
+/* The wanted exclusions first, then the stale ones out: at no moment is
+ * a destination that stays excluded NATed.
+ */
 static int exclude_sync(int fd, const struct up_opts *o)
 {
-	struct exclude_key key, next;
+	struct exclude_key key, *prev = NULL;
 	__u8 one = 1;
 	unsigned int i;
 
-	/* LPM tries cannot be walked and deleted at once: restart. */
-	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
-		key = next;
-		if (bpf_map_delete_elem(fd, &key))
-			return -errno;
-	}
 	for (i = 0; i < o->n_exclude; i++)
 		if (bpf_map_update_elem(fd, &o->exclude[i], &one, 0))
 			return -errno;
+	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+		if (!exclude_wanted(o, &key) && !bpf_map_delete_elem(fd, &key)) {
+			prev = NULL;	/* LPM tries: restart after a delete */
+			continue;
+		}
+		prev = &key;
+	}
 	return 0;
+}
+
+/* What `up` was given before, for the options not given now. */
+static void exclude_read(int fd, struct up_opts *o)
+{
+	struct exclude_key key, *prev = NULL;
+
+	o->n_exclude = 0;
+	while (o->n_exclude < EXCLUDE_MAX &&
+	       bpf_map_get_next_key(fd, prev, &key) == 0) {
+		o->exclude[o->n_exclude++] = key;
+		prev = &o->exclude[o->n_exclude - 1];
+	}
 }
 
 static int endpoints_sync(int fd, const struct container *v, size_t n)
@@ -345,17 +415,25 @@ static int endpoints_sync(int fd, const struct container *v, size_t n)
 	return 0;
 }
 
+/* Pin @prog as @name, replacing an older pin in one step (a rename), so
+ * there is always a program of that name while `up` runs.
+ */
 static int prog_pin(struct bpf_program *prog, const char *name)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	int err;
 
 	pin_path(name, path, sizeof(path));
-	/* replace an older pin: the new program takes its name */
-	unlink(path);
-	err = bpf_program__pin(prog, path);
-	if (err)
+	/* bpffs refuses names with a dot */
+	snprintf(tmp, sizeof(tmp), "%s_new", path);
+	unlink(tmp);
+	err = bpf_program__pin(prog, tmp);
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err) {
+		unlink(tmp);
 		pr_warn("up: pin %s: %s", path, strerror(-err));
+	}
 	return err;
 }
 
@@ -427,8 +505,30 @@ static int links_all(struct nl *nl, struct link_list *l)
 	return nl_link_dump(nl, link_collect, l);
 }
 
+/*
+ * Devices whose clsact qdisc bpfnat may remove when it leaves them bare:
+ * the containers' host sides (bpfnat made the devices) and an uplink whose
+ * qdisc `up` created.
+ */
+struct owned {
+	const struct container *v;
+	size_t n;
+	int uplink;		/* 0: none */
+};
+
+static bool owns_qdisc(const struct owned *o, int ifindex)
+{
+	if (o->uplink && ifindex == o->uplink)
+		return true;
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i].host_ifindex == ifindex)
+			return true;
+	return false;
+}
+
 /* Take bpfnat's filter off every device but those in @keep. */
-static int detach_all_but(struct nl *nl, const int *keep, size_t n_keep)
+static int detach_all_but(struct nl *nl, const int *keep, size_t n_keep,
+			  const struct owned *owned)
 {
 	struct link_list l;
 	size_t i, k;
@@ -444,11 +544,13 @@ static int detach_all_but(struct nl *nl, const int *keep, size_t n_keep)
 			;
 		if (k < n_keep || !tc_ours(l.v[i].ifindex))
 			continue;
-		err = tc_detach(nl, l.v[i].ifindex);
+		err = tc_detach(nl, l.v[i].ifindex,
+				owns_qdisc(owned, l.v[i].ifindex));
 		if (err) {
 			pr_warn("detach from %s: %s", l.v[i].name,
 				nl_strerror(nl, err));
-			ret = err;
+			if (!ret)
+				ret = err;
 		}
 	}
 	free(l.v);
@@ -507,8 +609,9 @@ static int xdp_container_up(const struct container *c, int pass_fd,
 }
 
 /*
- * XDP mode on: receivers first (containers' eth0, the devmap), senders
- * last, so no frame is redirected where it cannot land.
+ * XDP mode on, or its programs replaced in place: receivers first
+ * (containers' eth0, the devmap), senders last, so no frame is redirected
+ * where it cannot land.
  */
 static int xdp_mode_up(struct bpfnat_bpf *skel, const struct nl_link *uplink,
 		       const struct container *v, size_t n)
@@ -543,56 +646,133 @@ static int xdp_mode_up(struct bpfnat_bpf *skel, const struct nl_link *uplink,
 			  bpf_program__fd(skel->progs.xdp_uplink));
 }
 
-/* XDP mode off: bpfnat's XDP programs off every device, eth0s restored. */
-static int xdp_mode_down(struct nl *nl, const struct container *v, size_t n)
+/*
+ * XDP mode off: bpfnat's XDP programs off the uplinks (@uplinks; 0 for
+ * none) and the containers' host sides, the containers' eth0 restored.
+ * Best effort: a container that is gone or broken does not stop the rest.
+ */
+static int xdp_mode_down(const int *uplinks, size_t n_uplinks,
+			 const struct container *v, size_t n)
 {
 	struct eth_xdp undo = { .pass_fd = -1 };
-	struct link_list l;
 	size_t i;
 	int err, ret = 0;
 
-	err = links_all(nl, &l);
-	for (i = 0; !err && i < l.n; i++) {
-		err = xdp_detach(l.v[i].ifindex);
-		if (err) {
-			pr_warn("detach XDP from %s: %s", l.v[i].name,
+	for (i = 0; i < n_uplinks + n; i++) {
+		int ifindex = i < n_uplinks ? uplinks[i] :
+					      v[i - n_uplinks].host_ifindex;
+
+		if (!ifindex)
+			continue;
+		err = xdp_detach(ifindex);
+		if (err && err != -ENODEV) {
+			pr_warn("detach XDP from ifindex %d: %s", ifindex,
 				strerror(-err));
-			ret = err;
-			err = 0;
+			if (!ret)
+				ret = err;
 		}
 	}
-	free(l.v);
 	for (i = 0; i < n; i++) {
 		err = container_run(&v[i], eth_xdp_apply, &undo);
-		if (err) {
+		if (err && err != -ENOENT && err != -ENODEV) {
 			pr_warn("container %s: undo XDP mode: %s", v[i].name,
 				strerror(-err));
-			ret = err;
+			if (!ret)
+				ret = err;
 		}
 	}
-	return ret ? ret : err;
+	return ret;
+}
+
+/* The ports the host's own sockets take (net.ipv4.ip_local_port_range). */
+static void host_ephemeral(unsigned int *lo, unsigned int *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	*lo = 32768;
+	*hi = 60999;
+	if (f) {
+		if (fscanf(f, "%u %u", lo, hi) != 2) {
+			*lo = 32768;
+			*hi = 60999;
+		}
+		fclose(f);
+	}
+}
+
+/*
+ * The default SNAT ports: those below the host's ephemeral range (or else
+ * above it), so that a NATed flow and one of the host's own connections
+ * do not pick the same port.
+ */
+static void ports_default(struct up_opts *o)
+{
+	unsigned int lo, hi;
+
+	host_ephemeral(&lo, &hi);
+	if (lo >= PORTS_DEFAULT_LO + 1024) {
+		o->port_lo = PORTS_DEFAULT_LO;
+		o->port_hi = lo - 1;
+	} else if (hi + 1024 <= 65535) {
+		o->port_lo = hi + 1;
+		o->port_hi = 65535;
+	}
+}
+
+/* `up` on a running data path: what was not given stays as it runs. */
+static void inherit_running(struct up_opts *o,
+			    const struct bpfnat_config *r)
+{
+	static char uplink[IF_NAMESIZE];
+	int fd;
+
+	if (!(o->given & GIVEN_MODE))
+		o->mode = r->mode;
+	if (!(o->given & GIVEN_PORTS)) {
+		o->port_lo = r->port_lo;
+		o->port_hi = r->port_hi;
+	}
+	if (!(o->given & GIVEN_POOL))
+		pool_init(&o->pool, r->pool_addr,
+			  __builtin_popcount(r->pool_mask));
+	for (int t = 0; t < TMO_MAX; t++)
+		if (!(o->given & (GIVEN_TIMEOUT << t)))
+			o->timeout[t] = r->timeout[t];
+	if (!(o->given & GIVEN_EXCLUDE)) {
+		fd = dp_pin_open(PIN_EXCLUDE);
+		if (fd >= 0) {
+			exclude_read(fd, o);
+			close(fd);
+		}
+	}
+	if (!(o->given & GIVEN_UPLINK) &&
+	    if_indextoname(r->uplink_ifindex, uplink)) {
+		o->uplink = uplink;
+		if (!(o->given & GIVEN_SNAT))
+			o->snat_addr = r->snat_addr;
+	}
 }
 
 int dp_up(struct nl *nl, struct up_opts *o)
 {
-	struct bpfnat_config cfg = {}, running;
+	struct bpfnat_config cfg = {}, running = {};
 	struct container *v = NULL;
 	struct bpfnat_bpf *skel;
 	struct nl_link uplink;
 	struct bpf_map *map;
+	struct owned owned;
 	char path[PATH_MAX];
-	bool fresh;
-	int *keep = NULL;
+	int *keep = NULL, uplinks[2];
+	bool fresh, created;
 	__u32 zero = 0;
 	size_t n = 0, i;
 	int err;
 
-	err = resolve_uplink(nl, o, &uplink);
-	if (err)
-		return err;
 	err = bpffs_ready();
 	if (err)
 		return err;
+	/* the running programs are ours, before anything re-pins them */
+	ours_learn();
 
 	fresh = !dp_running(&running);
 	if (!fresh) {
@@ -609,9 +789,18 @@ int dp_up(struct nl *nl, struct up_opts *o)
 			return -EEXIST;
 		}
 		o->ct_max = running.ct_max;
+		inherit_running(o, &running);
+	} else if (!(o->given & GIVEN_PORTS)) {
+		ports_default(o);
 	}
 	if (!o->ct_max)
 		o->ct_max = CT_MAX_DEFAULT;
+	err = resolve_uplink(nl, o, &uplink);
+	if (err)
+		return err;
+	err = pin_dir_ready();
+	if (err)
+		return err;
 
 	skel = bpfnat_bpf__open();
 	if (!skel) {
@@ -623,8 +812,10 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	bpf_map__set_max_entries(skel->maps.ct_free, o->ct_max);
 	bpf_map__set_max_entries(skel->maps.ct_index, 2 * o->ct_max);
 	bpf_object__for_each_map(map, skel->obj) {
-		if (bpf_map__is_internal(map))
-			continue;	/* .rodata: constants, not state */
+		/* .rodata and per-CPU scratch buffers are not state */
+		if (bpf_map__is_internal(map) ||
+		    map == skel->maps.scratch || map == skel->maps.frag_scratch)
+			continue;
 		pin_path(bpf_map__name(map), path, sizeof(path));
 		bpf_map__set_pin_path(map, path);
 	}
@@ -641,6 +832,11 @@ int dp_up(struct nl *nl, struct up_opts *o)
 			log_verbose() ? "" : " (-v shows the verifier's log)");
 		goto fail;
 	}
+	ours_add(prog_fd_id(bpf_program__fd(skel->progs.tc_container)));
+	ours_add(prog_fd_id(bpf_program__fd(skel->progs.tc_uplink)));
+	ours_add(prog_fd_id(bpf_program__fd(skel->progs.xdp_container)));
+	ours_add(prog_fd_id(bpf_program__fd(skel->progs.xdp_uplink)));
+	ours_add(prog_fd_id(bpf_program__fd(skel->progs.xdp_pass)));
 	if (fresh) {
 		err = ct_free_fill(bpf_map__fd(skel->maps.ct_free), o->ct_max);
 		if (err) {
@@ -652,6 +848,7 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	cfg.version = BPFNAT_LAYOUT_VERSION;
 	cfg.mode = o->mode;
 	cfg.uplink_ifindex = uplink.ifindex;
+	cfg.uplink_mtu = uplink.mtu;
 	cfg.snat_addr = o->snat_addr;
 	cfg.pool_addr = o->pool.net;
 	cfg.pool_mask = o->pool.mask;
@@ -660,6 +857,9 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	cfg.port_hi = o->port_hi;
 	cfg.ct_max = o->ct_max;
 	memcpy(cfg.timeout, o->timeout, sizeof(cfg.timeout));
+	/* an uplink kept keeps what is known of its qdisc */
+	if (!fresh && running.uplink_ifindex == cfg.uplink_ifindex)
+		cfg.flags |= running.flags & CFG_F_UPLINK_CLSACT;
 
 	err = exclude_sync(bpf_map__fd(skel->maps.exclude), o);
 	if (err) {
@@ -674,12 +874,6 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	err = endpoints_sync(bpf_map__fd(skel->maps.endpoints), v, n);
 	if (err)
 		goto fail;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg,
-				0)) {
-		err = -errno;
-		pr_warn("up: write config: %s", strerror(-err));
-		goto fail;
-	}
 
 	err = prog_pin(skel->progs.tc_container, PIN_PROG_CONTAINER) ?:
 	      prog_pin(skel->progs.tc_uplink, PIN_PROG_UPLINK) ?:
@@ -696,27 +890,48 @@ int dp_up(struct nl *nl, struct up_opts *o)
 		goto fail;
 	}
 	err = tc_attach(uplink.ifindex, uplink.name,
-			bpf_program__fd(skel->progs.tc_uplink));
+			bpf_program__fd(skel->progs.tc_uplink), &created);
 	if (err)
 		goto fail;
+	if (created)
+		cfg.flags |= CFG_F_UPLINK_CLSACT;
 	keep[0] = uplink.ifindex;
 	for (i = 0; i < n; i++) {
 		err = tc_attach(v[i].host_ifindex, v[i].host_if,
-				bpf_program__fd(skel->progs.tc_container));
+				bpf_program__fd(skel->progs.tc_container),
+				NULL);
 		if (err)
 			goto fail;
 		keep[i + 1] = v[i].host_ifindex;
 	}
 	/* a device that is no longer the uplink nor a container */
-	err = detach_all_but(nl, keep, n + 1);
+	owned = (struct owned){ v, n,
+		running.flags & CFG_F_UPLINK_CLSACT ? running.uplink_ifindex :
+						      0 };
+	err = detach_all_but(nl, keep, n + 1, &owned);
 	if (err)
 		goto fail;
-	/* XDP in front of tc, or no longer */
-	err = xdp_mode_down(nl, v, n);
-	if (!err && o->mode == MODE_XDP)
+
+	/* XDP in front of tc, replaced in place, or no longer */
+	uplinks[0] = (int)running.uplink_ifindex;
+	uplinks[1] = uplink.ifindex;
+	if (o->mode == MODE_XDP) {
+		if (!fresh && (int)running.uplink_ifindex != uplink.ifindex)
+			xdp_mode_down(uplinks, 1, NULL, 0);
 		err = xdp_mode_up(skel, &uplink, v, n);
+	} else if (!fresh && running.mode == MODE_XDP) {
+		err = xdp_mode_down(uplinks, 2, v, n);
+	}
 	if (err)
 		goto fail;
+
+	/* last: what it says now holds */
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg,
+				0)) {
+		err = -errno;
+		pr_warn("up: write config: %s", strerror(-err));
+		goto fail;
+	}
 	err = sweep_start(skel);
 	if (err)
 		goto fail;
@@ -725,12 +940,14 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	goto out;
 
 fail:
-	/* A first `up` leaves nothing behind; a repeated one leaves the
-	 * data path that was running (its maps, pins and filters).
+	/* A first `up` leaves nothing behind.  A repeated one stops where
+	 * it failed: every device still runs a program of bpfnat's, old or
+	 * new, on the same maps, and the config it had.
 	 */
 	if (fresh) {
-		xdp_mode_down(nl, v, n);
-		detach_all_but(nl, NULL, 0);
+		owned = (struct owned){ v, n, created ? uplink.ifindex : 0 };
+		xdp_mode_down(&uplink.ifindex, 1, v, n);
+		detach_all_but(nl, NULL, 0, &owned);
 		remove_pins();
 	}
 out:
@@ -740,22 +957,35 @@ out:
 	return err;
 }
 
+/*
+ * Everything bpfnat attached comes off and its pins go, and nothing else:
+ * best effort, so that one broken container does not keep the rest up.
+ * Returns the first error.
+ */
 int dp_down(struct nl *nl)
 {
+	struct bpfnat_config running = {};
 	struct container *v = NULL;
+	struct owned owned;
 	size_t n = 0;
-	int err;
+	int err, ret, uplink;
 
-	err = container_list(nl, &v, &n);
-	if (!err)
-		err = xdp_mode_down(nl, v, n);
-	free(v);
-	if (!err)
-		err = detach_all_but(nl, NULL, 0);
-	if (err)
-		return err;
+	ours_learn();
+	dp_running(&running);
+	ret = container_list(nl, &v, &n);
+	if (ret)
+		pr_warn("down: list containers: %s", nl_strerror(nl, ret));
+	uplink = (int)running.uplink_ifindex;
+	err = xdp_mode_down(&uplink, 1, v, n);
+	ret = ret ?: err;
+	owned = (struct owned){ v, n,
+		running.flags & CFG_F_UPLINK_CLSACT ? running.uplink_ifindex :
+						      0 };
+	err = detach_all_but(nl, NULL, 0, &owned);
+	ret = ret ?: err;
 	remove_pins();
-	return 0;
+	free(v);
+	return ret;
 }
 
 /* A container added while XDP mode runs joins it. */
@@ -807,7 +1037,7 @@ int dp_container_attach(struct nl *nl, const struct container *c)
 			strerror(-err));
 		goto out;
 	}
-	err = tc_attach(c->host_ifindex, c->host_if, prog);
+	err = tc_attach(c->host_ifindex, c->host_if, prog, NULL);
 	if (!err && cfg.mode == MODE_XDP)
 		err = container_xdp_up(c);
 	if (err)

@@ -19,7 +19,21 @@
 #include "container.h"
 #include "nl.h"
 
+/* up_opts.given: what the command line set.  On a running data path
+ * everything else is kept as it runs, so `up` again changes nothing.
+ */
+enum {
+	GIVEN_UPLINK = 1 << 0,
+	GIVEN_SNAT = 1 << 1,
+	GIVEN_POOL = 1 << 2,
+	GIVEN_PORTS = 1 << 3,
+	GIVEN_EXCLUDE = 1 << 4,
+	GIVEN_MODE = 1 << 5,
+	GIVEN_TIMEOUT = 1 << 6,		/* << enum ct_timeout_id */
+};
+
 struct up_opts {
+	unsigned int given;		/* GIVEN_* */
 	const char *uplink;		/* NULL: the default route's device */
 	uint32_t snat_addr;		/* 0: the uplink's first address */
 	struct pool pool;
@@ -31,7 +45,9 @@ struct up_opts {
 	uint32_t timeout[TMO_MAX];	/* seconds */
 };
 
-/* Defaults of DESIGN.md and of the NAT RFCs' minimum timeouts. */
+/* Defaults of DESIGN.md and of the NAT RFCs' minimum timeouts.  The port
+ * range is the one below the host's ephemeral ports (see dp_up()).
+ */
 void up_opts_default(struct up_opts *o);
 
 int dp_up(struct nl *nl, struct up_opts *o);
@@ -39,8 +55,9 @@ int dp_down(struct nl *nl);
 
 /* Is a data path pinned?  Fills @cfg when it is and @cfg is not NULL. */
 bool dp_running(struct bpfnat_config *cfg);
-/* Is program @id one of bpfnat's (by its name)?  Filters and XDP
- * programs that are not are never replaced or removed.
+/* Is program @id one of bpfnat's: pinned under BPFNAT_PIN_DIR, or just
+ * loaded by this `up`?  Filters and XDP programs that are not are never
+ * replaced or removed, whatever their names.
  */
 bool dp_prog_is_ours(__u32 id);
 

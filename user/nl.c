@@ -164,6 +164,7 @@ static int nl_request(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 
+	errno = 0;
 	do {
 		n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
 		if (n < 0)
@@ -259,6 +260,7 @@ int nl_link_set_inet(struct nl *nl, int ifindex, bool forwarding,
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlattr *af, *inet, *conf, *inet6;
 	struct nlmsghdr *nlh;
+	int err;
 
 	nlh = msg_link(buf, RTM_NEWLINK, 0, ifindex, NULL);
 	af = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
@@ -268,11 +270,20 @@ int nl_link_set_inet(struct nl *nl, int ifindex, bool forwarding,
 	mnl_attr_put_u32(nlh, IPV4_DEVCONF_PROXY_ARP, proxy_arp);
 	mnl_attr_nest_end(nlh, conf);
 	mnl_attr_nest_end(nlh, inet);
+	mnl_attr_nest_end(nlh, af);
+	err = nl_request(nl, nlh, NULL, NULL);
+	if (err)
+		return err;
+
+	/* A request of its own: on a host without IPv6 it has no object. */
+	nlh = msg_link(buf, RTM_NEWLINK, 0, ifindex, NULL);
+	af = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
 	inet6 = mnl_attr_nest_start(nlh, AF_INET6);
 	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
 	mnl_attr_nest_end(nlh, inet6);
 	mnl_attr_nest_end(nlh, af);
-	return nl_request(nl, nlh, NULL, NULL);
+	err = nl_request(nl, nlh, NULL, NULL);
+	return err == -EAFNOSUPPORT || err == -EOPNOTSUPP ? 0 : err;
 }
 
 int nl_arp_proxy_delay(struct nl *nl, int ifindex, uint64_t msecs)

@@ -237,7 +237,7 @@ test_foreign_layouts_refused() {
 	in_ns a ping -c1 -W2 198.51.100.2 >/dev/null
 	# the running data path claims another layout version
 	bpftool map update pinned /sys/fs/bpf/bpfnat/config key 0 0 0 0 \
-		value $(printf '0x%02x ' 7 0 0 0 $(seq 1 60 | sed 's/.*/0/'))
+		value $(printf '0x%02x ' 7 0 0 0 $(seq 1 68 | sed 's/.*/0/'))
 	assert_exit 1 "another layout version" nat_up
 	assert_match "$LAST_ERR" "layout v7.*bpfnat down" "says what and how"
 	assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/ct_flows -j |
@@ -271,4 +271,106 @@ test_malformed_dropped_by_name() {
 			fail "$counter: $(counter "$counter")"
 	done
 	assert_eq "$(bpfnat ct count)" 0 "no flow"
+}
+
+# Fragments for the host itself, last first: held, then handed to it.
+test_fragments_for_the_host_out_of_order() {
+	world_up
+	head -c 4000 /dev/urandom >/tmp/payload
+	socat -u UDP4-RECV:8800,bind=198.51.100.1,reuseaddr \
+		OPEN:/tmp/got-host,creat &
+	wait_udp host 8800
+	in_ns out ping -c1 -W2 198.51.100.1 >/dev/null
+	local gw
+	gw=$(in_ns out ip neigh show 198.51.100.1 | awk '{ print $5 }')
+	in_ns out pktsend -i eth0 --dmac "$gw" --src 198.51.100.2 \
+		--dst 198.51.100.1 --sport 8800 --dport 8800 --mtu 1500 \
+		--reverse </tmp/payload
+	retry 30 sh -c "[ \$(stat -c %s /tmp/got-host) = 4000 ]" ||
+		fail "the host got $(stat -c %s /tmp/got-host) bytes"
+	cmp /tmp/got-host /tmp/payload || fail "bytes differ"
+	assert_eq "$(counter drop_fragment)" 0 "no fragment dropped"
+}
+
+# A port the host's own sockets use is never given to a NATed flow: the
+# host's replies must not be taken from it.
+test_host_ports_not_taken() {
+	world_up --ports 20000-20009
+	echo_peer_udp out 7900
+	echo_peer out 7901
+	# the host: a UDP socket on 20000, a TCP listener on 20001
+	socat -u UDP4-RECV:20000,bind=198.51.100.1 /dev/null &
+	socat -u TCP4-LISTEN:20001,bind=198.51.100.1,reuseaddr /dev/null &
+	wait_udp host 20000
+	wait_tcp host 20001
+	local seen
+	seen=$(echo x | in_ns a socat -T2 - \
+		UDP4:198.51.100.2:7900,sourceport=20000)
+	assert_match "$seen" "^198.51.100.1 200[0-9][0-9]$" "UDP: NATed"
+	assert_ne "$seen" "198.51.100.1 20000" "UDP: not the host's port"
+	seen=$(in_ns a socat -T2 - TCP4:198.51.100.2:7901,sourceport=20001 \
+		</dev/null)
+	assert_match "$seen" "^198.51.100.1 200[0-9][0-9]$" "TCP: NATed"
+	assert_ne "$seen" "198.51.100.1 20001" "TCP: not the host's port"
+}
+
+# Another tool's XDP program, even one named like bpfnat's, survives up,
+# a change of mode and down.
+test_foreign_xdp_programs_survive() {
+	world_up
+	ip link add fx0 type veth peer name fx1
+	bpftool prog loadall "$BPFNAT_BUILD/bpfnat.bpf.o" /sys/fs/bpf/foreign
+	bpftool net attach xdpdrv pinned /sys/fs/bpf/foreign/xdp_pass dev fx0
+	local id
+	id=$(ip -j -d link show fx0 | jq '.[0].xdp.prog.id')
+	nat_up --mode xdp
+	nat_up --mode tc
+	bpfnat down
+	assert_eq "$(ip -j -d link show fx0 | jq '.[0].xdp.prog.id')" "$id" \
+		"the foreign program is still there"
+}
+
+# `up` again with nothing given changes nothing of what runs.
+test_up_again_keeps_the_config() {
+	world_up --ports 20000-20007 --exclude 203.0.113.0/24 \
+		--udp-timeout 200
+	local before
+	before=$(bpfnat status -j | jq -c 'del(.program_ids, .ct_expired)')
+	nat_up
+	assert_eq "$(bpfnat status -j | jq -c 'del(.program_ids, .ct_expired)')" \
+		"$before" "status after a bare up"
+	assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/exclude -j |
+		jq length)" 1 "the exclusion kept"
+	assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/config -j |
+		jq '.[0].formatted.value.timeout[4]')" 200 "the UDP timeout kept"
+}
+
+# A container that is broken (its eth0 renamed) does not keep down from
+# taking everything else off.
+test_down_despite_a_broken_container() {
+	world_up
+	in_ns a ip link set eth0 down
+	in_ns a ip link set eth0 name eth9
+	bpfnat down
+	[[ -e /sys/fs/bpf/bpfnat ]] && fail "pins remain"
+	assert_no_match "$(tc filter show dev up0 ingress)" "tc_uplink" \
+		"the uplink's filter is gone"
+	assert_eq "$(ip -j -d link show up0 | jq '.[0].xdp // empty')" "" \
+		"no XDP left on the uplink"
+}
+
+# A DF packet bigger than the uplink's MTU gets fragmentation needed, in
+# XDP mode too (XDP leaves it to tc, which answers).
+test_too_big_for_the_uplink() {
+	bpfnat ns add a
+	outside_add
+	ip link set up0 mtu 1400
+	in_ns out ip link set eth0 mtu 1400
+	nat_up
+	in_ns a ping -c1 -W2 -M do -s 1472 198.51.100.2 >/dev/null 2>&1 || true
+	in_ns a ping -c1 -W2 -M do -s 1472 198.51.100.2 >/dev/null 2>&1 || true
+	assert_match "$(in_ns a ip route get 198.51.100.2)" "mtu 1400" \
+		"the container learnt the uplink's MTU"
+	assert_ok "smaller packets pass" in_ns a ping -c1 -W2 -M do -s 1372 \
+		198.51.100.2
 }

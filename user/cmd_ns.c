@@ -91,12 +91,7 @@ int cmd_ns_add(int argc, char **argv)
 		pr_warn("ns add: netlink: %s", strerror(-err));
 		return EXIT_FAIL;
 	}
-	err = container_find(&nl, argv[optind], &c);
-	if (!err) {
-		pr_warn("ns add %s: the container exists", argv[optind]);
-		err = -EEXIST;
-		goto out;
-	}
+	/* a name taken is found by the kernel: the namespace exists */
 	err = container_add(&nl, argv[optind], &pool, addr, &c);
 	if (err)
 		goto out;

@@ -246,7 +246,9 @@ int container_add(struct nl *nl, const char *name, const struct pool *pool,
 
 	nsfd = netns_add(name);
 	if (nsfd < 0) {
-		if (nsfd == -EEXIST)
+		if (nsfd == -EEXIST && !container_find(nl, name, c))
+			pr_warn("ns add %s: the container exists", name);
+		else if (nsfd == -EEXIST)
 			pr_warn("ns add %s: a namespace of that name exists",
 				name);
 		else

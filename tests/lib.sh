@@ -167,6 +167,26 @@ echo_peer() {
 	wait_tcp "$1" "$2"
 }
 
+# session_open PORT: a TCP connection from a to an echo server outside,
+# kept open; session_say LINE sends LINE on it and checks it comes back.
+session_open() {
+	in_ns out socat TCP4-LISTEN:"$1",reuseaddr EXEC:cat &
+	wait_tcp out "$1"
+	coproc SESSION { in_ns a socat -T10 - TCP4:198.51.100.2:"$1"; }
+}
+
+session_say() {
+	local line
+	echo "$1" >&"${SESSION[1]}"
+	read -r -t 5 line <&"${SESSION[0]}" || fail "no echo of '$1'"
+	assert_eq "$line" "$1" "echo on the session"
+}
+
+session_close() {
+	exec {SESSION[1]}>&-
+	wait "$SESSION_PID" || true
+}
+
 # echo_peer_udp NS PORT: the same over UDP, one answer per datagram (of
 # one line: it is read first, so socat never writes into a closed pipe).
 echo_peer_udp() {

@@ -31,17 +31,13 @@ test_flows_expire_without_a_daemon() {
 # The TCP state machine, as conntrack shows it.
 test_tcp_states() {
 	world_up
-	in_ns out socat TCP4-LISTEN:8100,reuseaddr EXEC:cat &
-	wait_tcp out 8100
-	coproc CLIENT { in_ns a socat -T10 - TCP4:198.51.100.2:8100; }
-	echo hi >&"${CLIENT[1]}"
-	read -r -t 5 _ <&"${CLIENT[0]}"
+	session_open 8100
+	session_say hi
 	assert_eq "$(bpfnat ct list -j | jq -r '.[0].state')" "ESTABLISHED" \
 		"after the handshake"
 	[[ $(bpfnat ct list -j | jq '.[0].timeout') -gt 7000 ]] ||
 		fail "established timeout: $(bpfnat ct list -j | jq '.[0].timeout')"
-	exec {CLIENT[1]}>&-
-	wait "$CLIENT_PID" || true
+	session_close
 	retry 20 sh -c "$BPFNAT ct list | grep -q TIME_WAIT" ||
 		fail "after both FINs: $(bpfnat ct list)"
 	[[ $(bpfnat ct list -j | jq '.[0].timeout') -le 240 ]] ||

@@ -166,21 +166,15 @@ test_checksums_with_and_without_offload() {
 
 test_up_twice_keeps_flows() {
 	world_up
-	in_ns out socat TCP4-LISTEN:7600,reuseaddr EXEC:cat &
-	wait_tcp out 7600
-	coproc CLIENT { in_ns a socat -T10 - TCP4:198.51.100.2:7600; }
-	echo one >&"${CLIENT[1]}"
-	read -r -t 5 line <&"${CLIENT[0]}"
-	assert_eq "$line" "one" "before"
+	session_open 7600
+	session_say one
 	local flows
 	flows=$(bpfnat ct list -j)
 
 	nat_up
 	assert_eq "$(bpfnat ct list -j | jq -c 'map(.original)')" \
 		"$(jq -c 'map(.original)' <<<"$flows")" "flows kept"
-	echo two >&"${CLIENT[1]}"
-	read -r -t 5 line <&"${CLIENT[0]}"
-	assert_eq "$line" "two" "the connection carries on"
+	session_say two		# the connection carries on
 	assert_eq "$(bpfnat status -j | jq '.attached | length')" 3 \
 		"attached once per device"
 	assert_eq "$(tc filter show dev up0 ingress | grep -c 'handle')" 1 \

@@ -223,6 +223,22 @@ void env_flush(struct env *e)
 			       &opts);
 }
 
+size_t env_send(struct env *e, int ifindex, const struct pkt_spec *s,
+		uint8_t *pkt, struct run *r)
+{
+	size_t len = pkt_build(s, pkt);
+
+	return env_from_container(e, ifindex, pkt, len, r) ? len : 0;
+}
+
+size_t env_receive(struct env *e, const struct pkt_spec *s, uint8_t *pkt,
+		   struct run *r)
+{
+	size_t len = pkt_build(s, pkt);
+
+	return env_from_uplink(e, pkt, len, r) ? len : 0;
+}
+
 struct pkt_spec env_spec_from(struct env *e, bool from_b, uint8_t proto,
 			      uint32_t daddr, uint16_t sport, uint16_t dport)
 {

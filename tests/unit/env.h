@@ -71,6 +71,14 @@ void env_flush(struct env *e);
 /* Counter @id as the XDP programs counted it. */
 uint64_t env_stat_xdp(struct env *e, int id);
 
+/* Build @s into @pkt and run it from @ifindex (tc_container), or from the
+ * outside (tc_uplink); returns the packet's length, 0 if the run failed.
+ */
+size_t env_send(struct env *e, int ifindex, const struct pkt_spec *s,
+		uint8_t *pkt, struct run *r);
+size_t env_receive(struct env *e, const struct pkt_spec *s, uint8_t *pkt,
+		   struct run *r);
+
 /* A packet spec from container a (or b) with its MACs filled in. */
 struct pkt_spec env_spec_from(struct env *e, bool from_b, uint8_t proto,
 			      uint32_t daddr, uint16_t sport, uint16_t dport);

@@ -185,16 +185,13 @@ UNIT_TEST(port_collision)
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;
 	uint16_t pa, pb;
-	size_t len;
 
 	if (!env_setup(&e, NULL))
 		return;
 	s = env_spec_from(&e, false, IPPROTO_TCP, e.remote, 40000, 80);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &ra);
+	env_send(&e, e.ifindex_ha, &s, pkt, &ra);
 	s = env_spec_from(&e, true, IPPROTO_TCP, e.remote, 40000, 80);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_hb, pkt, len, &rb);
+	env_send(&e, e.ifindex_hb, &s, pkt, &rb);
 
 	pa = ntohs(*(uint16_t *)pkt_l4(ra.out));
 	pb = ntohs(*(uint16_t *)pkt_l4(rb.out));
@@ -206,15 +203,13 @@ UNIT_TEST(port_collision)
 
 	/* each reply finds its own container */
 	s = env_spec_reply(&e, IPPROTO_TCP, e.remote, 80, pb);
-	len = pkt_build(&s, pkt);
-	env_from_uplink(&e, pkt, len, &r);
+	env_receive(&e, &s, pkt, &r);
 	ASSERT_EQ(r.redirect.ifindex, e.ifindex_hb, "reply to b's port -> b");
 	ASSERT_EQ(pkt_ip(r.out)->daddr, e.b, "to b's address");
 	ASSERT_EQ(ntohs(((uint16_t *)pkt_l4(r.out))[1]), 40000,
 		  "b's own port restored");
 	s = env_spec_reply(&e, IPPROTO_TCP, e.remote, 80, pa);
-	len = pkt_build(&s, pkt);
-	env_from_uplink(&e, pkt, len, &r);
+	env_receive(&e, &s, pkt, &r);
 	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "reply to a's port -> a");
 }
 
@@ -226,7 +221,6 @@ UNIT_TEST(port_range_exhaustion)
 	struct run r;
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;
-	size_t len;
 	int i;
 
 	if (!env_setup(&e, &o))
@@ -234,8 +228,7 @@ UNIT_TEST(port_range_exhaustion)
 	for (i = 0; i < 3; i++) {
 		s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 5000 + i,
 				  53);
-		len = pkt_build(&s, pkt);
-		env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+		env_send(&e, e.ifindex_ha, &s, pkt, &r);
 		if (i < 2) {
 			ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "within range");
 			ASSERT_EQ(ntohs(*(uint16_t *)pkt_l4(r.out)) & ~1, 2000,
@@ -250,8 +243,7 @@ UNIT_TEST(port_range_exhaustion)
 
 	/* another destination has all its ports */
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.far, 5000, 53);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "other destination");
 }
 
@@ -267,8 +259,7 @@ UNIT_TEST(excluded_destination_not_natted)
 	if (!env_setup(&e, &o))
 		return;
 	s = env_spec_from(&e, false, IPPROTO_TCP, e.far, 40000, 80);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	len = env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_OK, "passed to the stack");
 	ASSERT_MEM_EQ(r.out, pkt, len, "unchanged");
 	ASSERT_EQ(r.redirect.count, 0, "no redirect");
@@ -291,8 +282,7 @@ UNIT_TEST(traffic_to_the_host_passes)
 	dsts[1] = e.gw;		/* the gateway */
 	for (int i = 0; i < 2; i++) {
 		s = env_spec_from(&e, false, IPPROTO_TCP, dsts[i], 40000, 22);
-		len = pkt_build(&s, pkt);
-		env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+		len = env_send(&e, e.ifindex_ha, &s, pkt, &r);
 		ASSERT_EQ(r.verdict, TC_ACT_OK, "passed to the stack");
 		ASSERT_MEM_EQ(r.out, pkt, len, "unchanged");
 	}
@@ -330,21 +320,18 @@ UNIT_TEST(spoofed_source_dropped)
 		return;
 	/* b's address, from a's veth: to the outside and to a container */
 	s = env_spec_from(&e, true, IPPROTO_UDP, e.remote, 5000, 53);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	len = env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "to the outside");
 	s.saddr = ip("172.18.9.9");
 	s.daddr = e.b;
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	len = env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "to a container");
 	ASSERT_EQ(env_stat(&e, STAT_DROP_SPOOFED), 2, "counted");
 	ASSERT_EQ(env_flows(&e), 0, "no flow");
 
 	/* an established flow cannot be borrowed from another veth */
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 5000, 53);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	len = env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	env_from_container(&e, e.ifindex_hb, pkt, len, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "a's flow sent from b's veth");
 }
@@ -360,8 +347,7 @@ UNIT_TEST(unknown_reply_passes)
 	if (!env_setup(&e, NULL))
 		return;
 	s = env_spec_reply(&e, IPPROTO_TCP, e.remote, 80, 40000);
-	len = pkt_build(&s, pkt);
-	env_from_uplink(&e, pkt, len, &r);
+	len = env_receive(&e, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_OK, "for the host's own sockets");
 	ASSERT_MEM_EQ(r.out, pkt, len, "unchanged");
 }
@@ -559,8 +545,7 @@ UNIT_TEST(flush_removes_both_keys)
 	for (uint32_t i = 0; i < e.cfg.ct_max; i++) {
 		s = env_spec_from(&e, false, IPPROTO_UDP, e.remote,
 				  10000 + i, 53);
-		len = pkt_build(&s, pkt);
-		env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+		len = env_send(&e, e.ifindex_ha, &s, pkt, &r);
 		if (!ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "refill"))
 			return;
 	}
@@ -608,13 +593,11 @@ UNIT_TEST(snat_icmp_id_outside_port_range_kept)
 	struct run r;
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;
-	size_t len;
 
 	if (!env_setup(&e, &o))
 		return;
 	s = env_spec_from(&e, false, IPPROTO_ICMP, e.remote, 44, 0);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	check_snat(&e, &r, pkt, 44);
 }
 
@@ -625,29 +608,24 @@ UNIT_TEST(untranslatable_never_leaks)
 	struct run r;
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;
-	size_t len;
 
 	if (!env_setup(&e, NULL))
 		return;
 	/* GRE to the outside: dropped, counted */
 	s = env_spec_from(&e, false, 47, e.remote, 0, 0);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "GRE outwards");
 	/* an ICMP timestamp request to the outside: the same */
 	s = env_spec_from(&e, false, IPPROTO_ICMP, e.remote, 7, 0);
 	s.icmp_type = 13;
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "ICMP timestamp outwards");
 	ASSERT_EQ(env_stat(&e, STAT_DROP_UNSUPPORTED), 2, "counted");
 	/* to the host itself they are the host's business */
 	s = env_spec_from(&e, false, 47, e.snat, 0, 0);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_OK, "GRE to the host");
 	s.daddr = e.gw;
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_OK, "GRE to the gateway");
 }

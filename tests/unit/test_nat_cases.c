@@ -209,11 +209,9 @@ UNIT_TEST(icmp_error_from_container)
 	if (!env_setup(&e, NULL))
 		return;
 	s = env_spec_from(&e, true, IPPROTO_UDP, e.remote, 40000, 53);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_hb, pkt, len, &r);
+	len = env_send(&e, e.ifindex_hb, &s, pkt, &r);
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 40000, 53);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	len = env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	mapped = ntohs(*(uint16_t *)pkt_l4(r.out));
 
 	s = env_spec_reply(&e, IPPROTO_UDP, e.remote, 53, mapped);
@@ -263,7 +261,6 @@ UNIT_TEST(ttl_exceeded_answered)
 	struct run r;
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;
-	size_t len;
 
 	if (!env_setup(&e, NULL))
 		return;
@@ -272,8 +269,7 @@ UNIT_TEST(ttl_exceeded_answered)
 	for (int i = 0; i < 2; i++) {
 		s = env_spec_from(&e, false, IPPROTO_UDP, dsts[i], 33434, 33435);
 		s.ttl = 1;
-		len = pkt_build(&s, pkt);
-		env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+		env_send(&e, e.ifindex_ha, &s, pkt, &r);
 		check_icmp_answer(&e, &r, pkt, ICMP_TIME_EXCEEDED, 0);
 	}
 	ASSERT_EQ(env_stat(&e, STAT_DROP_TTL), 2, "counted");
@@ -282,8 +278,7 @@ UNIT_TEST(ttl_exceeded_answered)
 	/* TTL 1 to the host itself is delivered, not expired */
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.gw, 33434, 33435);
 	s.ttl = 1;
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_OK, "to the gateway: passed");
 }
 
@@ -294,7 +289,6 @@ UNIT_TEST(too_big_for_the_uplink)
 	struct run r;
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;
-	size_t len;
 
 	if (!env_setup(&e, NULL))
 		return;
@@ -303,8 +297,7 @@ UNIT_TEST(too_big_for_the_uplink)
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 5000, 53);
 	s.payload = 1400;
 	s.frag = 0x4000;	/* DF */
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	if (!check_icmp_answer(&e, &r, pkt, ICMP_DEST_UNREACH,
 			       ICMP_FRAG_NEEDED))
 		return;
@@ -313,8 +306,7 @@ UNIT_TEST(too_big_for_the_uplink)
 
 	/* without DF: no error may be sent, and no fragmenting here */
 	s.frag = 0;
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "dropped");
 	ASSERT_EQ(env_stat(&e, STAT_DROP_MTU), 2, "both counted");
 }
@@ -504,8 +496,7 @@ UNIT_TEST(fragments_from_container)
 	s.frag = 1480 / 8;
 	s.payload = 500;
 	s.ip_id = 5;
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	len = env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "later fragment sent");
 	ASSERT_EQ(r.redirect.ifindex, e.ifindex_up, "out of the uplink");
 	ASSERT_EQ(pkt_ip(r.out)->saddr, e.snat, "from the SNAT address");
@@ -535,7 +526,6 @@ UNIT_TEST(full_table_early_drop)
 	struct env e;
 	struct run r;
 	struct pkt_spec s;
-	size_t len;
 	int i;
 
 	if (!env_setup(&e, &o))
@@ -543,8 +533,7 @@ UNIT_TEST(full_table_early_drop)
 	for (i = 0; i < 64; i++) {
 		s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 10000 + i,
 				  53);
-		len = pkt_build(&s, pkt);
-		env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+		env_send(&e, e.ifindex_ha, &s, pkt, &r);
 		if (!ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "fill"))
 			return;
 	}
@@ -562,8 +551,7 @@ UNIT_TEST(full_table_early_drop)
 		bpf_map_update_elem(fl, &ref.flow, &f, 0);
 	}
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 20000, 53);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "a new flow made room");
 	ASSERT_TRUE(!env_flow_of(&e, &k, &f), "the oldest unanswered went");
 	ASSERT_EQ(env_flows(&e), 64, "still full");
@@ -572,15 +560,12 @@ UNIT_TEST(full_table_early_drop)
 	/* answer every flow: now none may be evicted */
 	for (i = 1; i < 64; i++) {
 		s = env_spec_reply(&e, IPPROTO_UDP, e.remote, 53, 10000 + i);
-		len = pkt_build(&s, pkt);
-		env_from_uplink(&e, pkt, len, &r);
+		env_receive(&e, &s, pkt, &r);
 	}
 	s = env_spec_reply(&e, IPPROTO_UDP, e.remote, 53, 20000);
-	len = pkt_build(&s, pkt);
-	env_from_uplink(&e, pkt, len, &r);
+	env_receive(&e, &s, pkt, &r);
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 30000, 53);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "refused");
 	ASSERT_EQ(env_stat(&e, STAT_DROP_CT_FULL), 1, "counted");
 	ASSERT_EQ(env_flows(&e), 64, "every established flow kept");
@@ -598,7 +583,6 @@ UNIT_TEST(port_range_fully_usable)
 	struct env e;
 	struct run r;
 	struct pkt_spec s;
-	size_t len;
 	int i;
 
 	if (!env_setup(&e, &o))
@@ -607,14 +591,12 @@ UNIT_TEST(port_range_fully_usable)
 	for (i = 0; i < 1024; i++) {
 		s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 20000 + i,
 				  53);
-		len = pkt_build(&s, pkt);
-		env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+		env_send(&e, e.ifindex_ha, &s, pkt, &r);
 		if (!ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "flow within range"))
 			return;
 	}
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 30000, 53);
-	len = pkt_build(&s, pkt);
-	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(env_stat(&e, STAT_DROP_NO_PORT), 1, "the 1025th refused");
 	ASSERT_EQ(env_flows(&e), 1024, "100% of the range used");
 }

@@ -89,8 +89,7 @@ UNIT_TEST(xdp_rewrites_as_tc_does)
 	env_from_container(&e, e.ifindex_ha, out, len, &r);
 	s = env_spec_reply(&e, IPPROTO_TCP, e.remote, 80,
 			   ntohs(*(uint16_t *)pkt_l4(r.out)));
-	len = pkt_build(&s, pkt);
-	env_from_uplink(&e, pkt, len, &r);
+	len = env_receive(&e, &s, pkt, &r);
 	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "reply: tc into a");
 	{
 		struct run x;

@@ -44,4 +44,17 @@
 
 #define NSEC_PER_SEC	1000000000ULL
 
+/*
+ * A length, known to be in [1, mask + 1] (mask + 1 a power of two), made
+ * so right where it is used.  Older verifiers (6.1) lose a bound that the
+ * compiler checked on another copy of the value; the mask in asm is done
+ * on the very register handed to the helper.
+ */
+#define LEN_IN(v, mask)							\
+	({								\
+		__u64 l_ = (__u64)(v) - 1;				\
+		asm volatile("%[l] &= " #mask : [l] "+r"(l_));		\
+		l_ + 1;							\
+	})
+
 #endif /* BPFNAT_COMMON_H */

@@ -250,7 +250,11 @@ struct port_search {
 static __always_inline long port_try(struct port_search *s, __u16 port)
 {
 	s->rkey.dport = bpf_htons(port);
-	s->err = bpf_map_update_elem(&ct_index, &s->rkey, &s->ref, BPF_NOEXIST);
+	/* (int): on 6.1 map updates return an int, and the upper half of
+	 * the register is zeros, so -EEXIST would not compare as such
+	 */
+	s->err = (int)bpf_map_update_elem(&ct_index, &s->rkey, &s->ref,
+					 BPF_NOEXIST);
 	if (!s->err)
 		s->port = port;
 	return s->err;
@@ -427,7 +431,7 @@ static __always_inline int ct_create(void *ctx, const struct pkt *p,
 		goto free_slot;
 
 	ref.flow = slot;
-	err = bpf_map_update_elem(&ct_index, &f->orig, &ref, BPF_NOEXIST);
+	err = (int)bpf_map_update_elem(&ct_index, &f->orig, &ref, BPF_NOEXIST);
 	if (err) {
 		lost_race = err == -EEXIST;
 		goto free_reply;

@@ -119,9 +119,9 @@ static __always_inline int frag_hold(struct __sk_buff *skb, struct pkt *p,
 	h = bpf_map_lookup_elem(&frag_scratch, &zero);
 	if (!h)
 		return STAT_DROP_FRAGMENT;
-	len &= FRAG_STASH_BYTES - 1;	/* a bound the verifier sees */
 	if (len < sizeof(struct iphdr))
 		return STAT_DROP_TRUNCATED;
+	len = LEN_IN(len, 0x7ff);
 	h->held_ns = now;
 	h->len = len;
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, h->data, len))
@@ -180,8 +180,9 @@ static __always_inline void frag_release(struct __sk_buff *skb,
 		h = bpf_map_lookup_elem(&frag_stash, &k);
 		if (!h)
 			continue;
-		len = h->len & (FRAG_STASH_BYTES - 1);
-		if (len >= sizeof(struct iphdr)) {
+		len = h->len;
+		if (len >= sizeof(struct iphdr) && len < FRAG_STASH_BYTES) {
+			len = LEN_IN(len, 0x7ff);
 			if (addr)
 				frag_translate(h, addr);
 			if (!bpf_skb_change_tail(skb, ETH_HLEN + len, 0) &&

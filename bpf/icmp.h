@@ -40,7 +40,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u8[512]);
+	__type(value, __u8[1024]);	/* room for LEN_IN()'s bounds */
 } scratch SEC(".maps");
 
 /* Bytes of an ICMP message checksummed per pass through the scratch. */
@@ -72,25 +72,24 @@ static __always_inline bool icmp_checksums_ok(struct __sk_buff *skb,
 		return false;
 	sum = 0;
 	for (int i = 0; i < ICMP_SUM_CHUNKS; i++) {
-		__u32 n = len - off, words;
+		__u32 n = len - off;
+		__u64 size, words;
 
 		if (!n)
 			break;
 		if (n > ICMP_SUM_CHUNK)
 			n = ICMP_SUM_CHUNK;
-		n &= 0x1ff;	/* a bound the verifier sees */
-		if (!n)
-			return false;
+		size = LEN_IN(n, 0x1ff);
 		if (bpf_skb_load_bytes(skb, ETH_HLEN + sizeof(struct iphdr) +
-				       off, buf, n))
+				       off, buf, size))
 			return false;
 		/* an odd tail counts as if padded with zeros (the bytes
 		 * after it in the buffer are left from before)
 		 */
-		words = (n + 3) & 0x1fc;
-		if (n & 3)
-			*(__u32 *)(buf + (n & 0x1fc)) &=
-				(1u << (8 * (n & 3))) - 1;
+		words = LEN_IN((size | 3) + 1, 0x1ff);	/* whole words */
+		if (size & 3)
+			*(__u32 *)(buf + (size & 0x1fc)) &=
+				(1u << (8 * (size & 3))) - 1;
 		part = bpf_csum_diff(NULL, 0, (__be32 *)buf, words, 0);
 		if (part < 0)
 			return false;
@@ -223,9 +222,10 @@ static __always_inline int icmp_send_back(struct __sk_buff *skb, struct pkt *p,
 	if (!quote)
 		return STAT_DROP_UNSUPPORTED;
 	qlen = p->len < ICMP_QUOTE_MAX ? p->len : ICMP_QUOTE_MAX;
-	qlen &= 0x1fc;		/* whole words; and a bound the verifier sees */
+	qlen &= ~3u;		/* whole words */
 	if (qlen < sizeof(struct iphdr) + 8)
 		return STAT_DROP_TRUNCATED;
+	qlen = LEN_IN(qlen, 0x1ff);
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, quote, qlen))
 		return STAT_DROP_TRUNCATED;
 	__builtin_memcpy(eth.h_dest, p->eth->h_source, ETH_ALEN);

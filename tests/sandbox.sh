@@ -15,6 +15,17 @@ set -euo pipefail
 mount -t sysfs sysfs /sys
 mount -t bpf bpf /sys/fs/bpf
 mount -t tmpfs -o mode=0755 tmpfs /run
+# The tree and the build stay in view when they live under /tmp, which a
+# tmpfs of the test's own is about to cover.
+for var in BPFNAT_TOP BPFNAT_BUILD; do
+	dir=${!var}
+	if [[ $dir == /tmp/* ]]; then
+		mkdir -p "/run/bpfnat/$var"
+		mount --bind "$dir" "/run/bpfnat/$var"
+		export "$var=/run/bpfnat/$var"
+	fi
+done
+export BPFNAT=$BPFNAT_BUILD/bpfnat
 mount -t tmpfs tmpfs /tmp
 ip link set lo up
 

@@ -1,0 +1,311 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bpfnat's tests on a second kernel: Debian's linux-image-amd64 (6.1 LTS on
+# bookworm) booted under qemu with software emulation.  The guest mounts
+# this machine's root filesystem read-only over 9p and runs tests/run.sh in
+# a chroot into it (see vmtest/init); results come back through a shared
+# directory.  qemu gets no network device: only 9p and a serial line.
+#
+#   vmtest/run.sh [--no-build] [PATTERN...] [-- RUN.SH-OPTION...]
+#   vmtest/run.sh --shell               an interactive shell in the guest
+#   vmtest/run.sh --exec 'CMD'          a bash command line in the guest
+#
+# PATTERNs and the options after -- (--mode tc, ...) go to tests/run.sh in
+# the guest.  The shell and CMD run as root in the source tree.
+# Environment:
+#   VMTEST_SUITE    what to run, words of KIND or KIND:DIR, where KIND is
+#                   unit or e2e (alone: for every build) and "all" means
+#                   "unit e2e" (default all; CI: "unit e2e:build")
+#   VMTEST_BUILDS   build dirs inside the tree and the clang each is built
+#                   with (default "build=clang build-clang19=clang-19")
+#   VMTEST_TIMEOUT  seconds before the guest counts as hung (default: from
+#                   the suites, about twice what they take)
+#   VMTEST_STALL    ... or when the suites print nothing for this long
+#                   (default 600)
+#   VMTEST_WORK     work dir (default ${TMPDIR:-/tmp}/bpfnat-vmtest)
+#   VMTEST_KVER     kernel version (default: the one linux-image-amd64 has)
+#   VMTEST_MEM, VMTEST_SMP, VMTEST_CPU   guest (default 4G, 2, qemu64)
+#   VMTEST_APPEND   more kernel command line
+#   SHELL_IN_GUEST=1         same as --shell
+#   TEST_TIMEOUT    passed on to tests/run.sh in the guest
+#
+# Prints PASS/FAIL per suite and for kernel splats, then "vmtest: N passed,
+# N failed"; exits 1 on any failure, 2 on a usage or setup error.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+die() {
+	echo "vmtest: $*" >&2
+	exit 2
+}
+
+mode=run
+[[ ${SHELL_IN_GUEST:-0} == 1 ]] && mode=shell
+build_first=1
+cmd=''
+args=()
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--shell) mode=shell ;;
+	--exec) mode=exec cmd=${2:?--exec needs a command}; shift ;;
+	--no-build) build_first=0 ;;
+	-h | --help) sed -n '3,33p' vmtest/run.sh | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--) shift; args+=("$@"); break ;;
+	-*) die "unknown option $1" ;;
+	*) args+=("$1") ;;
+	esac
+	shift
+done
+
+read -r -a builds <<<"${VMTEST_BUILDS:-build=clang build-clang19=clang-19}"
+work=${VMTEST_WORK:-${TMPDIR:-/tmp}/bpfnat-vmtest}
+results=$work/results
+serial=$work/serial.log
+
+# The suites as KIND:DIR, in the order they run.
+suites=()
+if [[ $mode == run ]]; then
+	for word in ${VMTEST_SUITE:-all}; do
+		[[ $word == all ]] && word="unit e2e"
+		for w in $word; do
+			case $w in
+			unit | e2e)
+				for b in "${builds[@]}"; do
+					suites+=("$w:${b%%=*}")
+				done
+				;;
+			unit:?* | e2e:?*) suites+=("$w") ;;
+			*) die "VMTEST_SUITE: '$w' is not unit, e2e, all or KIND:DIR" ;;
+			esac
+		done
+	done
+fi
+
+[[ $(id -u) -eq 0 ]] ||
+	die "needs root (the guest reads the whole root filesystem)"
+
+tools/deps.sh vmtest
+
+# The kernel: what the linux-image-amd64 meta-package points at, or else
+# the newest one in /boot whose modules are installed.
+kernel_version() {
+	local dep ver
+	dep=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null) || true
+	ver=$(grep -o 'linux-image-[^ ,]*' <<<"$dep" | head -n 1) || true
+	ver=${ver#linux-image-}
+	if [[ -z $ver || ! -e /boot/vmlinuz-$ver ]]; then
+		ver=$(for f in /boot/vmlinuz-*; do
+			v=${f#/boot/vmlinuz-}
+			[[ -e /lib/modules/$v/modules.dep ]] && echo "$v"
+		done | sort -V | tail -n 1)
+	fi
+	echo "$ver"
+}
+kver=${VMTEST_KVER:-$(kernel_version)}
+kernel=/boot/vmlinuz-$kver
+[[ -n $kver && -r $kernel && -e /lib/modules/$kver/modules.dep ]] ||
+	die "no kernel with modules found in /boot and /lib/modules"
+
+if [[ $build_first == 1 ]]; then
+	for b in "${builds[@]}"; do
+		make --no-print-directory OUTPUT="${b%%=*}" CLANG="${b#*=}" all
+	done
+fi
+for s in "${suites[@]}"; do
+	dir=${s#*:}
+	# The guest sees the tree through a share of its own: a build must be
+	# inside it.
+	[[ $dir != /* && $dir != *..* ]] ||
+		die "build dir $dir: must be a path inside the source tree"
+	[[ -x $dir/bpfnat && -x $dir/test_unit ]] ||
+		die "$dir/bpfnat or $dir/test_unit missing; run make"
+done
+
+mkdir -p "$work"
+exec 9>"$work/lock"
+flock -n 9 || die "$work is in use by another vmtest"
+rm -rf "$work/initramfs" "$results"
+mkdir -p "$work/initramfs" "$results"
+
+# The initramfs: static busybox, vmtest/init, and the modules the guest
+# needs before it can mount anything, in modules.dep order.
+make_initramfs() {
+	local dir=$work/initramfs ko applet
+	mkdir -p "$dir"/{bin,dev,proc,sys,newroot,results,rw,modules}
+	cp /bin/busybox "$dir/bin/busybox"
+	for applet in $(/bin/busybox --list); do
+		[[ -e $dir/bin/$applet ]] || ln -s busybox "$dir/bin/$applet"
+	done
+	ln -s bin "$dir/sbin"
+	mknod -m 600 "$dir/dev/console" c 5 1
+	install -m 755 vmtest/init "$dir/init"
+	modprobe -a -S "$kver" --show-depends virtio_pci 9pnet_virtio 9p overlay |
+		awk '$1 == "insmod" && !seen[$2]++ { print $2 }' |
+		while read -r ko; do
+			cp "$ko" "$dir/modules/"
+			basename "$ko" >>"$dir/modules/order"
+		done
+	(cd "$dir" && find . | /bin/busybox cpio -o -H newc 2>/dev/null) |
+		gzip -1 >"$work/initramfs.cpio.gz"
+}
+make_initramfs
+
+# The job for the guest, and every status written as a failure before the
+# guest starts: only a guest that gets to the end of a suite clears it.
+echo "did not finish" >"$results/exec.status"
+for s in "${suites[@]}"; do
+	echo "did not finish" >"$results/${s%%:*}-${s#*:}.status"
+done
+rows='' cols=''
+if [[ $mode == shell && -t 0 ]]; then
+	read -r rows cols < <(stty size 2>/dev/null) || true
+fi
+{
+	echo "MODE=$mode"
+	printf 'CMD=%q\n' "$cmd"
+	printf 'TOP=%q\n' "$top"
+	printf 'SUITES=%q\n' "${suites[*]}"
+	printf 'ARGS=%q\n' "${args[*]+$(printf '%q ' "${args[@]}")}"
+	printf 'TEST_TIMEOUT=%q\n' "${TEST_TIMEOUT:-}"
+	printf 'TERM=%q ROWS=%q COLS=%q\n' "${TERM:-dumb}" "$rows" "$cols"
+} >"$results/job"
+: >"$results/guest.log"
+
+# panic=-1 with -no-reboot: a panicking guest ends qemu at once.
+# tsc=reliable: under TCG the kernel finds the vCPUs' TSCs unsynchronized and
+# falls back to the HPET, whose every read is an emulated MMIO access.
+cmdline="console=ttyS0 rdinit=/init panic=-1 printk.time=1 tsc=reliable"
+# The kernel's chatter would garble a shell's prompt; dmesg still has it.
+[[ $mode == shell ]] && cmdline+=" quiet"
+cmdline+=" ${VMTEST_APPEND:-}"
+# shellcheck disable=SC2054  # qemu's options have commas
+qemu=(qemu-system-x86_64
+	-nodefaults -no-reboot -display none -nic none
+	# The plain qemu64 CPU runs the suites 1.5-2x faster than "max" under
+	# TCG: the guest then uses no feature that is costly to emulate
+	# (5-level paging, AVX-512 state, PCID ...).
+	-accel tcg,thread=multi -cpu "${VMTEST_CPU:-qemu64}"
+	-smp "${VMTEST_SMP:-2}" -m "${VMTEST_MEM:-4G}"
+	-kernel "$kernel" -initrd "$work/initramfs.cpio.gz"
+	-append "$cmdline"
+	-fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap"
+	-device virtio-9p-pci,fsdev=root,mount_tag=root
+	-fsdev "local,id=src,path=$top,security_model=none,readonly=on,multidevs=remap"
+	-device virtio-9p-pci,fsdev=src,mount_tag=src
+	-fsdev "local,id=results,path=$results,security_model=none"
+	-device virtio-9p-pci,fsdev=results,mount_tag=results)
+
+echo "vmtest: kernel $kver; $mode${suites[*]:+: ${suites[*]}}"
+if [[ $mode == shell ]]; then
+	exec "${qemu[@]}" \
+		-chardev "stdio,id=con,mux=on,signal=off,logfile=$serial" \
+		-serial chardev:con -mon chardev=con,mode=readline
+fi
+
+# About twice what each suite takes under TCG on 2 cores (unit 220 s, e2e
+# 650 s per build in Nov 2026), plus the boot.
+limit=120
+for s in "${suites[@]}"; do
+	if [[ $s == unit:* ]]; then
+		limit=$((limit + 500))
+	else
+		limit=$((limit + 1400))
+	fi
+done
+[[ $mode == exec ]] && limit=3600
+limit=${VMTEST_TIMEOUT:-$limit}
+stall=${VMTEST_STALL:-600}
+
+start=$(date +%s)
+timeout -k 10 "$limit" "${qemu[@]}" -serial "file:$serial" -monitor none \
+	</dev/null >"$work/qemu.log" 2>&1 &
+qemu_pid=$!
+trap 'kill "$qemu_pid" 2>/dev/null' EXIT
+
+# A guest whose suites print nothing for $stall seconds is hung: every test
+# prints a line within tests/run.sh's own time limit (TEST_TIMEOUT).
+watch_stall() {
+	local size last=-1 since=$SECONDS
+	while kill -0 "$qemu_pid" 2>/dev/null; do
+		sleep 5
+		size=$(stat -c %s "$results/guest.log")
+		if [[ $size != "$last" ]]; then
+			last=$size since=$SECONDS
+		elif ((SECONDS - since >= stall)); then
+			echo "no output for ${stall}s" >"$work/stalled"
+			kill "$qemu_pid"
+			return
+		fi
+	done
+}
+rm -f "$work/stalled"
+[[ $mode == run ]] && watch_stall &
+
+tail -n +1 -F --pid="$qemu_pid" "$results/guest.log" 2>/dev/null || true
+qemu_rc=0
+wait "$qemu_pid" || qemu_rc=$?
+trap - EXIT
+elapsed=$(($(date +%s) - start))
+
+echo
+echo "vmtest: qemu ran ${elapsed}s; serial log $serial"
+passed=0 failed=0
+verdict() { # PASS|FAIL NAME [DETAIL]
+	echo "$1 vmtest/$2${3:+ ($3)}"
+	if [[ $1 == PASS ]]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+}
+
+if [[ -e $work/stalled ]]; then
+	verdict FAIL guest "stopped: $(cat "$work/stalled")"
+elif [[ $qemu_rc == 124 || $qemu_rc == 137 ]]; then
+	verdict FAIL guest "stopped: still running after ${limit}s"
+elif [[ $qemu_rc != 0 ]]; then
+	verdict FAIL guest "qemu exited $qemu_rc: $(tail -n 3 "$work/qemu.log")"
+fi
+if [[ $mode == exec ]]; then
+	status=$(cat "$results/exec.status")
+	if [[ $status == 0 ]]; then
+		verdict PASS exec
+	else
+		verdict FAIL exec "status: $status"
+	fi
+fi
+for s in "${suites[@]}"; do
+	name=${s%%:*}-${s#*:} label="${s%%:*}[${s#*:}]"
+	status=$(cat "$results/$name.status")
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$results/$name.log" \
+		2>/dev/null | tail -n 1) || true
+	skips=$(grep -E '^[0-9]+ skipped$' "$results/$name.log" 2>/dev/null |
+		tail -n 1) || true
+	secs=$(cat "$results/$name.seconds" 2>/dev/null || echo '?')
+	detail="${summary:-no summary}${skips:+, $skips}, ${secs}s"
+	# A whole suite that runs nothing has lost its tests somewhere.
+	if [[ $status == 0 && ${#args[@]} -eq 0 && -z $skips &&
+		$summary == '0 passed, 0 failed' ]]; then
+		verdict FAIL "$label" "ran no test; $detail"
+	elif [[ $status == 0 ]]; then
+		verdict PASS "$label" "$detail"
+	else
+		verdict FAIL "$label" "status: $status; $detail"
+	fi
+done
+
+# Kernel splats, from printk's lines only (they start with a timestamp), so
+# that no test's own output can count as one.
+splat='^\[ *[0-9]+\.[0-9]+\] (.*(BUG|WARNING|Oops|Call Trace|Kernel panic|general protection fault|rcu.*stall|blocked for more than|soft lockup|hard LOCKUP|UBSAN|KASAN)|------------\[ cut here \])'
+if grep -aEq "$splat" "$serial"; then
+	verdict FAIL kernel-splats "$(grep -aEc "$splat" "$serial") lines in $serial"
+	grep -aE -m 20 "$splat" "$serial" | sed 's/^/    | /'
+else
+	verdict PASS kernel-splats
+fi
+
+echo "vmtest: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -86,7 +86,7 @@ static __always_inline bool icmp_checksums_ok(struct __sk_buff *skb,
 		/* an odd tail counts as if padded with zeros (the bytes
 		 * after it in the buffer are left from before)
 		 */
-		words = LEN_IN((size | 3) + 1, 0x1ff);	/* whole words */
+		words = LEN_IN((size + 3) & ~3ULL, 0x1ff);	/* whole words */
 		if (size & 3)
 			*(__u32 *)(buf + (size & 0x1fc)) &=
 				(1u << (8 * (size & 3))) - 1;

@@ -16,7 +16,7 @@
 # Environment:
 #   VMTEST_SUITE    what to run, words of KIND or KIND:DIR, where KIND is
 #                   unit or e2e (alone: for every build) and "all" means
-#                   "unit e2e" (default all; CI: "unit e2e:build")
+#                   "unit e2e" (default all; CI: "unit:build-clang19 e2e:build")
 #   VMTEST_BUILDS   build dirs inside the tree and the clang each is built
 #                   with (default "build=clang build-clang19=clang-19")
 #   VMTEST_TIMEOUT  seconds before the guest counts as hung (default: from

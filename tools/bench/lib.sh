@@ -33,7 +33,8 @@ C1_ADDR=172.18.0.2
 SNAT_ADDR=198.51.100.1
 SERVER_ADDR=203.0.113.1
 SINK_PORT=9		# discard
-CRR_PORT=8001		# tcp_crr: rr on 8001, crr on 8002
+CRR_PORT=8001		# tcp_crr: the first configuration's rr on 8001, crr
+			# on 8002; the next one's on 8003 and 8004, ...
 IPERF_PORT=5201
 
 # Outside /sys: `ip netns exec` mounts a fresh /sys, and a bpffs under it
@@ -122,9 +123,30 @@ tb_build() {
 	ip netns exec out ping -q -c1 -W2 "$C1_ADDR" >/dev/null ||
 		die "testbed: the outside cannot reach c1"
 
-	ip netns exec out "$BUILD/tools/tcp_crr" server -b "$SERVER_ADDR" \
-		-p "$CRR_PORT" -n 2 -t 3600 &
-	TB_CRR_PID=$!
+	# A server of its own for each configuration.  The server closes
+	# first and keeps TIME_WAIT (60 s) for every connection; a NAT that
+	# maps the client's next connections onto other ports than the one
+	# before it did would meet that state, and TCP timestamps (their
+	# offset is random per connection) would make the server refuse
+	# half of its SYNs as old duplicates (PAWS).
+	local port cfg
+	TB_CRR_PIDS=()
+	for cfg in $CONFIGS; do
+		port=$(crr_port "$cfg")
+		ip netns exec out "$BUILD/tools/tcp_crr" server \
+			-b "$SERVER_ADDR" -p "$port" -n 2 -t 3600 &
+		TB_CRR_PIDS+=($!)
+	done
+}
+
+# crr_port CONFIG: the port of CONFIG's tcp_crr server (rr; crr on + 1).
+crr_port() {
+	local i=0 cfg
+	for cfg in $CONFIGS; do
+		[[ $cfg == "$1" ]] && break
+		i=$((i + 1))
+	done
+	echo $((CRR_PORT + 2 * i))
 }
 
 # ---- configurations ----
@@ -490,7 +512,7 @@ tcp_txn() {
 	local mode=$2 threads=$3 out b0 b1
 	b0=$(cpu_ticks)
 	out=$(ip netns exec c1 timeout $((RUN_S + 10)) "$BUILD/tools/tcp_crr" \
-		"$mode" -c "$SERVER_ADDR" -p "$CRR_PORT" -n "$threads" \
+		"$mode" -c "$SERVER_ADDR" -p "$(crr_port "$1")" -n "$threads" \
 		-t "$RUN_S" 2>>"$WORK/tcp_crr.log") || true
 	b1=$(cpu_ticks)
 	[[ -n $out ]] ||

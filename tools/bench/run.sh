@@ -290,6 +290,6 @@ bench_inside() {
 	run_testrun
 	[[ $BPF_STATS == 1 ]] && run_bpf_stats
 	printf '\r\033[K' >&2
-	kill "$TB_CRR_PID" 2>/dev/null || true
+	kill "${TB_CRR_PIDS[@]}" 2>/dev/null || true
 	return 0
 }

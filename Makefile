@@ -56,7 +56,7 @@ TOOLS_BINS := $(patsubst tools/%.c,$(OUTPUT)/tools/%,$(TOOLS_SRCS))
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.PHONY: all clean deps test demo bench vmtest format
+.PHONY: all clean deps test demo bench vmtest format FORCE
 
 all: $(OUTPUT)/bpfnat $(BPF_OBJS) $(UNIT_BIN) $(TOOLS_BINS)
 
@@ -82,6 +82,13 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 $(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The version in a file that changes only when the version does, so that
+# `bpfnat --version` names the commit it was built from.
+$(OUTPUT)/version: FORCE | $(OUTPUT)
+	$(Q)echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+
+$(OUTPUT)/user/main.o: $(OUTPUT)/version
 
 $(OUTPUT)/bpfnat: $(USER_OBJS)
 	$(call msg,LINK,$@)

@@ -202,6 +202,7 @@ static int cmd_run(int argc, char **argv)
 	memset(&xdp_ctx, 0, sizeof(xdp_ctx));
 	if (type == BPF_PROG_TYPE_XDP) {
 		xdp_ctx.ingress_ifindex = ifindex;
+		xdp_ctx.data_end = sizeof(pkt);	/* else the frame is empty */
 		ctx = &xdp_ctx;
 		ctx_size = sizeof(xdp_ctx);
 	} else {

@@ -148,15 +148,40 @@ run_table() {	# ROUND CONFIG SIZE
 }
 
 # BPF_PROG_TEST_RUN: nanoseconds per packet of each program, next to an
-# empty one (bench_drop: the floor a test run itself costs).
+# empty one (bench_drop: the floor a test run itself costs).  Each mode's
+# programs run with that mode up: XDP's redirect needs its device map.
 run_testrun() {
-	local prog dir ifindex src dst out bpfnat=/sys/fs/bpf/bpfnat
+	local bpfnat=/sys/fs/bpf/bpfnat
 	local c1=$C1_ADDR:1024 server=$SERVER_ADDR:$SINK_PORT
 	local host=$TB_HOST_IFINDEX up0=$TB_UP0_IFINDEX
-	cfg_try_up bpfnat-tc || return 0
+	if cfg_try_up bpfnat-tc; then
+		testrun_rows <<-EOF
+		$bpfnat/tc_container fwd $host $c1 $server
+		$bpfnat/tc_uplink rep $up0 $server $SNAT_ADDR:1024
+		EOF
+		cfg_down_bpfnat-tc >/dev/null 2>&1 || true
+	fi
+	if cfg_try_up bpfnat-xdp; then
+		testrun_rows <<-EOF
+		$bpfnat/xdp_container fwd $host $c1 $server
+		$bpfnat/xdp_uplink rep $up0 $server $SNAT_ADDR:1024
+		EOF
+		cfg_down_bpfnat-xdp >/dev/null 2>&1 || true
+	fi
 	cfg_up_redirect >/dev/null
 	tc_detach "$TB_HOST_IF"
 	tc_detach up0
+	testrun_rows <<-EOF
+	$PIN/bench_redirect fwd $host $c1 $server
+	$PIN/bench_redirect rep $up0 $server $c1
+	$PIN/bench_drop fwd $host $c1 $server
+	EOF
+	cfg_down_redirect >/dev/null 2>&1 || true
+}
+
+# Lines of "PROG DIR IFINDEX SRC DST" on stdin: one sample each.
+testrun_rows() {
+	local prog dir ifindex src dst out
 	while read -r prog dir ifindex src dst; do
 		[[ -e $prog ]] || continue
 		progress "BPF_PROG_TEST_RUN ${prog##*/} $dir"
@@ -164,16 +189,7 @@ run_testrun() {
 			-i "$ifindex" "$prog" "$src" "$dst") || continue
 		sample "$(jq -c --arg d "$dir" '{kind: "testrun", dir: $d} + .' \
 			<<<"$out")"
-	done <<-EOF
-	$bpfnat/tc_container fwd $host $c1 $server
-	$bpfnat/tc_uplink rep $up0 $server $SNAT_ADDR:1024
-	$bpfnat/xdp_container fwd $host $c1 $server
-	$bpfnat/xdp_uplink rep $up0 $server $SNAT_ADDR:1024
-	$PIN/bench_redirect fwd $host $c1 $server
-	$PIN/bench_redirect rep $up0 $server $c1
-	$PIN/bench_drop fwd $host $c1 $server
-	EOF
-	cfg_down_bpfnat-tc >/dev/null 2>&1 || true
+	done
 }
 
 # The programs' own run time while they carry the 10k-flow loads.

@@ -172,11 +172,14 @@ echo_peer() {
 session_open() {
 	in_ns out socat TCP4-LISTEN:"$1",reuseaddr EXEC:cat &
 	wait_tcp out "$1"
-	coproc SESSION { in_ns a socat -T10 - TCP4:198.51.100.2:"$1"; }
+	# (-T: the session ends by itself if a test leaves it idle for long;
+	# generous, as loading the programs under vmtest's emulation is slow)
+	coproc SESSION { in_ns a socat -T60 - TCP4:198.51.100.2:"$1"; }
 }
 
 session_say() {
 	local line
+	[[ -n ${SESSION[1]:-} ]] || fail "the session has ended"
 	echo "$1" >&"${SESSION[1]}"
 	read -r -t 5 line <&"${SESSION[0]}" || fail "no echo of '$1'"
 	assert_eq "$line" "$1" "echo on the session"

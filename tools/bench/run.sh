@@ -154,20 +154,15 @@ run_testrun() {
 	local bpfnat=/sys/fs/bpf/bpfnat
 	local c1=$C1_ADDR:1024 server=$SERVER_ADDR:$SINK_PORT
 	local host=$TB_HOST_IFINDEX up0=$TB_UP0_IFINDEX
-	if cfg_try_up bpfnat-tc; then
+	local mode
+	for mode in tc xdp; do
+		cfg_try_up "bpfnat-$mode" || continue
 		testrun_rows <<-EOF
-		$bpfnat/tc_container fwd $host $c1 $server
-		$bpfnat/tc_uplink rep $up0 $server $SNAT_ADDR:1024
+		$bpfnat/${mode}_container fwd $host $c1 $server
+		$bpfnat/${mode}_uplink rep $up0 $server $SNAT_ADDR:1024
 		EOF
-		cfg_down_bpfnat-tc >/dev/null 2>&1 || true
-	fi
-	if cfg_try_up bpfnat-xdp; then
-		testrun_rows <<-EOF
-		$bpfnat/xdp_container fwd $host $c1 $server
-		$bpfnat/xdp_uplink rep $up0 $server $SNAT_ADDR:1024
-		EOF
-		cfg_down_bpfnat-xdp >/dev/null 2>&1 || true
-	fi
+		"cfg_down_bpfnat-$mode" >/dev/null 2>&1 || true
+	done
 	cfg_up_redirect >/dev/null
 	tc_detach "$TB_HOST_IF"
 	tc_detach up0

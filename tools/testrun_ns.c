@@ -141,19 +141,17 @@ static void build_udp(uint8_t *pkt, uint32_t saddr, uint16_t sport,
 	udp[7] = sum & 0xff;
 }
 
-static int prog_type(int fd)
+/* The kernel's information on the program @fd: its type, its run time. */
+static int prog_info(int fd, struct bpf_prog_info *info)
 {
-	struct bpf_prog_info info;
 	union bpf_attr attr;
 
-	memset(&info, 0, sizeof(info));
+	memset(info, 0, sizeof(*info));
 	memset(&attr, 0, sizeof(attr));
 	attr.info.bpf_fd = fd;
-	attr.info.info_len = sizeof(info);
-	attr.info.info = (uint64_t)(unsigned long)&info;
-	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr))
-		return -errno;
-	return info.type;
+	attr.info.info_len = sizeof(*info);
+	attr.info.info = (uint64_t)(unsigned long)info;
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) ? -errno : 0;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -162,6 +160,7 @@ static int cmd_run(int argc, char **argv)
 	uint8_t pkt[PKT_LEN];
 	struct __sk_buff skb_ctx;
 	struct xdp_md xdp_ctx;
+	struct bpf_prog_info info;
 	union bpf_attr attr;
 	void *ctx;
 	uint32_t ctx_size;
@@ -197,7 +196,7 @@ static int cmd_run(int argc, char **argv)
 	build_udp(pkt, saddr, sport, daddr, dport);
 
 	/* The data path checks the device a packet came in on. */
-	type = prog_type(fd);
+	type = prog_info(fd, &info) ? -1 : (int)info.type;
 	memset(&skb_ctx, 0, sizeof(skb_ctx));
 	memset(&xdp_ctx, 0, sizeof(xdp_ctx));
 	if (type == BPF_PROG_TYPE_XDP) {
@@ -253,15 +252,10 @@ static int cmd_run(int argc, char **argv)
 static int prog_runtime(int fd, uint64_t *ns, uint64_t *cnt)
 {
 	struct bpf_prog_info info;
-	union bpf_attr attr;
+	int err = prog_info(fd, &info);
 
-	memset(&info, 0, sizeof(info));
-	memset(&attr, 0, sizeof(attr));
-	attr.info.bpf_fd = fd;
-	attr.info.info_len = sizeof(info);
-	attr.info.info = (uint64_t)(unsigned long)&info;
-	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr))
-		return -errno;
+	if (err)
+		return err;
 	*ns = info.run_time_ns;
 	*cnt = info.run_cnt;
 	return 0;

@@ -7,7 +7,9 @@
 #
 #   tests/run.sh [--unit] [--e2e] [--mode tc|xdp]... [--list] [PATTERN...]
 #
-# The end-to-end tests run once per mode, tc and xdp unless --mode says.
+# The end-to-end tests run once per mode, tc and xdp unless --mode says;
+# a file with the line "# modes: none" has tests no mode applies to (they
+# never bring the data path up), which run once, with BPFNAT_MODE=none.
 #
 # PATTERN is a shell glob on test names (e2e/nat/ping_outside[tc], ...).
 # Environment: BPFNAT_BUILD (default build) is where the binaries are;
@@ -58,6 +60,10 @@ if [[ $want_e2e == 1 ]]; then
 	for file in tests/e2e/*.sh; do
 		suite=$(basename "$file" .sh)
 		for fn in $(grep -o '^test_[a-z0-9_]*' "$file"); do
+			if grep -qx '# modes: none' "$file"; then
+				tests+=("e2e/$suite/${fn#test_}	e2e	$file	$fn	none")
+				continue
+			fi
 			for mode in "${modes[@]}"; do
 				tests+=("e2e/$suite/${fn#test_}[$mode]	e2e	$file	$fn	$mode")
 			done

@@ -2,6 +2,7 @@
 #
 # Containers built over netlink: bpfnat ns add | del | list, through the
 # kernel path alone (no data path attached).
+# modes: none
 
 # The kernel's view of this namespace, to compare before and after.
 world() {

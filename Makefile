@@ -53,12 +53,15 @@ UNIT_SRCS := $(filter-out %.bpf.c,$(wildcard tests/unit/*.c))
 UNIT_BIN := $(OUTPUT)/test_unit
 TOOLS_SRCS := $(wildcard tools/*.c)
 TOOLS_BINS := $(patsubst tools/%.c,$(OUTPUT)/tools/%,$(TOOLS_SRCS))
+# The same CLI whose programs differ by one constant (so by tag): what the
+# upgrade test replaces a running data path with.
+UPGRADE_BIN := $(OUTPUT)/upgrade/bpfnat
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .PHONY: all clean deps test demo bench vmtest format FORCE
 
-all: $(OUTPUT)/bpfnat $(BPF_OBJS) $(UNIT_BIN) $(TOOLS_BINS)
+all: $(OUTPUT)/bpfnat $(BPF_OBJS) $(UNIT_BIN) $(TOOLS_BINS) $(UPGRADE_BIN)
 
 # The objects are wanted in their own right (bpftool, tc, the benchmark),
 # not only as steps to the skeletons.
@@ -97,6 +100,10 @@ $(OUTPUT)/bpfnat: $(USER_OBJS)
 $(UNIT_BIN): $(UNIT_SRCS) tests/unit/*.h $(LIB_OBJS) $(SKELS) $(TEST_SKEL)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) -o $@
+
+$(UPGRADE_BIN): $(OUTPUT)/bpfnat
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/upgrade \
+		EXTRA_BPF_CFLAGS=-DBPFNAT_REBUILD_MARK=1 $@
 
 $(OUTPUT)/tools/%: tools/%.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)

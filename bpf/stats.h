@@ -22,9 +22,19 @@ static __always_inline void stat_count(__u32 id, __u32 bytes, const bool xdp)
 	}
 }
 
+/* The build the upgrade test swaps in (Makefile: UPGRADE_BIN) has one more
+ * instruction in every data-path program, so other program tags.
+ */
+#ifdef BPFNAT_REBUILD_MARK
+#define REBUILD_MARK()	asm volatile("r0 = %[m]" : : [m] "i"(BPFNAT_REBUILD_MARK) : "r0")
+#else
+#define REBUILD_MARK()	do { } while (0)
+#endif
+
 static __always_inline int verdict(const struct pkt *p, int outcome,
 				   const bool xdp)
 {
+	REBUILD_MARK();
 	/* a step that forgot to decide is a bug; never let it through */
 	if (outcome < 0 || outcome >= STAT_MAX)
 		outcome = STAT_DROP_UNSUPPORTED;

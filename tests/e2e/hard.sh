@@ -189,25 +189,34 @@ test_port_exhaustion() {
 	done
 }
 
+# The tag of the running program NAME.
+running_tag() {
+	bpftool prog show id "$(bpfnat status -j | jq ".program_ids.$1")" -j |
+		jq -er .tag
+}
+
 # A transfer runs on across `up` again and across an upgrade to a rebuilt
 # object, with no reset.
 test_restart_and_upgrade_keep_flows() {
 	world_up
-	local alt=/tmp/alt
-	make -s -C "$BPFNAT_TOP" OUTPUT="$alt" \
-		EXTRA_BPF_CFLAGS=-DBPFNAT_REBUILD_MARK=1 "$alt/bpfnat" >/dev/null
+	# the Makefile builds the upgrade next to the CLI
+	local alt=$BPFNAT_BUILD/upgrade
+	[[ -x $alt/bpfnat ]] || fail "$alt/bpfnat missing; run make"
 	in_ns out iperf3 -s -D -B 198.51.100.2 --logfile /tmp/iperf.log
 	wait_tcp out 5201
 	in_ns a iperf3 -c 198.51.100.2 -t 6 -J >/tmp/run.json &
 	local client=$!
-	local before after
+	local before after old_tag new_tag
 	before=$(bpfnat status -j | jq -c .program_ids)
+	old_tag=$(running_tag tc_container)
 	sleep 2
 	nat_up
 	sleep 1
 	"$alt/bpfnat" up --uplink up0 --mode "$BPFNAT_MODE"
 	after=$(bpfnat status -j | jq -c .program_ids)
 	assert_ne "$after" "$before" "programs were replaced"
+	new_tag=$(running_tag tc_container)
+	assert_ne "$new_tag" "$old_tag" "the upgrade's code runs"
 	wait "$client" || fail "iperf3 failed: $(jq -r .error /tmp/run.json)"
 	assert_eq "$(jq -r '.error // "none"' /tmp/run.json)" "none" "iperf3 error"
 	[[ $(jq '.end.sum_received.bytes' /tmp/run.json) -gt 1000000 ]] ||

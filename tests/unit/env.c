@@ -85,6 +85,11 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	bpf_map__set_max_entries(e->skel->maps.ct_flows, e->cfg.ct_max);
 	bpf_map__set_max_entries(e->skel->maps.ct_free, e->cfg.ct_max);
 	bpf_map__set_max_entries(e->skel->maps.ct_index, 2 * e->cfg.ct_max);
+	/* the verifier's time is most of a test's: only what is run */
+	e->xdp = o && o->xdp;
+	bpf_program__set_autoload(e->skel->progs.xdp_container, e->xdp);
+	bpf_program__set_autoload(e->skel->progs.xdp_uplink, e->xdp);
+	bpf_program__set_autoload(e->skel->progs.xdp_pass, e->xdp);
 	if (!ASSERT_OK(bpfnat_test_bpf__load(e->skel), "load test object"))
 		return false;
 
@@ -178,6 +183,8 @@ static bool env_run_tc(struct env *e, struct bpf_program *prog, int ifindex,
 static bool env_run_xdp(struct env *e, struct bpf_program *prog, int ifindex,
 			const uint8_t *pkt, size_t len, struct run *r)
 {
+	if (!ASSERT_TRUE(e->xdp, "XDP programs loaded (env_opts.xdp)"))
+		return false;
 	struct xdp_md ctx = { .ingress_ifindex = ifindex, .data_end = len };
 
 	return env_run(e, prog, &ctx, sizeof(ctx), pkt, len, r);

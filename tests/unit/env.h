@@ -32,10 +32,12 @@ struct env_opts {
 	uint16_t port_lo, port_hi;	/* 0: 1024-65535 */
 	uint32_t ct_max;		/* 0: 1024 */
 	const char *exclude;		/* a CIDR, or NULL */
+	bool xdp;			/* load the XDP programs too */
 };
 
 struct env {
 	struct bpfnat_test_bpf *skel;
+	bool xdp;			/* the XDP programs are loaded */
 	int ifindex_ha, ifindex_hb, ifindex_up;
 	uint8_t mac_ha[ETH_ALEN], mac_ca[ETH_ALEN];
 	uint8_t mac_hb[ETH_ALEN], mac_cb[ETH_ALEN];

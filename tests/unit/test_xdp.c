@@ -54,7 +54,7 @@ UNIT_TEST(xdp_rewrites_as_tc_does)
 	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP,
 					  IPPROTO_ICMP };
 	/* source ports outside the range: every one is remapped */
-	struct env_opts o = { .port_lo = 50000, .port_hi = 50999 };
+	struct env_opts o = { .port_lo = 50000, .port_hi = 50999, .xdp = true };
 	uint8_t pkt[PKT_MAX], out[PKT_MAX];
 	struct env e;
 	struct run r;
@@ -111,8 +111,9 @@ UNIT_TEST(xdp_leaves_the_rest_to_tc)
 	struct run r;
 	struct pkt_spec s;
 	size_t len;
+	struct env_opts o = { .xdp = true };
 
-	if (!env_setup(&e, NULL))
+	if (!env_setup(&e, &o))
 		return;
 	/* TTL 1: the answer needs an skb */
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 33434, 33435);

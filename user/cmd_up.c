@@ -294,10 +294,14 @@ int cmd_status(int argc, char **argv)
 						     xdp_ours(ifindex[i]) != 0));
 	}
 	json_object_set_new(o, "attached", arr);
+	/* the programs loaded: XDP's only in XDP mode */
 	pr = json_object();
-	for (i = 0; i < n_progs; i++)
-		json_object_set_new(pr, progs[i],
-				    json_integer(pinned_prog_id(progs[i])));
+	for (i = 0; i < n_progs; i++) {
+		__u32 id = pinned_prog_id(progs[i]);
+
+		if (id)
+			json_object_set_new(pr, progs[i], json_integer(id));
+	}
 	json_object_set_new(o, "program_ids", pr);
 
 	if (json_output) {
@@ -325,8 +329,9 @@ int cmd_status(int argc, char **argv)
 	}
 	printf("\nprograms: ");
 	for (i = 0; i < n_progs; i++)
-		printf(" %s id %lld", progs[i],
-		       json_integer_value(json_object_get(pr, progs[i])));
+		if (json_object_get(pr, progs[i]))
+			printf(" %s id %lld", progs[i],
+			       json_integer_value(json_object_get(pr, progs[i])));
 	printf("\n");
 	json_decref(o);
 	return EXIT_OK;

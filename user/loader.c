@@ -454,6 +454,20 @@ static int sweep_start(struct bpfnat_bpf *skel)
 	return 0;
 }
 
+/* XDP mode's programs, once no device runs them. */
+static void xdp_unpin(void)
+{
+	static const char *const names[] = {
+		PIN_PROG_XDP_CONTAINER, PIN_PROG_XDP_UPLINK, PIN_PROG_XDP_PASS,
+	};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		pin_path(names[i], path, sizeof(path));
+		unlink(path);
+	}
+}
+
 /* Everything under the pin directory is bpfnat's: remove it all. */
 static void remove_pins(void)
 {
@@ -763,7 +777,7 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	struct owned owned;
 	char path[PATH_MAX];
 	int *keep = NULL, uplinks[2];
-	bool fresh, created;
+	bool fresh, created, xdp;
 	__u32 zero = 0;
 	size_t n = 0, i;
 	int err;
@@ -825,6 +839,11 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	err = pins_compatible(skel);
 	if (err)
 		goto out;
+	/* The verifier's time is most of `up`: tc mode leaves XDP's out. */
+	xdp = o->mode == MODE_XDP;
+	bpf_program__set_autoload(skel->progs.xdp_container, xdp);
+	bpf_program__set_autoload(skel->progs.xdp_uplink, xdp);
+	bpf_program__set_autoload(skel->progs.xdp_pass, xdp);
 
 	err = bpfnat_bpf__load(skel);
 	if (err) {
@@ -834,9 +853,11 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	}
 	ours_add(prog_fd_id(bpf_program__fd(skel->progs.tc_container)));
 	ours_add(prog_fd_id(bpf_program__fd(skel->progs.tc_uplink)));
-	ours_add(prog_fd_id(bpf_program__fd(skel->progs.xdp_container)));
-	ours_add(prog_fd_id(bpf_program__fd(skel->progs.xdp_uplink)));
-	ours_add(prog_fd_id(bpf_program__fd(skel->progs.xdp_pass)));
+	if (xdp) {
+		ours_add(prog_fd_id(bpf_program__fd(skel->progs.xdp_container)));
+		ours_add(prog_fd_id(bpf_program__fd(skel->progs.xdp_uplink)));
+		ours_add(prog_fd_id(bpf_program__fd(skel->progs.xdp_pass)));
+	}
 	if (fresh) {
 		err = ct_free_fill(bpf_map__fd(skel->maps.ct_free), o->ct_max);
 		if (err) {
@@ -877,10 +898,12 @@ int dp_up(struct nl *nl, struct up_opts *o)
 
 	err = prog_pin(skel->progs.tc_container, PIN_PROG_CONTAINER) ?:
 	      prog_pin(skel->progs.tc_uplink, PIN_PROG_UPLINK) ?:
-	      prog_pin(skel->progs.ct_flush, PIN_PROG_FLUSH) ?:
-	      prog_pin(skel->progs.xdp_container, PIN_PROG_XDP_CONTAINER) ?:
-	      prog_pin(skel->progs.xdp_uplink, PIN_PROG_XDP_UPLINK) ?:
-	      prog_pin(skel->progs.xdp_pass, PIN_PROG_XDP_PASS);
+	      prog_pin(skel->progs.ct_flush, PIN_PROG_FLUSH);
+	if (!err && xdp)
+		err = prog_pin(skel->progs.xdp_container,
+			       PIN_PROG_XDP_CONTAINER) ?:
+		      prog_pin(skel->progs.xdp_uplink, PIN_PROG_XDP_UPLINK) ?:
+		      prog_pin(skel->progs.xdp_pass, PIN_PROG_XDP_PASS);
 	if (err)
 		goto fail;
 
@@ -915,7 +938,7 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	/* XDP in front of tc, replaced in place, or no longer */
 	uplinks[0] = (int)running.uplink_ifindex;
 	uplinks[1] = uplink.ifindex;
-	if (o->mode == MODE_XDP) {
+	if (xdp) {
 		if (!fresh && (int)running.uplink_ifindex != uplink.ifindex)
 			xdp_mode_down(uplinks, 1, NULL, 0);
 		err = xdp_mode_up(skel, &uplink, v, n);
@@ -924,6 +947,8 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	}
 	if (err)
 		goto fail;
+	if (!xdp)
+		xdp_unpin();
 
 	/* last: what it says now holds */
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg,

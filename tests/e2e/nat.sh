@@ -181,6 +181,36 @@ test_up_twice_keeps_flows() {
 		"one filter on the uplink"
 }
 
+# up in the other mode and back: a connection carries on, and only the
+# mode in force has programs loaded, pinned and attached.
+test_mode_switch_keeps_flows() {
+	world_up
+	local other=tc
+	[[ $BPFNAT_MODE == tc ]] && other=xdp
+	# what outside_add does for XDP mode (see there)
+	in_ns out ethtool -K eth0 gro on tx off >/dev/null
+	session_open 7600
+	session_say one
+	for mode in "$other" "$BPFNAT_MODE"; do
+		bpfnat up --uplink up0 --mode "$mode"
+		session_say "in $mode"
+		assert_ok "a pings the outside in $mode" \
+			in_ns a ping -c1 -W2 198.51.100.2
+		local want=false
+		[[ $mode == xdp ]] && want=true
+		assert_eq "$(bpfnat status -j | jq -c '[.mode,
+			(.program_ids | has("xdp_container")),
+			(.attached | map(.xdp) | unique)]')" \
+			"[\"$mode\",$want,[$want]]" "status in $mode"
+		assert_eq "$(ls /sys/fs/bpf/bpfnat | grep -c '^xdp_')" \
+			"$([[ $want == true ]] && echo 3 || echo 0)" \
+			"XDP pins in $mode"
+		assert_eq "$(ip -o link show up0 | grep -c ' xdp')" \
+			"$([[ $want == true ]] && echo 1 || echo 0)" \
+			"XDP on the uplink in $mode"
+	done
+}
+
 # down removes bpfnat's programs and pins and nothing else.
 test_down_leaves_the_rest() {
 	world_up

@@ -79,14 +79,17 @@ test_twenty_containers_mesh() {
 		bpfnat ns add "c$i"
 	done
 	assert_eq "$(bpfnat ns list -j | jq length)" "$n" "containers listed"
+	# one shell per container pings every other one and the gateway
+	# (entering a namespace costs more than a ping under emulation)
+	local unreachable
 	for ((i = 1; i <= n; i++)); do
-		for ((j = 1; j <= n; j++)); do
-			[[ $i == "$j" ]] && continue
-			in_ns "c$i" ping -c1 -W2 -q "172.18.0.$((j + 1))" \
-				>/dev/null || fail "c$i cannot reach c$j"
-		done
-		in_ns "c$i" ping -c1 -W2 -q 172.18.0.1 >/dev/null ||
-			fail "c$i cannot reach the gateway"
+		unreachable=$(in_ns "c$i" bash -c '
+			for ((j = 0; j <= $1; j++)); do
+				[[ $j == "$2" ]] && continue
+				ping -c1 -W2 -q "172.18.0.$((j + 1))" \
+					>/dev/null || echo -n " 172.18.0.$((j + 1))"
+			done' - "$n" "$i")
+		[[ -z $unreachable ]] || fail "c$i cannot reach$unreachable"
 	done
 	ip -o link show type bridge | grep -q . && fail "a bridge was created"
 	return 0

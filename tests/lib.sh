@@ -192,6 +192,23 @@ session_close() {
 
 # echo_peer_udp NS PORT: the same over UDP, one answer per datagram (of
 # one line: it is read first, so socat never writes into a closed pipe).
+# udp_ask NS HOST:PORT[,OPTION...] [SOCAT-OPTION...] <MESSAGE: the reply to
+# a datagram sent from NS.  A UDP server forks for each datagram, which can
+# take seconds under emulation: up to 4 tries, each with a new socket.
+udp_ask() {
+	local ns=$1 to=$2 msg reply i
+	shift 2
+	msg=$(cat)
+	for ((i = 0; i < 4; i++)); do
+		reply=$(printf '%s' "$msg" | in_ns "$ns" socat -T2 "$@" - "UDP4:$to")
+		if [[ -n $reply ]]; then
+			printf '%s\n' "$reply"
+			return 0
+		fi
+	done
+	return 1
+}
+
 echo_peer_udp() {
 	in_ns "$1" socat UDP4-RECVFROM:"$2",fork,reuseaddr \
 		SYSTEM:'read -r _; echo $SOCAT_PEERADDR $SOCAT_PEERPORT' &

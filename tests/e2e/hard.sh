@@ -147,7 +147,7 @@ test_fragments_from_sockets() {
 	wait_udp out 8500
 	# 4000 characters, one datagram: fragmented by the kernel both ways
 	head -c 2000 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >/tmp/msg
-	assert_eq "$(in_ns a socat -T3 -b 8192 - UDP4:198.51.100.2:8500 </tmp/msg)" \
+	assert_eq "$(udp_ask a 198.51.100.2:8500 -b 8192 </tmp/msg)" \
 		"$(cat /tmp/msg)" "4000-byte datagram echoed back"
 }
 
@@ -310,8 +310,7 @@ test_host_ports_not_taken() {
 	wait_udp host 20000
 	wait_tcp host 20001
 	local seen
-	seen=$(echo x | in_ns a socat -T2 - \
-		UDP4:198.51.100.2:7900,sourceport=20000)
+	seen=$(echo x | udp_ask a 198.51.100.2:7900,sourceport=20000)
 	assert_match "$seen" "^198.51.100.1 200[0-9][0-9]$" "UDP: NATed"
 	assert_ne "$seen" "198.51.100.1 20000" "UDP: not the host's port"
 	seen=$(in_ns a socat -T2 - TCP4:198.51.100.2:7901,sourceport=20001 \

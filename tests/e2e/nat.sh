@@ -71,7 +71,7 @@ test_socat_tcp_and_udp_echo() {
 	wait_udp out 7101
 	assert_eq "$(echo hello-tcp | in_ns a socat -T3 - TCP4:198.51.100.2:7100)" \
 		"hello-tcp" "TCP echo"
-	assert_eq "$(echo hello-udp | in_ns a socat -T3 - UDP4:198.51.100.2:7101)" \
+	assert_eq "$(echo hello-udp | udp_ask a 198.51.100.2:7101)" \
 		"hello-udp" "UDP echo"
 }
 

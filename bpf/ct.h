@@ -375,36 +375,48 @@ out:
 	return s.err;
 }
 
-static __always_inline __u32 ct_initial_state(const struct pkt *p)
+/* What a new flow is made of: the tuple and a little of its first packet. */
+struct ct_new {
+	struct ct_key key;
+	__u32 ifindex;		/* the container's veth */
+	__u8 tcp_flags;
+};
+
+static __always_inline __u32 ct_initial_state(const struct ct_new *n)
 {
-	if (p->key.proto != IPPROTO_TCP)
+	if (n->key.proto != IPPROTO_TCP)
 		return CT_NEW;
-	if ((p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
+	if ((n->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
 		return CT_SYN_SENT;
 	/* picked up mid-stream, e.g. after the table was flushed */
 	return CT_ESTABLISHED;
 }
 
 /*
- * Create the flow for a container's first packet.  On success *out is the
- * flow (ours, or the one another CPU created for the same tuple at the same
- * time) and CONTINUE is returned; otherwise a drop reason.
+ * Create the flow @n.  On success *out is the flow's slot (ours, or that
+ * of the flow another CPU created for the same tuple at the same time) and
+ * CONTINUE is returned; otherwise a drop reason.
  */
-static __always_inline int ct_create(void *ctx, const struct pkt *p,
-				     const struct bpfnat_config *cfg,
-				     struct ct_flow **out)
+static __always_inline int ct_create(void *ctx, const struct ct_new *n,
+				     __u32 *out)
 {
+	const struct bpfnat_config *cfg = config_get();
 	struct ct_ref ref = { .dir = CT_DIR_ORIG };
-	struct ct_key rkey;
+	struct ct_key key, rkey;
+	struct ct_ref *won;
 	bool lost_race = false;
 	struct ct_flow *f;
 	__u32 slot;
 	__u64 now;
-	__u8 dir;
 	long err;
 
+	/* a global function's pointer arguments may be NULL, to the verifier */
+	if (!n || !out || !cfg)
+		return STAT_DROP_CT_FULL;
+	/* on the stack: 6.1 takes no other memory for a map key */
+	key = n->key;
 	if (bpf_map_pop_elem(&ct_free, &slot)) {
-		if (!ct_early_drop(cfg, ct_hash(&p->key)) ||
+		if (!ct_early_drop(cfg, ct_hash(&key)) ||
 		    bpf_map_pop_elem(&ct_free, &slot))
 			return STAT_DROP_CT_FULL;
 	}
@@ -415,10 +427,10 @@ static __always_inline int ct_create(void *ctx, const struct pkt *p,
 	now = bpf_ktime_get_coarse_ns();
 	/* ours alone now (it came from ct_free): a new generation */
 	*ct_claim(f) = (__u64)(f->gen + 1) << 32 | CT_SLOT_NEW;
-	f->orig = p->key;
+	f->orig = key;
 	f->nat_addr = cfg->snat_addr;
-	f->ifindex = p->ifindex;
-	f->state = ct_initial_state(p);
+	f->ifindex = n->ifindex;
+	f->state = ct_initial_state(n);
 	f->flags = 0;
 	f->created_ns = now;
 	f->last_seen_ns = now;
@@ -437,7 +449,7 @@ static __always_inline int ct_create(void *ctx, const struct pkt *p,
 		goto free_reply;
 	}
 	f->live = CT_SLOT_LIVE;
-	*out = f;
+	*out = slot;
 	return CONTINUE;
 
 free_reply:
@@ -448,10 +460,60 @@ free_slot:
 	bpf_map_push_elem(&ct_free, &slot, 0);
 	if (lost_race) {
 		/* another CPU created this very flow a moment ago */
-		*out = ct_lookup(&p->key, &dir);
-		return *out ? CONTINUE : STAT_DROP_CT_RACE;
+		won = bpf_map_lookup_elem(&ct_index, &key);
+		if (!won)
+			return STAT_DROP_CT_RACE;
+		*out = won->flow;
+		return CONTINUE;
 	}
 	return err == -EEXIST ? STAT_DROP_NO_PORT : STAT_DROP_CT_FULL;
+}
+
+/*
+ * ct_create() as global functions, one per program type (the context's
+ * type must be the program's): the verifier checks a global function once,
+ * on its own, instead of once for every path of the data path that
+ * reaches it, which made flow creation (its loops above all) the bulk of
+ * the programs' verification.  Packet pointers cannot be passed in, hence
+ * struct ct_new, and a map value cannot come out, hence the slot.
+ */
+__noinline int ct_create_tc(struct __sk_buff *skb, const struct ct_new *n,
+			    __u32 *out)
+{
+	return ct_create(skb, n, out);
+}
+
+__noinline int ct_create_xdp(struct xdp_md *xdp, const struct ct_new *n,
+			     __u32 *out)
+{
+	return ct_create(xdp, n, out);
+}
+
+/*
+ * Create the flow for a container's first packet @p.  On success *out is
+ * the flow and CONTINUE is returned; otherwise a drop reason.
+ */
+static __always_inline int ct_create_for(void *ctx, const struct pkt *p,
+					 struct ct_flow **out, const bool xdp)
+{
+	struct ct_new n = {
+		.key = p->key,
+		.ifindex = p->ifindex,
+		.tcp_flags = p->tcp_flags,
+	};
+	struct ct_flow *f;
+	__u32 slot;
+	int ret;
+
+	ret = xdp ? ct_create_xdp(ctx, &n, &slot) :
+		    ct_create_tc(ctx, &n, &slot);
+	if (ret != CONTINUE)
+		return ret;
+	f = bpf_map_lookup_elem(&ct_flows, &slot);
+	if (!f || f->live != CT_SLOT_LIVE)
+		return STAT_DROP_CT_RACE;
+	*out = f;
+	return CONTINUE;
 }
 
 #endif /* BPFNAT_CT_H */

@@ -168,7 +168,7 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 		goto rewrite;
 	}
 	if (!f) {
-		ret = ct_create(ctx, p, cfg, &f);
+		ret = ct_create_for(ctx, p, &f, xdp);
 		if (ret == STAT_DROP_NO_PORT)
 			return answer_container(ctx, p, cfg, ret,
 						ICMP_DEST_UNREACH,

@@ -226,7 +226,7 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 	f = ct_lookup(&k, &dir);
 	if (!f || dir != CT_DIR_ORIG || f->ifindex != p->ifindex)
 		return STAT_DROP_ICMP_NO_FLOW;
-	if (!icmp_checksums_ok(ctx, p, q.ip))
+	if (!icmp_checksums_ok(ctx, p->len))
 		return STAT_DROP_BAD_ICMP;
 	route = route_outside(ctx, p, cfg, &fib, xdp);
 	if (route == ROUTE_STACK || route == ROUTE_TOO_BIG)
@@ -388,7 +388,7 @@ static __always_inline int uplink_icmp_error(void *ctx, struct pkt *p,
 	f = ct_lookup(&k, &dir);
 	if (!f || dir != CT_DIR_REPLY)
 		return STAT_PASS;
-	if (!icmp_checksums_ok(ctx, p, q.ip))
+	if (!icmp_checksums_ok(ctx, p->len))
 		return STAT_DROP_BAD_ICMP;
 	icmp_quote_rewrite(&q, true, f->orig.saddr, f->orig.sport);
 	return deliver(ctx, p, &rw, f->orig.saddr, NULL, xdp);

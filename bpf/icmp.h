@@ -49,24 +49,27 @@ struct {
 
 /*
  * RFC 5508 REQ-3: an ICMP error is translated only if its own checksum
- * holds, and its quoted IP header's.  (tc only: the quote is read with
- * bpf_skb_load_bytes().)
+ * holds, and its quoted IP header's.  @len is the IP total length.  (tc
+ * only: the message is read with bpf_skb_load_bytes().)  A global
+ * function, checked by the verifier once rather than on every path to it.
  */
-static __always_inline bool icmp_checksums_ok(struct __sk_buff *skb,
-					      const struct pkt *p,
-					      const struct iphdr *quoted)
+__noinline int icmp_checksums_ok(struct __sk_buff *skb, __u32 len)
 {
-	__u32 zero = 0, len = p->len - sizeof(struct iphdr), off = 0;
-	const __u16 *w = (const __u16 *)quoted;
+	__u32 zero = 0, off = 0;
+	struct iphdr quoted;
+	const __u16 *w = (const __u16 *)&quoted;
 	__u64 sum = 0;
 	__s64 part;
 	__u8 *buf;
 
+	if (bpf_skb_load_bytes(skb, ICMP_QUOTE_OFF, &quoted, sizeof(quoted)))
+		return false;
 	for (int i = 0; i < 10; i++)
 		sum += w[i];
 	if (csum_fold(sum))
 		return false;
 
+	len -= sizeof(struct iphdr);
 	buf = bpf_map_lookup_elem(&scratch, &zero);
 	if (!buf || len > ICMP_SUM_CHUNK * ICMP_SUM_CHUNKS)
 		return false;

@@ -62,6 +62,14 @@ static __always_inline int answer_container(void *ctx, struct pkt *p,
 					    int outcome, __u8 type, __u8 code,
 					    __u16 mtu, const bool xdp)
 {
+	struct icmp_back b = {
+		.from = cfg->gateway,
+		.to = p->key.saddr,
+		.len = p->len,
+		.type = type,
+		.code = code,
+		.mtu = mtu,
+	};
 	const struct endpoint *self;
 
 	if (xdp)
@@ -73,9 +81,12 @@ static __always_inline int answer_container(void *ctx, struct pkt *p,
 	self = source_endpoint(p);
 	if (!self)
 		return STAT_DROP_SPOOFED;
-	if (icmp_send_back(ctx, p, cfg->gateway, self->host_mac, type, code,
-			   mtu) == CONTINUE)
+	__builtin_memcpy(b.smac, self->host_mac, ETH_ALEN);
+	if (icmp_send_back(ctx, &b) == CONTINUE) {
+		redirect_hook(REDIRECT_EGRESS, p->ifindex);
+		p->redirect = bpf_redirect(p->ifindex, 0);
 		p->answered = 1;
+	}
 	return outcome;
 }
 

@@ -201,19 +201,29 @@ struct icmp_head {
 	struct icmphdr icmp;
 };
 
+/* An error of ours about the packet in hand: what it says, and to whom. */
+struct icmp_back {
+	__be32 from;		/* the error's source: the gateway */
+	__be32 to;		/* the packet's sender */
+	__u32 len;		/* the packet's IP total length */
+	__u8 smac[ETH_ALEN];	/* the gateway's MAC on the sender's veth */
+	__u8 type;
+	__u8 code;
+	__u16 mtu;
+};
+
 /*
- * Turn the packet in hand into an ICMP error about it, from @from to the
- * packet's sender, and send it back out of the device it came in by.
- * Returns CONTINUE when the error is on its way (p->redirect set), or a
- * drop reason if the packet could not be turned around.
+ * Turn the packet in hand into the ICMP error @b about it, to be sent back
+ * out of the device it came in by (the caller redirects it).  Returns
+ * CONTINUE when the packet is the error, or a drop reason if it could not
+ * be turned around.  A global function: the verifier checks it once
+ * rather than on every path that answers a container.
  *
  * The packet is not cut below its own checksum field: with
  * CHECKSUM_PARTIAL (a container's TCP or UDP) the kernel refuses that, and
  * the quote simply is longer than the minimal 28 bytes.
  */
-static __always_inline int icmp_send_back(struct __sk_buff *skb, struct pkt *p,
-					  __be32 from, const __u8 *smac,
-					  __u8 type, __u8 code, __u16 mtu)
+__noinline int icmp_send_back(struct __sk_buff *skb, const struct icmp_back *b)
 {
 	struct icmp_head h = {};
 	struct ethhdr eth;
@@ -222,17 +232,20 @@ static __always_inline int icmp_send_back(struct __sk_buff *skb, struct pkt *p,
 	__s64 sum;
 
 	quote = bpf_map_lookup_elem(&scratch, &zero);
-	if (!quote)
+	if (!quote || !b)
 		return STAT_DROP_UNSUPPORTED;
-	qlen = p->len < ICMP_QUOTE_MAX ? p->len : ICMP_QUOTE_MAX;
+	qlen = b->len < ICMP_QUOTE_MAX ? b->len : ICMP_QUOTE_MAX;
 	qlen &= ~3u;		/* whole words */
 	if (qlen < sizeof(struct iphdr) + 8)
 		return STAT_DROP_TRUNCATED;
 	qlen = LEN_IN(qlen, 0x1ff);
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, quote, qlen))
 		return STAT_DROP_TRUNCATED;
-	__builtin_memcpy(eth.h_dest, p->eth->h_source, ETH_ALEN);
-	__builtin_memcpy(eth.h_source, smac, ETH_ALEN);
+	/* back to where the packet came from */
+	if (bpf_skb_load_bytes(skb, offsetof(struct ethhdr, h_source),
+			       eth.h_dest, ETH_ALEN))
+		return STAT_DROP_TRUNCATED;
+	__builtin_memcpy(eth.h_source, b->smac, ETH_ALEN);
 	eth.h_proto = bpf_htons(ETH_P_IP);
 
 	h.ip.version = 4;
@@ -241,11 +254,11 @@ static __always_inline int icmp_send_back(struct __sk_buff *skb, struct pkt *p,
 	h.ip.tot_len = bpf_htons(sizeof(h) + qlen);
 	h.ip.ttl = 64;
 	h.ip.protocol = IPPROTO_ICMP;
-	h.ip.saddr = from;
-	h.ip.daddr = p->key.saddr;
-	h.icmp.type = type;
-	h.icmp.code = code;
-	h.icmp.un.frag.mtu = bpf_htons(mtu);
+	h.ip.saddr = b->from;
+	h.ip.daddr = b->to;
+	h.icmp.type = b->type;
+	h.icmp.code = b->code;
+	h.icmp.un.frag.mtu = bpf_htons(b->mtu);
 
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp, sizeof(h.icmp), 0);
 	if (sum >= 0)
@@ -263,14 +276,12 @@ static __always_inline int icmp_send_back(struct __sk_buff *skb, struct pkt *p,
 	 */
 	if (bpf_skb_adjust_room(skb, sizeof(h), BPF_ADJ_ROOM_MAC, 0))
 		return STAT_DROP_UNSUPPORTED;
-	if (p->len > qlen &&
+	if (b->len > qlen &&
 	    bpf_skb_change_tail(skb, ETH_HLEN + sizeof(h) + qlen, 0))
 		return STAT_DROP_UNSUPPORTED;
 	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof(h), 0))
 		return STAT_DROP_UNSUPPORTED;
-	redirect_hook(REDIRECT_EGRESS, p->ifindex);
-	p->redirect = bpf_redirect(p->ifindex, 0);
 	return CONTINUE;
 }
 

@@ -107,8 +107,8 @@ static __always_inline int container_to_container(void *ctx, struct pkt *p,
 		return STAT_TO_TC;
 	__builtin_memcpy(rw.dmac, dst->mac, ETH_ALEN);
 	__builtin_memcpy(rw.smac, dst->host_mac, ETH_ALEN);
-	packet_rewrite(ctx, p, &rw, xdp);
 	p->redirect = redirect_container(dst, xdp);
+	packet_rewrite(ctx, p, &rw, xdp);
 	return STAT_FORWARD;
 }
 
@@ -195,8 +195,8 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 rewrite:
 	__builtin_memcpy(rw.dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(rw.smac, fib.smac, ETH_ALEN);
-	packet_rewrite(ctx, p, &rw, xdp);
 	p->redirect = redirect_uplink(route, &fib, cfg, xdp);
+	packet_rewrite(ctx, p, &rw, xdp);
 	return STAT_SNAT;
 }
 
@@ -249,8 +249,8 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 	rw.addr = f->nat_addr;
 	__builtin_memcpy(rw.dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(rw.smac, fib.smac, ETH_ALEN);
-	packet_rewrite(ctx, p, &rw, xdp);
 	p->redirect = redirect_uplink(route, &fib, cfg, xdp);
+	packet_rewrite(ctx, p, &rw, xdp);
 	return STAT_SNAT;
 }
 
@@ -337,8 +337,8 @@ static __always_inline int deliver(void *ctx, struct pkt *p,
 	rw->addr = addr;
 	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
-	packet_rewrite(ctx, p, rw, xdp);
 	p->redirect = redirect_container(ep, xdp);
+	packet_rewrite(ctx, p, rw, xdp);
 	return STAT_DNAT;
 }
 

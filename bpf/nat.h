@@ -8,7 +8,9 @@
  *
  * On tc the L4 checksum helpers may move the packet, so every direct write
  * is done first and the helpers are called last; callers must not touch
- * the packet afterwards.
+ * the packet afterwards.  They pick the redirect before, too: then what it
+ * depends on (the route) is dead during the rewrite, and the verifier
+ * walks the rewrite once, not once per route.
  */
 #ifndef BPFNAT_NAT_H
 #define BPFNAT_NAT_H

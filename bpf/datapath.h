@@ -292,10 +292,10 @@ static __always_inline int from_container(void *ctx, struct pkt *p,
 	switch (p->key.proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
-		return container_to_outside(ctx, p, cfg, xdp);
+		break;
 	case IPPROTO_ICMP:
 		if (!p->l4 || p->icmp_type == ICMP_ECHO)
-			return container_to_outside(ctx, p, cfg, xdp);
+			break;
 		if (icmp_is_error(p->icmp_type) &&
 		    p->key.daddr != cfg->snat_addr)
 			return container_icmp_error(ctx, p, cfg, xdp);
@@ -303,6 +303,10 @@ static __always_inline int from_container(void *ctx, struct pkt *p,
 	default:
 		return container_untranslated(ctx, p, cfg, xdp);
 	}
+	/* One call for TCP, UDP and echo: inlined once, and the verifier
+	 * walks one copy of the NAT path, not one per protocol.
+	 */
+	return container_to_outside(ctx, p, cfg, xdp);
 }
 
 static __always_inline int from_container_arp(struct pkt *p, const bool xdp)

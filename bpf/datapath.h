@@ -193,9 +193,9 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 	rw.addr = f->nat_addr;
 	rw.port = f->nat_port;
 rewrite:
+	p->redirect = redirect_uplink(route, &fib, cfg, xdp);
 	__builtin_memcpy(rw.dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(rw.smac, fib.smac, ETH_ALEN);
-	p->redirect = redirect_uplink(route, &fib, cfg, xdp);
 	packet_rewrite(ctx, p, &rw, xdp);
 	return STAT_SNAT;
 }
@@ -245,11 +245,11 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 	if (p->ip->ttl <= 1)
 		return STAT_DROP_TTL;
 
+	p->redirect = redirect_uplink(route, &fib, cfg, xdp);
 	icmp_quote_rewrite(&q, false, f->nat_addr, f->nat_port);
 	rw.addr = f->nat_addr;
 	__builtin_memcpy(rw.dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(rw.smac, fib.smac, ETH_ALEN);
-	p->redirect = redirect_uplink(route, &fib, cfg, xdp);
 	packet_rewrite(ctx, p, &rw, xdp);
 	return STAT_SNAT;
 }

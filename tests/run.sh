@@ -11,7 +11,9 @@
 # a file with the line "# modes: none" has tests no mode applies to (they
 # never bring the data path up), which run once, with BPFNAT_MODE=none.
 #
-# PATTERN is a shell glob on test names (e2e/nat/ping_outside[tc], ...).
+# PATTERN is a shell glob on test names (e2e/nat/ping_outside[tc], ...), in
+# which brackets stand for themselves: 'nat/*[tc]' is the nat suite in tc
+# mode.
 # Environment: BPFNAT_BUILD (default build) is where the binaries are;
 # TEST_TIMEOUT (default 300) bounds each test in seconds.  Logs go under
 # ${TMPDIR:-/tmp}; nothing is written into the source tree.
@@ -75,6 +77,8 @@ selected() {
 	local p
 	[[ ${#patterns[@]} -eq 0 ]] && return 0
 	for p in "${patterns[@]}"; do
+		# brackets are the mode's, as in the names, not a glob's
+		p=${p//\[/\\[} p=${p//]/\\]}
 		# shellcheck disable=SC2053  # the pattern is a glob on purpose
 		[[ $1 == $p || $1 == *$p* ]] && return 0
 	done

@@ -101,4 +101,4 @@ if [[ -s $work/crr.dat ]]; then
 		-e "datafile='$work/crr.dat'; outfile='$out/crr.png'"
 fi
 echo "results: $out/results.json, $out/table.txt, plots:" \
-	"$(cd "$out" && ls ./*.png 2>/dev/null | tr '\n' ' ')"
+	"$(ls "$out"/*.png 2>/dev/null | tr '\n' ' ')"

@@ -26,7 +26,8 @@ static __always_inline void stat_count(__u32 id, __u32 bytes, const bool xdp)
  * instruction in every data-path program, so other program tags.
  */
 #ifdef BPFNAT_REBUILD_MARK
-#define REBUILD_MARK()	asm volatile("r0 = %[m]" : : [m] "i"(BPFNAT_REBUILD_MARK) : "r0")
+#define REBUILD_MARK()							\
+	asm volatile("r0 = %[m]" : : [m] "i"(BPFNAT_REBUILD_MARK) : "r0")
 #else
 #define REBUILD_MARK()	do { } while (0)
 #endif

@@ -183,10 +183,10 @@ static bool env_run_tc(struct env *e, struct bpf_program *prog, int ifindex,
 static bool env_run_xdp(struct env *e, struct bpf_program *prog, int ifindex,
 			const uint8_t *pkt, size_t len, struct run *r)
 {
-	if (!ASSERT_TRUE(e->xdp, "XDP programs loaded (env_opts.xdp)"))
-		return false;
 	struct xdp_md ctx = { .ingress_ifindex = ifindex, .data_end = len };
 
+	if (!ASSERT_TRUE(e->xdp, "XDP programs loaded (env_opts.xdp)"))
+		return false;
 	return env_run(e, prog, &ctx, sizeof(ctx), pkt, len, r);
 }
 

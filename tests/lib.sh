@@ -192,6 +192,12 @@ session_close() {
 
 # echo_peer_udp NS PORT: the same over UDP, one answer per datagram (of
 # one line: it is read first, so socat never writes into a closed pipe).
+echo_peer_udp() {
+	in_ns "$1" socat UDP4-RECVFROM:"$2",fork,reuseaddr \
+		SYSTEM:'read -r _; echo $SOCAT_PEERADDR $SOCAT_PEERPORT' &
+	wait_udp "$1" "$2"
+}
+
 # udp_ask NS HOST:PORT[,OPTION...] [SOCAT-OPTION...] <MESSAGE: the reply to
 # a datagram sent from NS.  A UDP server forks for each datagram, which can
 # take seconds under emulation: up to 4 tries, each with a new socket.
@@ -207,12 +213,6 @@ udp_ask() {
 		fi
 	done
 	return 1
-}
-
-echo_peer_udp() {
-	in_ns "$1" socat UDP4-RECVFROM:"$2",fork,reuseaddr \
-		SYSTEM:'read -r _; echo $SOCAT_PEERADDR $SOCAT_PEERPORT' &
-	wait_udp "$1" "$2"
 }
 
 # capture_start NS FILE FILTER...: tcpdump on NS's eth0 into FILE, ready

@@ -61,13 +61,13 @@ fi
 if [[ $want_e2e == 1 ]]; then
 	for file in tests/e2e/*.sh; do
 		suite=$(basename "$file" .sh)
+		file_modes=("${modes[@]}")
+		grep -qx '# modes: none' "$file" && file_modes=(none)
 		for fn in $(grep -o '^test_[a-z0-9_]*' "$file"); do
-			if grep -qx '# modes: none' "$file"; then
-				tests+=("e2e/$suite/${fn#test_}	e2e	$file	$fn	none")
-				continue
-			fi
-			for mode in "${modes[@]}"; do
-				tests+=("e2e/$suite/${fn#test_}[$mode]	e2e	$file	$fn	$mode")
+			for mode in "${file_modes[@]}"; do
+				tag="[$mode]"
+				[[ $mode == none ]] && tag=''
+				tests+=("e2e/$suite/${fn#test_}$tag	e2e	$file	$fn	$mode")
 			done
 		done
 	done

@@ -12,6 +12,7 @@
 #include "ct.h"
 #include "datapath.h"
 #include "frag.h"
+#include "guard.h"
 #include "stats.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -70,6 +71,13 @@ int tc_uplink(struct __sk_buff *skb)
 	/* what the uplink brings and bpfnat cannot read is the host's */
 	ret = ret == CONTINUE ? from_uplink(skb, &p, false) : STAT_PASS;
 	return verdict(&p, ret, false);
+}
+
+/* Attached at tc egress of the uplink: the guard of guard.h. */
+SEC("tc")
+int tc_guard(struct __sk_buff *skb)
+{
+	return guard_egress(skb);
 }
 
 static __always_inline int xdp_parse(struct xdp_md *ctx, struct pkt *p)

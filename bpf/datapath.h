@@ -273,6 +273,13 @@ static __always_inline int container_untranslated(void *ctx, struct pkt *p,
 	return STAT_DROP_UNSUPPORTED;
 }
 
+/*
+ * Fail closed: nothing from a container reaches the host's stack when the
+ * stack would route it out of the uplink un-NATed.  Without a config
+ * there is no knowing, so nothing goes; broadcast and multicast are never
+ * NATed out; a pool address no container has is answered "host
+ * unreachable" from the gateway, as a router with no route to it would.
+ */
 static __always_inline int from_container(void *ctx, struct pkt *p,
 					  const bool xdp)
 {
@@ -280,13 +287,21 @@ static __always_inline int from_container(void *ctx, struct pkt *p,
 	const struct endpoint *dst;
 
 	if (!cfg)
-		return STAT_PASS;
+		return STAT_DROP_NO_CONFIG;
+	if (is_multicast(p->key.daddr))
+		return STAT_DROP_MULTICAST;
+	if (is_broadcast(cfg, p->key.daddr))
+		return STAT_DROP_BROADCAST;
 
 	if (in_pool(cfg, p->key.daddr)) {
 		dst = bpf_map_lookup_elem(&endpoints, &p->key.daddr);
-		if (!dst)
-			return STAT_PASS;	/* the gateway, or no one */
-		return container_to_container(ctx, p, cfg, dst, xdp);
+		if (dst)
+			return container_to_container(ctx, p, cfg, dst, xdp);
+		if (p->key.daddr == cfg->gateway)
+			return STAT_PASS;	/* the host */
+		return answer_container(ctx, p, cfg, STAT_DROP_NO_CONTAINER,
+					ICMP_DEST_UNREACH, ICMP_HOST_UNREACH,
+					0, xdp);
 	}
 
 	switch (p->key.proto) {

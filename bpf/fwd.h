@@ -32,6 +32,18 @@ static __always_inline bool in_pool(const struct bpfnat_config *cfg,
 	return (addr & cfg->pool_mask) == cfg->pool_addr;
 }
 
+/* Limited broadcast, or the pool's own broadcast address. */
+static __always_inline bool is_broadcast(const struct bpfnat_config *cfg,
+					 __be32 addr)
+{
+	return addr == 0xffffffff || addr == (cfg->pool_addr | ~cfg->pool_mask);
+}
+
+static __always_inline bool is_multicast(__be32 addr)
+{
+	return (addr & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000);
+}
+
 static __always_inline bool is_excluded(__be32 daddr)
 {
 	struct exclude_key key = { .prefixlen = 32, .addr = daddr };

@@ -16,7 +16,7 @@
 #include <linux/bpf.h>
 #include <stddef.h>
 
-#define BPFNAT_LAYOUT_VERSION	3
+#define BPFNAT_LAYOUT_VERSION	4
 
 /* Where the kernel keeps bpfnat's state between CLI runs. */
 #define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
@@ -36,6 +36,7 @@
 #define PIN_FRAG_STASH		"frag_stash"
 #define PIN_PROG_CONTAINER	"tc_container"
 #define PIN_PROG_UPLINK		"tc_uplink"
+#define PIN_PROG_GUARD		"tc_guard"
 #define PIN_PROG_FLUSH		"ct_flush"
 #define PIN_PROG_XDP_CONTAINER	"xdp_container"
 #define PIN_PROG_XDP_UPLINK	"xdp_uplink"
@@ -265,10 +266,22 @@ _Static_assert(sizeof(struct bpfnat_config) == 72, "bpfnat_config layout");
 
 /* bpfnat_config.flags */
 #define CFG_F_UPLINK_CLSACT	(1 << 0)	/* `up` created the uplink's clsact */
+#define CFG_F_XDP_UPLINK	(1 << 1)	/* XDP mode: XDP takes the uplink */
+#define CFG_F_XDP_UPLINK_ON	(1 << 2)	/* ... told --xdp-uplink on */
+#define CFG_F_XDP_UPLINK_OFF	(1 << 3)	/* ... told --xdp-uplink off */
 
 /*
  * Counters, one per outcome of a packet.  The list is the single source of
  * the enum and of the names `bpfnat stats` prints; drops start with DROP_.
+ * New outcomes go at the end, so that a counter keeps its slot:
+ *
+ *   drop_no_config     from a container while no configuration is written
+ *   drop_no_container  to a pool address no container has (the container
+ *                      is told: ICMP host unreachable from the gateway)
+ *   drop_broadcast     to 255.255.255.255 or the pool's broadcast address
+ *   drop_multicast     to 224.0.0.0/4: never NATed out
+ *   drop_unnated_leak  the uplink's guard: a pool source about to leave
+ *                      un-NATed; stays 0 unless something is wrong
  */
 #define BPFNAT_STATS(X)							\
 	X(FORWARD,		"forwarded")	/* container to container */ \
@@ -294,7 +307,12 @@ _Static_assert(sizeof(struct bpfnat_config) == 72, "bpfnat_config layout");
 	X(DROP_FRAGMENT,	"drop_fragment")			\
 	X(DROP_MTU,		"drop_mtu_exceeded")			\
 	X(DROP_NO_ROUTE,	"drop_no_route")				\
-	X(DROP_UNSUPPORTED,	"drop_unsupported")
+	X(DROP_UNSUPPORTED,	"drop_unsupported")			\
+	X(DROP_NO_CONFIG,	"drop_no_config")			\
+	X(DROP_NO_CONTAINER,	"drop_no_container")			\
+	X(DROP_BROADCAST,	"drop_broadcast")			\
+	X(DROP_MULTICAST,	"drop_multicast")			\
+	X(DROP_LEAK,		"drop_unnated_leak")
 
 /* How a packet was sent on; the unit tests' build records it. */
 enum redirect_kind {
@@ -314,11 +332,14 @@ enum stat_id {
 };
 #undef BPFNAT_STAT_ENUM
 
-/* stats is indexed by outcome, then again from STAT_MAX for what the XDP
- * programs counted: key = outcome + STAT_XDP_BASE * xdp.
+/* stats is indexed by outcome, then again from STAT_SLOTS for what the XDP
+ * programs counted: key = outcome + STAT_XDP_BASE * xdp.  Room is kept for
+ * outcomes to come, so that the map keeps its size.
  */
-#define STAT_XDP_BASE		STAT_MAX
-#define STAT_KEYS		(2 * STAT_MAX)
+#define STAT_SLOTS		64
+#define STAT_XDP_BASE		STAT_SLOTS
+#define STAT_KEYS		(2 * STAT_SLOTS)
+_Static_assert(STAT_MAX <= STAT_SLOTS, "room for every outcome");
 
 /* stats value (per CPU). */
 struct stat_val {

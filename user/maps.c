@@ -131,8 +131,10 @@ int stats_read(struct stat_val *total, struct stat_val *xdp)
 	if (xdp)
 		memset(xdp, 0, STAT_MAX * sizeof(*xdp));
 	for (__u32 key = 0; key < STAT_KEYS; key++) {
-		__u32 id = key % STAT_MAX;
+		__u32 id = key % STAT_SLOTS;
 
+		if (id >= STAT_MAX)
+			continue;	/* room for outcomes to come */
 		if (bpf_map_lookup_elem(fd, &key, percpu)) {
 			err = -errno;
 			break;

@@ -90,6 +90,8 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	bpf_program__set_autoload(e->skel->progs.xdp_container, e->xdp);
 	bpf_program__set_autoload(e->skel->progs.xdp_uplink, e->xdp);
 	bpf_program__set_autoload(e->skel->progs.xdp_pass, e->xdp);
+	e->skel->rodata->guard_pool_addr = ip("172.18.0.0");
+	e->skel->rodata->guard_pool_mask = ip("255.255.0.0");
 	if (!ASSERT_OK(bpfnat_test_bpf__load(e->skel), "load test object"))
 		return false;
 
@@ -202,6 +204,12 @@ bool env_from_uplink(struct env *e, const uint8_t *pkt, size_t len,
 {
 	return env_run_tc(e, e->skel->progs.tc_uplink, e->ifindex_up, pkt,
 			  len, r);
+}
+
+bool env_guard(struct env *e, const uint8_t *pkt, size_t len, struct run *r)
+{
+	return env_run_tc(e, e->skel->progs.tc_guard, e->ifindex_up, pkt, len,
+			  r);
 }
 
 bool env_xdp_from_container(struct env *e, int ifindex, const uint8_t *pkt,

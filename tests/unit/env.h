@@ -63,6 +63,8 @@ bool env_from_container(struct env *e, int ifindex, const uint8_t *pkt,
 /* Run @pkt through tc_uplink. */
 bool env_from_uplink(struct env *e, const uint8_t *pkt, size_t len,
 		     struct run *r);
+/* Run @pkt through tc_guard, as if it were leaving by the uplink. */
+bool env_guard(struct env *e, const uint8_t *pkt, size_t len, struct run *r);
 /* The same through xdp_container and xdp_uplink (verdicts are XDP_*). */
 bool env_xdp_from_container(struct env *e, int ifindex, const uint8_t *pkt,
 			    size_t len, struct run *r);

@@ -30,7 +30,7 @@ int cmd_ct_count(int argc, char **argv);
 int cmd_ct_flush(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 
-/* "bpfnat: WHAT: MESSAGE" and EXIT_USAGE */
+/* "bpfnat: WHAT: MESSAGE" (WHAT NULL: "bpfnat: MESSAGE") and EXIT_USAGE */
 int usage_error(const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "loader.h"
+#include "lock.h"
 #include "log.h"
 #include "maps.h"
 
@@ -169,6 +170,8 @@ int cmd_ct_flush(int argc, char **argv)
 	if (argc != 1)
 		return usage_error("ct flush", "unexpected argument '%s'",
 				   argv[1]);
+	if (lock_take("ct flush"))
+		return EXIT_FAIL;
 	if (!need_running("ct flush", NULL))
 		return EXIT_FAIL;
 	n = ct_flush(0);

@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "container.h"
 #include "loader.h"
+#include "lock.h"
 #include "log.h"
 
 /* The pool of the running data path, or the default one. */
@@ -38,6 +39,36 @@ static int check_name(const char *what, const char *name)
 	return EXIT_OK;
 }
 
+/*
+ * What a killed `ns add` or `ns del` of @name left, removed with its data
+ * path state.  Returns 1 if there was such a thing, 0 if not, or -errno.
+ */
+static int ns_recover(struct nl *nl, const char *what, const char *name)
+{
+	struct container c;
+	int err = 0;
+
+	if (container_intent_read(nl, name, &c))
+		return 0;
+	pr_info("%s %s: removing what a killed command left of it", what,
+		name);
+	if (c.host_ifindex) {
+		err = dp_container_detach(&c) ?:
+		      container_del(nl, &c);
+	} else {
+		err = netns_del(name);
+		if (err == -ENOENT)
+			err = 0;
+		else if (err)
+			pr_warn("%s %s: remove namespace: %s", what, name,
+				strerror(-err));
+	}
+	if (err)
+		return err;
+	container_intent_end(name);
+	return 1;
+}
+
 static json_t *container_json(const struct container *c)
 {
 	return json_pack("{s:s, s:s, s:s, s:i}", "name", c->name, "address",
@@ -51,10 +82,10 @@ int cmd_ns_add(int argc, char **argv)
 		{ "ip", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *ip = NULL, *name;
 	struct container c;
 	struct pool pool;
 	uint32_t addr = 0;
-	const char *ip = NULL;
 	struct nl nl;
 	int opt, plen, err, ret;
 
@@ -86,25 +117,44 @@ int cmd_ns_add(int argc, char **argv)
 					   cidr_str(pool.net, pool.plen));
 	}
 
+	if (lock_take("ns add"))
+		return EXIT_FAIL;
 	err = nl_open(&nl);
 	if (err) {
 		pr_warn("ns add: netlink: %s", strerror(-err));
 		return EXIT_FAIL;
 	}
-	/* a name taken is found by the kernel: the namespace exists */
-	err = container_add(&nl, argv[optind], &pool, addr, &c);
-	if (err)
+	name = argv[optind];
+	err = ns_recover(&nl, "ns add", name);
+	if (err < 0)
 		goto out;
-	err = dp_container_attach(&nl, &c);
-	if (err) {
-		container_del(&nl, &c);
+	/* A namespace that is not a container of ours is not touched: it
+	 * has no intent, so no later command takes it for half made.
+	 */
+	if (netns_exists(name)) {
+		err = -EEXIST;
+		if (!container_find(&nl, name, &c))
+			pr_warn("ns add %s: the container exists", name);
+		else
+			pr_warn("ns add %s: a namespace of that name exists",
+				name);
 		goto out;
 	}
-	if (json_output)
+	err = container_intent_begin(name);
+	if (err)
+		goto out;
+	err = container_add(&nl, name, &pool, addr, &c);
+	if (!err) {
+		err = dp_container_attach(&nl, &c);
+		if (err)
+			container_del(&nl, &c);
+	}
+	container_intent_end(name);
+	if (!err && json_output)
 		json_print(container_json(&c));
 out:
 	nl_close(&nl);
-	return err ? EXIT_FAIL : EXIT_OK;
+	return err < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_ns_del(int argc, char **argv)
@@ -119,11 +169,17 @@ int cmd_ns_del(int argc, char **argv)
 	if (ret)
 		return ret;
 
+	if (lock_take("ns del"))
+		return EXIT_FAIL;
 	err = nl_open(&nl);
 	if (err) {
 		pr_warn("ns del: netlink: %s", strerror(-err));
 		return EXIT_FAIL;
 	}
+	/* half made or half gone: removing it is the whole job */
+	err = ns_recover(&nl, "ns del", argv[1]);
+	if (err)
+		goto out;
 	err = container_find(&nl, argv[1], &c);
 	if (err) {
 		if (err == -ENOENT)
@@ -132,12 +188,14 @@ int cmd_ns_del(int argc, char **argv)
 			pr_warn("ns del %s: %s", argv[1], nl_strerror(&nl, err));
 		goto out;
 	}
-	err = dp_container_detach(&c);
+	err = container_intent_note(c.name, c.host_if) ?:
+	      dp_container_detach(&c) ?:
+	      container_del(&nl, &c);
 	if (!err)
-		err = container_del(&nl, &c);
+		container_intent_end(c.name);
 out:
 	nl_close(&nl);
-	return err ? EXIT_FAIL : EXIT_OK;
+	return err < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_ns_list(int argc, char **argv)

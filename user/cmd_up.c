@@ -13,8 +13,10 @@
 
 #include "cmd.h"
 #include "loader.h"
+#include "lock.h"
 #include "log.h"
 #include "maps.h"
+#include "tc.h"
 #include "xdp.h"
 
 enum {
@@ -25,6 +27,7 @@ enum {
 	OPT_EXCLUDE,
 	OPT_MODE,
 	OPT_CT_MAX,
+	OPT_XDP_UPLINK,
 	OPT_TIMEOUT,		/* + enum ct_timeout_id */
 };
 
@@ -36,6 +39,7 @@ static const struct option up_options[] = {
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "ct-max", required_argument, NULL, OPT_CT_MAX },
+	{ "xdp-uplink", required_argument, NULL, OPT_XDP_UPLINK },
 	{ "tcp-timeout-syn", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_SYN },
 	{ "tcp-timeout-est", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_EST },
 	{ "tcp-timeout-fin", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_FIN },
@@ -114,6 +118,19 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 						   "expected tc or xdp", arg);
 			o->given |= GIVEN_MODE;
 			break;
+		case OPT_XDP_UPLINK:
+			if (!strcmp(arg, "auto"))
+				o->xdp_uplink = XDP_UPLINK_AUTO;
+			else if (!strcmp(arg, "on"))
+				o->xdp_uplink = XDP_UPLINK_ON;
+			else if (!strcmp(arg, "off"))
+				o->xdp_uplink = XDP_UPLINK_OFF;
+			else
+				return usage_error("up", "--xdp-uplink '%s': "
+						   "expected auto, on or off",
+						   arg);
+			o->given |= GIVEN_XDP_UPLINK;
+			break;
 		case OPT_CT_MAX:
 			if (parse_u32(arg, 64, 1 << 23, &o->ct_max))
 				return usage_error("up", "--ct-max '%s': "
@@ -151,6 +168,8 @@ int cmd_up(int argc, char **argv)
 	ret = up_parse(argc, argv, &o);
 	if (ret)
 		return ret;
+	if (lock_take("up"))
+		return EXIT_FAIL;
 	err = nl_open(&nl);
 	if (err) {
 		pr_warn("up: netlink: %s", strerror(-err));
@@ -168,6 +187,8 @@ int cmd_down(int argc, char **argv)
 
 	if (argc != 1)
 		return usage_error("down", "unexpected argument '%s'", argv[1]);
+	if (lock_take("down"))
+		return EXIT_FAIL;
 	err = nl_open(&nl);
 	if (err) {
 		pr_warn("down: netlink: %s", strerror(-err));
@@ -226,7 +247,7 @@ static uint64_t flows_expired(void)
 int cmd_status(int argc, char **argv)
 {
 	static const char *const progs[] = {
-		PIN_PROG_CONTAINER, PIN_PROG_UPLINK, PIN_PROG_FLUSH,
+		PIN_PROG_CONTAINER, PIN_PROG_UPLINK, PIN_PROG_GUARD, PIN_PROG_FLUSH,
 		PIN_PROG_XDP_CONTAINER, PIN_PROG_XDP_UPLINK, PIN_PROG_XDP_PASS,
 	};
 	const int n_progs = sizeof(progs) / sizeof(progs[0]);
@@ -235,13 +256,28 @@ int cmd_status(int argc, char **argv)
 	struct bpfnat_config cfg;
 	int ifindex[4096], n, i;
 	json_t *o, *arr, *pr;
+	const char *xdp_uplink_why = NULL;
+	struct nl_link link;
 	struct nl nl;
 	int err;
 
 	if (argc != 1)
 		return usage_error("status", "unexpected argument '%s'",
 				   argv[1]);
-	if (!dp_running(&cfg)) {
+	err = dp_config(&cfg);
+	if (err == -EPROTO) {
+		/* of another bpfnat: its version is all that can be read */
+		if (json_output)
+			json_print(json_pack("{s:s, s:i}", "state",
+					     "incompatible", "layout",
+					     cfg.version));
+		else
+			printf("state:     up, but of another bpfnat (layout v%u;"
+			       " this one reads v%u): 'bpfnat down' removes it\n",
+			       cfg.version, BPFNAT_LAYOUT_VERSION);
+		return EXIT_OK;
+	}
+	if (err) {
 		if (json_output)
 			json_print(json_pack("{s:s}", "state", "down"));
 		else
@@ -254,6 +290,8 @@ int cmd_status(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	n = dp_attached(&nl, ifindex, sizeof(ifindex) / sizeof(ifindex[0]));
+	if (nl_link_get_index(&nl, cfg.uplink_ifindex, &link))
+		link.kind[0] = 0;
 	nl_close(&nl);
 	if (n < 0) {
 		pr_warn("status: list attached devices: %s", strerror(-n));
@@ -268,9 +306,20 @@ int cmd_status(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 
+	if (cfg.mode == MODE_XDP && !(cfg.flags & CFG_F_XDP_UPLINK))
+		xdp_uplink_wanted(cfg.flags & CFG_F_XDP_UPLINK_OFF ?
+				  XDP_UPLINK_OFF : XDP_UPLINK_AUTO, &link,
+				  &xdp_uplink_why);
+
 	o = json_object();
 	json_object_set_new(o, "state", json_string("up"));
 	json_object_set_new(o, "mode", json_string(mode_names[cfg.mode & 1]));
+	/* XDP mode: does XDP take the uplink's traffic, and if not, why */
+	json_object_set_new(o, "xdp_uplink",
+			    json_boolean(cfg.flags & CFG_F_XDP_UPLINK));
+	if (xdp_uplink_why)
+		json_object_set_new(o, "xdp_uplink_note",
+				    json_string(xdp_uplink_why));
 	json_object_set_new(o, "uplink", json_string(uplink));
 	json_object_set_new(o, "uplink_ifindex",
 			    json_integer(cfg.uplink_ifindex));
@@ -288,10 +337,13 @@ int cmd_status(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		if (!if_indextoname(ifindex[i], ifname))
 			snprintf(ifname, sizeof(ifname), "%d", ifindex[i]);
-		json_array_append_new(arr, json_pack("{s:s, s:i, s:b}", "name",
-						     ifname, "ifindex",
+		json_array_append_new(arr, json_pack("{s:s, s:i, s:b, s:b}",
+						     "name", ifname, "ifindex",
 						     ifindex[i], "xdp",
-						     xdp_ours(ifindex[i]) != 0));
+						     xdp_ours(ifindex[i]) != 0,
+						     "guard",
+						     tc_ours(ifindex[i],
+							     BPF_TC_EGRESS) != 0));
 	}
 	json_object_set_new(o, "attached", arr);
 	/* the programs loaded: XDP's only in XDP mode */
@@ -309,7 +361,10 @@ int cmd_status(int argc, char **argv)
 		return EXIT_OK;
 	}
 	printf("state:     up\n");
-	printf("mode:      %s\n", mode_names[cfg.mode & 1]);
+	printf("mode:      %s", mode_names[cfg.mode & 1]);
+	if (xdp_uplink_why)
+		printf(" (the uplink's traffic left to tc: %s)", xdp_uplink_why);
+	printf("\n");
 	printf("uplink:    %s (ifindex %u)\n", uplink, cfg.uplink_ifindex);
 	printf("snat:      %s, ports %u-%u\n", ip_str(cfg.snat_addr),
 	       cfg.port_lo, cfg.port_hi);
@@ -322,10 +377,12 @@ int cmd_status(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		json_t *dev = json_array_get(arr, i);
 
-		printf("%s%s%s", i ? " " : "",
+		printf("%s%s%s%s", i ? " " : "",
 		       json_string_value(json_object_get(dev, "name")),
 		       json_is_true(json_object_get(dev, "xdp")) ? "(+xdp)" :
-								    "");
+								    "",
+		       json_is_true(json_object_get(dev, "guard")) ?
+			       "(+guard)" : "");
 	}
 	printf("\nprograms: ");
 	for (i = 0; i < n_progs; i++)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
 #include "container.h"
 #include "log.h"
@@ -273,6 +275,9 @@ int container_add(struct nl *nl, const char *name, const struct pool *pool,
 		}
 		c->addr = addr;
 		host_ifname(addr, c->host_if);
+		err = container_intent_note(name, c->host_if);
+		if (err)
+			goto out_netns;
 		err = nl_veth_add(nl, c->host_if, CONTAINER_IFNAME, nsfd);
 		if (err != -EEXIST || !pick)
 			break;
@@ -367,4 +372,93 @@ int container_endpoint(const struct container *c, struct endpoint *ep)
 	ep->ifindex = c->host_ifindex;
 	memcpy(ep->host_mac, c->host_mac, ETH_ALEN);
 	return container_run(c, read_eth0_mac, ep);
+}
+
+static void intent_path(const char *name, char *path, size_t size)
+{
+	snprintf(path, size, "%s/%s", INTENT_DIR, name);
+}
+
+/* Write @text as the intent of @name, whole or not at all. */
+static int intent_write(const char *name, const char *text)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	int err = 0;
+	FILE *f;
+
+	if (mkdir(INTENT_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	intent_path(name, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	if (fputs(text, f) < 0)
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		pr_warn("%s: write %s: %s", name, path, strerror(-err));
+	}
+	return err;
+}
+
+int container_intent_begin(const char *name)
+{
+	return intent_write(name, "");
+}
+
+int container_intent_note(const char *name, const char *host_if)
+{
+	char text[IF_NAMESIZE + 2];
+
+	snprintf(text, sizeof(text), "%s\n", host_if);
+	return intent_write(name, text);
+}
+
+void container_intent_end(const char *name)
+{
+	char path[PATH_MAX];
+
+	intent_path(name, path, sizeof(path));
+	unlink(path);
+}
+
+int container_intent_read(struct nl *nl, const char *name,
+			  struct container *c)
+{
+	char path[PATH_MAX], host_if[IF_NAMESIZE + 2] = "";
+	struct container other;
+	struct nl_link link;
+	unsigned int hex;
+	FILE *f;
+
+	intent_path(name, path, sizeof(path));
+	f = fopen(path, "r");
+	if (!f)
+		return -ENOENT;
+	if (!fgets(host_if, sizeof(host_if), f))
+		host_if[0] = 0;
+	fclose(f);
+	host_if[strcspn(host_if, "\n")] = 0;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	/* the host side's name holds the address (host_ifname()) */
+	if (sscanf(host_if, "bn%8x", &hex) != 1)
+		return 0;
+	if (nl_link_get(nl, host_if, &link))
+		return 0;
+	/* the veth of that container, not of another that took the name */
+	if (link.alias[0] && (alias_parse(link.alias, &other) ||
+			      strcmp(other.name, name)))
+		return 0;
+	snprintf(c->host_if, sizeof(c->host_if), "%s", host_if);
+	c->addr = htonl(hex);
+	c->host_ifindex = link.ifindex;
+	memcpy(c->host_mac, link.mac, ETH_ALEN);
+	return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "addr.h"
 #include "bpfnat.h"
+#include "lock.h"
 #include "netns.h"
 #include "nl.h"
 
@@ -48,6 +49,26 @@ int container_find(struct nl *nl, const char *name, struct container *c);
 int container_add(struct nl *nl, const char *name, const struct pool *pool,
 		  uint32_t addr, struct container *c);
 int container_del(struct nl *nl, const struct container *c);
+
+/*
+ * Intents: `ns add` and `ns del` of NAME write INTENT_DIR/NAME before they
+ * change anything, note the host side's name in it before they make the
+ * veth, and remove it once done.  Since both hold the lock, an intent that
+ * another command finds was left by one that was killed: the container it
+ * names is half made or half gone, and container_intent_read() says what
+ * of it may exist, for the next command to remove.
+ */
+#define INTENT_DIR BPFNAT_RUN_DIR "/intent"
+
+int container_intent_begin(const char *name);
+int container_intent_note(const char *name, const char *host_if);
+void container_intent_end(const char *name);
+/* 0 and @c if an intent for @name was left, -ENOENT if none.  @c has the
+ * name, and the host side, address and ifindex if that container's veth
+ * exists (else empty and 0).
+ */
+int container_intent_read(struct nl *nl, const char *name,
+			  struct container *c);
 
 /* What the data path needs to deliver to @c: reads its eth0's MAC. */
 int container_endpoint(const struct container *c, struct endpoint *ep);

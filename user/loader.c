@@ -1,301 +1,76 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Loading, pinning and attaching.  A filter is bpfnat's when it sits at
- * (BPFNAT_TC_PRIO, BPFNAT_TC_HANDLE) on a clsact ingress hook and runs a
- * program of bpfnat's name; nothing else is ever replaced or removed.
+ * `up` in phases with one rollback, `down`, and containers joining and
+ * leaving a running data path (see loader.h).
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
-#include <net/if.h>
-#include <linux/magic.h>
-#include <linux/pkt_sched.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bpfnat.skel.h"
 #include "loader.h"
+#include "lock.h"
 #include "log.h"
 #include "maps.h"
+#include "tc.h"
 #include "xdp.h"
 
-#define BPFFS_ROOT "/sys/fs/bpf"
+/* bpfnat's programs by fd; -1 where there is none. */
+struct progs {
+	int container, uplink, guard, flush;
+	int xdp_container, xdp_uplink, xdp_pass;
+};
 
-void up_opts_default(struct up_opts *o)
+#define PROGS_NONE ((struct progs){ -1, -1, -1, -1, -1, -1, -1 })
+
+/* Each program with its pin name. */
+#define PROGS_EACH(p, X)						\
+	X((p)->container, PIN_PROG_CONTAINER)				\
+	X((p)->uplink, PIN_PROG_UPLINK)					\
+	X((p)->guard, PIN_PROG_GUARD)					\
+	X((p)->flush, PIN_PROG_FLUSH)					\
+	X((p)->xdp_container, PIN_PROG_XDP_CONTAINER)			\
+	X((p)->xdp_uplink, PIN_PROG_XDP_UPLINK)				\
+	X((p)->xdp_pass, PIN_PROG_XDP_PASS)
+
+/* What the devices are to run; world_attach() makes it so. */
+struct world {
+	struct progs p;
+	struct bpfnat_config cfg;	/* the mode and flags that matter */
+	struct nl_link uplink;		/* .ifindex 0: none */
+	int tx_ports;			/* XDP mode's devmap */
+};
+
+struct up {
+	struct nl *nl;
+	struct up_opts *o;
+	bool fresh;		/* no data path was running */
+	bool leftovers;		/* a killed command's pins were found */
+	struct bpfnat_config running;
+	struct up_opts running_opts;	/* its exclusions */
+	struct container *v;
+	size_t n;
+	struct bpfnat_bpf *skel;
+	struct world new, old;
+	bool xdp_maybe;		/* containers may be in XDP mode */
+	bool populated;		/* the maps were changed */
+	bool attaching;		/* devices may have been changed */
+};
+
+static int up_stop(const char *phase)
 {
-	uint32_t addr;
-	int plen;
+	const char *sig = lock_interrupted();
 
-	memset(o, 0, sizeof(*o));
-	parse_cidr(POOL_DEFAULT, &addr, &plen, false);
-	pool_init(&o->pool, addr, plen);
-	o->port_lo = PORTS_DEFAULT_LO;
-	o->port_hi = PORTS_DEFAULT_HI;
-	o->mode = MODE_TC;
-	/* RFC 5382 REQ-5, RFC 4787 REQ-5, RFC 5508 REQ-1 minimums, and
-	 * nf_conntrack's 10 s after a reset.
-	 */
-	o->timeout[TMO_TCP_SYN] = 240;
-	o->timeout[TMO_TCP_EST] = 7440;
-	o->timeout[TMO_TCP_FIN] = 240;
-	o->timeout[TMO_TCP_CLOSE] = 10;
-	o->timeout[TMO_UDP_NEW] = 120;
-	o->timeout[TMO_UDP_EST] = 300;
-	o->timeout[TMO_ICMP] = 60;
-}
-
-static void pin_path(const char *name, char *path, size_t size)
-{
-	snprintf(path, size, "%s/%s", BPFNAT_PIN_DIR, name);
-}
-
-int dp_pin_open(const char *name)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	pin_path(name, path, sizeof(path));
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
-}
-
-bool dp_running(struct bpfnat_config *cfg)
-{
-	struct bpfnat_config c;
-	__u32 zero = 0;
-	int fd, err;
-
-	fd = dp_pin_open(PIN_CONFIG);
-	if (fd < 0)
-		return false;
-	err = bpf_map_lookup_elem(fd, &zero, &c);
-	close(fd);
-	if (err || !c.version)
-		return false;
-	if (cfg)
-		*cfg = c;
-	return true;
-}
-
-/* The ids of bpfnat's programs: those pinned, and those this `up` loads. */
-#define OURS_MAX 32
-static __u32 ours[OURS_MAX];
-static size_t n_ours;
-static bool ours_learnt;
-
-static void ours_add(__u32 id)
-{
-	if (id && n_ours < OURS_MAX)
-		ours[n_ours++] = id;
-}
-
-static __u32 prog_fd_id(int fd)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
-/* The programs of the running data path, before anything re-pins them. */
-static void ours_learn(void)
-{
-	static const char *const names[] = {
-		PIN_PROG_CONTAINER, PIN_PROG_UPLINK, PIN_PROG_XDP_CONTAINER,
-		PIN_PROG_XDP_UPLINK, PIN_PROG_XDP_PASS,
-	};
-	int fd;
-
-	if (ours_learnt)
-		return;
-	ours_learnt = true;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		fd = dp_pin_open(names[i]);
-		if (fd >= 0) {
-			ours_add(prog_fd_id(fd));
-			close(fd);
-		}
-	}
-}
-
-bool dp_prog_is_ours(__u32 id)
-{
-	ours_learn();
-	for (size_t i = 0; id && i < n_ours; i++)
-		if (ours[i] == id)
-			return true;
-	return false;
-}
-
-/* The id of bpfnat's program at tc ingress of @ifindex, or 0. */
-static __u32 tc_ours(int ifindex)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_INGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = BPFNAT_TC_HANDLE,
-			    .priority = BPFNAT_TC_PRIO);
-
-	if (bpf_tc_query(&hook, &q) || !dp_prog_is_ours(q.prog_id))
+	if (!sig)
 		return 0;
-	return q.prog_id;
-}
-
-/* Attach at tc ingress; *@created tells if the clsact qdisc is new. */
-static int tc_attach(int ifindex, const char *ifname, int prog_fd,
-		     bool *created)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_INGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = BPFNAT_TC_HANDLE,
-			    .priority = BPFNAT_TC_PRIO);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFNAT_TC_HANDLE,
-			    .priority = BPFNAT_TC_PRIO, .prog_fd = prog_fd,
-			    .flags = BPF_TC_F_REPLACE);
-	int err;
-
-	err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST) {
-		pr_warn("attach to %s: create clsact qdisc: %s", ifname,
-			strerror(-err));
-		return err;
-	}
-	if (created)
-		*created = !err;
-	if (!bpf_tc_query(&hook, &q) && !dp_prog_is_ours(q.prog_id)) {
-		pr_warn("attach to %s: tc filter pref %u handle %#x belongs "
-			"to another program (id %u)", ifname, BPFNAT_TC_PRIO,
-			BPFNAT_TC_HANDLE, q.prog_id);
-		return -EBUSY;
-	}
-	err = bpf_tc_attach(&hook, &opts);
-	if (err)
-		pr_warn("attach to %s: %s", ifname, strerror(-err));
-	return err;
-}
-
-/*
- * Take bpfnat's filter off @ifindex; with @may_destroy (bpfnat created the
- * clsact qdisc, or the device), drop the qdisc too when no filter at all
- * is left on it, so the device looks as it did before `up`.
- */
-static int tc_detach(struct nl *nl, int ifindex, bool may_destroy)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_INGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFNAT_TC_HANDLE,
-			    .priority = BPFNAT_TC_PRIO);
-	int err;
-
-	err = bpf_tc_detach(&hook, &opts);
-	if (err && err != -ENOENT)
-		return err;
-	if (may_destroy &&
-	    nl_tc_filter_count(nl, ifindex, TC_H_MAKE(TC_H_CLSACT,
-						      TC_H_MIN_INGRESS)) == 0 &&
-	    nl_tc_filter_count(nl, ifindex, TC_H_MAKE(TC_H_CLSACT,
-						      TC_H_MIN_EGRESS)) == 0) {
-		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-		bpf_tc_hook_destroy(&hook);
-	}
-	return 0;
-}
-
-static int bpffs_ready(void)
-{
-	struct statfs st;
-
-	if (statfs(BPFFS_ROOT, &st) == 0 && st.f_type == BPF_FS_MAGIC)
-		return 0;
-	if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
-		int err = -errno;
-
-		pr_warn("up: mount bpffs at %s: %s", BPFFS_ROOT,
-			strerror(-err));
-		return err;
-	}
-	return 0;
-}
-
-static int pin_dir_ready(void)
-{
-	if (mkdir(BPFNAT_PIN_DIR, 0700) && errno != EEXIST) {
-		int err = -errno;
-
-		pr_warn("up: create %s: %s", BPFNAT_PIN_DIR, strerror(-err));
-		return err;
-	}
-	chmod(BPFNAT_PIN_DIR, 0700);
-	return 0;
-}
-
-/*
- * A pinned map from an earlier `up` must have exactly the shape this
- * build expects; otherwise libbpf would refuse it with a message only -v
- * shows, or worse, an old layout would be misread.
- */
-static int pins_compatible(struct bpfnat_bpf *skel)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char path[PATH_MAX];
-	struct bpf_map *map;
-	int fd, err;
-
-	bpf_object__for_each_map(map, skel->obj) {
-		if (bpf_map__is_internal(map))
-			continue;
-		pin_path(bpf_map__name(map), path, sizeof(path));
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		memset(&info, 0, sizeof(info));
-		err = bpf_obj_get_info_by_fd(fd, &info, &len);
-		close(fd);
-		if (err)
-			return -errno;
-		if (info.type != bpf_map__type(map) ||
-		    info.key_size != bpf_map__key_size(map) ||
-		    info.value_size != bpf_map__value_size(map) ||
-		    info.max_entries != bpf_map__max_entries(map)) {
-			pr_warn("up: pinned map %s has another layout "
-				"(value %u bytes, %u entries; this bpfnat "
-				"wants %u, %u): run 'bpfnat down' first",
-				bpf_map__name(map), info.value_size,
-				info.max_entries, bpf_map__value_size(map),
-				bpf_map__max_entries(map));
-			return -EEXIST;
-		}
-	}
-	return 0;
-}
-
-/*
- * libbpf 1.1 refuses to reuse a pinned devmap: the kernel adds
- * BPF_F_RDONLY_PROG to every devmap's flags and libbpf compares them with
- * the definition's.  Hand it the pinned map's fd ourselves.
- */
-static int devmap_reuse(struct bpf_map *map)
-{
-	char path[PATH_MAX];
-	int fd, err;
-
-	pin_path(bpf_map__name(map), path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;	/* none yet: libbpf creates and pins it */
-	err = bpf_map__reuse_fd(map, fd);
-	close(fd);
-	if (err)
-		pr_warn("up: reuse pinned %s: %s", path, strerror(-err));
-	return err;
+	pr_warn("up: interrupted by %s while %s", sig, phase);
+	return -EINTR;
 }
 
 static int resolve_uplink(struct nl *nl, struct up_opts *o,
@@ -331,161 +106,333 @@ static int resolve_uplink(struct nl *nl, struct up_opts *o,
 	return 0;
 }
 
-static int ct_free_fill(int fd, uint32_t ct_max)
+/* The configuration a killed `up` had staged, if any. */
+static bool staged_config(struct bpfnat_config *cfg)
 {
-	for (uint32_t slot = 0; slot < ct_max; slot++)
-		if (bpf_map_update_elem(fd, NULL, &slot, 0))
-			return -errno;
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int fd, err;
+
+	pin_path(PIN_STAGING_DIR, PIN_CONFIG, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	err = bpf_map_lookup_elem(fd, &zero, cfg);
+	close(fd);
+	return !err && cfg->version;
+}
+
+/*
+ * May bpfnat remove the uplink's clsact qdisc once it leaves it bare?
+ * Yes if bpfnat made it: the running data path (or a killed `up`) says
+ * so, or there is none yet and this `up` makes it.
+ */
+static int uplink_clsact_ours(struct up *u)
+{
+	int ifindex = u->new.uplink.ifindex, has;
+	struct bpfnat_config staged;
+
+	if (!u->fresh && (int)u->running.uplink_ifindex == ifindex)
+		return !!(u->running.flags & CFG_F_UPLINK_CLSACT);
+	if (staged_config(&staged) && (int)staged.uplink_ifindex == ifindex &&
+	    (staged.flags & CFG_F_UPLINK_CLSACT))
+		return 1;
+	has = nl_qdisc_clsact(u->nl, ifindex);
+	if (has < 0) {
+		pr_warn("up: read %s's qdiscs: %s", u->new.uplink.name,
+			nl_strerror(u->nl, has));
+		return has;
+	}
+	return !has;
+}
+
+static void progs_close(struct progs *p)
+{
+#define CLOSE_ONE(fd, name)						\
+	if ((fd) >= 0)							\
+		close(fd);						\
+	(fd) = -1;
+	PROGS_EACH(p, CLOSE_ONE)
+#undef CLOSE_ONE
+}
+
+/* The running data path's programs and devices, to go back to. */
+static int old_world_open(struct up *u)
+{
+	struct world *w = &u->old;
+	int err, fd;
+
+	w->p = PROGS_NONE;
+	w->cfg = u->running;
+	w->tx_ports = dp_pin_open(PIN_TX_PORTS);
+#define OPEN_ONE(fd, name) (fd) = dp_pin_open(name);
+	PROGS_EACH(&w->p, OPEN_ONE)
+#undef OPEN_ONE
+	if (w->p.container < 0 || w->p.uplink < 0) {
+		pr_warn("up: the running data path has lost its program pins: "
+			"run 'bpfnat down' first");
+		return -ENOENT;
+	}
+	err = nl_link_get_index(u->nl, u->running.uplink_ifindex, &w->uplink);
+	if (err)
+		w->uplink.ifindex = 0;	/* gone: nothing to go back to */
+	fd = dp_pin_open(PIN_EXCLUDE);
+	if (fd >= 0) {
+		exclude_read(fd, &u->running_opts);
+		close(fd);
+	}
 	return 0;
 }
 
-static bool exclude_wanted(const struct up_opts *o,
-			   const struct exclude_key *k)
+static int up_plan(struct up *u)
 {
-	for (unsigned int i = 0; i < o->n_exclude; i++)
-		if (o->exclude[i].prefixlen == k->prefixlen &&
-		    o->exclude[i].addr == k->addr)
+	struct up_opts *o = u->o;
+	const char *why;
+	struct stat st;
+	int err, ours;
+
+	err = bpffs_ready();
+	if (err)
+		return err;
+	/* who is bpfnat's, before anything is re-pinned or removed */
+	progs_learn();
+	u->leftovers = !stat(PIN_STAGING_DIR, &st);
+	err = dp_config(&u->running);
+	u->fresh = err == -ENOENT;
+	if (u->fresh) {
+		u->leftovers |= !stat(BPFNAT_PIN_DIR, &st);
+		u->xdp_maybe = u->leftovers;
+		if (!(o->given & GIVEN_PORTS))
+			up_opts_ports_default(o);
+	} else {
+		if (u->running.version != BPFNAT_LAYOUT_VERSION) {
+			pr_warn("up: the running data path has layout v%u, "
+				"this bpfnat v%u: run 'bpfnat down' first",
+				u->running.version, BPFNAT_LAYOUT_VERSION);
+			return -EEXIST;
+		}
+		if (o->ct_max && o->ct_max != u->running.ct_max) {
+			pr_warn("up: --ct-max %u differs from the running %u: "
+				"run 'bpfnat down' first (drops live flows)",
+				o->ct_max, u->running.ct_max);
+			return -EEXIST;
+		}
+		o->ct_max = u->running.ct_max;
+		up_opts_inherit(o, &u->running);
+		u->xdp_maybe = u->leftovers || u->running.mode == MODE_XDP;
+	}
+	if (!o->ct_max)
+		o->ct_max = CT_MAX_DEFAULT;
+	err = resolve_uplink(u->nl, o, &u->new.uplink);
+	if (err)
+		return err;
+	err = container_list(u->nl, &u->v, &u->n);
+	if (err) {
+		pr_warn("up: list containers: %s", nl_strerror(u->nl, err));
+		return err;
+	}
+	config_make(o, &u->new.uplink, &u->new.cfg);
+	ours = uplink_clsact_ours(u);
+	if (ours < 0)
+		return ours;
+	if (ours)
+		u->new.cfg.flags |= CFG_F_UPLINK_CLSACT;
+	if (o->mode == MODE_XDP &&
+	    !xdp_uplink_wanted(o->xdp_uplink, &u->new.uplink, &why))
+		pr_warn("note: XDP leaves uplink %s to tc (%s)%s",
+			u->new.uplink.name, why,
+			o->xdp_uplink == XDP_UPLINK_AUTO ?
+				"; --xdp-uplink on to override" : "");
+	return u->fresh ? 0 : old_world_open(u);
+}
+
+/*
+ * A pinned map from an earlier `up` must have exactly the shape this
+ * build expects; otherwise libbpf would refuse it with a message only -v
+ * shows, or worse, an old layout would be misread.
+ */
+static int pins_compatible(struct bpfnat_bpf *skel)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct bpf_map *map;
+	int fd, err;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		fd = dp_pin_open(bpf_map__name(map));
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		close(fd);
+		if (err)
+			return -errno;
+		if (info.type != bpf_map__type(map) ||
+		    info.key_size != bpf_map__key_size(map) ||
+		    info.value_size != bpf_map__value_size(map) ||
+		    info.max_entries != bpf_map__max_entries(map)) {
+			pr_warn("up: pinned map %s has another layout "
+				"(value %u bytes, %u entries; this bpfnat "
+				"wants %u, %u): run 'bpfnat down' first",
+				bpf_map__name(map), info.value_size,
+				info.max_entries, bpf_map__value_size(map),
+				bpf_map__max_entries(map));
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+/*
+ * libbpf 1.1 refuses to reuse a pinned devmap: the kernel adds
+ * BPF_F_RDONLY_PROG to every devmap's flags and libbpf compares them with
+ * the definition's.  Hand it the pinned map's fd ourselves.
+ */
+static int devmap_reuse(struct bpf_map *map)
+{
+	int fd, err;
+
+	fd = dp_pin_open(bpf_map__name(map));
+	if (fd < 0)
+		return 0;	/* none yet: libbpf creates and pins it */
+	err = bpf_map__reuse_fd(map, fd);
+	close(fd);
+	if (err)
+		pr_warn("up: reuse pinned %s: %s", bpf_map__name(map),
+			strerror(-err));
+	return err;
+}
+
+static int up_load(struct up *u)
+{
+	const char *dir = u->fresh ? PIN_STAGING_DIR : BPFNAT_PIN_DIR;
+	const bool xdp = u->o->mode == MODE_XDP;
+	struct bpfnat_bpf *skel;
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	/* What a killed command left; its programs are known (up_plan). */
+	pins_remove(PIN_STAGING_DIR);
+	if (u->fresh)
+		pins_remove(BPFNAT_PIN_DIR);
+	err = pin_dir_make(PIN_STAGING_DIR);
+	if (err)
+		return err;
+
+	u->skel = skel = bpfnat_bpf__open();
+	if (!skel) {
+		err = -errno;
+		pr_warn("up: open BPF object: %s", strerror(-err));
+		return err;
+	}
+	bpf_map__set_max_entries(skel->maps.ct_flows, u->o->ct_max);
+	bpf_map__set_max_entries(skel->maps.ct_free, u->o->ct_max);
+	bpf_map__set_max_entries(skel->maps.ct_index, 2 * u->o->ct_max);
+	bpf_object__for_each_map(map, skel->obj) {
+		/* .rodata and per-CPU scratch buffers are not state */
+		if (bpf_map__is_internal(map) ||
+		    map == skel->maps.scratch || map == skel->maps.frag_scratch)
+			continue;
+		pin_path(dir, bpf_map__name(map), path, sizeof(path));
+		bpf_map__set_pin_path(map, path);
+	}
+	/* the guard needs nothing but the pool to know a leak */
+	skel->rodata->guard_pool_addr = u->o->pool.net;
+	skel->rodata->guard_pool_mask = u->o->pool.mask;
+	if (!u->fresh) {
+		err = devmap_reuse(skel->maps.tx_ports) ?:
+		      pins_compatible(skel);
+		if (err)
+			return err;
+	}
+	/* The verifier's time is most of `up`: tc mode leaves XDP's out. */
+	bpf_program__set_autoload(skel->progs.xdp_container, xdp);
+	bpf_program__set_autoload(skel->progs.xdp_uplink, xdp);
+	bpf_program__set_autoload(skel->progs.xdp_pass, xdp);
+
+	err = bpfnat_bpf__load(skel);
+	if (err) {
+		pr_warn("up: load BPF programs: %s%s", strerror(-err),
+			log_verbose() ? "" : " (-v shows the verifier's log)");
+		return err;
+	}
+
+	u->new.p = (struct progs){
+		.container = bpf_program__fd(skel->progs.tc_container),
+		.uplink = bpf_program__fd(skel->progs.tc_uplink),
+		.guard = bpf_program__fd(skel->progs.tc_guard),
+		.flush = bpf_program__fd(skel->progs.ct_flush),
+		.xdp_container = xdp ? bpf_program__fd(skel->progs.xdp_container) : -1,
+		.xdp_uplink = xdp ? bpf_program__fd(skel->progs.xdp_uplink) : -1,
+		.xdp_pass = xdp ? bpf_program__fd(skel->progs.xdp_pass) : -1,
+	};
+	u->new.tx_ports = bpf_map__fd(skel->maps.tx_ports);
+	/* bpfnat's before it runs anywhere, and pinned where a killed
+	 * `up` leaves it for the next to find
+	 */
+#define OWN_ONE(fd, name)						\
+	if (!err && (fd) >= 0)						\
+		err = prog_own(fd) ?: pin_fd(fd, PIN_STAGING_DIR, name);
+	PROGS_EACH(&u->new.p, OWN_ONE)
+#undef OWN_ONE
+	return err;
+}
+
+static int up_populate(struct up *u)
+{
+	struct bpfnat_bpf *skel = u->skel;
+	__u32 zero = 0;
+	int err;
+
+	if (u->fresh) {
+		err = ct_free_fill(bpf_map__fd(skel->maps.ct_free),
+				   u->o->ct_max);
+		if (err) {
+			pr_warn("up: fill ct_free: %s", strerror(-err));
+			return err;
+		}
+	}
+	u->populated = true;
+	err = exclude_sync(bpf_map__fd(skel->maps.exclude), u->o);
+	if (err) {
+		pr_warn("up: fill exclude: %s", strerror(-err));
+		return err;
+	}
+	err = endpoints_sync(bpf_map__fd(skel->maps.endpoints), u->v, u->n);
+	if (err)
+		return err;
+	/* last: a program attached from here on has its configuration */
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero,
+				&u->new.cfg, 0)) {
+		err = -errno;
+		pr_warn("up: write config: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static bool is_container(const struct up *u, int ifindex)
+{
+	for (size_t i = 0; i < u->n; i++)
+		if (u->v[i].host_ifindex == ifindex)
 			return true;
 	return false;
 }
 
-/* The wanted exclusions first, then the stale ones out: at no moment is
- * a destination that stays excluded NATed.
- */
-static int exclude_sync(int fd, const struct up_opts *o)
+/* May bpfnat remove @link's clsact qdisc once it leaves it bare? */
+static bool qdisc_ours(const struct up *u, const struct nl_link *link)
 {
-	struct exclude_key key, *prev = NULL;
-	__u8 one = 1;
-	unsigned int i;
-
-	for (i = 0; i < o->n_exclude; i++)
-		if (bpf_map_update_elem(fd, &o->exclude[i], &one, 0))
-			return -errno;
-	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
-		if (!exclude_wanted(o, &key) && !bpf_map_delete_elem(fd, &key)) {
-			prev = NULL;	/* LPM tries: restart after a delete */
-			continue;
-		}
-		prev = &key;
-	}
-	return 0;
-}
-
-/* What `up` was given before, for the options not given now. */
-static void exclude_read(int fd, struct up_opts *o)
-{
-	struct exclude_key key, *prev = NULL;
-
-	o->n_exclude = 0;
-	while (o->n_exclude < EXCLUDE_MAX &&
-	       bpf_map_get_next_key(fd, prev, &key) == 0) {
-		o->exclude[o->n_exclude++] = key;
-		prev = &o->exclude[o->n_exclude - 1];
-	}
-}
-
-static int endpoints_sync(int fd, const struct container *v, size_t n)
-{
-	__be32 key, next, *pkey = NULL;
-	struct endpoint ep;
-	size_t i;
-	int err;
-
-	for (i = 0; i < n; i++) {
-		err = container_endpoint(&v[i], &ep);
-		if (err) {
-			pr_warn("up: container %s: read eth0: %s", v[i].name,
-				strerror(-err));
-			return err;
-		}
-		if (bpf_map_update_elem(fd, &v[i].addr, &ep, 0))
-			return -errno;
-	}
-	/* forget containers that are gone */
-	while (bpf_map_get_next_key(fd, pkey, &next) == 0) {
-		key = next;
-		pkey = &key;
-		for (i = 0; i < n && v[i].addr != key; i++)
-			;
-		if (i == n) {
-			bpf_map_delete_elem(fd, &key);
-			pkey = NULL;
-		}
-	}
-	return 0;
-}
-
-/* Pin @prog as @name, replacing an older pin in one step (a rename), so
- * there is always a program of that name while `up` runs.
- */
-static int prog_pin(struct bpf_program *prog, const char *name)
-{
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	int err;
-
-	pin_path(name, path, sizeof(path));
-	/* bpffs refuses names with a dot */
-	snprintf(tmp, sizeof(tmp), "%s_new", path);
-	unlink(tmp);
-	err = bpf_program__pin(prog, tmp);
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		pr_warn("up: pin %s: %s", path, strerror(-err));
-	}
-	return err;
-}
-
-static int sweep_start(struct bpfnat_bpf *skel)
-{
-	char pkt[ETH_HLEN] = {};
-	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
-			    .data_size_in = sizeof(pkt), .repeat = 1);
-	int err;
-
-	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.ct_sweep_start),
-				     &opts);
-	if (err || opts.retval) {
-		pr_warn("up: start conntrack expiry: %s",
-			err ? strerror(errno) : "timer refused");
-		return err ? -errno : -EINVAL;
-	}
-	return 0;
-}
-
-/* XDP mode's programs, once no device runs them. */
-static void xdp_unpin(void)
-{
-	static const char *const names[] = {
-		PIN_PROG_XDP_CONTAINER, PIN_PROG_XDP_UPLINK, PIN_PROG_XDP_PASS,
-	};
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		pin_path(names[i], path, sizeof(path));
-		unlink(path);
-	}
-}
-
-/* Everything under the pin directory is bpfnat's: remove it all. */
-static void remove_pins(void)
-{
-	char path[PATH_MAX];
-	struct dirent *d;
-	DIR *dir;
-
-	dir = opendir(BPFNAT_PIN_DIR);
-	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] == '.')
-			continue;
-		pin_path(d->d_name, path, sizeof(path));
-		unlink(path);
-	}
-	closedir(dir);
-	rmdir(BPFNAT_PIN_DIR);
+	if (!strncmp(link->alias, CONTAINER_ALIAS_PREFIX,
+		     strlen(CONTAINER_ALIAS_PREFIX)))
+		return true;	/* a container's host side: bpfnat made it */
+	if (!u->fresh && link->ifindex == (int)u->running.uplink_ifindex &&
+	    (u->running.flags & CFG_F_UPLINK_CLSACT))
+		return true;
+	return link->ifindex == u->new.uplink.ifindex &&
+	       (u->new.cfg.flags & CFG_F_UPLINK_CLSACT);
 }
 
 struct link_list {
@@ -515,501 +462,289 @@ static int link_collect(const struct nl_link *link, void *data)
  */
 static int links_all(struct nl *nl, struct link_list *l)
 {
+	int err;
+
 	memset(l, 0, sizeof(*l));
-	return nl_link_dump(nl, link_collect, l);
+	err = nl_link_dump(nl, link_collect, l);
+	if (err) {
+		free(l->v);
+		l->v = NULL;
+	}
+	return err;
 }
 
 /*
- * Devices whose clsact qdisc bpfnat may remove when it leaves them bare:
- * the containers' host sides (bpfnat made the devices) and an uplink whose
- * qdisc `up` created.
+ * bpfnat's filters and XDP programs off every device but the uplink
+ * @keep and, with @keep_containers, the containers' host sides.  Best
+ * effort: returns the first error.
  */
-struct owned {
-	const struct container *v;
-	size_t n;
-	int uplink;		/* 0: none */
-};
-
-static bool owns_qdisc(const struct owned *o, int ifindex)
-{
-	if (o->uplink && ifindex == o->uplink)
-		return true;
-	for (size_t i = 0; i < o->n; i++)
-		if (o->v[i].host_ifindex == ifindex)
-			return true;
-	return false;
-}
-
-/* Take bpfnat's filter off every device but those in @keep. */
-static int detach_all_but(struct nl *nl, const int *keep, size_t n_keep,
-			  const struct owned *owned)
+static int detach_all_but(struct up *u, int keep, bool keep_containers)
 {
 	struct link_list l;
-	size_t i, k;
 	int err, ret = 0;
 
-	err = links_all(nl, &l);
-	if (err) {
-		free(l.v);
-		return err;
-	}
-	for (i = 0; i < l.n; i++) {
-		for (k = 0; k < n_keep && keep[k] != l.v[i].ifindex; k++)
-			;
-		if (k < n_keep || !tc_ours(l.v[i].ifindex))
+	ret = links_all(u->nl, &l);
+	for (size_t i = 0; i < l.n; i++) {
+		const struct nl_link *link = &l.v[i];
+		bool mine = qdisc_ours(u, link);
+
+		if (link->ifindex == keep ||
+		    (keep_containers && is_container(u, link->ifindex)))
 			continue;
-		err = tc_detach(nl, l.v[i].ifindex,
-				owns_qdisc(owned, l.v[i].ifindex));
-		if (err) {
-			pr_warn("detach from %s: %s", l.v[i].name,
-				nl_strerror(nl, err));
-			if (!ret)
-				ret = err;
+		err = tc_detach(u->nl, link->ifindex, BPF_TC_INGRESS, mine) ?:
+		      tc_detach(u->nl, link->ifindex, BPF_TC_EGRESS, mine) ?:
+		      xdp_detach(link->ifindex);
+		if (err && err != -ENODEV) {
+			pr_warn("detach from %s: %s", link->name,
+				nl_strerror(u->nl, err));
+			ret = ret ?: err;
 		}
 	}
 	free(l.v);
 	return ret;
 }
 
-/* Inside a container: eth0 ready for XDP mode, or back to normal. */
-struct eth_xdp {
-	int pass_fd;		/* xdp_pass; -1 to undo */
-};
-
-static int eth_xdp_apply(const struct container *c, void *arg)
+/* Inside every container, XDP mode undone (best effort). */
+static int containers_xdp_down(const struct up *u)
 {
-	const struct eth_xdp *x = arg;
-	char what[NETNS_NAME_MAX + 16];
-	int ifindex, err;
-
-	snprintf(what, sizeof(what), "eth0 of %s", c->name);
-	ifindex = if_nametoindex(CONTAINER_IFNAME);
-	if (!ifindex)
-		return -errno;
-	if (x->pass_fd < 0) {
-		/* only where XDP mode had changed it */
-		if (!xdp_ours(ifindex))
-			return 0;
-		err = xdp_detach(ifindex);
-		return err ? err : eth_tx_csum(CONTAINER_IFNAME, true);
-	}
-	err = eth_tx_csum(CONTAINER_IFNAME, false);
-	if (err) {
-		pr_warn("%s: turn TX checksum offload off: %s", what,
-			strerror(-err));
-		return err;
-	}
-	return xdp_attach(ifindex, what, x->pass_fd);
-}
-
-/* One container into XDP mode: its eth0, the devmap, its host side. */
-static int xdp_container_up(const struct container *c, int pass_fd,
-			    int prog_fd, int tx_ports)
-{
-	struct eth_xdp x = { .pass_fd = pass_fd };
-	__u32 ifindex = c->host_ifindex;
-	int err;
-
-	err = container_run(c, eth_xdp_apply, &x);
-	if (err)
-		return err;
-	if (bpf_map_update_elem(tx_ports, &ifindex, &ifindex, 0)) {
-		err = -errno;
-		pr_warn("XDP: add %s to tx_ports: %s", c->host_if,
-			strerror(-err));
-		return err;
-	}
-	return xdp_attach(c->host_ifindex, c->host_if, prog_fd);
-}
-
-/*
- * XDP mode on, or its programs replaced in place: receivers first
- * (containers' eth0, the devmap), senders last, so no frame is redirected
- * where it cannot land.
- */
-static int xdp_mode_up(struct bpfnat_bpf *skel, const struct nl_link *uplink,
-		       const struct container *v, size_t n)
-{
-	int tx_ports = bpf_map__fd(skel->maps.tx_ports);
-	__u32 ifindex = uplink->ifindex;
-	size_t i;
-	int err;
-
-	for (i = 0; i < n; i++) {
-		err = xdp_container_up(&v[i],
-				       bpf_program__fd(skel->progs.xdp_pass),
-				       bpf_program__fd(skel->progs.xdp_container),
-				       tx_ports);
-		if (err)
-			return err;
-	}
-	if (bpf_map_update_elem(tx_ports, &ifindex, &ifindex, 0)) {
-		err = -errno;
-		pr_warn("XDP: add %s to tx_ports: %s", uplink->name,
-			strerror(-err));
-		return err;
-	}
-	/* What a veth uplink refuses, the kernel drops where bpfnat cannot
-	 * count it: say so.
-	 */
-	if (!strcmp(uplink->kind, "veth"))
-		pr_warn("note: uplink %s is a veth: XDP frames get through it "
-			"only if its peer has NAPI (GRO on, or an XDP program)",
-			uplink->name);
-	return xdp_attach(uplink->ifindex, uplink->name,
-			  bpf_program__fd(skel->progs.xdp_uplink));
-}
-
-/*
- * XDP mode off: bpfnat's XDP programs off the uplinks (@uplinks; 0 for
- * none) and the containers' host sides, the containers' eth0 restored.
- * Best effort: a container that is gone or broken does not stop the rest.
- */
-static int xdp_mode_down(const int *uplinks, size_t n_uplinks,
-			 const struct container *v, size_t n)
-{
-	struct eth_xdp undo = { .pass_fd = -1 };
-	size_t i;
 	int err, ret = 0;
 
-	for (i = 0; i < n_uplinks + n; i++) {
-		int ifindex = i < n_uplinks ? uplinks[i] :
-					      v[i - n_uplinks].host_ifindex;
-
-		if (!ifindex)
-			continue;
-		err = xdp_detach(ifindex);
-		if (err && err != -ENODEV) {
-			pr_warn("detach XDP from ifindex %d: %s", ifindex,
-				strerror(-err));
-			if (!ret)
-				ret = err;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		err = container_run(&v[i], eth_xdp_apply, &undo);
-		if (err && err != -ENOENT && err != -ENODEV) {
-			pr_warn("container %s: undo XDP mode: %s", v[i].name,
-				strerror(-err));
-			if (!ret)
-				ret = err;
-		}
+	for (size_t i = 0; i < u->n; i++) {
+		err = xdp_container_down(&u->v[i]);
+		ret = ret ?: err;
 	}
 	return ret;
 }
 
-/* The ports the host's own sockets take (net.ipv4.ip_local_port_range). */
-static void host_ephemeral(unsigned int *lo, unsigned int *hi)
-{
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-
-	*lo = 32768;
-	*hi = 60999;
-	if (f) {
-		if (fscanf(f, "%u %u", lo, hi) != 2) {
-			*lo = 32768;
-			*hi = 60999;
-		}
-		fclose(f);
-	}
-}
+#define STOP_IF_ASKED(may_stop, what)					\
+	do {								\
+		if ((may_stop) && (err = up_stop(what)))		\
+			return err;					\
+	} while (0)
 
 /*
- * The default SNAT ports: those below the host's ephemeral range (or else
- * above it), so that a NATed flow and one of the host's own connections
- * do not pick the same port.
+ * Make every device run world @w: the uplink's guard first, then in XDP
+ * mode the receivers (containers' eth0, the devmap) before the senders;
+ * last, bpfnat's programs off every other device.  With @may_stop, a
+ * held-back signal ends it between two devices.
  */
-static void ports_default(struct up_opts *o)
+static int world_attach(struct up *u, const struct world *w, bool may_stop)
 {
-	unsigned int lo, hi;
+	const bool xdp = w->cfg.mode == MODE_XDP;
+	const bool xdp_uplink = xdp && (w->cfg.flags & CFG_F_XDP_UPLINK);
+	const struct nl_link *up = &w->uplink;
+	__u32 up_if = up->ifindex;
+	size_t i;
+	int err;
 
-	host_ephemeral(&lo, &hi);
-	if (lo >= PORTS_DEFAULT_LO + 1024) {
-		o->port_lo = PORTS_DEFAULT_LO;
-		o->port_hi = lo - 1;
-	} else if (hi + 1024 <= 65535) {
-		o->port_lo = hi + 1;
-		o->port_hi = 65535;
-	}
-}
-
-/* `up` on a running data path: what was not given stays as it runs. */
-static void inherit_running(struct up_opts *o,
-			    const struct bpfnat_config *r)
-{
-	static char uplink[IF_NAMESIZE];
-	int fd;
-
-	if (!(o->given & GIVEN_MODE))
-		o->mode = r->mode;
-	if (!(o->given & GIVEN_PORTS)) {
-		o->port_lo = r->port_lo;
-		o->port_hi = r->port_hi;
-	}
-	if (!(o->given & GIVEN_POOL))
-		pool_init(&o->pool, r->pool_addr,
-			  __builtin_popcount(r->pool_mask));
-	for (int t = 0; t < TMO_MAX; t++)
-		if (!(o->given & (GIVEN_TIMEOUT << t)))
-			o->timeout[t] = r->timeout[t];
-	if (!(o->given & GIVEN_EXCLUDE)) {
-		fd = dp_pin_open(PIN_EXCLUDE);
-		if (fd >= 0) {
-			exclude_read(fd, o);
-			close(fd);
+	if (!up_if)
+		return -ENODEV;
+	if (w->p.guard >= 0)
+		err = tc_attach(up_if, up->name, BPF_TC_EGRESS, w->p.guard,
+				NULL);
+	else	/* a data path from before the guard */
+		err = tc_detach(u->nl, up_if, BPF_TC_EGRESS, false);
+	if (err)
+		return err;
+	if (xdp) {
+		u->xdp_maybe = true;
+		for (i = 0; i < u->n; i++) {
+			err = xdp_container_up(&u->v[i], w->p.xdp_pass,
+					       w->p.xdp_container, w->tx_ports);
+			if (err)
+				return err;
+			STOP_IF_ASKED(may_stop, "attaching XDP");
+		}
+		if (xdp_uplink) {
+			if (bpf_map_update_elem(w->tx_ports, &up_if, &up_if, 0)) {
+				err = -errno;
+				pr_warn("XDP: add %s to tx_ports: %s", up->name,
+					strerror(-err));
+				return err;
+			}
+		} else {
+			bpf_map_delete_elem(w->tx_ports, &up_if);
 		}
 	}
-	if (!(o->given & GIVEN_UPLINK) &&
-	    if_indextoname(r->uplink_ifindex, uplink)) {
-		o->uplink = uplink;
-		if (!(o->given & GIVEN_SNAT))
-			o->snat_addr = r->snat_addr;
+	err = tc_attach(up_if, up->name, BPF_TC_INGRESS, w->p.uplink, NULL);
+	if (err)
+		return err;
+	for (i = 0; i < u->n; i++) {
+		err = tc_attach(u->v[i].host_ifindex, u->v[i].host_if,
+				BPF_TC_INGRESS, w->p.container, NULL);
+		if (err)
+			return err;
+		STOP_IF_ASKED(may_stop, "attaching to containers");
 	}
+	err = xdp_uplink ? xdp_attach(up_if, up->name, w->p.xdp_uplink) :
+			   xdp_detach(up_if);
+	if (err)
+		return err;
+	if (!xdp && u->xdp_maybe) {
+		err = containers_xdp_down(u);
+		if (err)
+			return err;
+	}
+	return detach_all_but(u, up_if, true);
+}
+
+static int sweep_start(struct bpfnat_bpf *skel)
+{
+	char pkt[ETH_HLEN] = {};
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
+			    .data_size_in = sizeof(pkt), .repeat = 1);
+	int err;
+
+	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.ct_sweep_start),
+				     &opts);
+	if (err || opts.retval) {
+		pr_warn("up: start conntrack expiry: %s",
+			err ? strerror(errno) : "timer refused");
+		return err ? -errno : -EINVAL;
+	}
+	return 0;
+}
+
+static int up_commit(struct up *u)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = sweep_start(u->skel);
+	if (err)
+		return err;
+	if (u->fresh) {
+		/* one step: from here on the data path runs */
+		rmdir(BPFNAT_PIN_DIR);
+		if (rename(PIN_STAGING_DIR, BPFNAT_PIN_DIR)) {
+			err = -errno;
+			pr_warn("up: move %s to %s: %s", PIN_STAGING_DIR,
+				BPFNAT_PIN_DIR, strerror(-err));
+			return err;
+		}
+	} else {
+#define COMMIT_ONE(fd, name)						\
+		if (!err && (fd) >= 0)					\
+			err = pin_commit(name);
+		PROGS_EACH(&u->new.p, COMMIT_ONE)
+#undef COMMIT_ONE
+		if (err)
+			return err;
+		if (u->o->mode != MODE_XDP) {
+			pin_path(BPFNAT_PIN_DIR, PIN_PROG_XDP_CONTAINER, path,
+				 sizeof(path));
+			unlink(path);
+			pin_path(BPFNAT_PIN_DIR, PIN_PROG_XDP_UPLINK, path,
+				 sizeof(path));
+			unlink(path);
+			pin_path(BPFNAT_PIN_DIR, PIN_PROG_XDP_PASS, path,
+				 sizeof(path));
+			unlink(path);
+		}
+		pins_remove(PIN_STAGING_DIR);
+	}
+	progs_forget_unpinned();
+	return 0;
+}
+
+/* Back to where `up` started; says what it could not put back. */
+static void up_rollback(struct up *u)
+{
+	__u32 zero = 0;
+	int err = 0;
+
+	if (u->fresh) {
+		if (u->attaching) {
+			containers_xdp_down(u);
+			err = detach_all_but(u, 0, false);
+		}
+		pins_remove(PIN_STAGING_DIR);
+		progs_forget_unpinned();
+		if (err)
+			pr_warn("up: could not take everything off again: run "
+				"'bpfnat down'");
+		return;
+	}
+	if (u->populated) {
+		bpf_map_update_elem(bpf_map__fd(u->skel->maps.config), &zero,
+				    &u->running, 0);
+		exclude_sync(bpf_map__fd(u->skel->maps.exclude),
+			     &u->running_opts);
+	}
+	if (u->attaching)
+		err = world_attach(u, &u->old, false);
+	/* the old programs' pins, where a failed commit moved them */
+#define REPIN_ONE(fd, name)						\
+	if ((fd) >= 0)							\
+		err = pin_fd(fd, BPFNAT_PIN_DIR, name) ?: err;
+	PROGS_EACH(&u->old.p, REPIN_ONE)
+#undef REPIN_ONE
+	pins_remove(PIN_STAGING_DIR);
+	progs_forget_unpinned();
+	if (err)
+		pr_warn("up: could not put the running data path back as it "
+			"was: run 'bpfnat up' again");
 }
 
 int dp_up(struct nl *nl, struct up_opts *o)
 {
-	struct bpfnat_config cfg = {}, running = {};
-	struct container *v = NULL;
-	struct bpfnat_bpf *skel;
-	struct nl_link uplink;
-	struct bpf_map *map;
-	struct owned owned;
-	char path[PATH_MAX];
-	int *keep = NULL, uplinks[2];
-	bool fresh, created, xdp;
-	__u32 zero = 0;
-	size_t n = 0, i;
+	struct up u = { .nl = nl, .o = o };
 	int err;
 
-	err = bpffs_ready();
-	if (err)
-		return err;
-	/* the running programs are ours, before anything re-pins them */
-	ours_learn();
-
-	fresh = !dp_running(&running);
-	if (!fresh) {
-		if (running.version != BPFNAT_LAYOUT_VERSION) {
-			pr_warn("up: the running data path has layout v%u, "
-				"this bpfnat v%u: run 'bpfnat down' first",
-				running.version, BPFNAT_LAYOUT_VERSION);
-			return -EEXIST;
-		}
-		if (o->ct_max && o->ct_max != running.ct_max) {
-			pr_warn("up: --ct-max %u differs from the running %u: "
-				"run 'bpfnat down' first (drops live flows)",
-				o->ct_max, running.ct_max);
-			return -EEXIST;
-		}
-		o->ct_max = running.ct_max;
-		inherit_running(o, &running);
-	} else if (!(o->given & GIVEN_PORTS)) {
-		ports_default(o);
-	}
-	if (!o->ct_max)
-		o->ct_max = CT_MAX_DEFAULT;
-	err = resolve_uplink(nl, o, &uplink);
-	if (err)
-		return err;
-	err = pin_dir_ready();
-	if (err)
-		return err;
-
-	skel = bpfnat_bpf__open();
-	if (!skel) {
-		err = -errno;
-		pr_warn("up: open BPF object: %s", strerror(-err));
-		return err;
-	}
-	bpf_map__set_max_entries(skel->maps.ct_flows, o->ct_max);
-	bpf_map__set_max_entries(skel->maps.ct_free, o->ct_max);
-	bpf_map__set_max_entries(skel->maps.ct_index, 2 * o->ct_max);
-	bpf_object__for_each_map(map, skel->obj) {
-		/* .rodata and per-CPU scratch buffers are not state */
-		if (bpf_map__is_internal(map) ||
-		    map == skel->maps.scratch || map == skel->maps.frag_scratch)
-			continue;
-		pin_path(bpf_map__name(map), path, sizeof(path));
-		bpf_map__set_pin_path(map, path);
-	}
-	err = devmap_reuse(skel->maps.tx_ports);
+	u.old.p = PROGS_NONE;
+	u.new.p = PROGS_NONE;
+	u.old.tx_ports = -1;
+	err = up_plan(&u);
 	if (err)
 		goto out;
-	err = pins_compatible(skel);
-	if (err)
+	err = up_stop("planning") ?: up_load(&u);
+	if (!err)
+		err = up_stop("loading") ?: up_populate(&u);
+	if (!err) {
+		u.attaching = true;
+		err = up_stop("filling maps") ?: world_attach(&u, &u.new, true);
+	}
+	if (!err)
+		err = up_stop("attaching") ?: up_commit(&u);
+	if (err) {
+		up_rollback(&u);
 		goto out;
-	/* The verifier's time is most of `up`: tc mode leaves XDP's out. */
-	xdp = o->mode == MODE_XDP;
-	bpf_program__set_autoload(skel->progs.xdp_container, xdp);
-	bpf_program__set_autoload(skel->progs.xdp_uplink, xdp);
-	bpf_program__set_autoload(skel->progs.xdp_pass, xdp);
-
-	err = bpfnat_bpf__load(skel);
-	if (err) {
-		pr_warn("up: load BPF programs: %s%s", strerror(-err),
-			log_verbose() ? "" : " (-v shows the verifier's log)");
-		goto fail;
 	}
-	ours_add(prog_fd_id(bpf_program__fd(skel->progs.tc_container)));
-	ours_add(prog_fd_id(bpf_program__fd(skel->progs.tc_uplink)));
-	if (xdp) {
-		ours_add(prog_fd_id(bpf_program__fd(skel->progs.xdp_container)));
-		ours_add(prog_fd_id(bpf_program__fd(skel->progs.xdp_uplink)));
-		ours_add(prog_fd_id(bpf_program__fd(skel->progs.xdp_pass)));
-	}
-	if (fresh) {
-		err = ct_free_fill(bpf_map__fd(skel->maps.ct_free), o->ct_max);
-		if (err) {
-			pr_warn("up: fill ct_free: %s", strerror(-err));
-			goto fail;
-		}
-	}
-
-	cfg.version = BPFNAT_LAYOUT_VERSION;
-	cfg.mode = o->mode;
-	cfg.uplink_ifindex = uplink.ifindex;
-	cfg.uplink_mtu = uplink.mtu;
-	cfg.snat_addr = o->snat_addr;
-	cfg.pool_addr = o->pool.net;
-	cfg.pool_mask = o->pool.mask;
-	cfg.gateway = o->pool.gateway;
-	cfg.port_lo = o->port_lo;
-	cfg.port_hi = o->port_hi;
-	cfg.ct_max = o->ct_max;
-	memcpy(cfg.timeout, o->timeout, sizeof(cfg.timeout));
-	/* an uplink kept keeps what is known of its qdisc */
-	if (!fresh && running.uplink_ifindex == cfg.uplink_ifindex)
-		cfg.flags |= running.flags & CFG_F_UPLINK_CLSACT;
-
-	err = exclude_sync(bpf_map__fd(skel->maps.exclude), o);
-	if (err) {
-		pr_warn("up: fill exclude: %s", strerror(-err));
-		goto fail;
-	}
-	err = container_list(nl, &v, &n);
-	if (err) {
-		pr_warn("up: list containers: %s", nl_strerror(nl, err));
-		goto fail;
-	}
-	err = endpoints_sync(bpf_map__fd(skel->maps.endpoints), v, n);
-	if (err)
-		goto fail;
-
-	err = prog_pin(skel->progs.tc_container, PIN_PROG_CONTAINER) ?:
-	      prog_pin(skel->progs.tc_uplink, PIN_PROG_UPLINK) ?:
-	      prog_pin(skel->progs.ct_flush, PIN_PROG_FLUSH);
-	if (!err && xdp)
-		err = prog_pin(skel->progs.xdp_container,
-			       PIN_PROG_XDP_CONTAINER) ?:
-		      prog_pin(skel->progs.xdp_uplink, PIN_PROG_XDP_UPLINK) ?:
-		      prog_pin(skel->progs.xdp_pass, PIN_PROG_XDP_PASS);
-	if (err)
-		goto fail;
-
-	keep = calloc(n + 1, sizeof(*keep));
-	if (!keep) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	err = tc_attach(uplink.ifindex, uplink.name,
-			bpf_program__fd(skel->progs.tc_uplink), &created);
-	if (err)
-		goto fail;
-	if (created)
-		cfg.flags |= CFG_F_UPLINK_CLSACT;
-	keep[0] = uplink.ifindex;
-	for (i = 0; i < n; i++) {
-		err = tc_attach(v[i].host_ifindex, v[i].host_if,
-				bpf_program__fd(skel->progs.tc_container),
-				NULL);
-		if (err)
-			goto fail;
-		keep[i + 1] = v[i].host_ifindex;
-	}
-	/* a device that is no longer the uplink nor a container */
-	owned = (struct owned){ v, n,
-		running.flags & CFG_F_UPLINK_CLSACT ? running.uplink_ifindex :
-						      0 };
-	err = detach_all_but(nl, keep, n + 1, &owned);
-	if (err)
-		goto fail;
-
-	/* XDP in front of tc, replaced in place, or no longer */
-	uplinks[0] = (int)running.uplink_ifindex;
-	uplinks[1] = uplink.ifindex;
-	if (xdp) {
-		if (!fresh && (int)running.uplink_ifindex != uplink.ifindex)
-			xdp_mode_down(uplinks, 1, NULL, 0);
-		err = xdp_mode_up(skel, &uplink, v, n);
-	} else if (!fresh && running.mode == MODE_XDP) {
-		err = xdp_mode_down(uplinks, 2, v, n);
-	}
-	if (err)
-		goto fail;
-	if (!xdp)
-		xdp_unpin();
-
-	/* last: what it says now holds */
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg,
-				0)) {
-		err = -errno;
-		pr_warn("up: write config: %s", strerror(-err));
-		goto fail;
-	}
-	err = sweep_start(skel);
-	if (err)
-		goto fail;
-	pr_info("up: %s, SNAT to %s, %zu containers", uplink.name,
-		ip_str(o->snat_addr), n);
-	goto out;
-
-fail:
-	/* A first `up` leaves nothing behind.  A repeated one stops where
-	 * it failed: every device still runs a program of bpfnat's, old or
-	 * new, on the same maps, and the config it had.
-	 */
-	if (fresh) {
-		owned = (struct owned){ v, n, created ? uplink.ifindex : 0 };
-		xdp_mode_down(&uplink.ifindex, 1, v, n);
-		detach_all_but(nl, NULL, 0, &owned);
-		remove_pins();
-	}
+	pr_info("up: %s, SNAT to %s, %zu containers", u.new.uplink.name,
+		ip_str(o->snat_addr), u.n);
 out:
-	free(keep);
-	free(v);
-	bpfnat_bpf__destroy(skel);
+	progs_close(&u.old.p);
+	if (u.old.tx_ports >= 0)
+		close(u.old.tx_ports);
+	bpfnat_bpf__destroy(u.skel);
+	free(u.v);
 	return err;
 }
 
-/*
- * Everything bpfnat attached comes off and its pins go, and nothing else:
- * best effort, so that one broken container does not keep the rest up.
- * Returns the first error.
- */
 int dp_down(struct nl *nl)
 {
-	struct bpfnat_config running = {};
-	struct container *v = NULL;
-	struct owned owned;
-	size_t n = 0;
-	int err, ret, uplink;
+	struct up u = { .nl = nl, .fresh = false };
+	struct bpfnat_config staged;
+	int err, ret;
 
-	ours_learn();
-	dp_running(&running);
-	ret = container_list(nl, &v, &n);
+	progs_learn();
+	dp_running(&u.running);
+	/* a killed `up` may have made the clsact of another uplink */
+	if (staged_config(&staged)) {
+		u.new.uplink.ifindex = staged.uplink_ifindex;
+		u.new.cfg.flags = staged.flags;
+	}
+	ret = container_list(nl, &u.v, &u.n);
 	if (ret)
 		pr_warn("down: list containers: %s", nl_strerror(nl, ret));
-	uplink = (int)running.uplink_ifindex;
-	err = xdp_mode_down(&uplink, 1, v, n);
+	err = containers_xdp_down(&u);
 	ret = ret ?: err;
-	owned = (struct owned){ v, n,
-		running.flags & CFG_F_UPLINK_CLSACT ? running.uplink_ifindex :
-						      0 };
-	err = detach_all_but(nl, NULL, 0, &owned);
+	err = detach_all_but(&u, 0, false);
 	ret = ret ?: err;
-	remove_pins();
-	free(v);
+	pins_remove(PIN_STAGING_DIR);
+	pins_remove(BPFNAT_PIN_DIR);
+	progs_forget_unpinned();
+	free(u.v);
 	return ret;
 }
 
@@ -1062,7 +797,8 @@ int dp_container_attach(struct nl *nl, const struct container *c)
 			strerror(-err));
 		goto out;
 	}
-	err = tc_attach(c->host_ifindex, c->host_if, prog, NULL);
+	err = tc_attach(c->host_ifindex, c->host_if, BPF_TC_INGRESS, prog,
+			NULL);
 	if (!err && cfg.mode == MODE_XDP)
 		err = container_xdp_up(c);
 	if (err)
@@ -1103,7 +839,7 @@ int dp_attached(struct nl *nl, int *ifindex, size_t max)
 
 	err = links_all(nl, &l);
 	for (i = 0; !err && i < l.n; i++) {
-		if (!tc_ours(l.v[i].ifindex))
+		if (!tc_ours(l.v[i].ifindex, BPF_TC_INGRESS))
 			continue;
 		if (n < max)
 			ifindex[n] = l.v[i].ifindex;

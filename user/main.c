@@ -20,6 +20,7 @@ static const char usage_text[] =
 "\n"
 "  bpfnat up     [--uplink IF] [--snat-ip ADDR] [--pool CIDR] [--ports LO-HI]\n"
 "                [--exclude CIDR]... [--mode tc|xdp] [--ct-max N]\n"
+"                [--xdp-uplink auto|on|off]\n"
 "                [--tcp-timeout-syn S] [--tcp-timeout-est S]\n"
 "                [--tcp-timeout-fin S] [--tcp-timeout-close S]\n"
 "                [--udp-timeout S] [--udp-timeout-stream S] [--icmp-timeout S]\n"
@@ -39,9 +40,14 @@ static const char usage_text[] =
 "  -V, --version   the version\n"
 "\n"
 "up attaches the data path (tc ingress of the uplink and of every\n"
-"container's host-side veth); down removes it and nothing else.  Defaults:\n"
-"uplink = device of the default route, SNAT address = its first IPv4\n"
-"address, pool 172.18.0.0/16 (gateway .1), ports 1024-65535, ct-max 65536.\n"
+"container's host-side veth, and a guard at egress of the uplink that\n"
+"drops whatever would leave with a container's address); down removes it\n"
+"and nothing else.  Defaults: uplink = device of the default route, SNAT\n"
+"address = its first IPv4 address, pool 172.18.0.0/16 (gateway .1), ports\n"
+"those below the host's ephemeral range (1024-32767 with Linux's default),\n"
+"ct-max 65536.  In XDP mode, --xdp-uplink auto leaves a virtual uplink\n"
+"(veth, ...) to tc and takes a NIC's traffic in XDP.\n"
+"Commands that change state wait for each other (a lock in /run/bpfnat).\n"
 "Exit codes: 0 done, 1 failed, 2 usage error.\n";
 
 struct command {
@@ -67,7 +73,9 @@ int usage_error(const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "bpfnat: %s: ", what);
+	fputs("bpfnat: ", stderr);
+	if (what)
+		fprintf(stderr, "%s: ", what);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -106,7 +114,7 @@ int main(int argc, char **argv)
 	argc = global_options(argc, argv);
 	log_setup_libbpf();
 	if (argc < 2)
-		return usage_error("bpfnat", "no command");
+		return usage_error(NULL, "no command");
 	object = argv[1];
 	if (!strcmp(object, "-h") || !strcmp(object, "--help") ||
 	    !strcmp(object, "help")) {
@@ -133,5 +141,5 @@ int main(int argc, char **argv)
 		return usage_error(object, "unknown verb '%s'", verb);
 	if (!strcmp(object, "ns") || !strcmp(object, "ct"))
 		return usage_error(object, "which verb?");
-	return usage_error("bpfnat", "unknown command '%s'", object);
+	return usage_error(NULL, "unknown command '%s'", object);
 }

@@ -588,3 +588,40 @@ int nl_tc_filter_count(struct nl *nl, int ifindex, uint32_t parent)
 	err = nl_request(nl, nlh, filter_each, &count);
 	return err ? err : count;
 }
+
+struct qdisc_find {
+	int ifindex;
+	bool found;
+};
+
+static int qdisc_each(const struct nlmsghdr *nlh, void *data)
+{
+	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
+	struct qdisc_find *f = data;
+	struct nlattr *attr;
+
+	if (nlh->nlmsg_type != RTM_NEWQDISC || tcm->tcm_ifindex != f->ifindex)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(*tcm))
+		if (mnl_attr_get_type(attr) == TCA_KIND &&
+		    !strcmp(mnl_attr_get_str(attr), "clsact"))
+			f->found = true;
+	return MNL_CB_OK;
+}
+
+int nl_qdisc_clsact(struct nl *nl, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct qdisc_find f = { .ifindex = ifindex };
+	struct tcmsg *tcm;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETQDISC;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	err = nl_request(nl, nlh, qdisc_each, &f);
+	return err ? err : f.found;
+}

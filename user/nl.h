@@ -75,5 +75,7 @@ int nl_route_default(struct nl *nl, int *ifindex);
 
 /* tc filters attached to @ifindex under @parent (clsact ingress/egress). */
 int nl_tc_filter_count(struct nl *nl, int ifindex, uint32_t parent);
+/* Has @ifindex a clsact qdisc?  1 or 0, or -errno. */
+int nl_qdisc_clsact(struct nl *nl, int ifindex);
 
 #endif /* BPFNAT_NL_H */

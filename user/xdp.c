@@ -12,8 +12,8 @@
  *    XDP's incremental updates to come out right.  (The kernel itself
  *    turns TSO and GSO off on a veth whose peer runs XDP.)
  *
- * An XDP program is bpfnat's when it has one of bpfnat's names
- * (dp_prog_is_ours()); a foreign one is never replaced or removed.
+ * An XDP program is bpfnat's when bpfnat loaded it (dp_prog_is_ours());
+ * a foreign one is never replaced or removed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,8 +29,9 @@
 #include <bpf/libbpf.h>
 
 #include "bpfnat.h"
-#include "loader.h"
+#include "container.h"
 #include "log.h"
+#include "pins.h"
 #include "xdp.h"
 
 __u32 xdp_ours(int ifindex)
@@ -102,4 +103,72 @@ int eth_tx_csum(const char *ifname, bool on)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+/* Inside a container: eth0 ready for XDP mode, or back to normal. */
+struct eth_xdp {
+	int pass_fd;		/* xdp_pass; -1 to undo */
+};
+
+static int eth_xdp_apply(const struct container *c, void *arg)
+{
+	const struct eth_xdp *x = arg;
+	char what[NETNS_NAME_MAX + 16];
+	int ifindex, err;
+
+	snprintf(what, sizeof(what), "eth0 of %s", c->name);
+	ifindex = if_nametoindex(CONTAINER_IFNAME);
+	if (!ifindex)
+		return -errno;
+	if (x->pass_fd < 0) {
+		/* only where XDP mode had changed it */
+		if (!xdp_ours(ifindex))
+			return 0;
+		err = xdp_detach(ifindex);
+		return err ? err : eth_tx_csum(CONTAINER_IFNAME, true);
+	}
+	err = eth_tx_csum(CONTAINER_IFNAME, false);
+	if (err) {
+		pr_warn("%s: turn TX checksum offload off: %s", what,
+			strerror(-err));
+		return err;
+	}
+	return xdp_attach(ifindex, what, x->pass_fd);
+}
+
+int xdp_container_up(const struct container *c, int pass_fd, int prog_fd,
+		     int tx_ports)
+{
+	struct eth_xdp x = { .pass_fd = pass_fd };
+	__u32 ifindex = c->host_ifindex;
+	int err;
+
+	err = container_run(c, eth_xdp_apply, &x);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(tx_ports, &ifindex, &ifindex, 0)) {
+		err = -errno;
+		pr_warn("XDP: add %s to tx_ports: %s", c->host_if,
+			strerror(-err));
+		return err;
+	}
+	return xdp_attach(c->host_ifindex, c->host_if, prog_fd);
+}
+
+int xdp_container_down(const struct container *c)
+{
+	struct eth_xdp undo = { .pass_fd = -1 };
+	int err, ret;
+
+	/* senders first: nothing is redirected to an eth0 that refuses */
+	ret = xdp_detach(c->host_ifindex);
+	if (ret == -ENODEV)
+		ret = 0;
+	err = container_run(c, eth_xdp_apply, &undo);
+	if (err == -ENOENT || err == -ENODEV)
+		err = 0;
+	if (err || ret)
+		pr_warn("container %s: undo XDP mode: %s", c->name,
+			strerror(-(ret ? ret : err)));
+	return ret ? ret : err;
 }

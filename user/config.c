@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+
+#include "config.h"
+#include "log.h"
+#include "pins.h"
+
+void up_opts_default(struct up_opts *o)
+{
+	uint32_t addr;
+	int plen;
+
+	memset(o, 0, sizeof(*o));
+	parse_cidr(POOL_DEFAULT, &addr, &plen, false);
+	pool_init(&o->pool, addr, plen);
+	o->port_lo = PORTS_DEFAULT_LO;
+	o->port_hi = PORTS_DEFAULT_HI;
+	o->mode = MODE_TC;
+	/* RFC 5382 REQ-5, RFC 4787 REQ-5, RFC 5508 REQ-1 minimums, and
+	 * nf_conntrack's 10 s after a reset.
+	 */
+	o->timeout[TMO_TCP_SYN] = 240;
+	o->timeout[TMO_TCP_EST] = 7440;
+	o->timeout[TMO_TCP_FIN] = 240;
+	o->timeout[TMO_TCP_CLOSE] = 10;
+	o->timeout[TMO_UDP_NEW] = 120;
+	o->timeout[TMO_UDP_EST] = 300;
+	o->timeout[TMO_ICMP] = 60;
+}
+
+/* The ports the host's own sockets take (net.ipv4.ip_local_port_range). */
+static void host_ephemeral(unsigned int *lo, unsigned int *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	*lo = 32768;
+	*hi = 60999;
+	if (f) {
+		if (fscanf(f, "%u %u", lo, hi) != 2) {
+			*lo = 32768;
+			*hi = 60999;
+		}
+		fclose(f);
+	}
+}
+
+void up_opts_ports_default(struct up_opts *o)
+{
+	unsigned int lo, hi;
+
+	host_ephemeral(&lo, &hi);
+	if (lo >= PORTS_DEFAULT_LO + 1024) {
+		o->port_lo = PORTS_DEFAULT_LO;
+		o->port_hi = lo - 1;
+	} else if (hi + 1024 <= 65535) {
+		o->port_lo = hi + 1;
+		o->port_hi = 65535;
+	}
+}
+
+void up_opts_inherit(struct up_opts *o, const struct bpfnat_config *r)
+{
+	static char uplink[IF_NAMESIZE];
+	int fd;
+
+	if (!(o->given & GIVEN_MODE))
+		o->mode = r->mode;
+	if (!(o->given & GIVEN_XDP_UPLINK))
+		o->xdp_uplink = r->flags & CFG_F_XDP_UPLINK_ON ? XDP_UPLINK_ON :
+				r->flags & CFG_F_XDP_UPLINK_OFF ? XDP_UPLINK_OFF :
+								  XDP_UPLINK_AUTO;
+	if (!(o->given & GIVEN_PORTS)) {
+		o->port_lo = r->port_lo;
+		o->port_hi = r->port_hi;
+	}
+	if (!(o->given & GIVEN_POOL))
+		pool_init(&o->pool, r->pool_addr,
+			  __builtin_popcount(r->pool_mask));
+	for (int t = 0; t < TMO_MAX; t++)
+		if (!(o->given & (GIVEN_TIMEOUT << t)))
+			o->timeout[t] = r->timeout[t];
+	if (!(o->given & GIVEN_EXCLUDE)) {
+		fd = dp_pin_open(PIN_EXCLUDE);
+		if (fd >= 0) {
+			exclude_read(fd, o);
+			close(fd);
+		}
+	}
+	if (!(o->given & GIVEN_UPLINK) &&
+	    if_indextoname(r->uplink_ifindex, uplink)) {
+		o->uplink = uplink;
+		if (!(o->given & GIVEN_SNAT))
+			o->snat_addr = r->snat_addr;
+	}
+}
+
+bool xdp_uplink_wanted(enum xdp_uplink policy, const struct nl_link *uplink,
+		       const char **why)
+{
+	*why = NULL;
+	switch (policy) {
+	case XDP_UPLINK_ON:
+		return true;
+	case XDP_UPLINK_OFF:
+		*why = "--xdp-uplink off";
+		return false;
+	default:
+		/* a NIC has no link kind; every virtual device has one */
+		if (!uplink->kind[0])
+			return true;
+		*why = !strcmp(uplink->kind, "veth") ?
+			"a veth: its frames may carry partial checksums, and "
+			"its far end may refuse XDP frames" :
+			"a virtual device: its frames may carry partial "
+			"checksums";
+		return false;
+	}
+}
+
+void config_make(const struct up_opts *o, const struct nl_link *uplink,
+		 struct bpfnat_config *cfg)
+{
+	const char *why;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->version = BPFNAT_LAYOUT_VERSION;
+	cfg->mode = o->mode;
+	cfg->uplink_ifindex = uplink->ifindex;
+	cfg->uplink_mtu = uplink->mtu;
+	cfg->snat_addr = o->snat_addr;
+	cfg->pool_addr = o->pool.net;
+	cfg->pool_mask = o->pool.mask;
+	cfg->gateway = o->pool.gateway;
+	cfg->port_lo = o->port_lo;
+	cfg->port_hi = o->port_hi;
+	cfg->ct_max = o->ct_max;
+	memcpy(cfg->timeout, o->timeout, sizeof(cfg->timeout));
+	if (o->xdp_uplink == XDP_UPLINK_ON)
+		cfg->flags |= CFG_F_XDP_UPLINK_ON;
+	else if (o->xdp_uplink == XDP_UPLINK_OFF)
+		cfg->flags |= CFG_F_XDP_UPLINK_OFF;
+	if (o->mode == MODE_XDP && xdp_uplink_wanted(o->xdp_uplink, uplink,
+						     &why))
+		cfg->flags |= CFG_F_XDP_UPLINK;
+}
+
+static bool exclude_wanted(const struct up_opts *o,
+			   const struct exclude_key *k)
+{
+	for (unsigned int i = 0; i < o->n_exclude; i++)
+		if (o->exclude[i].prefixlen == k->prefixlen &&
+		    o->exclude[i].addr == k->addr)
+			return true;
+	return false;
+}
+
+/* The wanted exclusions first, then the stale ones out: at no moment is
+ * a destination that stays excluded NATed.
+ */
+int exclude_sync(int fd, const struct up_opts *o)
+{
+	struct exclude_key key, *prev = NULL;
+	__u8 one = 1;
+	unsigned int i;
+
+	for (i = 0; i < o->n_exclude; i++)
+		if (bpf_map_update_elem(fd, &o->exclude[i], &one, 0))
+			return -errno;
+	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+		if (!exclude_wanted(o, &key) && !bpf_map_delete_elem(fd, &key)) {
+			prev = NULL;	/* LPM tries: restart after a delete */
+			continue;
+		}
+		prev = &key;
+	}
+	return 0;
+}
+
+void exclude_read(int fd, struct up_opts *o)
+{
+	struct exclude_key key, *prev = NULL;
+
+	o->n_exclude = 0;
+	while (o->n_exclude < EXCLUDE_MAX &&
+	       bpf_map_get_next_key(fd, prev, &key) == 0) {
+		o->exclude[o->n_exclude++] = key;
+		prev = &o->exclude[o->n_exclude - 1];
+	}
+}
+
+int endpoints_sync(int fd, const struct container *v, size_t n)
+{
+	__be32 key, next, *pkey = NULL;
+	struct endpoint ep;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = container_endpoint(&v[i], &ep);
+		if (err) {
+			pr_warn("up: container %s: read eth0: %s", v[i].name,
+				strerror(-err));
+			return err;
+		}
+		if (bpf_map_update_elem(fd, &v[i].addr, &ep, 0))
+			return -errno;
+	}
+	/* forget containers that are gone */
+	while (bpf_map_get_next_key(fd, pkey, &next) == 0) {
+		key = next;
+		pkey = &key;
+		for (i = 0; i < n && v[i].addr != key; i++)
+			;
+		if (i == n) {
+			bpf_map_delete_elem(fd, &key);
+			pkey = NULL;
+		}
+	}
+	return 0;
+}
+
+int ct_free_fill(int fd, uint32_t ct_max)
+{
+	for (uint32_t slot = 0; slot < ct_max; slot++)
+		if (bpf_map_update_elem(fd, NULL, &slot, 0))
+			return -errno;
+	return 0;
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What `up` is told, and what it writes into the data path's maps before
+ * any program runs: the configuration, the exclusions, the containers'
+ * endpoints and the free conntrack slots.
+ */
+#ifndef BPFNAT_CONFIG_H
+#define BPFNAT_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "bpfnat.h"
+#include "container.h"
+#include "nl.h"
+
+/* up_opts.given: what the command line set.  On a running data path
+ * everything else is kept as it runs, so `up` again changes nothing.
+ */
+enum {
+	GIVEN_UPLINK = 1 << 0,
+	GIVEN_SNAT = 1 << 1,
+	GIVEN_POOL = 1 << 2,
+	GIVEN_PORTS = 1 << 3,
+	GIVEN_EXCLUDE = 1 << 4,
+	GIVEN_MODE = 1 << 5,
+	GIVEN_XDP_UPLINK = 1 << 6,
+	GIVEN_TIMEOUT = 1 << 7,		/* << enum ct_timeout_id */
+};
+
+/*
+ * XDP mode on the uplink.  A virtual device (a veth above all) may hand
+ * XDP frames whose checksums are partial, and its far end may refuse the
+ * frames XDP sends it, both without a trace bpfnat could count; so by
+ * default XDP takes only a NIC's traffic and leaves a virtual uplink's to
+ * tc.
+ */
+enum xdp_uplink {
+	XDP_UPLINK_AUTO = 0,	/* a NIC: XDP; a virtual device: tc */
+	XDP_UPLINK_ON,		/* XDP, whatever the device */
+	XDP_UPLINK_OFF,		/* tc, whatever the device */
+};
+
+/* Does XDP take @uplink's traffic under @policy?  If not, *@why says why. */
+bool xdp_uplink_wanted(enum xdp_uplink policy, const struct nl_link *uplink,
+		       const char **why);
+
+struct up_opts {
+	unsigned int given;		/* GIVEN_* */
+	const char *uplink;		/* NULL: the default route's device */
+	uint32_t snat_addr;		/* 0: the uplink's first address */
+	struct pool pool;
+	uint16_t port_lo, port_hi;
+	uint32_t ct_max;		/* 0: the running value, or default */
+	enum bpfnat_mode mode;
+	enum xdp_uplink xdp_uplink;	/* where XDP mode takes the uplink */
+	struct exclude_key exclude[EXCLUDE_MAX];
+	unsigned int n_exclude;
+	uint32_t timeout[TMO_MAX];	/* seconds */
+};
+
+/* Defaults of DESIGN.md and of the NAT RFCs' minimum timeouts. */
+void up_opts_default(struct up_opts *o);
+
+/*
+ * A first `up`: the SNAT ports are those below the host's ephemeral range
+ * (or else above it), so that a NATed flow and one of the host's own
+ * connections do not pick the same port.
+ */
+void up_opts_ports_default(struct up_opts *o);
+
+/* `up` on a running data path: what was not given stays as it runs. */
+void up_opts_inherit(struct up_opts *o, const struct bpfnat_config *r);
+
+/* The configuration @o says, for @uplink (ifindex, MTU). */
+void config_make(const struct up_opts *o, const struct nl_link *uplink,
+		 struct bpfnat_config *cfg);
+
+/* The exclusions in map @fd become exactly @o's; exclude_read() is the
+ * other way round.
+ */
+int exclude_sync(int fd, const struct up_opts *o);
+void exclude_read(int fd, struct up_opts *o);
+
+/* The endpoints map @fd holds exactly containers @v. */
+int endpoints_sync(int fd, const struct container *v, size_t n);
+
+/* Every conntrack slot, 0 to @ct_max - 1, free in queue @fd. */
+int ct_free_fill(int fd, uint32_t ct_max);
+
+#endif /* BPFNAT_CONFIG_H */

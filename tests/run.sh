@@ -5,9 +5,11 @@
 # network, mount and PID namespaces (tests/sandbox.sh), so nothing a test
 # builds can reach the machine's root namespace or outlive the test.
 #
-#   tests/run.sh [--unit] [--e2e] [--mode tc|xdp]... [--list] [PATTERN...]
+#   tests/run.sh [--unit] [--e2e] [--mode tc|xdp|xdp-full]... [--list]
+#                [PATTERN...]
 #
-# The end-to-end tests run once per mode, tc and xdp unless --mode says;
+# The end-to-end tests run once per mode (tests/lib.sh says what each
+# mode's world is), tc, xdp and xdp-full unless --mode says;
 # a file with the line "# modes: none" has tests no mode applies to (they
 # never bring the data path up), which run once, with BPFNAT_MODE=none.
 #
@@ -41,7 +43,7 @@ while [[ $# -gt 0 ]]; do
 	shift
 done
 [[ $want_unit == 0 && $want_e2e == 0 ]] && want_unit=1 want_e2e=1
-[[ ${#modes[@]} -eq 0 ]] && modes=(tc xdp)
+[[ ${#modes[@]} -eq 0 ]] && modes=(tc xdp xdp-full)
 
 if [[ $(id -u) -ne 0 ]]; then
 	echo "run.sh: the tests need root (namespaces, BPF)" >&2

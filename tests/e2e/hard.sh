@@ -212,7 +212,7 @@ test_restart_and_upgrade_keep_flows() {
 	sleep 2
 	nat_up
 	sleep 1
-	"$alt/bpfnat" up --uplink up0 --mode "$BPFNAT_MODE"
+	"$alt/bpfnat" up --uplink up0 "${MODE_ARGS[@]}"
 	after=$(bpfnat status -j | jq -c .program_ids)
 	assert_ne "$after" "$before" "programs were replaced"
 	new_tag=$(running_tag tc_container)
@@ -226,16 +226,19 @@ test_restart_and_upgrade_keep_flows() {
 		fail "a second without data: $(jq -c '[.intervals[].sum.bytes]' /tmp/run.json)"
 }
 
-# Pinned maps of another layout are refused, never reused.
+# Pinned maps of another layout are never reused: what a killed `up` left
+# (no configuration) is replaced; a running data path of another layout
+# is refused.
 test_foreign_layouts_refused() {
 	outside_add
 	mkdir -p /sys/fs/bpf/bpfnat
 	bpftool map create /sys/fs/bpf/bpfnat/ct_flows type array key 4 \
 		value 80 entries 65536 name ct_flows
-	assert_exit 1 "old ct_flows layout" nat_up
-	assert_match "$LAST_ERR" "ct_flows has another layout.*bpfnat down" \
-		"says what and how"
-	rm -rf /sys/fs/bpf/bpfnat
+	nat_up --ct-max 1024
+	assert_eq "$(bpftool map show pinned /sys/fs/bpf/bpfnat/ct_flows -j |
+		jq -c '[.bytes_value, .max_entries]')" "[128,1024]" \
+		"a stale map with no configuration is replaced"
+	bpfnat down
 
 	# a small table: bpftool dumps every slot below
 	nat_up --ct-max 1024
@@ -249,6 +252,21 @@ test_foreign_layouts_refused() {
 	assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/ct_flows -j |
 		jq '[.[] | select(.formatted.value.live == 1)] | length')" 1 \
 		"the running state is untouched"
+	bpfnat down
+	[[ -e /sys/fs/bpf/bpfnat ]] && fail "down left pins"
+
+	# a configuration of another size altogether
+	mkdir -p /sys/fs/bpf/bpfnat
+	bpftool map create /sys/fs/bpf/bpfnat/config type array key 4 \
+		value 40 entries 1 name config
+	bpftool map update pinned /sys/fs/bpf/bpfnat/config key 0 0 0 0 \
+		value $(printf '0x%02x ' 2 0 0 0 $(seq 1 36 | sed 's/.*/0/'))
+	assert_exit 1 "another configuration layout" nat_up
+	assert_match "$LAST_ERR" "layout v2.*bpfnat down" "says what and how"
+	assert_eq "$(bpfnat status -j | jq -c .)" \
+		'{"state":"incompatible","layout":2}' "status does not misread it"
+	bpfnat down
+	[[ ! -e /sys/fs/bpf/bpfnat ]] || fail "down left pins"
 }
 
 # A container sending with an address that is not its own is dropped and

@@ -181,32 +181,38 @@ test_up_twice_keeps_flows() {
 		"one filter on the uplink"
 }
 
-# up in the other mode and back: a connection carries on, and only the
-# mode in force has programs loaded, pinned and attached.
+# up in another mode and back: a connection carries on, and only the
+# mode in force has programs loaded, pinned and attached.  (tc <-> xdp-full,
+# xdp <-> xdp-full: XDP on the uplink comes and goes.)
 test_mode_switch_keeps_flows() {
 	world_up
-	local other=tc
-	[[ $BPFNAT_MODE == tc ]] && other=xdp
-	# what outside_add does for XDP mode (see there)
-	in_ns out ethtool -K eth0 gro on tx off >/dev/null
+	local other=xdp-full mode dp want_xdp want_up
+	[[ $BPFNAT_MODE == xdp-full ]] && other=tc
+	# what xdp-full's outside needs (see outside_add)
+	outside_as_a_wire
 	session_open 7600
 	session_say one
 	for mode in "$other" "$BPFNAT_MODE"; do
-		bpfnat up --uplink up0 --mode "$mode"
+		dp=${mode%-full} want_xdp=false want_up=false
+		[[ $dp == xdp ]] && want_xdp=true
+		[[ $mode == xdp-full ]] && want_up=true
+		bpfnat up --uplink up0 --mode "$dp" \
+			--xdp-uplink "$([[ $want_up == true ]] && echo on || echo auto)" \
+			2>/dev/null
 		session_say "in $mode"
 		assert_ok "a pings the outside in $mode" \
 			in_ns a ping -c1 -W2 198.51.100.2
-		local want=false
-		[[ $mode == xdp ]] && want=true
-		assert_eq "$(bpfnat status -j | jq -c '[.mode,
+		assert_eq "$(bpfnat status -j | jq -c '[.mode, .xdp_uplink,
 			(.program_ids | has("xdp_container")),
-			(.attached | map(.xdp) | unique)]')" \
-			"[\"$mode\",$want,[$want]]" "status in $mode"
+			(.attached | map(select(.name != "up0") | .xdp) | unique),
+			(.attached | map(select(.name == "up0") | .xdp))]')" \
+			"[\"$dp\",$want_up,$want_xdp,[$want_xdp],[$want_up]]" \
+			"status in $mode"
 		assert_eq "$(ls /sys/fs/bpf/bpfnat | grep -c '^xdp_')" \
-			"$([[ $want == true ]] && echo 3 || echo 0)" \
+			"$([[ $want_xdp == true ]] && echo 3 || echo 0)" \
 			"XDP pins in $mode"
 		assert_eq "$(ip -o link show up0 | grep -c ' xdp')" \
-			"$([[ $want == true ]] && echo 1 || echo 0)" \
+			"$([[ $want_up == true ]] && echo 1 || echo 0)" \
 			"XDP on the uplink in $mode"
 	done
 }
@@ -294,8 +300,13 @@ test_traffic_to_the_host_not_natted() {
 test_cli_json_outputs() {
 	world_up
 	in_ns a ping -c1 -W2 198.51.100.2 >/dev/null
-	bpfnat status -j | jq -e --arg mode "$BPFNAT_MODE" '.state == "up" and
-		.mode == $mode and
+	local xdp_uplink=false
+	[[ $BPFNAT_MODE == xdp-full ]] && xdp_uplink=true
+	bpfnat status -j | jq -e --arg mode "$DP_MODE" \
+		--argjson xu "$xdp_uplink" '.state == "up" and
+		.mode == $mode and .xdp_uplink == $xu and
+		(.xdp_uplink_note != null) == ($mode == "xdp" and ($xu | not)) and
+		(.attached | map(select(.guard)) | map(.name)) == ["up0"] and
 		.uplink == "up0" and .snat_address == "198.51.100.1" and
 		.containers == 2 and .ct_flows == 1' >/dev/null ||
 		fail "status -j: $(bpfnat status -j)"

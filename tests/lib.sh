@@ -310,3 +310,53 @@ gateway_mac() {
 pktsend() {
 	"$BPFNAT_BUILD/tools/pktsend" "$@"
 }
+
+# Every device of a running data path runs bpfnat's programs once, the
+# ones status names; status, ns list, the endpoints map and the filters
+# tell one story; nothing is half done (staging pins, intents).
+state_agrees() {
+	local st n_ns net ids c
+	st=$(bpfnat status -j)
+	[[ $(jq -r .state <<<"$st") == up ]] || fail "not up: $st"
+	n_ns=$(bpfnat ns list -j | jq length)
+	assert_eq "$(jq .containers <<<"$st")" "$n_ns" "status counts the containers"
+	assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/endpoints -j |
+		jq length)" "$n_ns" "one endpoint per container"
+	assert_eq "$(jq '.attached | length' <<<"$st")" $((n_ns + 1)) \
+		"attached: the containers and the uplink"
+	net=$(bpftool net show -j)
+	ids=$(jq -c .program_ids <<<"$st")
+	# one filter of bpfnat's on each hook, running what status says
+	assert_eq "$(jq -c --argjson ids "$ids" '[.[0].tc[] |
+		select(.name | test("^tc_(container|uplink|guard):")) |
+		select(.id != $ids[.name | sub(":.*"; "")])]' <<<"$net")" "[]" \
+		"no filter runs a program that status does not name"
+	assert_eq "$(jq '[.[0].tc[] | select(.name | startswith("tc_container:"))] |
+		length' <<<"$net")" "$n_ns" "a filter per container"
+	assert_eq "$(jq -c '[.[0].tc[] | select(.devname == "up0") | .kind] |
+		sort' <<<"$net")" '["clsact/egress","clsact/ingress"]' \
+		"the uplink: its program and the guard"
+	for c in $(bpfnat ns list -j | jq -r '.[].host_if'); do
+		assert_eq "$(tc filter show dev "$c" ingress | grep -c 'handle 0xb9f')" \
+			1 "one filter on $c"
+	done
+	[[ ! -e /sys/fs/bpf/bpfnat_staging ]] || fail "staging pins remain"
+	[[ -z $(ls /run/bpfnat/intent 2>/dev/null) ]] ||
+		fail "intents remain: $(ls /run/bpfnat/intent)"
+}
+
+# Nothing of bpfnat's data path is left (after down, or a first up that
+# failed): no pins, filters, XDP programs or qdiscs it made.
+nothing_left() {
+	assert_eq "$(bpfnat status -j | jq -r .state)" down "status"
+	[[ ! -e /sys/fs/bpf/bpfnat && ! -e /sys/fs/bpf/bpfnat_staging ]] ||
+		fail "pins remain: $(ls -d /sys/fs/bpf/bpfnat* 2>/dev/null)"
+	assert_eq "$(bpftool net show -j | jq -c '[.[0].tc[]] |
+		map(select(.name | test("^(tc|xdp)_")))')" "[]" \
+		"bpfnat's filters off every device"
+	assert_eq "$(ip -d -j link show | jq -c '[.[] | select(.xdp) | .ifname]')" \
+		"[]" "no XDP program anywhere"
+	assert_no_match "$(tc qdisc show)" "clsact" "no clsact qdisc left"
+	[[ -z $(cat /run/bpfnat/programs 2>/dev/null) ]] ||
+		fail "programs still recorded: $(cat /run/bpfnat/programs)"
+}

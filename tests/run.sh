@@ -11,7 +11,9 @@
 # The end-to-end tests run once per mode (tests/lib.sh says what each
 # mode's world is), tc, xdp and xdp-full unless --mode says;
 # a file with the line "# modes: none" has tests no mode applies to (they
-# never bring the data path up), which run once, with BPFNAT_MODE=none.
+# never bring the data path up), which run once, with BPFNAT_MODE=none;
+# "# modes: tc xdp" runs a file's tests in those modes only (of those
+# asked for).
 #
 # PATTERN is a shell glob on test names (e2e/nat/ping_outside[tc], ...), in
 # which brackets stand for themselves: 'nat/*[tc]' is the nat suite in tc
@@ -64,7 +66,15 @@ if [[ $want_e2e == 1 ]]; then
 	for file in tests/e2e/*.sh; do
 		suite=$(basename "$file" .sh)
 		file_modes=("${modes[@]}")
-		grep -qx '# modes: none' "$file" && file_modes=(none)
+		only=$(sed -n 's/^# modes: //p' "$file" | head -n 1)
+		if [[ $only == none ]]; then
+			file_modes=(none)
+		elif [[ -n $only ]]; then
+			file_modes=()
+			for mode in "${modes[@]}"; do
+				[[ " $only " == *" $mode "* ]] && file_modes+=("$mode")
+			done
+		fi
 		for fn in $(grep -o '^test_[a-z0-9_]*' "$file"); do
 			for mode in "${file_modes[@]}"; do
 				tag="[$mode]"

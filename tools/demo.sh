@@ -23,6 +23,12 @@ fi
 mount -t sysfs sysfs /sys
 mount -t bpf bpf /sys/fs/bpf
 mount -t tmpfs tmpfs /run
+# A checkout under /tmp stays in view of the tmpfs about to cover /tmp.
+if [[ $BPFNAT == /tmp/* ]]; then
+	mkdir -p /run/bpfnat-demo
+	mount --bind "$(dirname "$BPFNAT")" /run/bpfnat-demo
+	BPFNAT=/run/bpfnat-demo/$(basename "$BPFNAT")
+fi
 mount -t tmpfs tmpfs /tmp
 ip link set lo up
 
@@ -85,12 +91,19 @@ run ip netns exec web ping -c2 -i0.2 -W2 198.51.100.2
 run ip netns exec web ping -c2 -i0.2 -W2 172.18.0.3
 run bpfnat stats
 
+say "Fail closed: what cannot be NATed never leaves with a container's address"
+run ip netns exec web ping -c1 -W1 172.18.200.200 || true
+run ip netns exec web ping -c1 -W1 -b 255.255.255.255 || true
+bpfnat stats | grep -E 'drop_no_container|drop_broadcast|drop_unnated_leak'
+
 say "XDP mode, switched to on the running system: flows and maps stay"
-# the outside's end of the uplink takes XDP frames, with full checksums,
-# as a NIC on a wire would
+# The uplink is a veth: by default XDP leaves its traffic to tc, since a
+# veth's frames may carry partial checksums.  Here its far end is made to
+# take XDP frames and send full checksums, as a NIC on a wire would, and
+# bpfnat is told so.
 ip netns exec outside ethtool -K eth0 gro on tx off >/dev/null
 sysctl -qw net.ipv4.ip_forward=1
-run bpfnat up --uplink up0 --mode xdp
+run bpfnat up --uplink up0 --mode xdp --xdp-uplink on
 run bpfnat status
 run ip netns exec web curl -s -o /tmp/blob http://198.51.100.2/blob
 cmp -s /tmp/blob "$web/blob" && echo "download byte-identical: yes"

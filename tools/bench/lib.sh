@@ -291,7 +291,8 @@ cfg_up_bpfnat-xdp() {
 	ip netns exec out ip link set dev eth0 xdpdrv \
 		pinned "$PIN/bench_xdp_pass"
 	ip netns exec out ethtool -K eth0 tx off >/dev/null
-	"$BPFNAT" up --uplink up0 --mode xdp ${CT_MAX:+--ct-max "$CT_MAX"}
+	"$BPFNAT" up --uplink up0 --mode xdp --xdp-uplink on \
+		${CT_MAX:+--ct-max "$CT_MAX"}
 }
 cfg_down_bpfnat-xdp() {
 	"$BPFNAT" down

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * ARP for containers, answered by the data path: a container asking for
- * another container's address gets its host-side veth's MAC, exactly what
- * the kernel's proxy ARP would say.  Container-to-container traffic then
- * needs nothing from the host's stack, not even with forwarding off.
- * Requests for anything else (the gateway, unknown addresses) go on to
- * the stack.
+ * another pool address gets its host-side veth's MAC, exactly what the
+ * kernel's proxy ARP would say.  Container-to-container traffic then needs
+ * nothing from the host's stack, not even with forwarding off; and a pool
+ * address that no container has is reached too, whatever the host's
+ * forwarding, so that the data path can answer it "host unreachable".
+ * Requests for the gateway (the host's own address) and from anyone but a
+ * container from its own veth go on to the stack.
  */
 #ifndef BPFNAT_ARP_H
 #define BPFNAT_ARP_H
@@ -38,7 +40,7 @@ static __always_inline int arp_answer(struct pkt *p,
 				      const bool xdp)
 {
 	struct arp_eth *arp = hdr_ptr(p, ETH_HLEN, sizeof(*arp));
-	const struct endpoint *self, *target;
+	const struct endpoint *self;
 	__be32 spa, tpa;
 
 	if (!arp || arp->htype != bpf_htons(1) ||
@@ -47,11 +49,10 @@ static __always_inline int arp_answer(struct pkt *p,
 		return STAT_PASS;
 	tpa = arp->tpa;
 	spa = arp->spa;
-	if (!in_pool(cfg, tpa) || tpa == spa)
+	if (!in_pool(cfg, tpa) || tpa == spa || tpa == cfg->gateway)
 		return STAT_PASS;
-	target = bpf_map_lookup_elem(&endpoints, &tpa);
 	self = bpf_map_lookup_elem(&endpoints, &spa);
-	if (!target || !self || self->ifindex != p->ifindex)
+	if (!self || self->ifindex != p->ifindex)
 		return STAT_PASS;
 
 	/* The request turned into its answer, sent back where it came from. */

@@ -31,10 +31,17 @@ test_no_pool_source_on_the_outside() {
 	cluster_add
 	capture_start out /tmp/out.pcap ip
 	local seen
-	# a pool address no container has: answered by the gateway
+	# a pool address no container has: answered by the gateway, with the
+	# host's forwarding on and off (the kernel's proxy ARP needs it on)
 	seen=$(in_ns a ping -c1 -W2 172.18.200.200 2>&1 || true)
 	assert_match "$seen" "From 172.18.0.1 .*Destination Host Unreachable" \
 		"the gateway says host unreachable"
+	sysctl -qw net.ipv4.ip_forward=1
+	sysctl -qw net.ipv4.ip_forward=0
+	seen=$(in_ns b ping -c1 -W2 172.18.200.201 2>&1 || true)
+	assert_match "$seen" "From 172.18.0.1 .*Destination Host Unreachable" \
+		"the gateway says host unreachable, forwarding off"
+	sysctl -qw net.ipv4.ip_forward=1	# the excluded route below needs it
 	echo x | in_ns a socat -T1 - UDP4:172.18.9.9:5000 2>/dev/null || true
 	# broadcast, limited and the pool's own, and multicast
 	echo x | in_ns a socat -T0.5 - \

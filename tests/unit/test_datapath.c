@@ -579,10 +579,18 @@ UNIT_TEST(arp_for_a_container_answered)
 	/* asked from the wrong veth, the question goes to the stack */
 	env_from_container(&e, e.ifindex_hb, req, sizeof(req), &r);
 	ASSERT_EQ(r.verdict, TC_ACT_OK, "not a's veth: passed");
-	/* an address no container has: the stack's proxy ARP decides */
+	/* an address no container has: answered the same, so that the
+	 * container sends what the data path answers "host unreachable"
+	 */
 	req[41] = 77;
+	want[31] = 77;
 	env_from_container(&e, e.ifindex_ha, req, sizeof(req), &r);
-	ASSERT_EQ(r.verdict, TC_ACT_OK, "unknown address: passed");
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "unknown address: answered");
+	ASSERT_MEM_EQ(r.out, want, sizeof(want), "the same reply");
+	/* the gateway is the host's own address: its stack answers */
+	req[41] = 1;
+	env_from_container(&e, e.ifindex_ha, req, sizeof(req), &r);
+	ASSERT_EQ(r.verdict, TC_ACT_OK, "the gateway: passed");
 }
 
 /* Echo ids are not ports: one below the port range is kept as it is. */

@@ -30,21 +30,59 @@
 #define TCP_FLAG_RST	0x04
 #define TCP_FLAG_ACK	0x10
 
+/* Two keys are one tuple: 16 bytes compared as two 64-bit words. */
+static __always_inline bool ct_key_eq(const struct ct_key *a,
+				      const struct ct_key *b)
+{
+	__u64 a0, a1, b0, b1;
+
+	/* memcpy, not a cast: the compiler must see these as reads of
+	 * the keys, which were just written field by field
+	 */
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, (const __u8 *)a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, (const __u8 *)b + 8, 8);
+	return !((a0 ^ b0) | (a1 ^ b1));
+}
+
+/* Is @f the flow whose tuple in direction @dir is @key? */
+static __always_inline bool ct_flow_has_key(const struct ct_flow *f,
+					    __u8 dir, const struct ct_key *key)
+{
+	struct ct_key rkey;
+
+	if (dir == CT_DIR_ORIG)
+		return ct_key_eq(&f->orig, key);
+	ct_reply_key(f, &rkey);
+	return ct_key_eq(&rkey, key);
+}
+
+/*
+ * The live flow whose tuple in direction *@dir is @key, or NULL.  Between
+ * the two lookups another CPU may remove the flow and give its slot to a
+ * new one (and the ct_ref read may itself be an element being reused), so
+ * the slot must still hold @key.  live is read first: a flow turns live
+ * only once its tuple is written, so a key read after it is that flow's.
+ */
 static __always_inline struct ct_flow *ct_lookup(const struct ct_key *key,
 						 __u8 *dir)
 {
 	struct ct_flow *f;
 	struct ct_ref *ref;
 	__u32 slot;
+	__u8 d;
 
 	ref = bpf_map_lookup_elem(&ct_index, key);
 	if (!ref)
 		return NULL;
 	slot = ref->flow;
-	*dir = ref->dir & 1;
+	d = ref->dir & 1;
 	f = bpf_map_lookup_elem(&ct_flows, &slot);
-	if (!f || f->live != CT_SLOT_LIVE)
+	if (!f || *(volatile __u32 *)&f->live != CT_SLOT_LIVE ||
+	    !ct_flow_has_key(f, d, key))
 		return NULL;
+	*dir = d;
 	return f;
 }
 
@@ -509,8 +547,10 @@ static __always_inline int ct_create_for(void *ctx, const struct pkt *p,
 		    ct_create_tc(ctx, &n, &slot);
 	if (ret != CONTINUE)
 		return ret;
+	/* the winner's slot may have been recycled already, too */
 	f = bpf_map_lookup_elem(&ct_flows, &slot);
-	if (!f || f->live != CT_SLOT_LIVE)
+	if (!f || *(volatile __u32 *)&f->live != CT_SLOT_LIVE ||
+	    !ct_key_eq(&f->orig, &n.key))
 		return STAT_DROP_CT_RACE;
 	*out = f;
 	return CONTINUE;

@@ -75,7 +75,9 @@ enum bpfnat_mode {
 /*
  * A packet's 5-tuple as seen at the hook that looks it up.  For ICMP echo
  * the identifier plays the port: it is the source port of the container's
- * request and the destination port of the reply.
+ * request and the destination port of the reply.  Aligned to 8 so that two
+ * keys compare as two 64-bit words (the verifier wants aligned stack
+ * loads); the padding is always zero.
  */
 struct ct_key {
 	__be32 saddr;
@@ -84,7 +86,7 @@ struct ct_key {
 	__be16 dport;
 	__u8 proto;
 	__u8 pad[3];
-};
+} __attribute__((aligned(8)));
 _Static_assert(sizeof(struct ct_key) == 16, "ct_key layout");
 
 enum ct_dir {

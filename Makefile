@@ -74,7 +74,8 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/%.bpf.o: tests/unit/%.bpf.c tests/unit/*.h $(BPF_HDRS) | $(OUTPUT)
+# (the test build includes bpf/bpfnat.bpf.c itself)
+$(OUTPUT)/%.bpf.o: tests/unit/%.bpf.c tests/unit/*.h $(BPF_HDRS) $(BPF_SRCS) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/unit -c $< -o $@
 

@@ -131,6 +131,7 @@ struct sweep {
 	__u64 now;
 	__u32 cursor;
 	__u32 removed;
+	__u32 reclaimed;	/* dying slots freed at last */
 	__be32 only_addr;	/* flush: only this container's flows */
 	bool flush;		/* remove live flows, expired or not */
 };
@@ -147,6 +148,12 @@ static long sweep_slot(__u32 i, struct sweep *s)
 	if (!f)
 		return 0;
 	seen = ct_seen(f);
+	/* a removal whose key delete failed: try again, whatever is swept */
+	if ((__u32)seen == CT_SLOT_DYING) {
+		if (ct_reclaim(slot, f, seen))
+			s->reclaimed++;
+		return 0;
+	}
 	if (!ct_seen_live(seen))
 		return 0;
 	if (s->flush) {
@@ -172,6 +179,11 @@ static int sweep_tick(void *map, __u32 *key, struct ct_sweep *t)
 		s.cursor = t->cursor;
 		bpf_loop(SWEEP_SLICE, sweep_slot, &s, 0);
 		t->expired += s.removed;
+		/* atomic: ct_flush counts there too.  (Not under an if: a
+		 * branch on the count would make the verifier tell apart
+		 * every value it can take in the loop above.)
+		 */
+		__sync_fetch_and_add(&t->reclaimed, s.reclaimed);
 		t->cursor = s.cursor + SWEEP_SLICE >= cfg->ct_max ?
 				    0 : s.cursor + SWEEP_SLICE;
 		tick = SWEEP_PERIOD_NS / (cfg->ct_max / SWEEP_SLICE + 1);
@@ -216,10 +228,15 @@ int ct_flush(struct __sk_buff *skb)
 {
 	const struct bpfnat_config *cfg = config_get();
 	struct sweep s = { .flush = true, .only_addr = skb->cb[0] };
+	struct ct_sweep *t;
+	__u32 zero = 0;
 
 	if (!cfg)
 		return 0;
 	s.cfg = cfg;
 	bpf_loop(cfg->ct_max, sweep_slot, &s, 0);
+	t = bpf_map_lookup_elem(&ct_sweep, &zero);
+	if (t)
+		__sync_fetch_and_add(&t->reclaimed, s.reclaimed);
 	return s.removed;
 }

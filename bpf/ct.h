@@ -121,24 +121,104 @@ static __always_inline bool ct_seen_live(__u64 seen)
 }
 
 /*
+ * The unit tests' build makes chosen deletes fail, as a bucket lock held
+ * by a program this one interrupted would (-EBUSY); in bpfnat itself it
+ * is the plain delete.
+ */
+#ifndef ct_index_delete
+#define ct_index_delete(key)	bpf_map_delete_elem(&ct_index, (key))
+#endif
+
+/* Did a delete from ct_index leave the key out of it? */
+static __always_inline bool ct_key_gone(long err)
+{
+	/* (int): see port_try() */
+	return !err || (int)err == -ENOENT;
+}
+
+/*
+ * Delete @key if it still leads to @slot, a slot that is ours and out of
+ * ct_free (so no new flow can have one).  Keys are only ever inserted with
+ * BPF_NOEXIST, so one that leads to @slot cannot be replaced meanwhile.
+ * True when the key is gone, or belongs to someone else.
+ */
+static __always_inline bool ct_unindex_ours(const struct ct_key *key,
+					    __u32 slot)
+{
+	struct ct_ref *ref = bpf_map_lookup_elem(&ct_index, key);
+
+	if (!ref || ref->flow != slot)
+		return true;
+	return ct_key_gone(ct_index_delete(key));
+}
+
+/*
+ * The end of a removal: @slot is ours (not live, not in ct_free), its keys
+ * deleted if @keys_gone.  Only then may its number go back to ct_free;
+ * otherwise it waits as CT_SLOT_DYING, with its tuple, for the sweep to
+ * try again.  True when the slot is free again.
+ */
+static __always_inline bool ct_slot_release(__u32 slot, struct ct_flow *f,
+					    bool keys_gone)
+{
+	if (keys_gone && !bpf_map_push_elem(&ct_free, &slot, 0))
+		return true;
+	/* a push that failed leaves it dying too: the sweep finds no key
+	 * and pushes again, rather than the slot being lost
+	 */
+	*(volatile __u32 *)&f->live = CT_SLOT_DYING;
+	return false;
+}
+
+/* The claim word @seen with the slot marked @state, gen kept. */
+static __always_inline __u64 ct_claim_as(__u64 seen, __u32 state)
+{
+	return (seen & ~0xffffffffULL) | state;
+}
+
+/*
  * Remove flow @slot, which was live as @seen (its claim word) when the
  * caller chose it: only if it still is that very flow, and no one else is
- * removing it.
+ * removing it.  True when it is no longer live (its slot may still be
+ * dying, see ct_slot_release()).
  */
 static __always_inline bool ct_delete(__u32 slot, struct ct_flow *f,
 				      __u64 seen)
 {
-	__u64 freed = (seen & ~0xffffffffULL) | CT_SLOT_FREE;
+	__u64 owned = ct_claim_as(seen, CT_SLOT_FREE);
 	struct ct_key rkey;
+	bool gone;
 
 	if (!ct_seen_live(seen) ||
-	    __sync_val_compare_and_swap(ct_claim(f), seen, freed) != seen)
+	    __sync_val_compare_and_swap(ct_claim(f), seen, owned) != seen)
+		return false;
+	/* both keys lead here: no lookup needed, and both are tried */
+	ct_reply_key(f, &rkey);
+	gone = ct_key_gone(ct_index_delete(&rkey));
+	gone &= ct_key_gone(ct_index_delete(&f->orig));
+	ct_slot_release(slot, f, gone);
+	return true;
+}
+
+/*
+ * The sweep at a dying slot, claimed as @seen: delete what is left of its
+ * keys and free it.  True when the slot is free again.
+ */
+static __always_inline bool ct_reclaim(__u32 slot, struct ct_flow *f,
+				       __u64 seen)
+{
+	__u64 owned = ct_claim_as(seen, CT_SLOT_FREE);
+	struct ct_key rkey;
+	bool gone;
+
+	/* one sweeper at a time: another one (flush, say) passes over it */
+	if ((__u32)seen != CT_SLOT_DYING ||
+	    __sync_val_compare_and_swap(ct_claim(f), seen, owned) != seen)
 		return false;
 	ct_reply_key(f, &rkey);
-	bpf_map_delete_elem(&ct_index, &rkey);
-	bpf_map_delete_elem(&ct_index, &f->orig);
-	bpf_map_push_elem(&ct_free, &slot, 0);
-	return true;
+	gone = ct_unindex_ours(&rkey, slot);
+	gone &= ct_unindex_ours(&f->orig, slot);
+	return ct_slot_release(slot, f, gone);
 }
 
 /* TCP state from the flags of a packet travelling in direction @dir. */
@@ -441,8 +521,8 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 	const struct bpfnat_config *cfg = config_get();
 	struct ct_ref ref = { .dir = CT_DIR_ORIG };
 	struct ct_key key, rkey;
+	bool lost_race = false, reserved = false;
 	struct ct_ref *won;
-	bool lost_race = false;
 	struct ct_flow *f;
 	__u32 slot;
 	__u64 now;
@@ -492,10 +572,11 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 
 free_reply:
 	ct_reply_key(f, &rkey);
-	bpf_map_delete_elem(&ct_index, &rkey);
+	reserved = !ct_key_gone(ct_index_delete(&rkey));
 free_slot:
+	/* ours still: free, or dying while the reply key stays */
 	f->live = CT_SLOT_FREE;
-	bpf_map_push_elem(&ct_free, &slot, 0);
+	ct_slot_release(slot, f, !reserved);
 	if (lost_race) {
 		/* another CPU created this very flow a moment ago */
 		won = bpf_map_lookup_elem(&ct_index, &key);

@@ -16,7 +16,7 @@
 #include <linux/bpf.h>
 #include <stddef.h>
 
-#define BPFNAT_LAYOUT_VERSION	4
+#define BPFNAT_LAYOUT_VERSION	5
 
 /* Where the kernel keeps bpfnat's state between CLI runs. */
 #define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
@@ -118,6 +118,10 @@ enum ct_slot {
 	CT_SLOT_FREE = 0,	/* unused; its number waits in ct_free */
 	CT_SLOT_LIVE = 1,	/* both keys are in ct_index */
 	CT_SLOT_NEW = 2,	/* being created; no one may remove it */
+	CT_SLOT_DYING = 3,	/* removed, but a key of it could not be
+				 * deleted: the slot keeps the tuple until
+				 * the sweep has deleted both keys
+				 */
 };
 
 /* ct_flow.flags */
@@ -130,7 +134,9 @@ enum ct_slot {
  * two directions share one state, one clock and one set of counters, and
  * are created and removed together.  A slot whose `live` is 0 is free and
  * its number waits in ct_free; whoever turns `live` from 1 to 0 (one
- * compare-and-swap) owns the removal of both keys.
+ * compare-and-swap) owns the removal of both keys.  If a key cannot be
+ * deleted, the slot stays out of ct_free as CT_SLOT_DYING, so that no key
+ * ever leads to a slot another flow took; the sweep owns it then.
  */
 struct ct_flow {
 	struct ct_key orig;	/* as the container sent it */
@@ -363,8 +369,11 @@ struct ct_sweep {
 	__u32 cursor;		/* next flow slot to look at */
 	__u32 pad;
 	__u64 expired;		/* flows reclaimed so far */
+	__u64 reclaimed;	/* dying slots whose keys a sweep or flush
+				 * deleted at last (see CT_SLOT_DYING)
+				 */
 };
-_Static_assert(sizeof(struct ct_sweep) == 32, "ct_sweep layout");
+_Static_assert(sizeof(struct ct_sweep) == 40, "ct_sweep layout");
 
 /*
  * Logic both sides need to agree on, kept next to the layouts it reads.

@@ -2,12 +2,13 @@
 /*
  * bpfnat's programs as the unit tests run them: the same code, plus a map
  * that records the last redirect, which BPF_PROG_TEST_RUN does not perform
- * and so cannot show otherwise.
+ * and so cannot show otherwise, and one that makes chosen deletes from
+ * ct_index fail, as contention on a bucket lock would.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#include "test_redirect.h"
+#include "test_hooks.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -15,6 +16,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct test_redirect);
 } test_redirect SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct test_fault);
+} test_fault SEC(".maps");
 
 #define redirect_hook(k, i)						\
 	do {								\
@@ -27,5 +35,23 @@ struct {
 			r->count++;					\
 		}							\
 	} while (0)
+
+/* (ct_index is defined by the time this is expanded, in bpf/ct.h) */
+#define ct_index_delete(key)						\
+	({								\
+		__u32 zero_ = 0, n_;					\
+		struct test_fault *t_ =					\
+			bpf_map_lookup_elem(&test_fault, &zero_);	\
+		long err_ = 0;						\
+		if (t_) {						\
+			n_ = __sync_add_and_fetch(&t_->deletes, 1);	\
+			if (t_->fail_from && n_ >= t_->fail_from &&	\
+			    n_ - t_->fail_from < t_->fail_count)	\
+				err_ = t_->err;				\
+		}							\
+		if (!err_)						\
+			err_ = bpf_map_delete_elem(&ct_index, (key));	\
+		err_;							\
+	})
 
 #include "../../bpf/bpfnat.bpf.c"

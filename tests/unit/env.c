@@ -226,16 +226,57 @@ bool env_xdp_from_uplink(struct env *e, const uint8_t *pkt, size_t len,
 			   len, r);
 }
 
-void env_flush(struct env *e)
+/* Run one of the programs bpfnat runs by hand; its return value, or -1. */
+static int env_run_util(struct bpf_program *prog, uint32_t cb0)
 {
-	struct __sk_buff ctx = {};
+	struct __sk_buff ctx = { .cb = { cb0 } };
 	char eth[ETH_HLEN] = {};
 	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = eth,
 			    .data_size_in = sizeof(eth), .ctx_in = &ctx,
 			    .ctx_size_in = sizeof(ctx), .repeat = 1);
 
-	bpf_prog_test_run_opts(bpf_program__fd(e->skel->progs.ct_flush),
-			       &opts);
+	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts))
+		return -1;
+	return opts.retval;
+}
+
+void env_flush(struct env *e)
+{
+	env_run_util(e->skel->progs.ct_flush, 0);
+}
+
+int env_flush_addr(struct env *e, uint32_t addr)
+{
+	return env_run_util(e->skel->progs.ct_flush, addr);
+}
+
+bool env_fail_deletes(struct env *e, uint32_t nth, uint32_t count, int err)
+{
+	int fd = bpf_map__fd(e->skel->maps.test_fault);
+	struct test_fault t;
+	__u32 zero = 0;
+
+	if (!ASSERT_OK(bpf_map_lookup_elem(fd, &zero, &t), "read test_fault"))
+		return false;
+	t.fail_from = t.deletes + nth;
+	t.fail_count = count;
+	t.err = err;
+	return ASSERT_OK(bpf_map_update_elem(fd, &zero, &t, 0),
+			 "write test_fault");
+}
+
+bool env_sweep_start(struct env *e)
+{
+	return ASSERT_EQ(env_run_util(e->skel->progs.ct_sweep_start, 0), 0,
+			 "ct_sweep_start");
+}
+
+bool env_sweep_read(struct env *e, struct ct_sweep *s)
+{
+	__u32 zero = 0;
+
+	return !bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.ct_sweep), &zero,
+				    s);
 }
 
 size_t env_send(struct env *e, int ifindex, const struct pkt_spec *s,

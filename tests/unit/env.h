@@ -19,7 +19,7 @@
 #include "bpfnat.h"
 #include "bpfnat_test.skel.h"
 #include "packet.h"
-#include "test_redirect.h"
+#include "test_hooks.h"
 
 #define ADDR_A		"172.18.0.2"
 #define ADDR_B		"172.18.0.3"
@@ -72,6 +72,18 @@ bool env_xdp_from_uplink(struct env *e, const uint8_t *pkt, size_t len,
 			 struct run *r);
 /* Remove every flow (the ct_flush program). */
 void env_flush(struct env *e);
+/* Remove the flows of container @addr; returns how many, -1 on error. */
+int env_flush_addr(struct env *e, uint32_t addr);
+/* Make the deletes from ct_index numbered @nth .. @nth + @count - 1 from
+ * now (1: the next one) fail with @err.
+ */
+bool env_fail_deletes(struct env *e, uint32_t nth, uint32_t count, int err);
+/* Start the expiry timer, as `bpfnat up` does; its first pass runs about
+ * a millisecond later.
+ */
+bool env_sweep_start(struct env *e);
+/* ct_sweep[0], where the sweep counts. */
+bool env_sweep_read(struct env *e, struct ct_sweep *s);
 /* Counter @id as the XDP programs counted it. */
 uint64_t env_stat_xdp(struct env *e, int id);
 

@@ -4,6 +4,8 @@
  * CPU may have done between two steps of a packet (a slot recycled, a key
  * delete refused) is set up by hand in the maps, then a packet runs.
  */
+#include <errno.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/pkt_cls.h>
@@ -85,4 +87,125 @@ UNIT_TEST(lookup_ignores_a_recycled_slot)
 		return;
 	ASSERT_EQ(after.packets[CT_DIR_ORIG], 1, "flow 1: no packet of flow 2");
 	ASSERT_EQ(after.packets[CT_DIR_REPLY], 0, "flow 1: no reply of flow 2");
+}
+
+/* The slot @slot as it is now. */
+static bool slot_read(struct env *e, uint32_t slot, struct ct_flow *f)
+{
+	return !bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.ct_flows), &slot,
+				    f);
+}
+
+/* A UDP flow from @from_b's container, sport @sport, answered. */
+static bool answered_flow(struct env *e, bool from_b, uint16_t sport,
+			  uint16_t *mapped)
+{
+	uint8_t pkt[PKT_MAX];
+	struct pkt_spec s;
+	struct run r;
+
+	s = env_spec_from(e, from_b, IPPROTO_UDP, e->remote, sport, 53);
+	env_send(e, from_b ? e->ifindex_hb : e->ifindex_ha, &s, pkt, &r);
+	if (!ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "flow created"))
+		return false;
+	*mapped = ntohs(*(uint16_t *)pkt_l4(r.out));
+	s = env_spec_reply(e, IPPROTO_UDP, e->remote, 53, *mapped);
+	env_receive(e, &s, pkt, &r);
+	return ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "flow answered");
+}
+
+/*
+ * Flow a's removal fails to delete one of its two keys (@which: 1 the
+ * reply key, 2 the original, in the order ct_delete() deletes them).  The
+ * key must never lead to another flow: its slot waits, dying, out of
+ * ct_free (so in a table of two, a new flow finds no room), until the
+ * sweep deletes the key and frees the slot, and counts it.
+ */
+static void failed_delete_reclaimed(int which)
+{
+	struct env_opts o = { .ct_max = 2 };
+	struct ct_key ka, ra, stuck;
+	uint8_t pkt[PKT_MAX];
+	struct ct_sweep sweep;
+	struct ct_flow f;
+	struct ct_ref ref;
+	struct pkt_spec s;
+	uint16_t pa, pb;
+	struct env e;
+	struct run r;
+	int slot, idx;
+
+	if (!env_setup(&e, &o))
+		return;
+	idx = bpf_map__fd(e.skel->maps.ct_index);
+	if (!answered_flow(&e, false, 5000, &pa) ||
+	    !answered_flow(&e, true, 5000, &pb))
+		return;
+	ka = key_of(IPPROTO_UDP, e.a, e.remote, 5000, 53);
+	ra = key_of(IPPROTO_UDP, e.remote, e.snat, 53, pa);
+	stuck = which == 1 ? ra : ka;
+	slot = slot_of(&e, &ka);
+
+	if (!env_fail_deletes(&e, which, 1, -EBUSY))
+		return;
+	ASSERT_EQ(env_flush_addr(&e, e.a), 1, "a's flow removed");
+	env_fail_deletes(&e, 0, 0, 0);
+	ASSERT_EQ(env_flows(&e), 1, "b's flow alone is live");
+	if (!ASSERT_OK(bpf_map_lookup_elem(idx, &stuck, &ref),
+		       "the key that could not be deleted stays"))
+		return;
+	ASSERT_EQ(ref.flow, slot, "... leading to a's slot");
+	ASSERT_TRUE(!env_has_key(&e, which == 1 ? &ka : &ra),
+		    "the other key is gone");
+	slot_read(&e, slot, &f);
+	ASSERT_EQ(f.live, CT_SLOT_DYING, "a's slot is dying");
+
+	/* the slot is not handed out meanwhile */
+	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 6000, 53);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "no room for a new flow yet");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_CT_FULL), 1, "counted as a full table");
+	slot_read(&e, slot, &f);
+	ASSERT_EQ(f.live, CT_SLOT_DYING, "a's slot still dying");
+	ASSERT_TRUE(!env_flow_of(&e, &stuck, &f), "the key leads to no flow");
+	/* what arrives for the stuck key finds no flow */
+	if (which == 1) {
+		s = env_spec_reply(&e, IPPROTO_UDP, e.remote, 53, pa);
+		env_receive(&e, &s, pkt, &r);
+		ASSERT_EQ(r.verdict, TC_ACT_OK, "a's old reply: the host's");
+	} else {
+		s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 5000, 53);
+		env_send(&e, e.ifindex_ha, &s, pkt, &r);
+		ASSERT_NE(r.verdict, TC_ACT_REDIRECT, "a's old tuple: not sent");
+	}
+
+	/* the sweep finishes the removal */
+	if (!env_sweep_start(&e))
+		return;
+	for (int i = 0; i < 200; i++) {
+		if (env_sweep_read(&e, &sweep) && sweep.reclaimed)
+			break;
+		usleep(10000);
+	}
+	ASSERT_EQ(sweep.reclaimed, 1, "the sweep reclaimed the slot");
+	ASSERT_TRUE(!env_has_key(&e, &stuck), "the key is gone");
+	slot_read(&e, slot, &f);
+	ASSERT_EQ(f.live, CT_SLOT_FREE, "the slot is free");
+
+	/* and is used again, with no key of the old flow */
+	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 6000, 53);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "a new flow now");
+	ASSERT_EQ(env_flows(&e), 2, "two live flows");
+	ASSERT_EQ(env_index_keys(&e), 4, "two keys each, nothing stale");
+}
+
+UNIT_TEST(failed_reply_key_delete_reclaimed_by_the_sweep)
+{
+	failed_delete_reclaimed(1);
+}
+
+UNIT_TEST(failed_original_key_delete_reclaimed_by_the_sweep)
+{
+	failed_delete_reclaimed(2);
 }

@@ -170,6 +170,31 @@ static __always_inline bool ct_slot_release(__u32 slot, struct ct_flow *f,
 	return false;
 }
 
+/* ct_exhausted's key for the destination of reply key @rkey. */
+static __always_inline void exhausted_key(const struct ct_key *rkey,
+					  struct ct_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr = rkey->saddr;
+	k->sport = rkey->sport;
+	k->proto = rkey->proto;
+}
+
+/*
+ * The port of reply key @rkey is free again: a refusal cached for its
+ * destination (ct_exhausted) must not outlive that, or new flows there
+ * would be refused while a port is free.
+ */
+static __always_inline void ct_port_freed(const struct ct_key *rkey)
+{
+	struct ct_key ek;
+
+	exhausted_key(rkey, &ek);
+	/* a lookup first: almost no destination is in there */
+	if (bpf_map_lookup_elem(&ct_exhausted, &ek))
+		bpf_map_delete_elem(&ct_exhausted, &ek);
+}
+
 /* The claim word @seen with the slot marked @state, gen kept. */
 static __always_inline __u64 ct_claim_as(__u64 seen, __u32 state)
 {
@@ -195,6 +220,8 @@ static __always_inline bool ct_delete(__u32 slot, struct ct_flow *f,
 	/* both keys lead here: no lookup needed, and both are tried */
 	ct_reply_key(f, &rkey);
 	gone = ct_key_gone(ct_index_delete(&rkey));
+	if (gone)
+		ct_port_freed(&rkey);
 	gone &= ct_key_gone(ct_index_delete(&f->orig));
 	ct_slot_release(slot, f, gone);
 	return true;
@@ -217,6 +244,8 @@ static __always_inline bool ct_reclaim(__u32 slot, struct ct_flow *f,
 		return false;
 	ct_reply_key(f, &rkey);
 	gone = ct_unindex_ours(&rkey, slot);
+	if (gone)
+		ct_port_freed(&rkey);
 	gone &= ct_unindex_ours(&f->orig, slot);
 	return ct_slot_release(slot, f, gone);
 }
@@ -274,16 +303,6 @@ static __always_inline void ct_account(struct ct_flow *f, const struct pkt *p,
 	}
 	if (f->orig.proto == IPPROTO_TCP && p->l4)
 		ct_track_tcp(f, dir, p->tcp_flags);
-}
-
-static __always_inline __u32 ct_hash(const struct ct_key *k)
-{
-	__u32 h = k->saddr * 0x9e3779b1u;
-
-	h ^= k->daddr * 0x85ebca6bu;
-	h ^= ((__u32)k->sport << 16 | k->dport) * 0xc2b2ae35u;
-	h ^= h >> 15;
-	return h ^ k->proto;
 }
 
 struct early_drop {
@@ -355,14 +374,55 @@ static __always_inline bool ct_early_drop(const struct bpfnat_config *cfg,
 	return ct_delete(e.victim, f, e.victim_seen);
 }
 
+/*
+ * Is the reply tuple @rkey already the host's own: a socket of the host
+ * bound to the SNAT address and that port (a listener, an unconnected UDP
+ * socket, or a connection to that very remote)?  Then the port is not
+ * free, whatever the conntrack says: replies would be taken from the host.
+ */
+static __always_inline bool port_is_hosts(void *ctx, struct ct_key *rkey)
+{
+	/* the key begins as the helpers' IPv4 tuple does: no copy, and no
+	 * stack in port_search_step(), which the combined stack of
+	 * tc_container -> ct_create_tc -> that callback has no room for
+	 */
+	struct bpf_sock_tuple *t = (struct bpf_sock_tuple *)rkey;
+	struct bpf_sock *sk;
+
+	if (rkey->proto == IPPROTO_TCP)
+		sk = bpf_skc_lookup_tcp(ctx, t, sizeof(t->ipv4),
+					BPF_F_CURRENT_NETNS, 0);
+	else if (rkey->proto == IPPROTO_UDP)
+		sk = bpf_sk_lookup_udp(ctx, t, sizeof(t->ipv4),
+				       BPF_F_CURRENT_NETNS, 0);
+	else
+		return false;
+	if (!sk)
+		return false;
+	bpf_sk_release(sk);
+	return true;
+}
+
+_Static_assert(offsetof(struct ct_key, saddr) ==
+	       offsetof(struct bpf_sock_tuple, ipv4.saddr) &&
+	       offsetof(struct ct_key, daddr) ==
+	       offsetof(struct bpf_sock_tuple, ipv4.daddr) &&
+	       offsetof(struct ct_key, sport) ==
+	       offsetof(struct bpf_sock_tuple, ipv4.sport) &&
+	       offsetof(struct ct_key, dport) ==
+	       offsetof(struct bpf_sock_tuple, ipv4.dport),
+	       "a ct_key starts as an IPv4 bpf_sock_tuple");
+
 struct port_search {
+	void *ctx;		/* the program's, for port_is_hosts() */
 	struct ct_key rkey;	/* reply key; dport is the candidate */
 	struct ct_ref ref;
-	__u32 start;
+	__u32 start;		/* index in the range of the first candidate */
 	__u32 range;
 	__u16 lo;
 	__u16 port;		/* chosen port, host order */
 	long err;
+	bool stuck;		/* a host's port could not be given back */
 };
 
 static __always_inline long port_try(struct port_search *s, __u16 port)
@@ -378,77 +438,59 @@ static __always_inline long port_try(struct port_search *s, __u16 port)
 	return s->err;
 }
 
+/*
+ * Candidate @i of the range, from the start.  A port the host's own
+ * sockets use is given back and passed over here, within the one pass:
+ * the search ends only when a port is ours or every port was tried.
+ */
 static long port_search_step(__u32 i, struct port_search *s)
 {
-	long err = port_try(s, s->lo + (s->start + i) % s->range);
+	/* start < range and i < range: no 32-bit wrap, every port once */
+	__u32 at = s->start + i;
+	long err;
 
-	/* stop on success and on any error but "this port is taken" */
-	return err != -EEXIST;
+	if (at >= s->range)
+		at -= s->range;
+	err = port_try(s, s->lo + at);
+	if (err == -EEXIST)
+		return 0;
+	if (err || !port_is_hosts(s->ctx, &s->rkey))
+		return 1;	/* ours, or a failure: stop */
+	err = ct_index_delete(&s->rkey);
+	if (!ct_key_gone(err)) {
+		/* the reservation stays: ct_create() leaves it to the
+		 * sweep, with this port as the flow's
+		 */
+		s->err = err;
+		s->stuck = true;
+		return 1;
+	}
+	s->err = -EEXIST;
+	return 0;
 }
 
-/* Searches that find a port the host itself uses try again past it. */
-#define PORT_HOST_RETRIES	8
 /* A destination found without a free port is refused this long. */
 #define EXHAUSTED_NS		NSEC_PER_SEC
-
-/*
- * Is the reply tuple @rkey already the host's own: a socket of the host
- * bound to the SNAT address and that port (a listener, an unconnected UDP
- * socket, or a connection to that very remote)?  Then the port is not
- * free, whatever the conntrack says: replies would be taken from the host.
- */
-static __always_inline bool port_is_hosts(void *ctx, const struct ct_key *rkey)
-{
-	struct bpf_sock_tuple t = {
-		.ipv4 = {
-			.saddr = rkey->saddr,
-			.daddr = rkey->daddr,
-			.sport = rkey->sport,
-			.dport = rkey->dport,
-		},
-	};
-	struct bpf_sock *sk;
-
-	if (rkey->proto == IPPROTO_TCP)
-		sk = bpf_skc_lookup_tcp(ctx, &t, sizeof(t.ipv4),
-					BPF_F_CURRENT_NETNS, 0);
-	else if (rkey->proto == IPPROTO_UDP)
-		sk = bpf_sk_lookup_udp(ctx, &t, sizeof(t.ipv4),
-				       BPF_F_CURRENT_NETNS, 0);
-	else
-		return false;
-	if (!sk)
-		return false;
-	bpf_sk_release(sk);
-	return true;
-}
-
-static __always_inline void exhausted_key(const struct ct_key *rkey,
-					  struct ct_key *k)
-{
-	__builtin_memset(k, 0, sizeof(*k));
-	k->saddr = rkey->saddr;
-	k->sport = rkey->sport;
-	k->proto = rkey->proto;
-}
 
 /*
  * Reserve a source port for @f towards its destination by inserting the
  * reply key.  The container's own port is kept when it is free (RFC 4787
  * port preservation); otherwise the whole range is searched from a hashed
  * start.  A port the host's own sockets use is passed over.  Returns 0 or
- * a negative errno.
+ * a negative errno; *@reserved says whether the reply key with
+ * f->nat_port is in ct_index, ours (on success, and when a port could not
+ * be given back).
  */
 static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 					    __u32 slot,
 					    const struct bpfnat_config *cfg,
-					    __u64 now)
+					    __u64 now, bool *reserved)
 {
 	struct port_search s = {
+		.ctx = ctx,
 		.ref = { .flow = slot, .dir = CT_DIR_REPLY },
 		.lo = cfg->port_lo,
 		.range = (__u32)cfg->port_hi - cfg->port_lo + 1,
-		.start = ct_hash(&f->orig),
 	};
 	__u16 own = bpf_ntohs(f->orig.sport);
 	struct ct_key ek;
@@ -459,7 +501,9 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 		s.lo = 0;
 		s.range = 0x10000;
 	}
+	s.start = ct_hash(&f->orig) % s.range;
 	f->nat_port = 0;
+	*reserved = false;
 	ct_reply_key(f, &s.rkey);
 	exhausted_key(&s.rkey, &ek);
 	until = bpf_map_lookup_elem(&ct_exhausted, &ek);
@@ -472,24 +516,22 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 		    port_try(&s, own) != -EEXIST)
 			goto out;
 	}
-	for (int i = 0; i < PORT_HOST_RETRIES; i++) {
-		s.err = -EEXIST;
-		bpf_loop(s.range, port_search_step, &s, 0);
-		if (s.err || !port_is_hosts(ctx, &s.rkey))
-			break;
-		/* the host's: give it back, search on past it */
-		bpf_map_delete_elem(&ct_index, &s.rkey);
-		s.start = s.port - s.lo + 1;
-		s.err = -EEXIST;
-	}
+	s.err = -EEXIST;
+	bpf_loop(s.range, port_search_step, &s, 0);
 	if (s.err == -EEXIST) {
 		__u64 later = now + EXHAUSTED_NS;
 
+		/* (a flow to it removed since the last try may have freed
+		 * a port already: the cache is then wrong for up to
+		 * EXHAUSTED_NS, a window as narrow as that moment)
+		 */
 		bpf_map_update_elem(&ct_exhausted, &ek, &later, BPF_ANY);
 	}
 out:
-	if (!s.err)
+	if (!s.err || s.stuck) {
 		f->nat_port = bpf_htons(s.port);
+		*reserved = true;
+	}
 	return s.err;
 }
 
@@ -556,24 +598,27 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 	f->bytes[0] = f->bytes[1] = 0;
 	f->nh_ifindex = 0;
 
-	err = snat_alloc_port(ctx, f, slot, cfg, now);
+	err = snat_alloc_port(ctx, f, slot, cfg, now, &reserved);
 	if (err)
-		goto free_slot;
+		goto free_reserved;
 
 	ref.flow = slot;
 	err = (int)bpf_map_update_elem(&ct_index, &f->orig, &ref, BPF_NOEXIST);
 	if (err) {
 		lost_race = err == -EEXIST;
-		goto free_reply;
+		goto free_reserved;
 	}
 	f->live = CT_SLOT_LIVE;
 	*out = slot;
 	return CONTINUE;
 
-free_reply:
-	ct_reply_key(f, &rkey);
-	reserved = !ct_key_gone(ct_index_delete(&rkey));
-free_slot:
+free_reserved:
+	if (reserved) {
+		ct_reply_key(f, &rkey);
+		reserved = !ct_key_gone(ct_index_delete(&rkey));
+		if (!reserved)
+			ct_port_freed(&rkey);
+	}
 	/* ours still: free, or dying while the reply key stays */
 	f->live = CT_SLOT_FREE;
 	ct_slot_release(slot, f, !reserved);

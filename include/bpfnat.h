@@ -395,6 +395,17 @@ static __always_inline void ct_reply_key(const struct ct_flow *f,
 	key->pad[0] = key->pad[1] = key->pad[2] = 0;
 }
 
+/* Where a flow's port search starts (and its early drop looks). */
+static __always_inline __u32 ct_hash(const struct ct_key *k)
+{
+	__u32 h = k->saddr * 0x9e3779b1u;
+
+	h ^= k->daddr * 0x85ebca6bu;
+	h ^= ((__u32)k->sport << 16 | k->dport) * 0xc2b2ae35u;
+	h ^= h >> 15;
+	return h ^ k->proto;
+}
+
 /* Which idle timeout applies to @f now. */
 static __always_inline enum ct_timeout_id ct_timeout_of(const struct ct_flow *f)
 {

@@ -149,6 +149,16 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	return true;
 }
 
+bool env_endpoint_add(struct env *e, uint32_t addr)
+{
+	struct endpoint ep = { .ifindex = e->ifindex_ha };
+
+	memcpy(ep.mac, e->mac_ca, ETH_ALEN);
+	memcpy(ep.host_mac, e->mac_ha, ETH_ALEN);
+	return ASSERT_OK(bpf_map_update_elem(bpf_map__fd(e->skel->maps.endpoints),
+					     &addr, &ep, 0), "endpoint");
+}
+
 /* One packet through @prog, with @ctx (an __sk_buff or an xdp_md). */
 static bool env_run(struct env *e, struct bpf_program *prog, void *ctx,
 		    size_t ctx_size, const uint8_t *pkt, size_t len,

@@ -102,6 +102,11 @@ struct pkt_spec env_spec_from(struct env *e, bool from_b, uint8_t proto,
 struct pkt_spec env_spec_reply(struct env *e, uint8_t proto, uint32_t saddr,
 			       uint16_t sport, uint16_t dport);
 
+/* One more container, @addr, behind a's veth (as if a had several
+ * addresses): for tests that need many sources.
+ */
+bool env_endpoint_add(struct env *e, uint32_t addr);
+
 /* Counter @id, summed over CPUs. */
 uint64_t env_stat(struct env *e, int id);
 /* Live flows in ct_flows, and keys in ct_index. */

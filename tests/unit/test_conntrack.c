@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -208,4 +209,173 @@ UNIT_TEST(failed_reply_key_delete_reclaimed_by_the_sweep)
 UNIT_TEST(failed_original_key_delete_reclaimed_by_the_sweep)
 {
 	failed_delete_reclaimed(2);
+}
+
+/* A UDP datagram from @saddr (a container behind a's veth) to the remote
+ * @dport; returns its mapped port, 0 if it was not sent out.
+ */
+static uint16_t send_from(struct env *e, uint32_t saddr, uint16_t sport,
+			  uint16_t dport)
+{
+	uint8_t pkt[PKT_MAX];
+	struct pkt_spec s;
+	struct run r;
+
+	s = env_spec_from(e, false, IPPROTO_UDP, e->remote, sport, dport);
+	s.saddr = saddr;
+	env_send(e, e->ifindex_ha, &s, pkt, &r);
+	if (r.verdict != TC_ACT_REDIRECT ||
+	    r.redirect.ifindex != (uint32_t)e->ifindex_up)
+		return 0;
+	return ntohs(*(uint16_t *)pkt_l4(r.out));
+}
+
+/* A UDP socket of the host on the SNAT address and @port. */
+static bool host_bind(uint16_t port)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr = { ip(ADDR_SNAT) },
+	};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	return ASSERT_TRUE(fd >= 0 && !bind(fd, (struct sockaddr *)&sin,
+					    sizeof(sin)), "host socket");
+}
+
+/*
+ * The host's sockets hold 16 of a range of 20 ports (more than a search
+ * used to pass over before it gave up): the other 4 are still found, each
+ * once, and only then is a flow refused.
+ */
+UNIT_TEST(port_search_passes_over_many_host_ports)
+{
+	struct env_opts o = { .port_lo = 20000, .port_hi = 20019 };
+	bool used[4] = {};
+	struct env e;
+	uint16_t p;
+
+	if (!env_setup(&e, &o))
+		return;
+	for (p = 20000; p < 20016; p++)
+		if (!host_bind(p))
+			return;
+	/* source ports outside the range: none is simply kept */
+	for (int i = 0; i < 4; i++) {
+		p = send_from(&e, e.a, 30000 + i, 53);
+		if (!CHECK(p >= 20016 && p <= 20019, "flow %d got port %u", i,
+			   p))
+			return;
+		ASSERT_TRUE(!used[p - 20016], "a port given once");
+		used[p - 20016] = true;
+	}
+	ASSERT_EQ(send_from(&e, e.a, 30004, 53), 0, "the fifth is refused");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_NO_PORT), 1, "... and counted");
+	ASSERT_EQ(env_flows(&e), 4, "four flows");
+}
+
+/*
+ * A destination whose ports ran out is refused for a second without a
+ * search; a flow to it that ends frees a port at once, and the next new
+ * flow gets it.
+ */
+UNIT_TEST(port_freed_is_given_at_once)
+{
+	struct env_opts o = { .port_lo = 2000, .port_hi = 2001 };
+	uint16_t pa, pb;
+	struct env e;
+
+	if (!env_setup(&e, &o))
+		return;
+	pa = send_from(&e, e.a, 5000, 53);
+	if (!env_endpoint_add(&e, ip("172.18.0.9")))
+		return;
+	pb = send_from(&e, ip("172.18.0.9"), 5000, 53);
+	if (!ASSERT_TRUE(pa && pb && pa != pb, "the two ports used"))
+		return;
+	ASSERT_EQ(send_from(&e, e.a, 5001, 53), 0, "a third is refused");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_NO_PORT), 1, "no free port, counted");
+
+	ASSERT_EQ(env_flush_addr(&e, ip("172.18.0.9")), 1, "one flow ends");
+	ASSERT_EQ(send_from(&e, e.a, 5001, 53), pb, "its port, at once");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_NO_PORT), 1, "no refusal since");
+}
+
+/* Multiplying by this undoes multiplying by ct_hash()'s 0xc2b2ae35. */
+static uint32_t inverse(uint32_t a)
+{
+	uint32_t x = a;	/* Newton's iteration, good to 3, 6, 12, 24, 48 bits */
+
+	for (int i = 0; i < 5; i++)
+		x *= 2 - a * x;
+	return x;
+}
+
+/*
+ * A UDP tuple from @saddr to the remote whose ct_hash() is @h: the ports
+ * are what makes the hash, so they are solved for.
+ */
+static struct ct_key key_with_hash(struct env *e, uint32_t saddr, uint32_t h)
+{
+	struct ct_key k = key_of(IPPROTO_UDP, saddr, e->remote, 0, 0);
+	uint32_t x, w;
+
+	x = h ^ IPPROTO_UDP;
+	x ^= x >> 15 ^ x >> 30;		/* undo h ^= h >> 15 */
+	x ^= saddr * 0x9e3779b1u ^ e->remote * 0x85ebca6bu;
+	w = x * inverse(0xc2b2ae35u);
+	k.sport = w >> 16;
+	k.dport = w & 0xffff;
+	return k;
+}
+
+/*
+ * A search that starts close to 2^32 (the hash, before it is reduced to
+ * the range) still tries every port of a range whose size does not divide
+ * 2^32: with all ports but one taken, whichever one, it finds that one.
+ */
+UNIT_TEST(port_search_from_near_2_32_tries_every_port)
+{
+	struct env_opts o = { .port_lo = 5000, .port_hi = 5009 };
+	uint32_t wa = ip("172.18.1.1"), fill[10];
+	uint16_t port_of[10], p;
+	struct ct_key w;
+	struct env e;
+	int i;
+
+	if (!env_setup(&e, &o) || !env_endpoint_add(&e, wa))
+		return;
+	/* the wanderer: hash 2^32 - 3, ports outside the range */
+	for (uint32_t h = 0xfffffffd; ; h--) {
+		w = key_with_hash(&e, wa, h);
+		if (ntohs(w.sport) && ntohs(w.dport) &&
+		    (ntohs(w.sport) < 5000 || ntohs(w.sport) > 5009))
+			break;
+	}
+	if (!ASSERT_TRUE(ct_hash(&w) > 0xfffffff0u, "a hash close to 2^32"))
+		return;
+	/* ten other flows to that destination take the ten ports */
+	for (i = 0; i < 10; i++) {
+		fill[i] = htonl(ntohl(ip("172.18.2.0")) + i);
+		if (!env_endpoint_add(&e, fill[i]))
+			return;
+		port_of[i] = send_from(&e, fill[i], 40000, ntohs(w.dport));
+		if (!ASSERT_TRUE(port_of[i] >= 5000 && port_of[i] <= 5009,
+				 "a port of the range"))
+			return;
+	}
+	for (i = 0; i < 10; i++) {
+		/* leave port_of[i] the only one free */
+		if (!ASSERT_EQ(env_flush_addr(&e, fill[i]), 1, "one flow ends"))
+			return;
+		p = send_from(&e, wa, ntohs(w.sport), ntohs(w.dport));
+		CHECK(p == port_of[i], "the search from near 2^32 found %u: "
+		      "got %u", port_of[i], p);
+		env_flush_addr(&e, wa);
+		if (!ASSERT_EQ(send_from(&e, fill[i], 40000, ntohs(w.dport)),
+			       port_of[i], "taken again"))
+			return;
+	}
+	ASSERT_EQ(env_stat(&e, STAT_DROP_NO_PORT), 0, "never refused");
 }

@@ -189,7 +189,7 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 	}
 	if (asked && route == ROUTE_UPLINK)
 		route_remember(f, &fib, cfg, now, xdp);
-	ct_account(f, p, dir, now);
+	ct_account(ctx, f, p, dir, now, xdp);
 	rw.addr = f->nat_addr;
 	rw.port = f->nat_port;
 rewrite:
@@ -352,7 +352,8 @@ static __always_inline int deliver(void *ctx, struct pkt *p,
 	if (xdp && !xdp_can_send(ep->ifindex))
 		return STAT_TO_TC;
 	if (f)
-		ct_account(f, p, CT_DIR_REPLY, bpf_ktime_get_coarse_ns());
+		ct_account(ctx, f, p, CT_DIR_REPLY,
+			   bpf_ktime_get_coarse_ns(), xdp);
 	rw->addr = addr;
 	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);

@@ -128,6 +128,35 @@ enum ct_slot {
 #define CT_F_REPLIED		(1 << 0)
 #define CT_F_FIN_ORIG		(1 << 1)
 #define CT_F_FIN_REPLY		(1 << 2)
+#define CT_F_TCP_LIBERAL	(1 << 3)	/* picked up mid-stream: no
+						 * SYN gave the window scales,
+						 * so no window is judged
+						 */
+
+/*
+ * What one side of a TCP flow has shown, as nf_conntrack's tcp_in_window()
+ * tracks it, so that a RST changes the state only when it lies in the
+ * receiver's window.  Sequence numbers are the same on both sides of the
+ * NAT, which rewrites no sequence number.
+ */
+struct ct_tcp_side {
+	__u32 end;		/* highest seq + len it sent (td_end) */
+	__u32 maxend;		/* highest ack + window the other side
+				 * gave it: its right edge (td_maxend)
+				 */
+	__u32 maxwin;		/* largest window it advertised, scaled;
+				 * 0: nothing seen of it yet (td_maxwin)
+				 */
+	__u8 scale;		/* its windows' shift (RFC 7323), 0 unless
+				 * both SYNs had the option
+				 */
+	__u8 flags;		/* CT_TCP_* */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct ct_tcp_side) == 16, "ct_tcp_side layout");
+
+/* ct_tcp_side.flags */
+#define CT_TCP_WSCALE		(1 << 0)	/* its SYN had the option */
 
 /*
  * One NATed flow.  Both of its ct_index keys point at the same slot, so the
@@ -157,6 +186,13 @@ struct ct_flow {
 	__u64 last_seen_ns;
 	__u64 packets[2];	/* indexed by enum ct_dir */
 	__u64 bytes[2];
+	/* TCP: each side's sequence space, indexed by the direction it
+	 * sends in.  Next to the counters: both change with nearly every
+	 * packet, so they share cache lines.  (An array map's values are
+	 * only 8-byte aligned, so which lines depends on the kernel; kept
+	 * together, they touch as few as they can.)
+	 */
+	struct ct_tcp_side tcp[2];
 	/* The next hop out of the uplink, as bpf_fib_lookup() last said;
 	 * trusted for CT_NEXTHOP_TTL_NS, then asked again.
 	 */
@@ -167,7 +203,10 @@ struct ct_flow {
 	__u8 nh_smac[6];
 	__u8 pad2[6];
 };
-_Static_assert(sizeof(struct ct_flow) == 128, "ct_flow layout");
+_Static_assert(sizeof(struct ct_flow) == 160, "ct_flow layout");
+_Static_assert(offsetof(struct ct_flow, tcp) ==
+	       offsetof(struct ct_flow, bytes) + 16,
+	       "ct_flow: the TCP windows follow the counters");
 _Static_assert(offsetof(struct ct_flow, live) % 8 == 0 &&
 	       offsetof(struct ct_flow, gen) ==
 	       offsetof(struct ct_flow, live) + 4, "ct_flow claim word");

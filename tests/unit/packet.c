@@ -76,7 +76,8 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
 
 	switch (s->proto) {
 	case IPPROTO_TCP:
-		l4_hdr = sizeof(struct tcphdr);
+		/* a window scale option: NOP, then kind 3, length 3 */
+		l4_hdr = sizeof(struct tcphdr) + (s->has_wscale ? 4 : 0);
 		break;
 	case IPPROTO_UDP:
 		l4_hdr = sizeof(struct udphdr);
@@ -110,10 +111,17 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
 
 			tcp->source = htons(s->sport);
 			tcp->dest = htons(s->dport);
-			tcp->seq = htonl(1000);
-			tcp->doff = 5;
+			tcp->seq = htonl(s->seq ? s->seq : 1000);
+			tcp->ack_seq = htonl(s->ack);
+			tcp->doff = l4_hdr / 4;
 			l4[13] = s->tcp_flags;
-			tcp->window = htons(65535);
+			tcp->window = htons(s->window ? s->window : 65535);
+			if (s->has_wscale) {
+				l4[20] = 1;
+				l4[21] = 3;
+				l4[22] = 3;
+				l4[23] = s->wscale;
+			}
 			break;
 		}
 		case IPPROTO_UDP: {

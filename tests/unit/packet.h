@@ -24,6 +24,10 @@ struct pkt_spec {
 	uint16_t sport, dport;	/* host order; ICMP echo: id in sport */
 	uint8_t icmp_type;	/* ICMP_ECHO, ICMP_ECHOREPLY, ... */
 	uint8_t tcp_flags;	/* TCP_FLAG_* bits of byte 13 */
+	uint32_t seq, ack;	/* TCP, host order; seq 0: 1000 */
+	uint16_t window;	/* TCP, as sent; 0: 65535 */
+	bool has_wscale;	/* TCP: with a window scale option ... */
+	uint8_t wscale;		/* ... of this shift */
 	uint8_t ttl;		/* 0: 64 */
 	uint16_t payload;	/* bytes after the L4 header */
 	bool udp_no_csum;	/* send UDP with checksum 0 */

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -378,4 +379,214 @@ UNIT_TEST(port_search_from_near_2_32_tries_every_port)
 			return;
 	}
 	ASSERT_EQ(env_stat(&e, STAT_DROP_NO_PORT), 0, "never refused");
+}
+
+/*
+ * TCP between a:40000 and remote:80, segment by segment.  Sequence numbers
+ * are the same on both sides of the NAT.
+ */
+struct seg {
+	bool outside;		/* from the remote, else from a */
+	uint8_t flags;
+	uint32_t seq, ack;
+	uint16_t win;
+	int wscale;		/* SYNs: the option's shift, -1 none */
+	uint16_t len;		/* payload */
+};
+
+/* Segments go through the XDP programs rather than the tc ones. */
+static bool via_xdp;
+
+static bool tcp_seg(struct env *e, const struct seg *g, struct run *r)
+{
+	uint8_t pkt[PKT_MAX];
+	struct pkt_spec s;
+	size_t len;
+
+	if (g->outside)
+		s = env_spec_reply(e, IPPROTO_TCP, e->remote, 80, 40000);
+	else
+		s = env_spec_from(e, false, IPPROTO_TCP, e->remote, 40000, 80);
+	s.tcp_flags = g->flags;
+	s.seq = g->seq;
+	s.ack = g->ack;
+	s.window = g->win;
+	s.has_wscale = g->wscale >= 0;
+	s.wscale = g->wscale;
+	s.payload = g->len;
+	len = pkt_build(&s, pkt);
+	if (via_xdp) {
+		if (g->outside)
+			return env_xdp_from_uplink(e, pkt, len, r);
+		return env_xdp_from_container(e, e->ifindex_ha, pkt, len, r);
+	}
+	if (g->outside)
+		return env_from_uplink(e, pkt, len, r);
+	return env_from_container(e, e->ifindex_ha, pkt, len, r);
+}
+
+/* The verdict of a segment sent on. */
+static int sent_on(void)
+{
+	return via_xdp ? XDP_REDIRECT : TC_ACT_REDIRECT;
+}
+
+static int tcp_state(struct env *e)
+{
+	struct ct_key k = key_of(IPPROTO_TCP, e->a, e->remote, 40000, 80);
+	struct ct_flow f;
+
+	return env_flow_of(e, &k, &f) ? (int)f.state : -1;
+}
+
+/*
+ * A connection as Linux opens it (window scale 7 both ways, or only from
+ * a when !@both_scale), and 100 bytes each way: a has sent up to 1101,
+ * the remote up to 5201, and a advertises 502 << 7 = 64256 bytes.
+ */
+static bool tcp_open(struct env *e, bool both_scale)
+{
+	const struct seg segs[] = {
+		{ false, TCPF_SYN, 1000, 0, 64240, 7, 0 },
+		{ true, TCPF_SYN | TCPF_ACK, 5000, 1001, 65160,
+		  both_scale ? 7 : -1, 0 },
+		{ false, TCPF_ACK, 1001, 5001, 502, -1, 0 },
+		{ false, TCPF_ACK | TCPF_PSH, 1001, 5001, 502, -1, 100 },
+		{ true, TCPF_ACK | TCPF_PSH, 5001, 1101, 509, -1, 200 },
+		{ false, TCPF_ACK, 1101, 5201, 502, -1, 0 },
+	};
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(segs) / sizeof(segs[0]); i++)
+		if (!tcp_seg(e, &segs[i], &r) ||
+		    !ASSERT_EQ(r.verdict, sent_on(), "segment sent on"))
+			return false;
+	return ASSERT_EQ(tcp_state(e), CT_ESTABLISHED, "established");
+}
+
+/* A RST with @seq from outside (or from a): does the flow close? */
+static int rst_state(struct env *e, bool outside, uint32_t seq)
+{
+	struct seg g = { outside, TCPF_RST, seq, 0, 0, -1, 0 };
+	struct run r;
+
+	if (!tcp_seg(e, &g, &r) ||
+	    !ASSERT_EQ(r.verdict, sent_on(),
+		       "a RST is sent on all the same: the endpoint judges"))
+		return -1;
+	return tcp_state(e);
+}
+
+/*
+ * A RST whose sequence number lies outside the receiver's window (blind:
+ * its sender cannot see the connection) leaves the flow as it was; one
+ * that lies in it closes it.
+ */
+UNIT_TEST(rst_out_of_window_keeps_the_flow)
+{
+	struct env e;
+
+	if (!env_setup(&e, NULL) || !tcp_open(&e, true))
+		return;
+	ASSERT_EQ(rst_state(&e, true, 5201 + 0x40000000), CT_ESTABLISHED,
+		  "a RST from outside, 1 GiB ahead");
+	ASSERT_EQ(rst_state(&e, true, 5201 - 100000), CT_ESTABLISHED,
+		  "a RST from outside, a window and more behind");
+	ASSERT_EQ(rst_state(&e, false, 1101 + 0x80000000), CT_ESTABLISHED,
+		  "a RST from a, 2 GiB away");
+	ASSERT_EQ(rst_state(&e, true, 5201), CT_CLOSE,
+		  "a RST from outside at the next sequence number");
+}
+
+/* In the window but not at its left edge: conditions I and II hold. */
+UNIT_TEST(rst_in_window_closes)
+{
+	struct env e;
+
+	if (!env_setup(&e, NULL) || !tcp_open(&e, true))
+		return;
+	/* inside a's 64256 bytes (502 scaled by 2^7) */
+	ASSERT_EQ(rst_state(&e, true, 5201 + 30000), CT_CLOSE,
+		  "a RST 30000 bytes into the window");
+}
+
+/* The same through the XDP programs, which read the SYNs' options too. */
+UNIT_TEST(rst_in_window_closes_xdp)
+{
+	struct env_opts o = { .xdp = true };
+	struct env e;
+
+	via_xdp = true;
+	if (!env_setup(&e, &o) || !tcp_open(&e, true))
+		return;
+	ASSERT_EQ(rst_state(&e, true, 5201 + 0x40000000), CT_ESTABLISHED,
+		  "a RST from outside, 1 GiB ahead");
+	ASSERT_EQ(rst_state(&e, true, 5201 + 30000), CT_CLOSE,
+		  "a RST 30000 bytes into the (scaled) window");
+}
+
+/* A FIN outside the window does not start the close either. */
+UNIT_TEST(fin_out_of_window_ignored)
+{
+	struct seg fin = { true, TCPF_FIN | TCPF_ACK, 5201 + 0x40000000, 1101,
+			   509, -1, 0 };
+	struct env e;
+	struct run r;
+
+	if (!env_setup(&e, NULL) || !tcp_open(&e, true))
+		return;
+	tcp_seg(&e, &fin, &r);
+	ASSERT_EQ(tcp_state(&e), CT_ESTABLISHED, "a FIN 1 GiB ahead");
+	fin.seq = 5201;
+	tcp_seg(&e, &fin, &r);
+	ASSERT_EQ(tcp_state(&e), CT_FIN_WAIT, "the FIN at 5201");
+}
+
+/* RFC 7323: without the option in both SYNs, no window is scaled. */
+UNIT_TEST(rst_window_unscaled_unless_both_syns_agree)
+{
+	struct env e;
+
+	if (!env_setup(&e, NULL) || !tcp_open(&e, false))
+		return;
+	/* a's window is 502 bytes then */
+	ASSERT_EQ(rst_state(&e, true, 5201 + 30000), CT_ESTABLISHED,
+		  "30000 bytes ahead: past a's 502-byte window");
+	ASSERT_EQ(rst_state(&e, true, 5201 + 300), CT_CLOSE,
+		  "300 bytes ahead: in it");
+}
+
+/* A RST answering the SYN acks it exactly; a guess does not close. */
+UNIT_TEST(rst_answering_a_syn)
+{
+	const struct seg syn = { false, TCPF_SYN, 1000, 0, 64240, 7, 0 };
+	struct seg rst = { true, TCPF_RST | TCPF_ACK, 0, 1000 + 4096, 0, -1,
+			   0 };
+	struct env e;
+	struct run r;
+
+	if (!env_setup(&e, NULL) || !tcp_seg(&e, &syn, &r))
+		return;
+	tcp_seg(&e, &rst, &r);
+	ASSERT_EQ(tcp_state(&e), CT_SYN_SENT, "a RST acking another number");
+	rst.ack = 1001;
+	tcp_seg(&e, &rst, &r);
+	ASSERT_EQ(tcp_state(&e), CT_CLOSE, "the RST acking the SYN");
+}
+
+/*
+ * A flow picked up mid-stream (after a flush, say) has no window scale
+ * known: like nf_conntrack, bpfnat then believes any RST.
+ */
+UNIT_TEST(rst_on_a_flow_picked_up_mid_stream)
+{
+	const struct seg ack = { false, TCPF_ACK, 1101, 5201, 502, -1, 10 };
+	struct env e;
+	struct run r;
+
+	if (!env_setup(&e, NULL) || !tcp_seg(&e, &ack, &r))
+		return;
+	ASSERT_EQ(tcp_state(&e), CT_ESTABLISHED, "picked up as established");
+	ASSERT_EQ(rst_state(&e, true, 5201 + 0x40000000), CT_CLOSE,
+		  "any RST closes it");
 }

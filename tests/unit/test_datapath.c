@@ -145,6 +145,7 @@ static void reply_reverse_nat(uint8_t proto)
 	s = env_spec_reply(&e, proto, e.remote,
 			   proto == IPPROTO_ICMP ? 0 : 80, 40000);
 	s.tcp_flags = TCPF_SYN | TCPF_ACK;
+	s.ack = 1001;		/* it acks the SYN (seq 1000) */
 	if (proto == IPPROTO_ICMP)
 		s.sport = 40000;	/* the echo id */
 	len = pkt_build(&s, pkt);

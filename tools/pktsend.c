@@ -2,14 +2,18 @@
 /*
  * pktsend: send one UDP datagram as crafted Ethernet frames, for tests that
  * need what a socket will not send: fragments in reverse order, or a
- * malformed header.  The payload is read from stdin.
+ * malformed header; or one TCP segment no socket of the sender's has, such
+ * as a RST with a chosen sequence number.  The payload is read from stdin.
  *
  *   pktsend -i IF --dmac MAC --src A --dst B --sport P --dport Q
  *           [--mtu N] [--reverse] [--spoil ihl|options|totlen|udplen]
+ *           [--tcp FLAGS --seq N [--ack N] [--window N]]
  *
  * Frames go out through an AF_PACKET socket, so the kernel changes nothing;
  * checksums are computed here.  With --mtu the datagram is cut into
- * fragments of at most N bytes of IP packet each.
+ * fragments of at most N bytes of IP packet each.  --tcp sends a TCP
+ * segment instead, unfragmented, with FLAGS among S, A, F, R, P (e.g. R,
+ * or RA).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +31,7 @@
 #include <sys/socket.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/tcp.h>
 #include <linux/udp.h>
 
 #define PAYLOAD_MAX 60000
@@ -60,8 +65,25 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: pktsend -i IF --dmac MAC --src A --dst B "
 		"--sport P --dport Q [--mtu N] [--reverse] "
-		"[--spoil ihl|options|totlen|udplen] < payload\n");
+		"[--spoil ihl|options|totlen|udplen] "
+		"[--tcp FLAGS --seq N [--ack N] [--window N]] < payload\n");
 	exit(2);
+}
+
+/* TCP flags from letters: S A F R P; -1 if one is not. */
+static int tcp_flags(const char *s)
+{
+	static const char letters[] = "FSRPA";	/* bits 0 .. 4 */
+	int flags = 0;
+
+	for (; *s; s++) {
+		const char *l = strchr(letters, *s);
+
+		if (!l)
+			return -1;
+		flags |= 1 << (l - letters);
+	}
+	return flags;
 }
 
 int main(int argc, char **argv)
@@ -75,20 +97,27 @@ int main(int argc, char **argv)
 		{ "mtu", required_argument, NULL, 'M' },
 		{ "reverse", no_argument, NULL, 'r' },
 		{ "spoil", required_argument, NULL, 'x' },
+		{ "tcp", required_argument, NULL, 't' },
+		{ "seq", required_argument, NULL, 'q' },
+		{ "ack", required_argument, NULL, 'a' },
+		{ "window", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static uint8_t dgram[sizeof(struct udphdr) + PAYLOAD_MAX];
+	static uint8_t dgram[sizeof(struct tcphdr) + PAYLOAD_MAX];
 	uint8_t frame[ETH_FRAME_LEN + 64], dmac[ETH_ALEN];
 	const char *ifname = NULL, *spoil = "";
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	struct in_addr src = {}, dst = {};
 	unsigned int sport = 0, dport = 0, mtu = 1500, nfrags, chunk;
 	struct udphdr *udp = (struct udphdr *)dgram;
-	bool reverse = false, have_mac = false;
+	struct tcphdr *tcp = (struct tcphdr *)dgram;
+	bool reverse = false, have_mac = false, have_seq = false;
+	unsigned long seq = 0, ack = 0, window = 65535;
+	size_t plen = 0, dlen, hlen = sizeof(*udp);
+	uint8_t proto = IPPROTO_UDP;
 	struct ifreq ifr = {};
-	size_t plen = 0, dlen;
+	int opt, fd, flags = -1;
 	uint32_t pseudo;
-	int opt, fd;
 
 	while ((opt = getopt_long(argc, argv, "i:", opts, NULL)) != -1) {
 		switch (opt) {
@@ -101,26 +130,52 @@ int main(int argc, char **argv)
 		case 'M': mtu = atoi(optarg); break;
 		case 'r': reverse = true; break;
 		case 'x': spoil = optarg; break;
+		case 't': flags = tcp_flags(optarg); if (flags < 0) usage(); break;
+		case 'q': seq = strtoul(optarg, NULL, 0); have_seq = true; break;
+		case 'a': ack = strtoul(optarg, NULL, 0); break;
+		case 'w': window = strtoul(optarg, NULL, 0); break;
 		default: usage();
 		}
 	}
 	if (!ifname || !have_mac || !src.s_addr || !dst.s_addr || !sport ||
-	    !dport || mtu < 68 || mtu > ETH_DATA_LEN)
+	    !dport || mtu < 68 || mtu > ETH_DATA_LEN ||
+	    (flags >= 0 && (!have_seq || seq > UINT32_MAX ||
+			    ack > UINT32_MAX || window > 65535)))
 		usage();
+	if (flags >= 0) {
+		proto = IPPROTO_TCP;
+		hlen = sizeof(*tcp);
+		mtu = ETH_DATA_LEN;	/* a segment is never fragmented */
+	}
 
 	for (ssize_t n; plen < PAYLOAD_MAX &&
-	     (n = read(0, dgram + sizeof(*udp) + plen, PAYLOAD_MAX - plen)) > 0;)
+	     (n = read(0, dgram + hlen + plen, PAYLOAD_MAX - plen)) > 0;)
 		plen += n;
-	dlen = sizeof(*udp) + plen;
-	udp->source = htons(sport);
-	udp->dest = htons(dport);
-	udp->len = htons(dlen);
+	dlen = hlen + plen;
+	if (proto == IPPROTO_TCP && dlen > ETH_DATA_LEN - sizeof(struct iphdr)) {
+		fprintf(stderr, "pktsend: a TCP segment takes one frame\n");
+		return 2;
+	}
 	pseudo = (ntohl(src.s_addr) >> 16) + (ntohl(src.s_addr) & 0xffff) +
 		 (ntohl(dst.s_addr) >> 16) + (ntohl(dst.s_addr) & 0xffff) +
-		 IPPROTO_UDP + dlen;
-	udp->check = htons(csum(dgram, dlen, pseudo) ?: 0xffff);
-	if (!strcmp(spoil, "udplen"))
-		udp->len = htons(dlen + 3);
+		 proto + dlen;
+	if (proto == IPPROTO_TCP) {
+		tcp->source = htons(sport);
+		tcp->dest = htons(dport);
+		tcp->seq = htonl(seq);
+		tcp->ack_seq = htonl(ack);
+		tcp->doff = sizeof(*tcp) / 4;
+		dgram[13] = flags;
+		tcp->window = htons(window);
+		tcp->check = htons(csum(dgram, dlen, pseudo));
+	} else {
+		udp->source = htons(sport);
+		udp->dest = htons(dport);
+		udp->len = htons(dlen);
+		udp->check = htons(csum(dgram, dlen, pseudo) ?: 0xffff);
+		if (!strcmp(spoil, "udplen"))
+			udp->len = htons(dlen + 3);
+	}
 
 	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
 	if (fd < 0) {
@@ -160,7 +215,7 @@ int main(int argc, char **argv)
 		ip->version = 4;
 		ip->ihl = ihl / 4;
 		ip->ttl = 64;
-		ip->protocol = IPPROTO_UDP;
+		ip->protocol = proto;
 		ip->id = htons(getpid() & 0xffff);
 		ip->saddr = src.s_addr;
 		ip->daddr = dst.s_addr;

@@ -100,7 +100,7 @@ $(OUTPUT)/bpfnat: $(USER_OBJS)
 
 $(UNIT_BIN): $(UNIT_SRCS) tests/unit/*.h $(LIB_OBJS) $(SKELS) $(TEST_SKEL)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) -lpthread -o $@
 
 $(UPGRADE_BIN): $(OUTPUT)/bpfnat
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/upgrade \

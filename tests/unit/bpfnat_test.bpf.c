@@ -2,16 +2,18 @@
 /*
  * bpfnat's programs as the unit tests run them: the same code, plus a map
  * that records the last redirect, which BPF_PROG_TEST_RUN does not perform
- * and so cannot show otherwise, and one that makes chosen deletes from
- * ct_index fail, as contention on a bucket lock would.
+ * and so cannot show otherwise, one that makes chosen deletes from
+ * ct_index fail, as contention on a bucket lock would, and one that counts
+ * the races conntrack ran into.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 #include "test_hooks.h"
 
+/* per CPU: tests on two CPUs at once each read their own */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct test_redirect);
@@ -53,5 +55,21 @@ struct {
 			err_ = bpf_map_delete_elem(&ct_index, (key));	\
 		err_;							\
 	})
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct test_races);
+} test_races SEC(".maps");
+
+#define ct_race_hook(what)						\
+	do {								\
+		__u32 zero_ = 0;					\
+		struct test_races *r_ =					\
+			bpf_map_lookup_elem(&test_races, &zero_);	\
+		if (r_)							\
+			__sync_fetch_and_add(&r_->what, 1);		\
+	} while (0)
 
 #include "../../bpf/bpfnat.bpf.c"

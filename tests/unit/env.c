@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -159,7 +162,28 @@ bool env_endpoint_add(struct env *e, uint32_t addr)
 					     &addr, &ep, 0), "endpoint");
 }
 
-/* One packet through @prog, with @ctx (an __sk_buff or an xdp_md). */
+/* The CPU this thread is pinned to, or -1 (see env_pin_cpu()). */
+static __thread int env_cpu = -1;
+
+bool env_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) ||
+	    sched_getcpu() != cpu)
+		return false;
+	env_cpu = cpu;
+	return true;
+}
+
+/*
+ * One packet through @prog, with @ctx (an __sk_buff or an xdp_md).  The
+ * test run happens on this CPU; the redirect it made is the difference of
+ * this CPU's recorder before and after (written only by programs, so that
+ * threads on other CPUs never disturb it).
+ */
 static bool env_run(struct env *e, struct bpf_program *prog, void *ctx,
 		    size_t ctx_size, const uint8_t *pkt, size_t len,
 		    struct run *r)
@@ -169,17 +193,29 @@ static bool env_run(struct env *e, struct bpf_program *prog, void *ctx,
 			    .data_size_out = sizeof(r->out), .ctx_in = ctx,
 			    .ctx_size_in = ctx_size, .repeat = 1);
 	int rfd = bpf_map__fd(e->skel->maps.test_redirect);
+	int ncpu = libbpf_num_possible_cpus();
+	struct test_redirect before[ncpu], after[ncpu];
 	__u32 zero = 0;
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	bpf_map_update_elem(rfd, &zero, &r->redirect, 0);
+	if (!ASSERT_OK(bpf_map_lookup_elem(rfd, &zero, before), "recorder"))
+		return false;
 	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
 	if (!ASSERT_OK(err ? -errno : 0, "BPF_PROG_TEST_RUN"))
 		return false;
 	r->verdict = opts.retval;
 	r->out_len = opts.data_size_out;
-	bpf_map_lookup_elem(rfd, &zero, &r->redirect);
+	bpf_map_lookup_elem(rfd, &zero, after);
+	/* unpinned, the run may have been on any CPU: the one that moved */
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		if (env_cpu >= 0 && cpu != env_cpu)
+			continue;
+		if (after[cpu].count == before[cpu].count)
+			continue;
+		r->redirect = after[cpu];
+		r->redirect.count -= before[cpu].count;
+	}
 	return true;
 }
 

@@ -56,6 +56,10 @@ struct run {
 
 /* Build the world; false (after saying why) if it cannot be built. */
 bool env_setup(struct env *e, const struct env_opts *o);
+/* Run this thread's packets on @cpu only (BPF_PROG_TEST_RUN runs them on
+ * the caller's CPU); false if it cannot be.
+ */
+bool env_pin_cpu(int cpu);
 
 /* Run @pkt through tc_container as if it came in on @ifindex. */
 bool env_from_container(struct env *e, int ifindex, const uint8_t *pkt,

@@ -5,15 +5,22 @@
  *
  *   - the verdict is one of TC_ACT_OK, TC_ACT_SHOT, TC_ACT_REDIRECT;
  *   - nothing redirected out of the uplink carries a container's source;
+ *   - nothing a container sends from the pool to a unicast address beyond
+ *     the pool and the host is handed to the stack (TC_ACT_OK), which
+ *     would forward it un-NATed;
  *   - a rewritten packet whose input had valid checksums has valid ones;
- *   - the conntrack never holds half a pair: every key leads to a live flow
- *     whose other key is there too.
+ *   - the conntrack never holds half a pair, nor a key that leads to
+ *     another flow's slot; every slot is live or waits in ct_free, once.
  *
  * Packets are built from a small set of addresses and ports, so that flows
  * are created, answered, collide and fill the table; a third of them are
- * then mutated (bytes flipped, cut short, padded).  FUZZ_SEED and
- * FUZZ_PACKETS override the seed and the count.
+ * then mutated (bytes flipped, cut short, padded).  The same runs on two
+ * CPUs at once, on the same tuples, and the conntrack is checked whenever
+ * both pause.  FUZZ_SEED and FUZZ_PACKETS override the seed and the count.
  */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,7 +32,8 @@
 #include "env.h"
 #include "unit.h"
 
-static uint64_t rng_state;
+/* one stream per thread */
+static __thread uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
@@ -42,18 +50,25 @@ static uint32_t pick(uint32_t n)
 }
 
 struct fuzz {
-	struct env e;
+	struct env *e;			/* shared by the threads */
 	uint16_t seen_ports[64];	/* mapped ports seen leaving */
 	uint8_t last_out[PKT_MAX];	/* something to quote in errors */
 	uint32_t last_out_len;
-	uint64_t runs, violations, rewritten_checked;
+	uint64_t runs, violations, rewritten_checked, passes_checked;
 };
+
+/* The uplink's broadcast address: 198.51.100.0/24 (env.h). */
+static uint32_t uplink_broadcast(struct fuzz *z)
+{
+	return htonl(ntohl(z->e->snat) | 0xff);
+}
 
 static uint32_t addr_from_container(struct fuzz *z)
 {
-	uint32_t set[] = { z->e.remote, z->e.far, z->e.snat, z->e.gw, z->e.a,
-			   z->e.b, htonl(0xac120000 | pick(0x10000)),
-			   (uint32_t)rnd() };
+	uint32_t set[] = { z->e->remote, z->e->far, z->e->snat, z->e->gw, z->e->a,
+			   z->e->b, htonl(0xac120000 | pick(0x10000)),
+			   (uint32_t)rnd(), uplink_broadcast(z),
+			   htonl(0xffffffff), htonl(0xe00000fb) /* mDNS */ };
 
 	return set[pick(sizeof(set) / sizeof(set[0]))];
 }
@@ -80,11 +95,11 @@ static size_t make_packet(struct fuzz *z, uint8_t *buf, bool uplink,
 	size_t len;
 
 	if (uplink)
-		s = env_spec_reply(&z->e, proto,
-				   pick(4) ? z->e.remote : (uint32_t)rnd(),
+		s = env_spec_reply(z->e, proto,
+				   pick(4) ? z->e->remote : (uint32_t)rnd(),
 				   port(z), port(z));
 	else
-		s = env_spec_from(&z->e, from_b, proto, addr_from_container(z),
+		s = env_spec_from(z->e, from_b, proto, addr_from_container(z),
 				  port(z), port(z));
 	if (uplink && !pick(5))
 		s.daddr = addr_from_container(z);
@@ -148,44 +163,123 @@ static size_t mutate(uint8_t *buf, size_t len)
 	}
 }
 
-/* Every key leads to a live flow whose other key is there too. */
-static bool no_half_pair(struct fuzz *z)
+/*
+ * The conntrack at rest (no program running): every key leads to a live
+ * flow that has that very tuple in that direction, and whose other key is
+ * there too; every other slot is free and waits in ct_free, once.
+ */
+static bool table_consistent(struct env *e)
 {
-	int idx = bpf_map__fd(z->e.skel->maps.ct_index);
-	int flows = bpf_map__fd(z->e.skel->maps.ct_flows);
-	struct ct_key key, *prev = NULL, other;
-	struct ct_flow f;
+	int idx = bpf_map__fd(e->skel->maps.ct_index);
+	int flows = bpf_map__fd(e->skel->maps.ct_flows);
+	int fq = bpf_map__fd(e->skel->maps.ct_free);
+	struct ct_key key, *prev = NULL, mine, other;
+	uint32_t n = e->cfg.ct_max, queued = 0, slot;
+	uint32_t *order = calloc(n, sizeof(*order));
+	uint8_t *seen = calloc(n, 1);
 	struct ct_ref ref, oref;
-	int keys = 0;
+	int keys = 0, live = 0;
+	struct ct_flow f;
+	bool ok = false;
 
+	if (!order || !seen)
+		goto out;
 	while (!bpf_map_get_next_key(idx, prev, &key)) {
 		prev = &key;
 		keys++;
 		if (bpf_map_lookup_elem(idx, &key, &ref) ||
-		    bpf_map_lookup_elem(flows, &ref.flow, &f))
-			return CHECK(false, "key without a flow");
-		if (!CHECK(f.live == CT_SLOT_LIVE, "key of a dead slot %u",
-			   ref.flow))
-			return false;
+		    bpf_map_lookup_elem(flows, &ref.flow, &f)) {
+			CHECK(false, "key without a flow");
+			goto out;
+		}
+		if (!CHECK(f.live == CT_SLOT_LIVE, "key of a slot %u in state %u",
+			   ref.flow, f.live))
+			goto out;
 		if (ref.dir == CT_DIR_ORIG) {
+			mine = f.orig;
 			ct_reply_key(&f, &other);
-			if (!CHECK(!memcmp(&key, &f.orig, sizeof(key)),
-				   "original key differs from its flow"))
-				return false;
 		} else {
+			ct_reply_key(&f, &mine);
 			other = f.orig;
 		}
-		if (!CHECK(!bpf_map_lookup_elem(idx, &other, &oref) &&
+		if (!CHECK(!memcmp(&key, &mine, sizeof(key)),
+			   "a key leads to slot %u, another flow's", ref.flow) ||
+		    !CHECK(!bpf_map_lookup_elem(idx, &other, &oref) &&
 			   oref.flow == ref.flow && oref.dir != ref.dir,
 			   "half a pair: slot %u", ref.flow))
-			return false;
+			goto out;
 	}
-	return CHECK(keys == 2 * env_flows(&z->e),
-		     "%d keys for %d flows", keys, env_flows(&z->e));
+	for (slot = 0; slot < n; slot++) {
+		if (bpf_map_lookup_elem(flows, &slot, &f))
+			goto out;
+		live += f.live == CT_SLOT_LIVE;
+		if (!CHECK(f.live == CT_SLOT_LIVE || f.live == CT_SLOT_FREE,
+			   "slot %u in state %u at rest", slot, f.live))
+			goto out;
+	}
+	if (!CHECK(keys == 2 * live, "%d keys for %d flows", keys, live))
+		goto out;
+	/* the free slots, each once: taken out of the queue and put back */
+	while (queued < n &&
+	       !bpf_map_lookup_and_delete_elem(fq, NULL, &order[queued]))
+		queued++;
+	ok = true;
+	for (uint32_t i = 0; i < queued; i++) {
+		slot = order[i];
+		if (slot >= n || bpf_map_lookup_elem(flows, &slot, &f) ||
+		    f.live != CT_SLOT_FREE || seen[slot]++) {
+			ok = CHECK(false, "ct_free holds slot %u wrongly", slot);
+			break;
+		}
+	}
+	ok = ok && CHECK(queued + live == n, "%u free and %d live of %u slots",
+			 queued, live, n);
+	for (uint32_t i = 0; i < queued; i++)
+		bpf_map_update_elem(fq, NULL, &order[i], 0);
+out:
+	free(order);
+	free(seen);
+	return ok;
 }
 
+/* Is @a (network order) in the pool, 172.18.0.0/16? */
+static bool in_pool(uint32_t a)
+{
+	return (ntohl(a) & 0xffff0000) == 0xac120000;
+}
+
+/*
+ * A container's packet from the pool that the data path handed to the
+ * stack (TC_ACT_OK): the stack would route it out un-NATed, unless it is
+ * for the pool, for the host, or for nothing the stack forwards.
+ */
+static bool passed_unnated(struct fuzz *z, const uint8_t *in, size_t len)
+{
+	const struct iphdr *ip = (const struct iphdr *)(in + ETH_HLEN);
+	uint32_t d;
+
+	if (len < ETH_HLEN + sizeof(*ip) || in[12] != 0x08 || in[13] != 0)
+		return false;
+	d = ntohl(ip->daddr);
+	z->passes_checked++;
+	if (!in_pool(ip->saddr) || in_pool(ip->daddr) ||
+	    ip->daddr == z->e->snat || (d >> 24) == 127)
+		return false;
+	/* (fail-closed change pending) the uplink's broadcast address,
+	 * which the stack takes as its own and the data path still hands to
+	 * it
+	 */
+	return ip->daddr != uplink_broadcast(z);
+}
+
+/*
+ * @run is what packet @sent (of @len bytes, from a container unless
+ * @uplink) became; @in is the packet before any mutation, @intact if it
+ * was not mutated.
+ */
 static void check_result(struct fuzz *z, const struct run *r, bool intact,
-			 const uint8_t *in)
+			 const uint8_t *in, const uint8_t *sent, size_t len,
+			 bool uplink)
 {
 	uint8_t out[PKT_MAX];
 	struct iphdr *ip;
@@ -195,15 +289,26 @@ static void check_result(struct fuzz *z, const struct run *r, bool intact,
 	if (!CHECK(r->verdict == TC_ACT_OK || r->verdict == TC_ACT_SHOT ||
 		   r->verdict == TC_ACT_REDIRECT, "verdict %d", r->verdict))
 		z->violations++;
+	if (!uplink && r->verdict == TC_ACT_OK && passed_unnated(z, sent, len)) {
+		char from[INET_ADDRSTRLEN], to[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &pkt_ip((uint8_t *)sent)->saddr, from,
+			  sizeof(from));
+		inet_ntop(AF_INET, &pkt_ip((uint8_t *)sent)->daddr, to,
+			  sizeof(to));
+		CHECK(false, "passed to the stack un-NATed: %s -> %s", from,
+		      to);
+		z->violations++;
+	}
 	if (r->verdict != TC_ACT_REDIRECT || !r->redirect.count)
 		return;
 
-	if (r->redirect.ifindex == (uint32_t)z->e.ifindex_up &&
+	if (r->redirect.ifindex == (uint32_t)z->e->ifindex_up &&
 	    (r->redirect.kind == REDIRECT_EGRESS ||
 	     r->redirect.kind == REDIRECT_NEIGH)) {
 		if (!CHECK(r->out_len >= ETH_HLEN + 20 &&
 			   out[12] == 0x08 && out[13] == 0 &&
-			   ip->saddr == z->e.snat,
+			   ip->saddr == z->e->snat,
 			   "left by the uplink from %s", inet_ntoa((struct in_addr){
 				   ip->saddr })))
 			z->violations++;
@@ -229,58 +334,258 @@ static void check_result(struct fuzz *z, const struct run *r, bool intact,
 		z->violations++;
 }
 
-UNIT_TEST(fuzz_a_million_packets)
+/* One packet, made, maybe mutated, run and checked; false if it could not
+ * be run.
+ */
+static bool fuzz_one(struct fuzz *z)
 {
-	struct env_opts o = { .ct_max = 4096, .port_lo = 40000,
-			      .port_hi = 40999 };
-	static struct fuzz z;
-	uint64_t n = 1000000, seed = 0x6270666e6174ULL;
+	bool uplink = pick(5) < 2, from_b = pick(2), intact;
 	uint8_t pkt[PKT_MAX], orig[PKT_MAX];
+	size_t len = make_packet(z, pkt, uplink, from_b);
 	struct run r;
+
+	memcpy(orig, pkt, len);
+	intact = pick(3) != 0;
+	if (!intact)
+		len = mutate(pkt, len);
+	if (uplink) {
+		if (!env_from_uplink(z->e, pkt, len, &r))
+			return false;
+	} else if (!env_from_container(z->e, from_b ? z->e->ifindex_hb :
+				       z->e->ifindex_ha, pkt, len, &r)) {
+		return false;
+	}
+	z->runs++;
+	check_result(z, &r, intact, orig, pkt, len, uplink);
+	return true;
+}
+
+static uint64_t fuzz_seed(void)
+{
+	uint64_t seed = 0x6270666e6174ULL;
 
 	if (getenv("FUZZ_SEED"))
 		seed = strtoull(getenv("FUZZ_SEED"), NULL, 0);
+	return seed ? seed : 1;
+}
+
+static uint64_t fuzz_packets(void)
+{
 	if (getenv("FUZZ_PACKETS"))
-		n = strtoull(getenv("FUZZ_PACKETS"), NULL, 0);
-	rng_state = seed ? seed : 1;
+		return strtoull(getenv("FUZZ_PACKETS"), NULL, 0);
+	return 1000000;
+}
+
+static const struct env_opts fuzz_opts = {
+	.ct_max = 4096, .port_lo = 40000, .port_hi = 40999,
+};
+
+UNIT_TEST(fuzz_a_million_packets)
+{
+	uint64_t n = fuzz_packets(), seed = fuzz_seed();
+	static struct fuzz z;
+	static struct env e;
+
+	rng_state = seed;
 	printf("seed %#llx, %llu packets\n", (unsigned long long)seed,
 	       (unsigned long long)n);
-	if (!env_setup(&z.e, &o))
+	if (!env_setup(&e, &fuzz_opts))
 		return;
+	z.e = &e;
 
 	for (uint64_t i = 0; i < n; i++) {
-		bool uplink = pick(5) < 2, from_b = pick(2), intact;
-		size_t len = make_packet(&z, pkt, uplink, from_b);
-
-		memcpy(orig, pkt, len);
-		intact = pick(3) != 0;
-		if (!intact)
-			len = mutate(pkt, len);
-		if (uplink) {
-			if (!env_from_uplink(&z.e, pkt, len, &r))
-				return;
-		} else if (!env_from_container(&z.e, from_b ? z.e.ifindex_hb :
-					       z.e.ifindex_ha, pkt, len, &r)) {
+		if (!fuzz_one(&z))
 			return;
-		}
-		z.runs++;
-		check_result(&z, &r, intact, orig);
 		if (z.violations) {
 			fprintf(stderr, "packet %llu broke an invariant\n",
 				(unsigned long long)i);
 			return;
 		}
-		if (i % 100000 == 99999 && !no_half_pair(&z))
+		if (i % 100000 == 99999 && !table_consistent(&e))
 			return;
 	}
-	no_half_pair(&z);
-	printf("%llu packets, %llu rewrites checked, %d flows live, "
-	       "violations %llu\n", (unsigned long long)z.runs,
-	       (unsigned long long)z.rewritten_checked, env_flows(&z.e),
+	table_consistent(&e);
+	printf("%llu packets, %llu rewrites and %llu passes checked, "
+	       "%d flows live, violations %llu\n", (unsigned long long)z.runs,
+	       (unsigned long long)z.rewritten_checked,
+	       (unsigned long long)z.passes_checked, env_flows(&e),
 	       (unsigned long long)z.violations);
 	ASSERT_EQ(z.runs, n, "every packet ran");
 	ASSERT_TRUE(z.rewritten_checked > n / 20, "rewrites were exercised");
-	ASSERT_TRUE(env_stat(&z.e, STAT_SNAT) > 0 &&
-		    env_stat(&z.e, STAT_DNAT) > 0 &&
-		    env_stat(&z.e, STAT_FORWARD) > 0, "every path was taken");
+	ASSERT_TRUE(env_stat(&e, STAT_SNAT) > 0 &&
+		    env_stat(&e, STAT_DNAT) > 0 &&
+		    env_stat(&e, STAT_FORWARD) > 0, "every path was taken");
+}
+
+/* Two threads, each on its CPU, run rounds of packets; between rounds
+ * both pause, and one checks the conntrack at rest.
+ */
+struct fuzz_pair {
+	struct env *e;
+	pthread_barrier_t pause;
+	uint64_t per_round;	/* packets per thread per round */
+	int rounds_min, rounds_max;
+	bool until_races;	/* past rounds_min, go on until both races
+				 * were met
+				 */
+	uint64_t flush_one_in;	/* each packet, a flush with chance 1/N */
+	int stop;		/* a violation, or a thread off its CPU */
+	int done;
+	int rounds;
+	struct test_races races;
+};
+
+struct fuzz_thread {
+	struct fuzz z;
+	struct fuzz_pair *pair;
+	int cpu;
+	bool checker;
+	uint64_t seed;
+};
+
+static bool races_read(struct fuzz_pair *p)
+{
+	__u32 zero = 0;
+
+	return !bpf_map_lookup_elem(bpf_map__fd(p->e->skel->maps.test_races),
+				    &zero, &p->races);
+}
+
+static void *fuzz_thread(void *arg)
+{
+	struct fuzz_thread *t = arg;
+	struct fuzz_pair *p = t->pair;
+
+	if (!env_pin_cpu(t->cpu)) {
+		fprintf(stderr, "thread not on CPU %d\n", t->cpu);
+		__atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
+	}
+	rng_state = t->seed;
+	for (int round = 0; ; round++) {
+		for (uint64_t i = 0; i < p->per_round &&
+		     !__atomic_load_n(&p->stop, __ATOMIC_RELAXED); i++) {
+			if (!fuzz_one(&t->z) || t->z.violations) {
+				__atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
+				break;
+			}
+			if (!pick(p->flush_one_in))
+				env_flush(p->e);
+		}
+		/* both threads idle: the maps are at rest */
+		pthread_barrier_wait(&p->pause);
+		if (t->checker) {
+			if (!p->stop && !table_consistent(p->e))
+				p->stop = 1;
+			races_read(p);
+			p->rounds = round + 1;
+			p->done = p->rounds >= p->rounds_max ||
+				  (p->rounds >= p->rounds_min &&
+				   (!p->until_races ||
+				    (p->races.stale_slot && p->races.lost_create)));
+		}
+		pthread_barrier_wait(&p->pause);
+		if (p->done || p->stop)
+			return NULL;
+	}
+}
+
+/* Run @p on the first two CPUs this process may use; false if not two. */
+static bool fuzz_pair_run(struct fuzz_pair *p, uint64_t seed0,
+			  uint64_t seed1)
+{
+	static struct fuzz_thread t[2];
+	pthread_t tid[2];
+	cpu_set_t allowed;
+	int cpus = 0;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return false;
+	memset(t, 0, sizeof(t));
+	for (int cpu = 0; cpu < CPU_SETSIZE && cpus < 2; cpu++)
+		if (CPU_ISSET(cpu, &allowed))
+			t[cpus++].cpu = cpu;
+	if (cpus < 2)
+		return false;
+	pthread_barrier_init(&p->pause, NULL, 2);
+	for (int i = 0; i < 2; i++) {
+		t[i].z.e = p->e;
+		t[i].pair = p;
+		t[i].checker = i == 0;
+		t[i].seed = i ? seed1 : seed0;
+		if (!ASSERT_OK(pthread_create(&tid[i], NULL, fuzz_thread, &t[i]),
+			       "start a thread"))
+			exit(1);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(tid[i], NULL);
+	pthread_barrier_destroy(&p->pause);
+	table_consistent(p->e);
+	printf("CPUs %d and %d, %d rounds: %llu + %llu packets, %llu + %llu "
+	       "rewrites checked, %d flows live; races met: %llu stale "
+	       "slots, %llu creations lost\n", t[0].cpu, t[1].cpu, p->rounds,
+	       (unsigned long long)t[0].z.runs, (unsigned long long)t[1].z.runs,
+	       (unsigned long long)t[0].z.rewritten_checked,
+	       (unsigned long long)t[1].z.rewritten_checked, env_flows(p->e),
+	       (unsigned long long)p->races.stale_slot,
+	       (unsigned long long)p->races.lost_create);
+	for (int i = 0; i < 2; i++)
+		CHECK(t[i].z.runs == p->per_round * p->rounds &&
+		      !t[i].z.violations, "thread %d: %llu of %llu packets ran, "
+		      "%llu violations", i, (unsigned long long)t[i].z.runs,
+		      (unsigned long long)(p->per_round * p->rounds),
+		      (unsigned long long)t[i].z.violations);
+	ASSERT_TRUE(env_stat(p->e, STAT_SNAT) > 0 &&
+		    env_stat(p->e, STAT_DNAT) > 0 &&
+		    env_stat(p->e, STAT_FORWARD) > 0, "every path was taken");
+	return true;
+}
+
+/*
+ * The fuzz from two threads pinned to two CPUs at once, each with half
+ * the packets and its own stream, on the same addresses and ports and the
+ * same table as fuzz_a_million_packets, flushed now and then.
+ */
+UNIT_TEST(fuzz_on_two_cpus_at_once)
+{
+	uint64_t n = fuzz_packets(), seed = fuzz_seed();
+	struct fuzz_pair p = {
+		.per_round = n / 2 / 20, .rounds_min = 20, .rounds_max = 20,
+		.flush_one_in = 100000,
+	};
+	static struct env e;
+
+	printf("seed %#llx, %llu packets\n", (unsigned long long)seed,
+	       (unsigned long long)n);
+	if (!env_setup(&e, &fuzz_opts))
+		return;
+	p.e = &e;
+	if (!fuzz_pair_run(&p, seed, seed + 1))
+		unit_skip("fewer than two CPUs");
+}
+
+/*
+ * The races themselves: both threads send the same stream, so they create
+ * the same flows at the same moments, into a table of 16 slots that early
+ * drop recycles all the time, so that keys lead to slots just given to
+ * other flows.  It goes on until both races were met (within a bound).
+ */
+UNIT_TEST(fuzz_on_two_cpus_meets_the_races)
+{
+	struct env_opts o = { .ct_max = 16, .port_lo = 40000,
+			      .port_hi = 40999 };
+	uint64_t seed = fuzz_seed();
+	struct fuzz_pair p = {
+		.per_round = 50000, .rounds_min = 4, .rounds_max = 60,
+		.until_races = true, .flush_one_in = 200000,
+	};
+	static struct env e;
+
+	printf("seed %#llx\n", (unsigned long long)seed);
+	if (!env_setup(&e, &o))
+		return;
+	p.e = &e;
+	if (!fuzz_pair_run(&p, seed, seed))
+		unit_skip("fewer than two CPUs");
+	ASSERT_TRUE(p.races.stale_slot > 0, "a key led to a recycled slot");
+	ASSERT_TRUE(p.races.lost_create > 0, "a creation race was lost");
 }

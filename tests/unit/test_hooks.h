@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * What the test build of the programs records (a redirect, which
- * BPF_PROG_TEST_RUN does not perform) and what it can be made to do (a
- * key delete that fails, which the kernel does only under contention).
+ * BPF_PROG_TEST_RUN does not perform; the races conntrack ran into) and
+ * what it can be made to do (a key delete that fails, which the kernel
+ * does only under contention).
  */
 #ifndef BPFNAT_TEST_HOOKS_H
 #define BPFNAT_TEST_HOOKS_H
@@ -23,6 +24,14 @@ struct test_fault {
 	__u32 fail_from;	/* 0: none fails */
 	__u32 fail_count;
 	__s32 err;		/* e.g. -EBUSY */
+};
+
+/* test_races[0]: how often conntrack met what another CPU did meanwhile. */
+struct test_races {
+	__u64 stale_slot;	/* a key led to a slot that no longer held
+				 * its flow (removed, or recycled)
+				 */
+	__u64 lost_create;	/* another CPU created the same flow first */
 };
 
 #endif /* BPFNAT_TEST_HOOKS_H */

@@ -75,7 +75,8 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # (the test build includes bpf/bpfnat.bpf.c itself)
-$(OUTPUT)/%.bpf.o: tests/unit/%.bpf.c tests/unit/*.h $(BPF_HDRS) $(BPF_SRCS) | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: tests/unit/%.bpf.c tests/unit/*.h $(BPF_HDRS) $(BPF_SRCS) \
+		| $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/unit -c $< -o $@
 
@@ -100,7 +101,8 @@ $(OUTPUT)/bpfnat: $(USER_OBJS)
 
 $(UNIT_BIN): $(UNIT_SRCS) tests/unit/*.h $(LIB_OBJS) $(SKELS) $(TEST_SKEL)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) \
+		-lpthread -o $@
 
 $(UPGRADE_BIN): $(OUTPUT)/bpfnat
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/upgrade \

@@ -317,7 +317,8 @@ static __always_inline __u32 ct_tcp_next(struct ct_flow *f, __u8 dir,
 		return state;
 	}
 	if (flags & TCP_FLAG_FIN) {
-		__u32 mine = dir == CT_DIR_ORIG ? CT_F_FIN_ORIG : CT_F_FIN_REPLY;
+		__u32 mine = dir == CT_DIR_ORIG ? CT_F_FIN_ORIG :
+						  CT_F_FIN_REPLY;
 		__u32 seen = __sync_fetch_and_or(&f->flags, mine) | mine;
 
 		if ((seen & CT_F_FIN_ORIG) && (seen & CT_F_FIN_REPLY))
@@ -733,7 +734,7 @@ struct port_search {
 	void *ctx;		/* the program's, for port_is_hosts() */
 	struct ct_key rkey;	/* reply key; dport is the candidate */
 	struct ct_ref ref;
-	__u32 start;		/* index in the range of the first candidate */
+	__u32 start;		/* the first candidate, from lo */
 	__u32 range;
 	__u16 lo;
 	__u16 port;		/* chosen port, host order */

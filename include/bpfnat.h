@@ -155,8 +155,8 @@ struct ct_tcp_side {
 };
 _Static_assert(sizeof(struct ct_tcp_side) == 16, "ct_tcp_side layout");
 
-/* ct_tcp_side.flags */
-#define CT_TCP_WSCALE		(1 << 0)	/* its SYN had the option */
+/* ct_tcp_side.flags: its SYN offered a window scale */
+#define CT_TCP_WSCALE		(1 << 0)
 
 /*
  * One NATed flow.  Both of its ct_index keys point at the same slot, so the

@@ -112,6 +112,7 @@ int main(int argc, char **argv)
 	struct udphdr *udp = (struct udphdr *)dgram;
 	struct tcphdr *tcp = (struct tcphdr *)dgram;
 	bool reverse = false, have_mac = false, have_seq = false;
+	bool tcp_opt = false;
 	unsigned long seq = 0, ack = 0, window = 65535;
 	size_t plen = 0, dlen, hlen = sizeof(*udp);
 	uint8_t proto = IPPROTO_UDP;
@@ -130,8 +131,8 @@ int main(int argc, char **argv)
 		case 'M': mtu = atoi(optarg); break;
 		case 'r': reverse = true; break;
 		case 'x': spoil = optarg; break;
-		case 't': flags = tcp_flags(optarg); if (flags < 0) usage(); break;
-		case 'q': seq = strtoul(optarg, NULL, 0); have_seq = true; break;
+		case 't': tcp_opt = true; flags = tcp_flags(optarg); break;
+		case 'q': seq = strtoul(optarg, NULL, 0); have_seq = 1; break;
 		case 'a': ack = strtoul(optarg, NULL, 0); break;
 		case 'w': window = strtoul(optarg, NULL, 0); break;
 		default: usage();
@@ -139,10 +140,10 @@ int main(int argc, char **argv)
 	}
 	if (!ifname || !have_mac || !src.s_addr || !dst.s_addr || !sport ||
 	    !dport || mtu < 68 || mtu > ETH_DATA_LEN ||
-	    (flags >= 0 && (!have_seq || seq > UINT32_MAX ||
-			    ack > UINT32_MAX || window > 65535)))
+	    (tcp_opt && (flags < 0 || !have_seq || seq > UINT32_MAX ||
+			 ack > UINT32_MAX || window > 65535)))
 		usage();
-	if (flags >= 0) {
+	if (tcp_opt) {
 		proto = IPPROTO_TCP;
 		hlen = sizeof(*tcp);
 		mtu = ETH_DATA_LEN;	/* a segment is never fragmented */
@@ -152,7 +153,7 @@ int main(int argc, char **argv)
 	     (n = read(0, dgram + hlen + plen, PAYLOAD_MAX - plen)) > 0;)
 		plen += n;
 	dlen = hlen + plen;
-	if (proto == IPPROTO_TCP && dlen > ETH_DATA_LEN - sizeof(struct iphdr)) {
+	if (tcp_opt && dlen > ETH_DATA_LEN - sizeof(struct iphdr)) {
 		fprintf(stderr, "pktsend: a TCP segment takes one frame\n");
 		return 2;
 	}

@@ -14,8 +14,8 @@ outside_next_seq() {
 	capture_stop
 	# "seq FIRST:END" of its last segment with data (-S: absolute); the
 	# capture may end in a record cut short, after what is wanted
-	NEXT_SEQ=$({ tcpdump -S -nr "$pcap" \
-		"src host 198.51.100.2 and src port $port" 2>/dev/null || true; } |
+	NEXT_SEQ=$({ tcpdump -S -nr "$pcap" "src host 198.51.100.2 and \
+		src port $port" 2>/dev/null || true; } |
 		grep -o 'seq [0-9]*:[0-9]*' | tail -n 1 | cut -d: -f2) || true
 	[[ -n $NEXT_SEQ ]] ||
 		fail "no segment of the outside's: $(tcpdump -Snr "$pcap" 2>&1)"
@@ -29,8 +29,8 @@ flow_state() {
 # A RST from the outside's end of the session on PORT, at SEQ.
 outside_rst() {
 	local port=$1 seq=$2 mapped gw
-	mapped=$(bpfnat ct list -j | jq -r ".[] | select(.original.dport == $port) |
-		.reply.dport")
+	mapped=$(bpfnat ct list -j |
+		jq -r ".[] | select(.original.dport == $port) | .reply.dport")
 	gw=$(in_ns out ip neigh show 198.51.100.1 | awk '{ print $5 }')
 	in_ns out pktsend -i eth0 --dmac "$gw" --src 198.51.100.2 \
 		--dst 198.51.100.1 --sport "$port" --dport "$mapped" \

@@ -155,11 +155,11 @@ bool env_setup(struct env *e, const struct env_opts *o)
 bool env_endpoint_add(struct env *e, uint32_t addr)
 {
 	struct endpoint ep = { .ifindex = e->ifindex_ha };
+	int fd = bpf_map__fd(e->skel->maps.endpoints);
 
 	memcpy(ep.mac, e->mac_ca, ETH_ALEN);
 	memcpy(ep.host_mac, e->mac_ha, ETH_ALEN);
-	return ASSERT_OK(bpf_map_update_elem(bpf_map__fd(e->skel->maps.endpoints),
-					     &addr, &ep, 0), "endpoint");
+	return ASSERT_OK(bpf_map_update_elem(fd, &addr, &ep, 0), "endpoint");
 }
 
 /* The CPU this thread is pinned to, or -1 (see env_pin_cpu()). */

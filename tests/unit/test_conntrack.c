@@ -33,9 +33,9 @@ static bool index_put(struct env *e, const struct ct_key *key, uint32_t slot,
 		      uint8_t dir)
 {
 	struct ct_ref ref = { .flow = slot, .dir = dir };
+	int fd = bpf_map__fd(e->skel->maps.ct_index);
 
-	return ASSERT_OK(bpf_map_update_elem(bpf_map__fd(e->skel->maps.ct_index),
-					     key, &ref, BPF_NOEXIST),
+	return ASSERT_OK(bpf_map_update_elem(fd, key, &ref, BPF_NOEXIST),
 			 "plant a key");
 }
 
@@ -166,7 +166,7 @@ static void failed_delete_reclaimed(int which)
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 6000, 53);
 	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "no room for a new flow yet");
-	ASSERT_EQ(env_stat(&e, STAT_DROP_CT_FULL), 1, "counted as a full table");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_CT_FULL), 1, "counted: table full");
 	slot_read(&e, slot, &f);
 	ASSERT_EQ(f.live, CT_SLOT_DYING, "a's slot still dying");
 	ASSERT_TRUE(!env_flow_of(&e, &stuck, &f), "the key leads to no flow");
@@ -178,7 +178,7 @@ static void failed_delete_reclaimed(int which)
 	} else {
 		s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 5000, 53);
 		env_send(&e, e.ifindex_ha, &s, pkt, &r);
-		ASSERT_NE(r.verdict, TC_ACT_REDIRECT, "a's old tuple: not sent");
+		ASSERT_NE(r.verdict, TC_ACT_REDIRECT, "a's old tuple: held");
 	}
 
 	/* the sweep finishes the removal */
@@ -306,7 +306,8 @@ UNIT_TEST(port_freed_is_given_at_once)
 /* Multiplying by this undoes multiplying by ct_hash()'s 0xc2b2ae35. */
 static uint32_t inverse(uint32_t a)
 {
-	uint32_t x = a;	/* Newton's iteration, good to 3, 6, 12, 24, 48 bits */
+	/* Newton's iteration: good to 3, 6, 12, 24, then 48 bits */
+	uint32_t x = a;
 
 	for (int i = 0; i < 5; i++)
 		x *= 2 - a * x;

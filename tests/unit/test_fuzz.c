@@ -65,8 +65,8 @@ static uint32_t uplink_broadcast(struct fuzz *z)
 
 static uint32_t addr_from_container(struct fuzz *z)
 {
-	uint32_t set[] = { z->e->remote, z->e->far, z->e->snat, z->e->gw, z->e->a,
-			   z->e->b, htonl(0xac120000 | pick(0x10000)),
+	uint32_t set[] = { z->e->remote, z->e->far, z->e->snat, z->e->gw,
+			   z->e->a, z->e->b, htonl(0xac120000 | pick(0x10000)),
 			   (uint32_t)rnd(), uplink_broadcast(z),
 			   htonl(0xffffffff), htonl(0xe00000fb) /* mDNS */ };
 
@@ -192,8 +192,8 @@ static bool table_consistent(struct env *e)
 			CHECK(false, "key without a flow");
 			goto out;
 		}
-		if (!CHECK(f.live == CT_SLOT_LIVE, "key of a slot %u in state %u",
-			   ref.flow, f.live))
+		if (!CHECK(f.live == CT_SLOT_LIVE,
+			   "key of a slot %u in state %u", ref.flow, f.live))
 			goto out;
 		if (ref.dir == CT_DIR_ORIG) {
 			mine = f.orig;
@@ -203,7 +203,8 @@ static bool table_consistent(struct env *e)
 			other = f.orig;
 		}
 		if (!CHECK(!memcmp(&key, &mine, sizeof(key)),
-			   "a key leads to slot %u, another flow's", ref.flow) ||
+			   "a key leads to another flow's slot %u",
+			   ref.flow) ||
 		    !CHECK(!bpf_map_lookup_elem(idx, &other, &oref) &&
 			   oref.flow == ref.flow && oref.dir != ref.dir,
 			   "half a pair: slot %u", ref.flow))
@@ -228,7 +229,8 @@ static bool table_consistent(struct env *e)
 		slot = order[i];
 		if (slot >= n || bpf_map_lookup_elem(flows, &slot, &f) ||
 		    f.live != CT_SLOT_FREE || seen[slot]++) {
-			ok = CHECK(false, "ct_free holds slot %u wrongly", slot);
+			ok = CHECK(false, "ct_free holds slot %u wrongly",
+				   slot);
 			break;
 		}
 	}
@@ -289,7 +291,8 @@ static void check_result(struct fuzz *z, const struct run *r, bool intact,
 	if (!CHECK(r->verdict == TC_ACT_OK || r->verdict == TC_ACT_SHOT ||
 		   r->verdict == TC_ACT_REDIRECT, "verdict %d", r->verdict))
 		z->violations++;
-	if (!uplink && r->verdict == TC_ACT_OK && passed_unnated(z, sent, len)) {
+	if (!uplink && r->verdict == TC_ACT_OK &&
+	    passed_unnated(z, sent, len)) {
 		char from[INET_ADDRSTRLEN], to[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &pkt_ip((uint8_t *)sent)->saddr, from,
@@ -481,7 +484,8 @@ static void *fuzz_thread(void *arg)
 			p->done = p->rounds >= p->rounds_max ||
 				  (p->rounds >= p->rounds_min &&
 				   (!p->until_races ||
-				    (p->races.stale_slot && p->races.lost_create)));
+				    (p->races.stale_slot &&
+				     p->races.lost_create)));
 		}
 		pthread_barrier_wait(&p->pause);
 		if (p->done || p->stop)
@@ -512,8 +516,8 @@ static bool fuzz_pair_run(struct fuzz_pair *p, uint64_t seed0,
 		t[i].pair = p;
 		t[i].checker = i == 0;
 		t[i].seed = i ? seed1 : seed0;
-		if (!ASSERT_OK(pthread_create(&tid[i], NULL, fuzz_thread, &t[i]),
-			       "start a thread"))
+		if (!ASSERT_OK(pthread_create(&tid[i], NULL, fuzz_thread,
+					      &t[i]), "start a thread"))
 			exit(1);
 	}
 	for (int i = 0; i < 2; i++)
@@ -530,8 +534,9 @@ static bool fuzz_pair_run(struct fuzz_pair *p, uint64_t seed0,
 	       (unsigned long long)p->races.lost_create);
 	for (int i = 0; i < 2; i++)
 		CHECK(t[i].z.runs == p->per_round * p->rounds &&
-		      !t[i].z.violations, "thread %d: %llu of %llu packets ran, "
-		      "%llu violations", i, (unsigned long long)t[i].z.runs,
+		      !t[i].z.violations,
+		      "thread %d: %llu of %llu packets ran, %llu violations", i,
+		      (unsigned long long)t[i].z.runs,
 		      (unsigned long long)(p->per_round * p->rounds),
 		      (unsigned long long)t[i].z.violations);
 	ASSERT_TRUE(env_stat(p->e, STAT_SNAT) > 0 &&

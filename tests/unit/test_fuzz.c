@@ -432,6 +432,9 @@ struct fuzz_pair {
 				 * were met
 				 */
 	uint64_t flush_one_in;	/* each packet, a flush with chance 1/N */
+	uint64_t lockstep;	/* 0, or meet every N packets: two threads
+				 * with one stream send it at one pace
+				 */
 	int stop;		/* a violation, or a thread off its CPU */
 	int done;
 	int rounds;
@@ -465,11 +468,15 @@ static void *fuzz_thread(void *arg)
 	}
 	rng_state = t->seed;
 	for (int round = 0; ; round++) {
-		for (uint64_t i = 0; i < p->per_round &&
-		     !__atomic_load_n(&p->stop, __ATOMIC_RELAXED); i++) {
+		for (uint64_t i = 0; i < p->per_round; i++) {
+			/* (on a stop, the barriers are still met) */
+			if (p->lockstep && i % p->lockstep == 0)
+				pthread_barrier_wait(&p->pause);
+			if (__atomic_load_n(&p->stop, __ATOMIC_RELAXED))
+				continue;
 			if (!fuzz_one(&t->z) || t->z.violations) {
 				__atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
-				break;
+				continue;
 			}
 			if (!pick(p->flush_one_in))
 				env_flush(p->e);
@@ -569,10 +576,11 @@ UNIT_TEST(fuzz_on_two_cpus_at_once)
 }
 
 /*
- * The races themselves: both threads send the same stream, so they create
- * the same flows at the same moments, into a table of 16 slots that early
- * drop recycles all the time, so that keys lead to slots just given to
- * other flows.  It goes on until both races were met (within a bound).
+ * The races themselves: both threads send the same stream, in lockstep,
+ * so they create the same flows at the same moments, into a table of 16
+ * slots that early drop recycles all the time, so that keys lead to slots
+ * just given to other flows.  It goes on until both races were met
+ * (within a bound).
  */
 UNIT_TEST(fuzz_on_two_cpus_meets_the_races)
 {
@@ -581,7 +589,7 @@ UNIT_TEST(fuzz_on_two_cpus_meets_the_races)
 	uint64_t seed = fuzz_seed();
 	struct fuzz_pair p = {
 		.per_round = 50000, .rounds_min = 4, .rounds_max = 60,
-		.until_races = true, .flush_one_in = 200000,
+		.until_races = true, .flush_one_in = 200000, .lockstep = 100,
 	};
 	static struct env e;
 

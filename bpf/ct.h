@@ -13,7 +13,9 @@
  * the (live, gen) word it saw when it chose the flow; gen grows each time
  * the slot is taken, so a slot reused meanwhile is left alone.  The owner
  * deletes both keys and returns the slot number, so a half pair never
- * outlives the removal.
+ * outlives the removal; a key it cannot delete keeps the slot out of
+ * ct_free, dying, until the sweep has deleted it.  A lookup checks that
+ * the slot a key led to still holds that key.
  */
 #ifndef BPFNAT_CT_H
 #define BPFNAT_CT_H
@@ -89,13 +91,17 @@ static __always_inline struct ct_flow *ct_lookup(const struct ct_key *key,
 	f = bpf_map_lookup_elem(&ct_flows, &slot);
 	if (!f)
 		return NULL;
-	if (*(volatile __u32 *)&f->live != CT_SLOT_LIVE ||
-	    !ct_flow_has_key(f, d, key)) {
-		ct_race_hook(stale_slot);
-		return NULL;
-	}
+	if (*(volatile __u32 *)&f->live != CT_SLOT_LIVE)
+		goto stale;
+	/* the compiler must not read the tuple before live */
+	asm volatile("" ::: "memory");
+	if (!ct_flow_has_key(f, d, key))
+		goto stale;
 	*dir = d;
 	return f;
+stale:
+	ct_race_hook(stale_slot);
+	return NULL;
 }
 
 static __always_inline __u64 ct_timeout_ns(const struct ct_flow *f,
@@ -996,8 +1002,10 @@ static __always_inline int ct_create_for(void *ctx, const struct pkt *p,
 		return ret;
 	/* the winner's slot may have been recycled already, too */
 	f = bpf_map_lookup_elem(&ct_flows, &slot);
-	if (!f || *(volatile __u32 *)&f->live != CT_SLOT_LIVE ||
-	    !ct_key_eq(&f->orig, &n.key))
+	if (!f || *(volatile __u32 *)&f->live != CT_SLOT_LIVE)
+		return STAT_DROP_CT_RACE;
+	asm volatile("" ::: "memory");	/* the tuple after live */
+	if (!ct_key_eq(&f->orig, &n.key))
 		return STAT_DROP_CT_RACE;
 	*out = f;
 	return CONTINUE;

@@ -128,7 +128,7 @@ static void failed_delete_reclaimed(int which)
 	struct env_opts o = { .ct_max = 2 };
 	struct ct_key ka, ra, stuck;
 	uint8_t pkt[PKT_MAX];
-	struct ct_sweep sweep;
+	struct ct_sweep sweep = {};
 	struct ct_flow f;
 	struct ct_ref ref;
 	struct pkt_spec s;

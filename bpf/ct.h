@@ -44,16 +44,15 @@
 static __always_inline bool ct_key_eq(const struct ct_key *a,
 				      const struct ct_key *b)
 {
-	__u64 a0, a1, b0, b1;
+	struct { __u64 lo, hi; } x, y;
 
 	/* memcpy, not a cast: the compiler must see these as reads of
-	 * the keys, which were just written field by field
+	 * the keys, which were just written field by field; whole, so that
+	 * it knows their alignment and loads 8 bytes at a time
 	 */
-	__builtin_memcpy(&a0, a, 8);
-	__builtin_memcpy(&a1, (const __u8 *)a + 8, 8);
-	__builtin_memcpy(&b0, b, 8);
-	__builtin_memcpy(&b1, (const __u8 *)b + 8, 8);
-	return !((a0 ^ b0) | (a1 ^ b1));
+	__builtin_memcpy(&x, a, sizeof(x));
+	__builtin_memcpy(&y, b, sizeof(y));
+	return !((x.lo ^ y.lo) | (x.hi ^ y.hi));
 }
 
 /* Is @f the flow whose tuple in direction @dir is @key? */

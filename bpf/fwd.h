@@ -32,11 +32,16 @@ static __always_inline bool in_pool(const struct bpfnat_config *cfg,
 	return (addr & cfg->pool_mask) == cfg->pool_addr;
 }
 
-/* Limited broadcast, or the pool's own broadcast address. */
+/* Limited broadcast, or the pool's or the uplink's subnet's broadcast
+ * address (which the stack would deliver, or with bc_forwarding send out
+ * of the uplink).
+ */
 static __always_inline bool is_broadcast(const struct bpfnat_config *cfg,
 					 __be32 addr)
 {
-	return addr == 0xffffffff || addr == (cfg->pool_addr | ~cfg->pool_mask);
+	return addr == 0xffffffff ||
+	       addr == (cfg->pool_addr | ~cfg->pool_mask) ||
+	       (addr == cfg->uplink_bcast && addr);
 }
 
 static __always_inline bool is_multicast(__be32 addr)

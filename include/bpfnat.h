@@ -308,8 +308,12 @@ struct bpfnat_config {
 	__u32 timeout[TMO_MAX];	/* seconds */
 	__u32 uplink_mtu;
 	__u32 flags;		/* CFG_F_* */
+	__be32 uplink_bcast;	/* broadcast of the SNAT address's subnet on
+				 * the uplink; 0 if it has none there
+				 */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct bpfnat_config) == 72, "bpfnat_config layout");
+_Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
 
 /* bpfnat_config.flags */
 #define CFG_F_UPLINK_CLSACT	(1 << 0)	/* `up` created the uplink's clsact */

@@ -230,18 +230,20 @@ static unsigned long endpoints_count(void)
 	return n;
 }
 
-static uint64_t flows_expired(void)
+/* The expiry timer's counts: flows expired, dying slots reclaimed. */
+static struct ct_sweep sweep_counts(void)
 {
-	struct ct_sweep s;
+	struct ct_sweep s = {};
 	__u32 zero = 0;
-	int fd, err;
+	int fd;
 
 	fd = dp_pin_open(PIN_CT_SWEEP);
 	if (fd < 0)
-		return 0;
-	err = bpf_map_lookup_elem(fd, &zero, &s);
+		return s;
+	if (bpf_map_lookup_elem(fd, &zero, &s))
+		memset(&s, 0, sizeof(s));
 	close(fd);
-	return err ? 0 : s.expired;
+	return s;
 }
 
 int cmd_status(int argc, char **argv)
@@ -257,6 +259,7 @@ int cmd_status(int argc, char **argv)
 	int ifindex[4096], n, i;
 	json_t *o, *arr, *pr;
 	const char *xdp_uplink_why = NULL;
+	struct ct_sweep sweep;
 	struct nl_link link;
 	struct nl nl;
 	int err;
@@ -301,6 +304,7 @@ int cmd_status(int argc, char **argv)
 		n = sizeof(ifindex) / sizeof(ifindex[0]);
 	if_indextoname(cfg.uplink_ifindex, uplink);
 	flows = ct_count();
+	sweep = sweep_counts();
 	if (flows < 0) {
 		pr_warn("status: read ct_flows: %s", strerror(-flows));
 		return EXIT_FAIL;
@@ -332,7 +336,9 @@ int cmd_status(int argc, char **argv)
 	json_object_set_new(o, "containers", json_integer(endpoints_count()));
 	json_object_set_new(o, "ct_flows", json_integer(flows));
 	json_object_set_new(o, "ct_max", json_integer(cfg.ct_max));
-	json_object_set_new(o, "ct_expired", json_integer(flows_expired()));
+	json_object_set_new(o, "ct_expired", json_integer(sweep.expired));
+	/* flows whose key a delete could not remove, freed by the sweep */
+	json_object_set_new(o, "ct_reclaimed", json_integer(sweep.reclaimed));
 	arr = json_array();
 	for (i = 0; i < n; i++) {
 		if (!if_indextoname(ifindex[i], ifname))
@@ -371,8 +377,12 @@ int cmd_status(int argc, char **argv)
 	printf("pool:      %s, gateway %s, %lu containers\n",
 	       cidr_str(cfg.pool_addr, __builtin_popcount(cfg.pool_mask)),
 	       ip_str(cfg.gateway), endpoints_count());
-	printf("conntrack: %ld flows of %u, %llu expired so far\n", flows,
-	       cfg.ct_max, (unsigned long long)flows_expired());
+	printf("conntrack: %ld flows of %u, %llu expired so far", flows,
+	       cfg.ct_max, (unsigned long long)sweep.expired);
+	if (sweep.reclaimed)
+		printf(", %llu reclaimed after a failed delete",
+		       (unsigned long long)sweep.reclaimed);
+	printf("\n");
 	printf("attached:  ");
 	for (i = 0; i < n; i++) {
 		json_t *dev = json_array_get(arr, i);

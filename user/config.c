@@ -123,7 +123,7 @@ bool xdp_uplink_wanted(enum xdp_uplink policy, const struct nl_link *uplink,
 }
 
 void config_make(const struct up_opts *o, const struct nl_link *uplink,
-		 struct bpfnat_config *cfg)
+		 int uplink_plen, struct bpfnat_config *cfg)
 {
 	const char *why;
 
@@ -140,6 +140,9 @@ void config_make(const struct up_opts *o, const struct nl_link *uplink,
 	cfg->port_hi = o->port_hi;
 	cfg->ct_max = o->ct_max;
 	memcpy(cfg->timeout, o->timeout, sizeof(cfg->timeout));
+	/* a /31 or /32 has no broadcast address */
+	if (uplink_plen >= 0 && uplink_plen <= 30)
+		cfg->uplink_bcast = o->snat_addr | ~plen_to_mask(uplink_plen);
 	if (o->xdp_uplink == XDP_UPLINK_ON)
 		cfg->flags |= CFG_F_XDP_UPLINK_ON;
 	else if (o->xdp_uplink == XDP_UPLINK_OFF)

@@ -73,9 +73,11 @@ void up_opts_ports_default(struct up_opts *o);
 /* `up` on a running data path: what was not given stays as it runs. */
 void up_opts_inherit(struct up_opts *o, const struct bpfnat_config *r);
 
-/* The configuration @o says, for @uplink (ifindex, MTU). */
+/* The configuration @o says, for @uplink (ifindex, MTU) whose subnet
+ * holding the SNAT address has prefix length @uplink_plen (-1: none).
+ */
 void config_make(const struct up_opts *o, const struct nl_link *uplink,
-		 struct bpfnat_config *cfg);
+		 int uplink_plen, struct bpfnat_config *cfg);
 
 /* The exclusions in map @fd become exactly @o's; exclude_read() is the
  * other way round.

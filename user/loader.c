@@ -231,7 +231,9 @@ static int up_plan(struct up *u)
 		pr_warn("up: list containers: %s", nl_strerror(u->nl, err));
 		return err;
 	}
-	config_make(o, &u->new.uplink, &u->new.cfg);
+	config_make(o, &u->new.uplink,
+		    nl_addr_plen(u->nl, u->new.uplink.ifindex, o->snat_addr),
+		    &u->new.cfg);
 	ours = uplink_clsact_ours(u);
 	if (ours < 0)
 		return ours;

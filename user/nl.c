@@ -431,21 +431,22 @@ int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, int plen)
 	return nl_request(nl, nlh, NULL, NULL);
 }
 
+/* Looking for the first primary address, or for address @want. */
 struct addr_find {
 	int ifindex;
+	uint32_t want;		/* 0: the first primary one */
 	uint32_t addr;
+	int plen;
 	bool found;
 };
 
 static int addr_attr(const struct nlattr *attr, void *data)
 {
-	struct addr_find *f = data;
+	uint32_t *local = data;
 
 	if (mnl_attr_get_type(attr) == IFA_LOCAL &&
-	    mnl_attr_validate(attr, MNL_TYPE_U32) == 0 && !f->found) {
-		f->addr = mnl_attr_get_u32(attr);
-		f->found = true;
-	}
+	    mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		*local = mnl_attr_get_u32(attr);
 	return MNL_CB_OK;
 }
 
@@ -453,20 +454,27 @@ static int addr_each(const struct nlmsghdr *nlh, void *data)
 {
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	struct addr_find *f = data;
+	uint32_t local = 0;
 
+	if (f->found || nlh->nlmsg_type != RTM_NEWADDR ||
+	    ifa->ifa_family != AF_INET || (int)ifa->ifa_index != f->ifindex)
+		return MNL_CB_OK;
 	/* Secondary addresses come after the primary one; skip them. */
-	if (nlh->nlmsg_type == RTM_NEWADDR && ifa->ifa_family == AF_INET &&
-	    (int)ifa->ifa_index == f->ifindex &&
-	    !(ifa->ifa_flags & IFA_F_SECONDARY))
-		mnl_attr_parse(nlh, sizeof(*ifa), addr_attr, f);
+	if (!f->want && (ifa->ifa_flags & IFA_F_SECONDARY))
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifa), addr_attr, &local);
+	if (!local || (f->want && local != f->want))
+		return MNL_CB_OK;
+	f->addr = local;
+	f->plen = ifa->ifa_prefixlen;
+	f->found = true;
 	return MNL_CB_OK;
 }
 
-int nl_addr_first(struct nl *nl, int ifindex, uint32_t *addr)
+static int addr_find(struct nl *nl, struct addr_find *f)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct addr_find f = { .ifindex = ifindex };
 	struct ifaddrmsg *ifa;
 	int err;
 
@@ -474,13 +482,30 @@ int nl_addr_first(struct nl *nl, int ifindex, uint32_t *addr)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
-	err = nl_request(nl, nlh, addr_each, &f);
+	err = nl_request(nl, nlh, addr_each, f);
 	if (err)
 		return err;
-	if (!f.found)
-		return -ENOENT;
-	*addr = f.addr;
-	return 0;
+	return f->found ? 0 : -ENOENT;
+}
+
+int nl_addr_first(struct nl *nl, int ifindex, uint32_t *addr)
+{
+	struct addr_find f = { .ifindex = ifindex };
+	int err;
+
+	err = addr_find(nl, &f);
+	if (!err)
+		*addr = f.addr;
+	return err;
+}
+
+int nl_addr_plen(struct nl *nl, int ifindex, uint32_t addr)
+{
+	struct addr_find f = { .ifindex = ifindex, .want = addr };
+	int err;
+
+	err = addr_find(nl, &f);
+	return err ? err : f.plen;
 }
 
 int nl_route_add(struct nl *nl, uint32_t dst, int plen, uint32_t gw,

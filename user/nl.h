@@ -66,6 +66,8 @@ int nl_arp_proxy_delay(struct nl *nl, int ifindex, uint64_t msecs);
 int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, int plen);
 /* The first IPv4 address on @ifindex; -ENOENT if it has none. */
 int nl_addr_first(struct nl *nl, int ifindex, uint32_t *addr);
+/* The prefix length of address @addr on @ifindex; -ENOENT if it has not. */
+int nl_addr_plen(struct nl *nl, int ifindex, uint32_t addr);
 
 /* Routes in the main table.  @gw 0 means directly connected (scope link). */
 int nl_route_add(struct nl *nl, uint32_t dst, int plen, uint32_t gw,

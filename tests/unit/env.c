@@ -105,6 +105,7 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	e->cfg.pool_addr = ip("172.18.0.0");
 	e->cfg.pool_mask = ip("255.255.0.0");
 	e->cfg.gateway = e->gw;
+	e->cfg.uplink_bcast = ip("198.51.100.255");
 	e->cfg.port_lo = o && o->port_lo ? o->port_lo : 1024;
 	e->cfg.port_hi = o && o->port_hi ? o->port_hi : 65535;
 	for (int t = 0; t < TMO_MAX; t++)

@@ -77,7 +77,8 @@ UNIT_TEST(unknown_pool_destination_answered)
 UNIT_TEST(broadcast_and_multicast_dropped)
 {
 	static const char *const bcast[] = { "255.255.255.255",
-					     "172.18.255.255" };
+					     "172.18.255.255",
+					     "198.51.100.255" };
 	static const char *const mcast[] = { "224.0.0.1", "224.0.0.251",
 					     "239.255.255.250" };
 	struct env e;
@@ -87,7 +88,7 @@ UNIT_TEST(broadcast_and_multicast_dropped)
 
 	if (!env_setup(&e, NULL))
 		return;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		s = env_spec_from(&e, false, IPPROTO_UDP, ip(bcast[i]), 68, 67);
 		env_send(&e, e.ifindex_ha, &s, pkt, &r);
 		if (!ASSERT_EQ(r.verdict, TC_ACT_SHOT, bcast[i]))
@@ -104,7 +105,7 @@ UNIT_TEST(broadcast_and_multicast_dropped)
 	s = env_spec_from(&e, false, 2, ip("224.0.0.22"), 0, 0);
 	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "IGMP report");
-	ASSERT_EQ(env_stat(&e, STAT_DROP_BROADCAST), 2, "broadcast counted");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_BROADCAST), 3, "broadcast counted");
 	ASSERT_EQ(env_stat(&e, STAT_DROP_MULTICAST), 4, "multicast counted");
 	ASSERT_EQ(env_stat(&e, STAT_PASS), 0, "none handed to the stack");
 	ASSERT_EQ(env_flows(&e), 0, "no flow");

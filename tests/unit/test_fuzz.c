@@ -264,14 +264,8 @@ static bool passed_unnated(struct fuzz *z, const uint8_t *in, size_t len)
 		return false;
 	d = ntohl(ip->daddr);
 	z->passes_checked++;
-	if (!in_pool(ip->saddr) || in_pool(ip->daddr) ||
-	    ip->daddr == z->e->snat || (d >> 24) == 127)
-		return false;
-	/* (fail-closed change pending) the uplink's broadcast address,
-	 * which the stack takes as its own and the data path still hands to
-	 * it
-	 */
-	return ip->daddr != uplink_broadcast(z);
+	return in_pool(ip->saddr) && !in_pool(ip->daddr) &&
+	       ip->daddr != z->e->snat && (d >> 24) != 127;
 }
 
 /*

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Source ports for new flows.  A port is reserved by inserting the flow's
+ * reply key into ct_index with BPF_NOEXIST: the insert is the
+ * reservation, atomic across CPUs.  The container's own port is kept when
+ * it is free for that destination (RFC 4787 port preservation); otherwise
+ * one bounded pass over the range, from a hashed start, takes the first
+ * free port that none of the host's own sockets holds.  A destination
+ * found with no free port is refused for a second (ct_exhausted), until a
+ * port towards it is freed.
+ */
+#ifndef BPFNAT_CT_PORT_H
+#define BPFNAT_CT_PORT_H
+
+#include "common.h"
+#include "maps.h"
+#include "ct_hooks.h"
+
+/* ct_exhausted's key for the destination of reply key @rkey. */
+static __always_inline void exhausted_key(const struct ct_key *rkey,
+					  struct ct_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr = rkey->saddr;
+	k->sport = rkey->sport;
+	k->proto = rkey->proto;
+}
+
+/*
+ * The port of reply key @rkey is free again: a refusal cached for its
+ * destination (ct_exhausted) must not outlive that, or new flows there
+ * would be refused while a port is free.
+ */
+static __always_inline void ct_port_freed(const struct ct_key *rkey)
+{
+	struct ct_key ek;
+
+	exhausted_key(rkey, &ek);
+	/* a lookup first: almost no destination is in there */
+	if (bpf_map_lookup_elem(&ct_exhausted, &ek))
+		bpf_map_delete_elem(&ct_exhausted, &ek);
+}
+
+/*
+ * Is the reply tuple @rkey already the host's own: a socket of the host
+ * bound to the SNAT address and that port (a listener, an unconnected UDP
+ * socket, or a connection to that very remote)?  Then the port is not
+ * free, whatever the conntrack says: replies would be taken from the host.
+ */
+static __always_inline bool port_is_hosts(void *ctx, struct ct_key *rkey)
+{
+	/* the key begins as the helpers' IPv4 tuple does: no copy, and no
+	 * stack in port_search_step(), which the combined stack of
+	 * tc_container -> ct_create_tc -> that callback has no room for
+	 */
+	struct bpf_sock_tuple *t = (struct bpf_sock_tuple *)rkey;
+	struct bpf_sock *sk;
+
+	if (rkey->proto == IPPROTO_TCP)
+		sk = bpf_skc_lookup_tcp(ctx, t, sizeof(t->ipv4),
+					BPF_F_CURRENT_NETNS, 0);
+	else if (rkey->proto == IPPROTO_UDP)
+		sk = bpf_sk_lookup_udp(ctx, t, sizeof(t->ipv4),
+				       BPF_F_CURRENT_NETNS, 0);
+	else
+		return false;
+	if (!sk)
+		return false;
+	bpf_sk_release(sk);
+	return true;
+}
+
+_Static_assert(offsetof(struct ct_key, saddr) ==
+	       offsetof(struct bpf_sock_tuple, ipv4.saddr) &&
+	       offsetof(struct ct_key, daddr) ==
+	       offsetof(struct bpf_sock_tuple, ipv4.daddr) &&
+	       offsetof(struct ct_key, sport) ==
+	       offsetof(struct bpf_sock_tuple, ipv4.sport) &&
+	       offsetof(struct ct_key, dport) ==
+	       offsetof(struct bpf_sock_tuple, ipv4.dport),
+	       "a ct_key starts as an IPv4 bpf_sock_tuple");
+
+struct port_search {
+	void *ctx;		/* the program's, for port_is_hosts() */
+	struct ct_key rkey;	/* reply key; dport is the candidate */
+	struct ct_ref ref;
+	__u32 start;		/* the first candidate, from lo */
+	__u32 range;
+	__u16 lo;
+	__u16 port;		/* chosen port, host order */
+	long err;
+	bool stuck;		/* a host's port could not be given back */
+};
+
+static __always_inline long port_try(struct port_search *s, __u16 port)
+{
+	s->rkey.dport = bpf_htons(port);
+	/* (int): on 6.1 map updates return an int, and the upper half of
+	 * the register is zeros, so -EEXIST would not compare as such
+	 */
+	s->err = (int)bpf_map_update_elem(&ct_index, &s->rkey, &s->ref,
+					 BPF_NOEXIST);
+	if (!s->err)
+		s->port = port;
+	return s->err;
+}
+
+/*
+ * Candidate @i of the range, from the start.  A port the host's own
+ * sockets use is given back and passed over here, within the one pass:
+ * the search ends only when a port is ours or every port was tried.
+ */
+static long port_search_step(__u32 i, struct port_search *s)
+{
+	/* start < range and i < range: no 32-bit wrap, every port once */
+	__u32 at = s->start + i;
+	long err;
+
+	if (at >= s->range)
+		at -= s->range;
+	err = port_try(s, s->lo + at);
+	if (err == -EEXIST)
+		return 0;
+	if (err || !port_is_hosts(s->ctx, &s->rkey))
+		return 1;	/* ours, or a failure: stop */
+	err = ct_index_delete(&s->rkey);
+	if (!ct_key_gone(err)) {
+		/* the reservation stays: ct_create() leaves it to the
+		 * sweep, with this port as the flow's
+		 */
+		s->err = err;
+		s->stuck = true;
+		return 1;
+	}
+	s->err = -EEXIST;
+	return 0;
+}
+
+/* A destination found without a free port is refused this long. */
+#define EXHAUSTED_NS		NSEC_PER_SEC
+
+/*
+ * Reserve a source port for @f towards its destination by inserting the
+ * reply key.  The container's own port is kept when it is free (RFC 4787
+ * port preservation); otherwise the whole range is searched from a hashed
+ * start.  A port the host's own sockets use is passed over.  Returns 0 or
+ * a negative errno; *@reserved says whether the reply key with
+ * f->nat_port is in ct_index, ours (on success, and when a port could not
+ * be given back).
+ */
+static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
+					    __u32 slot,
+					    const struct bpfnat_config *cfg,
+					    __u64 now, bool *reserved)
+{
+	struct port_search s = {
+		.ctx = ctx,
+		.ref = { .flow = slot, .dir = CT_DIR_REPLY },
+		.lo = cfg->port_lo,
+		.range = (__u32)cfg->port_hi - cfg->port_lo + 1,
+	};
+	__u16 own = bpf_ntohs(f->orig.sport);
+	struct ct_key ek;
+	__u64 *until;
+
+	/* Echo ids are not ports: the whole 16-bit space is theirs. */
+	if (f->orig.proto == IPPROTO_ICMP) {
+		s.lo = 0;
+		s.range = 0x10000;
+	}
+	s.start = ct_hash(&f->orig) % s.range;
+	f->nat_port = 0;
+	*reserved = false;
+	ct_reply_key(f, &s.rkey);
+	exhausted_key(&s.rkey, &ek);
+	until = bpf_map_lookup_elem(&ct_exhausted, &ek);
+	if (until && now < *until)
+		return -EEXIST;
+
+	if (own >= s.lo && own - s.lo < s.range) {
+		s.rkey.dport = f->orig.sport;
+		if (!port_is_hosts(ctx, &s.rkey) &&
+		    port_try(&s, own) != -EEXIST)
+			goto out;
+	}
+	s.err = -EEXIST;
+	bpf_loop(s.range, port_search_step, &s, 0);
+	if (s.err == -EEXIST) {
+		__u64 later = now + EXHAUSTED_NS;
+
+		/* (a flow to it removed since the last try may have freed
+		 * a port already: the cache is then wrong for up to
+		 * EXHAUSTED_NS, a window as narrow as that moment)
+		 */
+		bpf_map_update_elem(&ct_exhausted, &ek, &later, BPF_ANY);
+	}
+out:
+	if (!s.err || s.stuck) {
+		f->nat_port = bpf_htons(s.port);
+		*reserved = true;
+	}
+	return s.err;
+}
+
+#endif /* BPFNAT_CT_PORT_H */

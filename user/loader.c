@@ -609,7 +609,6 @@ static int sweep_start(struct bpfnat_bpf *skel)
 
 static int up_commit(struct up *u)
 {
-	char path[PATH_MAX];
 	int err;
 
 	err = sweep_start(u->skel);
@@ -633,15 +632,9 @@ static int up_commit(struct up *u)
 		if (err)
 			return err;
 		if (u->o->mode != MODE_XDP) {
-			pin_path(BPFNAT_PIN_DIR, PIN_PROG_XDP_CONTAINER, path,
-				 sizeof(path));
-			unlink(path);
-			pin_path(BPFNAT_PIN_DIR, PIN_PROG_XDP_UPLINK, path,
-				 sizeof(path));
-			unlink(path);
-			pin_path(BPFNAT_PIN_DIR, PIN_PROG_XDP_PASS, path,
-				 sizeof(path));
-			unlink(path);
+			pin_unlink(BPFNAT_PIN_DIR, PIN_PROG_XDP_CONTAINER);
+			pin_unlink(BPFNAT_PIN_DIR, PIN_PROG_XDP_UPLINK);
+			pin_unlink(BPFNAT_PIN_DIR, PIN_PROG_XDP_PASS);
 		}
 		pins_remove(PIN_STAGING_DIR);
 	}
@@ -661,10 +654,12 @@ static void up_rollback(struct up *u)
 			err = detach_all_but(u, 0, false);
 		}
 		pins_remove(PIN_STAGING_DIR);
-		progs_forget_unpinned();
+		/* what could not be taken off stays known as bpfnat's */
 		if (err)
 			pr_warn("up: could not take everything off again: run "
 				"'bpfnat down'");
+		else
+			progs_forget_unpinned();
 		return;
 	}
 	if (u->populated) {
@@ -678,14 +673,17 @@ static void up_rollback(struct up *u)
 	/* the old programs' pins, where a failed commit moved them */
 #define REPIN_ONE(fd, name)						\
 	if ((fd) >= 0)							\
-		err = pin_fd(fd, BPFNAT_PIN_DIR, name) ?: err;
+		err = pin_fd(fd, BPFNAT_PIN_DIR, name) ?: err;		\
+	else								\
+		pin_unlink(BPFNAT_PIN_DIR, name);
 	PROGS_EACH(&u->old.p, REPIN_ONE)
 #undef REPIN_ONE
 	pins_remove(PIN_STAGING_DIR);
-	progs_forget_unpinned();
 	if (err)
 		pr_warn("up: could not put the running data path back as it "
 			"was: run 'bpfnat up' again");
+	else
+		progs_forget_unpinned();
 }
 
 int dp_up(struct nl *nl, struct up_opts *o)
@@ -745,7 +743,9 @@ int dp_down(struct nl *nl)
 	ret = ret ?: err;
 	pins_remove(PIN_STAGING_DIR);
 	pins_remove(BPFNAT_PIN_DIR);
-	progs_forget_unpinned();
+	/* what could not be taken off stays known as bpfnat's */
+	if (!ret)
+		progs_forget_unpinned();
 	free(u.v);
 	return ret;
 }

@@ -137,6 +137,14 @@ void pins_remove(const char *dir)
 	rmdir(dir);
 }
 
+void pin_unlink(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	pin_path(dir, name, path, sizeof(path));
+	unlink(path);
+}
+
 int pin_fd(int fd, const char *dir, const char *name)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];

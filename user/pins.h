@@ -48,8 +48,9 @@ int dp_config(struct bpfnat_config *cfg);
 /* Does a data path of this layout run?  Fills @cfg (if not NULL). */
 bool dp_running(struct bpfnat_config *cfg);
 
-/* Remove every pin under @dir, and @dir. */
+/* Remove every pin under @dir, and @dir; or just @dir/@name. */
 void pins_remove(const char *dir);
+void pin_unlink(const char *dir, const char *name);
 
 /* Pin @fd (a program) as @dir/@name, replacing an older pin in one step. */
 int pin_fd(int fd, const char *dir, const char *name);

@@ -23,6 +23,13 @@
 #define ct_index_delete(key)	bpf_map_delete_elem(&ct_index, (key))
 #endif
 
+/* Runs when a port search found no free port, before that is cached:
+ * where the unit tests make another CPU give a port back.
+ */
+#ifndef ct_port_search_hook
+#define ct_port_search_hook()	do { } while (0)
+#endif
+
 /* Did a delete from ct_index leave the key out of it? */
 static __always_inline bool ct_key_gone(long err)
 {

@@ -7,7 +7,10 @@
  * one bounded pass over the range, from a hashed start, takes the first
  * free port that none of the host's own sockets holds.  A destination
  * found with no free port is refused for a second (ct_exhausted), until a
- * port towards it is freed.
+ * port towards it is freed.  A port given back while a search ran could
+ * be cached as taken: every give-back counts in ct_sweep.port_frees, and a
+ * search that found nothing checks, after caching its refusal, that the
+ * count did not move; if it did, the refusal goes.
  */
 #ifndef BPFNAT_CT_PORT_H
 #define BPFNAT_CT_PORT_H
@@ -26,15 +29,28 @@ static __always_inline void exhausted_key(const struct ct_key *rkey,
 	k->proto = rkey->proto;
 }
 
+/* ct_sweep.port_frees, or NULL (never, once `up` made the map). */
+static __always_inline __u64 *ct_port_frees(void)
+{
+	__u32 zero = 0;
+	struct ct_sweep *t = bpf_map_lookup_elem(&ct_sweep, &zero);
+
+	return t ? &t->port_frees : NULL;
+}
+
 /*
  * The port of reply key @rkey is free again: a refusal cached for its
  * destination (ct_exhausted) must not outlive that, or new flows there
- * would be refused while a port is free.
+ * would be refused while a port is free.  Counted first, then the cache
+ * cleared: a search that ran meanwhile sees one or the other.
  */
 static __always_inline void ct_port_freed(const struct ct_key *rkey)
 {
+	__u64 *frees = ct_port_frees();
 	struct ct_key ek;
 
+	if (frees)
+		__sync_fetch_and_add(frees, 1);
 	exhausted_key(rkey, &ek);
 	/* a lookup first: almost no destination is in there */
 	if (bpf_map_lookup_elem(&ct_exhausted, &ek))
@@ -160,8 +176,8 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 		.range = (__u32)cfg->port_hi - cfg->port_lo + 1,
 	};
 	__u16 own = bpf_ntohs(f->orig.sport);
+	__u64 *until, *frees, before = 0;
 	struct ct_key ek;
-	__u64 *until;
 
 	/* Echo ids are not ports: the whole 16-bit space is theirs. */
 	if (f->orig.proto == IPPROTO_ICMP) {
@@ -176,6 +192,9 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 	until = bpf_map_lookup_elem(&ct_exhausted, &ek);
 	if (until && now < *until)
 		return -EEXIST;
+	frees = ct_port_frees();
+	if (frees)
+		before = *(volatile __u64 *)frees;
 
 	if (own >= s.lo && own - s.lo < s.range) {
 		s.rkey.dport = f->orig.sport;
@@ -188,11 +207,16 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 	if (s.err == -EEXIST) {
 		__u64 later = now + EXHAUSTED_NS;
 
-		/* (a flow to it removed since the last try may have freed
-		 * a port already: the cache is then wrong for up to
-		 * EXHAUSTED_NS, a window as narrow as that moment)
-		 */
+		ct_port_search_hook();
 		bpf_map_update_elem(&ct_exhausted, &ek, &later, BPF_ANY);
+		/* a port given back since the search began may be free:
+		 * then no refusal (the add is a full barrier, and a
+		 * give-back counts before it clears the cache)
+		 */
+		if (frees && __sync_fetch_and_add(frees, 0) != before) {
+			ct_race_hook(port_freed_meanwhile);
+			bpf_map_delete_elem(&ct_exhausted, &ek);
+		}
 	}
 out:
 	if (!s.err || s.stuck) {

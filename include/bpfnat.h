@@ -415,8 +415,12 @@ struct ct_sweep {
 	__u64 reclaimed;	/* dying slots whose keys a sweep or flush
 				 * deleted at last (see CT_SLOT_DYING)
 				 */
+	__u64 port_frees;	/* source ports given back so far: a port
+				 * search that found none free looks again
+				 * (bpf/ct_port.h)
+				 */
 };
-_Static_assert(sizeof(struct ct_sweep) == 40, "ct_sweep layout");
+_Static_assert(sizeof(struct ct_sweep) == 48, "ct_sweep layout");
 
 /*
  * Logic both sides need to agree on, kept next to the layouts it reads.

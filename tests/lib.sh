@@ -340,6 +340,12 @@ state_agrees() {
 		assert_eq "$(tc filter show dev "$c" ingress | grep -c 'handle 0xb9f')" \
 			1 "one filter on $c"
 	done
+	# XDP where the mode says, and nowhere else
+	assert_eq "$(jq -c '.uplink as $u | [(.attached |
+		map(select(.name != $u) | .xdp) | unique),
+		(.attached | map(select(.name == $u) | .xdp))]' <<<"$st")" \
+		"$(jq -c '[if .containers > 0 then [.mode == "xdp"] else [] end,
+		[.xdp_uplink]]' <<<"$st")" "XDP as the mode says"
 	[[ ! -e /sys/fs/bpf/bpfnat_staging ]] || fail "staging pins remain"
 	[[ -z $(ls /run/bpfnat/intent 2>/dev/null) ]] ||
 		fail "intents remain: $(ls /run/bpfnat/intent)"

@@ -39,36 +39,6 @@ static int check_name(const char *what, const char *name)
 	return EXIT_OK;
 }
 
-/*
- * What a killed `ns add` or `ns del` of @name left, removed with its data
- * path state.  Returns 1 if there was such a thing, 0 if not, or -errno.
- */
-static int ns_recover(struct nl *nl, const char *what, const char *name)
-{
-	struct container c;
-	int err = 0;
-
-	if (container_intent_read(nl, name, &c))
-		return 0;
-	pr_info("%s %s: removing what a killed command left of it", what,
-		name);
-	if (c.host_ifindex) {
-		err = dp_container_detach(&c) ?:
-		      container_del(nl, &c);
-	} else {
-		err = netns_del(name);
-		if (err == -ENOENT)
-			err = 0;
-		else if (err)
-			pr_warn("%s %s: remove namespace: %s", what, name,
-				strerror(-err));
-	}
-	if (err)
-		return err;
-	container_intent_end(name);
-	return 1;
-}
-
 static json_t *container_json(const struct container *c)
 {
 	return json_pack("{s:s, s:s, s:s, s:i}", "name", c->name, "address",
@@ -104,30 +74,25 @@ int cmd_ns_add(int argc, char **argv)
 	if (ret)
 		return ret;
 
-	current_pool(&pool);
-	if (ip) {
-		if (parse_cidr(ip, &addr, &plen, true) ||
-		    (strchr(ip, '/') && plen != pool.plen))
-			return usage_error("ns add", "--ip %s: expected an "
-					   "address of %s", ip,
-					   cidr_str(pool.net, pool.plen));
-		if (!pool_usable(&pool, addr))
-			return usage_error("ns add", "--ip %s is not a "
-					   "container address of %s", ip,
-					   cidr_str(pool.net, pool.plen));
-	}
+	if (ip && parse_cidr(ip, &addr, &plen, true))
+		return usage_error("ns add", "--ip %s: not an address", ip);
 
 	if (lock_take("ns add"))
 		return EXIT_FAIL;
+	/* the pool as it is once no `up` can change it any more */
+	current_pool(&pool);
+	if (ip && ((strchr(ip, '/') && plen != pool.plen) ||
+		   !pool_usable(&pool, addr)))
+		return usage_error("ns add", "--ip %s is not a container "
+				   "address of %s", ip,
+				   cidr_str(pool.net, pool.plen));
 	err = nl_open(&nl);
 	if (err) {
 		pr_warn("ns add: netlink: %s", strerror(-err));
 		return EXIT_FAIL;
 	}
 	name = argv[optind];
-	err = ns_recover(&nl, "ns add", name);
-	if (err < 0)
-		goto out;
+	dp_containers_recover(&nl);
 	/* A namespace that is not a container of ours is not touched: it
 	 * has no intent, so no later command takes it for half made.
 	 */
@@ -149,7 +114,10 @@ int cmd_ns_add(int argc, char **argv)
 		if (err)
 			container_del(&nl, &c);
 	}
-	container_intent_end(name);
+	if (!err || err == -EEXIST)
+		container_intent_end(name);	/* done, or nothing ours made */
+	else
+		dp_container_recover(&nl, name);	/* what is left goes */
 	if (!err && json_output)
 		json_print(container_json(&c));
 out:
@@ -177,7 +145,8 @@ int cmd_ns_del(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	/* half made or half gone: removing it is the whole job */
-	err = ns_recover(&nl, "ns del", argv[1]);
+	err = dp_container_recover(&nl, argv[1]);
+	dp_containers_recover(&nl);
 	if (err)
 		goto out;
 	err = container_find(&nl, argv[1], &c);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -282,8 +283,10 @@ int container_add(struct nl *nl, const char *name, const struct pool *pool,
 		if (err != -EEXIST || !pick)
 			break;
 	}
+	if (err == -EEXIST)
+		err = -EADDRINUSE;	/* -EEXIST: the namespace's name */
 	if (err) {
-		if (err == -EEXIST)
+		if (err == -EADDRINUSE)
 			pr_warn("ns add %s: address %s is in use", name,
 				ip_str(addr));
 		else
@@ -382,14 +385,15 @@ static void intent_path(const char *name, char *path, size_t size)
 /* Write @text as the intent of @name, whole or not at all. */
 static int intent_write(const char *name, const char *text)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	char path[PATH_MAX], tmp[PATH_MAX];
 	int err = 0;
 	FILE *f;
 
 	if (mkdir(INTENT_DIR, 0755) && errno != EEXIST)
 		return -errno;
 	intent_path(name, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	/* a dot first: no container's name, so never taken for an intent */
+	snprintf(tmp, sizeof(tmp), "%s/.%s", INTENT_DIR, name);
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
@@ -401,7 +405,7 @@ static int intent_write(const char *name, const char *text)
 		err = -errno;
 	if (err) {
 		unlink(tmp);
-		pr_warn("%s: write %s: %s", name, path, strerror(-err));
+		pr_warn("ns %s: write %s: %s", name, path, strerror(-err));
 	}
 	return err;
 }
@@ -425,6 +429,33 @@ void container_intent_end(const char *name)
 
 	intent_path(name, path, sizeof(path));
 	unlink(path);
+}
+
+static int eth0_peer(const struct container *c, void *arg)
+{
+	struct nl_link eth;
+	struct nl cnl;
+	int err;
+
+	(void)c;
+	err = nl_open(&cnl);
+	if (err)
+		return err;
+	err = nl_link_get(&cnl, CONTAINER_IFNAME, &eth);
+	nl_close(&cnl);
+	if (!err)
+		*(int *)arg = eth.peer_ifindex;
+	return err;
+}
+
+/* Is the eth0 of namespace @name the other end of host veth @ifindex? */
+static bool peer_is_eth0(const char *name, int ifindex)
+{
+	struct container c = {};
+	int peer = 0;
+
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	return !container_run(&c, eth0_peer, &peer) && peer == ifindex;
 }
 
 int container_intent_read(struct nl *nl, const char *name,
@@ -452,13 +483,34 @@ int container_intent_read(struct nl *nl, const char *name,
 		return 0;
 	if (nl_link_get(nl, host_if, &link))
 		return 0;
-	/* the veth of that container, not of another that took the name */
-	if (link.alias[0] && (alias_parse(link.alias, &other) ||
-			      strcmp(other.name, name)))
+	/* the veth of that container, not another's of that name: its
+	 * alias names the container, or before the alias was set, its
+	 * other end is the eth0 of the container's namespace
+	 */
+	if (link.alias[0] ? alias_parse(link.alias, &other) ||
+				    strcmp(other.name, name) :
+			    !peer_is_eth0(name, link.ifindex))
 		return 0;
 	snprintf(c->host_if, sizeof(c->host_if), "%s", host_if);
 	c->addr = htonl(hex);
 	c->host_ifindex = link.ifindex;
 	memcpy(c->host_mac, link.mac, ETH_ALEN);
 	return 0;
+}
+
+int container_intents(char (*names)[NETNS_NAME_MAX + 1], int max)
+{
+	struct dirent *d;
+	DIR *dh;
+	int n = 0;
+
+	dh = opendir(INTENT_DIR);
+	if (!dh)
+		return errno == ENOENT ? 0 : -errno;
+	while (n < max && (d = readdir(dh)))
+		if (netns_name_valid(d->d_name))
+			snprintf(names[n++], NETNS_NAME_MAX + 1, "%.*s",
+				 NETNS_NAME_MAX, d->d_name);
+	closedir(dh);
+	return n;
 }

@@ -70,6 +70,9 @@ void container_intent_end(const char *name);
 int container_intent_read(struct nl *nl, const char *name,
 			  struct container *c);
 
+/* The names of up to @max intents there are, or -errno. */
+int container_intents(char (*names)[NETNS_NAME_MAX + 1], int max);
+
 /* What the data path needs to deliver to @c: reads its eth0's MAC. */
 int container_endpoint(const struct container *c, struct endpoint *ep);
 

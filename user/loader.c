@@ -21,27 +21,40 @@
 #include "tc.h"
 #include "xdp.h"
 
-/* bpfnat's programs by fd; -1 where there is none. */
-struct progs {
+/*
+ * What one `up` makes anew, by fd (-1 where there is none): its programs,
+ * and the two maps that belong to one configuration, which a repeated
+ * `up` stages with its programs and moves into place with them, so that
+ * the running programs keep reading what they were given until the
+ * commit.  Every other map is shared by all generations of programs.
+ */
+struct gen {
 	int container, uplink, guard, flush;
 	int xdp_container, xdp_uplink, xdp_pass;
+	int exclude, config;	/* config last: its pin says "running" */
 };
 
-#define PROGS_NONE ((struct progs){ -1, -1, -1, -1, -1, -1, -1 })
+#define GEN_NONE ((struct gen){ -1, -1, -1, -1, -1, -1, -1, -1, -1 })
 
-/* Each program with its pin name. */
-#define PROGS_EACH(p, X)						\
-	X((p)->container, PIN_PROG_CONTAINER)				\
-	X((p)->uplink, PIN_PROG_UPLINK)					\
-	X((p)->guard, PIN_PROG_GUARD)					\
-	X((p)->flush, PIN_PROG_FLUSH)					\
-	X((p)->xdp_container, PIN_PROG_XDP_CONTAINER)			\
-	X((p)->xdp_uplink, PIN_PROG_XDP_UPLINK)				\
-	X((p)->xdp_pass, PIN_PROG_XDP_PASS)
+/* Each program of a generation with its pin name; then each object, in
+ * the order of a commit.
+ */
+#define GEN_EACH_PROG(g, X)						\
+	X((g)->container, PIN_PROG_CONTAINER)				\
+	X((g)->uplink, PIN_PROG_UPLINK)					\
+	X((g)->guard, PIN_PROG_GUARD)					\
+	X((g)->flush, PIN_PROG_FLUSH)					\
+	X((g)->xdp_container, PIN_PROG_XDP_CONTAINER)			\
+	X((g)->xdp_uplink, PIN_PROG_XDP_UPLINK)				\
+	X((g)->xdp_pass, PIN_PROG_XDP_PASS)
+#define GEN_EACH(g, X)							\
+	GEN_EACH_PROG(g, X)						\
+	X((g)->exclude, PIN_EXCLUDE)					\
+	X((g)->config, PIN_CONFIG)
 
 /* What the devices are to run; world_attach() makes it so. */
 struct world {
-	struct progs p;
+	struct gen g;
 	struct bpfnat_config cfg;	/* the mode and flags that matter */
 	struct nl_link uplink;		/* .ifindex 0: none */
 	int tx_ports;			/* XDP mode's devmap */
@@ -51,16 +64,14 @@ struct up {
 	struct nl *nl;
 	struct up_opts *o;
 	bool fresh;		/* no data path was running */
-	bool leftovers;		/* a killed command's pins were found */
+	bool leftovers;		/* a killed or failed command's things */
+	bool xdp_maybe;		/* containers may be in XDP mode */
+	bool attaching;		/* devices may run what the world does not */
 	struct bpfnat_config running;
-	struct up_opts running_opts;	/* its exclusions */
 	struct container *v;
 	size_t n;
 	struct bpfnat_bpf *skel;
 	struct world new, old;
-	bool xdp_maybe;		/* containers may be in XDP mode */
-	bool populated;		/* the maps were changed */
-	bool attaching;		/* devices may have been changed */
 };
 
 static int up_stop(const char *phase)
@@ -106,81 +117,35 @@ static int resolve_uplink(struct nl *nl, struct up_opts *o,
 	return 0;
 }
 
-/* The configuration a killed `up` had staged, if any. */
-static bool staged_config(struct bpfnat_config *cfg)
-{
-	char path[PATH_MAX];
-	__u32 zero = 0;
-	int fd, err;
-
-	pin_path(PIN_STAGING_DIR, PIN_CONFIG, path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return false;
-	err = bpf_map_lookup_elem(fd, &zero, cfg);
-	close(fd);
-	return !err && cfg->version;
-}
-
-/*
- * May bpfnat remove the uplink's clsact qdisc once it leaves it bare?
- * Yes if bpfnat made it: the running data path (or a killed `up`) says
- * so, or there is none yet and this `up` makes it.
- */
-static int uplink_clsact_ours(struct up *u)
-{
-	int ifindex = u->new.uplink.ifindex, has;
-	struct bpfnat_config staged;
-
-	if (!u->fresh && (int)u->running.uplink_ifindex == ifindex)
-		return !!(u->running.flags & CFG_F_UPLINK_CLSACT);
-	if (staged_config(&staged) && (int)staged.uplink_ifindex == ifindex &&
-	    (staged.flags & CFG_F_UPLINK_CLSACT))
-		return 1;
-	has = nl_qdisc_clsact(u->nl, ifindex);
-	if (has < 0) {
-		pr_warn("up: read %s's qdiscs: %s", u->new.uplink.name,
-			nl_strerror(u->nl, has));
-		return has;
-	}
-	return !has;
-}
-
-static void progs_close(struct progs *p)
+static void gen_close(struct gen *g)
 {
 #define CLOSE_ONE(fd, name)						\
 	if ((fd) >= 0)							\
 		close(fd);						\
 	(fd) = -1;
-	PROGS_EACH(p, CLOSE_ONE)
+	GEN_EACH(g, CLOSE_ONE)
 #undef CLOSE_ONE
 }
 
-/* The running data path's programs and devices, to go back to. */
+/* The running data path's programs, configuration and devices, to go
+ * back to.
+ */
 static int old_world_open(struct up *u)
 {
 	struct world *w = &u->old;
-	int err, fd;
 
-	w->p = PROGS_NONE;
 	w->cfg = u->running;
 	w->tx_ports = dp_pin_open(PIN_TX_PORTS);
 #define OPEN_ONE(fd, name) (fd) = dp_pin_open(name);
-	PROGS_EACH(&w->p, OPEN_ONE)
+	GEN_EACH(&w->g, OPEN_ONE)
 #undef OPEN_ONE
-	if (w->p.container < 0 || w->p.uplink < 0) {
-		pr_warn("up: the running data path has lost its program pins: "
-			"run 'bpfnat down' first");
+	if (w->g.container < 0 || w->g.uplink < 0 || w->g.config < 0) {
+		pr_warn("up: the running data path has lost its pins: run "
+			"'bpfnat down' first");
 		return -ENOENT;
 	}
-	err = nl_link_get_index(u->nl, u->running.uplink_ifindex, &w->uplink);
-	if (err)
+	if (nl_link_get_index(u->nl, u->running.uplink_ifindex, &w->uplink))
 		w->uplink.ifindex = 0;	/* gone: nothing to go back to */
-	fd = dp_pin_open(PIN_EXCLUDE);
-	if (fd >= 0) {
-		exclude_read(fd, &u->running_opts);
-		close(fd);
-	}
 	return 0;
 }
 
@@ -189,18 +154,27 @@ static int up_plan(struct up *u)
 	struct up_opts *o = u->o;
 	const char *why;
 	struct stat st;
-	int err, ours;
+	int err;
 
 	err = bpffs_ready();
 	if (err)
 		return err;
 	/* who is bpfnat's, before anything is re-pinned or removed */
 	progs_learn();
-	u->leftovers = !stat(PIN_STAGING_DIR, &st);
 	err = dp_config(&u->running);
+	if (err && err != -ENOENT && err != -EPROTO) {
+		pr_warn("up: read %s/%s: %s", BPFNAT_PIN_DIR, PIN_CONFIG,
+			strerror(-err));
+		return err;
+	}
 	u->fresh = err == -ENOENT;
+	/* A killed or failed command may have left programs attached: the
+	 * attach phase, or a rollback, goes over every device.
+	 */
+	u->leftovers = !stat(PIN_STAGING_DIR, &st) || progs_stray() ||
+		       (u->fresh && !stat(BPFNAT_PIN_DIR, &st));
+	u->attaching = u->leftovers;
 	if (u->fresh) {
-		u->leftovers |= !stat(BPFNAT_PIN_DIR, &st);
 		u->xdp_maybe = u->leftovers;
 		if (!(o->given & GIVEN_PORTS))
 			up_opts_ports_default(o);
@@ -234,11 +208,6 @@ static int up_plan(struct up *u)
 	config_make(o, &u->new.uplink,
 		    nl_addr_plen(u->nl, u->new.uplink.ifindex, o->snat_addr),
 		    &u->new.cfg);
-	ours = uplink_clsact_ours(u);
-	if (ours < 0)
-		return ours;
-	if (ours)
-		u->new.cfg.flags |= CFG_F_UPLINK_CLSACT;
 	if (o->mode == MODE_XDP &&
 	    !xdp_uplink_wanted(o->xdp_uplink, &u->new.uplink, &why))
 		pr_warn("note: XDP leaves uplink %s to tc (%s)%s",
@@ -248,11 +217,6 @@ static int up_plan(struct up *u)
 	return u->fresh ? 0 : old_world_open(u);
 }
 
-/*
- * A pinned map from an earlier `up` must have exactly the shape this
- * build expects; otherwise libbpf would refuse it with a message only -v
- * shows, or worse, an old layout would be misread.
- */
 static int pins_compatible(struct bpfnat_bpf *skel)
 {
 	struct bpf_map_info info = {};
@@ -286,12 +250,6 @@ static int pins_compatible(struct bpfnat_bpf *skel)
 	}
 	return 0;
 }
-
-/*
- * libbpf 1.1 refuses to reuse a pinned devmap: the kernel adds
- * BPF_F_RDONLY_PROG to every devmap's flags and libbpf compares them with
- * the definition's.  Hand it the pinned map's fd ourselves.
- */
 static int devmap_reuse(struct bpf_map *map)
 {
 	int fd, err;
@@ -309,12 +267,12 @@ static int devmap_reuse(struct bpf_map *map)
 
 static int up_load(struct up *u)
 {
-	const char *dir = u->fresh ? PIN_STAGING_DIR : BPFNAT_PIN_DIR;
 	const bool xdp = u->o->mode == MODE_XDP;
 	struct bpfnat_bpf *skel;
 	char path[PATH_MAX];
 	struct bpf_map *map;
-	int err;
+	const char *dir;
+	int err = 0;
 
 	/* What a killed command left; its programs are known (up_plan). */
 	pins_remove(PIN_STAGING_DIR);
@@ -338,6 +296,10 @@ static int up_load(struct up *u)
 		if (bpf_map__is_internal(map) ||
 		    map == skel->maps.scratch || map == skel->maps.frag_scratch)
 			continue;
+		/* a generation's own maps are new; the rest are shared */
+		dir = u->fresh || map == skel->maps.config ||
+		      map == skel->maps.exclude ? PIN_STAGING_DIR :
+						  BPFNAT_PIN_DIR;
 		pin_path(dir, bpf_map__name(map), path, sizeof(path));
 		bpf_map__set_pin_path(map, path);
 	}
@@ -362,7 +324,7 @@ static int up_load(struct up *u)
 		return err;
 	}
 
-	u->new.p = (struct progs){
+	u->new.g = (struct gen){
 		.container = bpf_program__fd(skel->progs.tc_container),
 		.uplink = bpf_program__fd(skel->progs.tc_uplink),
 		.guard = bpf_program__fd(skel->progs.tc_guard),
@@ -370,15 +332,18 @@ static int up_load(struct up *u)
 		.xdp_container = xdp ? bpf_program__fd(skel->progs.xdp_container) : -1,
 		.xdp_uplink = xdp ? bpf_program__fd(skel->progs.xdp_uplink) : -1,
 		.xdp_pass = xdp ? bpf_program__fd(skel->progs.xdp_pass) : -1,
+		.exclude = bpf_map__fd(skel->maps.exclude),
+		.config = bpf_map__fd(skel->maps.config),
 	};
 	u->new.tx_ports = bpf_map__fd(skel->maps.tx_ports);
 	/* bpfnat's before it runs anywhere, and pinned where a killed
-	 * `up` leaves it for the next to find
+	 * `up` leaves it for the next to find (the maps are pinned by
+	 * libbpf)
 	 */
 #define OWN_ONE(fd, name)						\
 	if (!err && (fd) >= 0)						\
 		err = prog_own(fd) ?: pin_fd(fd, PIN_STAGING_DIR, name);
-	PROGS_EACH(&u->new.p, OWN_ONE)
+	GEN_EACH_PROG(&u->new.g, OWN_ONE)
 #undef OWN_ONE
 	return err;
 }
@@ -397,8 +362,7 @@ static int up_populate(struct up *u)
 			return err;
 		}
 	}
-	u->populated = true;
-	err = exclude_sync(bpf_map__fd(skel->maps.exclude), u->o);
+	err = exclude_sync(u->new.g.exclude, u->o);
 	if (err) {
 		pr_warn("up: fill exclude: %s", strerror(-err));
 		return err;
@@ -407,8 +371,7 @@ static int up_populate(struct up *u)
 	if (err)
 		return err;
 	/* last: a program attached from here on has its configuration */
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero,
-				&u->new.cfg, 0)) {
+	if (bpf_map_update_elem(u->new.g.config, &zero, &u->new.cfg, 0)) {
 		err = -errno;
 		pr_warn("up: write config: %s", strerror(-err));
 		return err;
@@ -416,32 +379,10 @@ static int up_populate(struct up *u)
 	return 0;
 }
 
-static bool is_container(const struct up *u, int ifindex)
-{
-	for (size_t i = 0; i < u->n; i++)
-		if (u->v[i].host_ifindex == ifindex)
-			return true;
-	return false;
-}
-
-/* May bpfnat remove @link's clsact qdisc once it leaves it bare? */
-static bool qdisc_ours(const struct up *u, const struct nl_link *link)
-{
-	if (!strncmp(link->alias, CONTAINER_ALIAS_PREFIX,
-		     strlen(CONTAINER_ALIAS_PREFIX)))
-		return true;	/* a container's host side: bpfnat made it */
-	if (!u->fresh && link->ifindex == (int)u->running.uplink_ifindex &&
-	    (u->running.flags & CFG_F_UPLINK_CLSACT))
-		return true;
-	return link->ifindex == u->new.uplink.ifindex &&
-	       (u->new.cfg.flags & CFG_F_UPLINK_CLSACT);
-}
-
 struct link_list {
 	struct nl_link *v;
 	size_t n, cap;
 };
-
 static int link_collect(const struct nl_link *link, void *data)
 {
 	struct link_list *l = data;
@@ -458,10 +399,6 @@ static int link_collect(const struct nl_link *link, void *data)
 	l->v[l->n++] = *link;
 	return 0;
 }
-
-/* Every link of the namespace: read whole before anything is changed,
- * since the socket cannot take requests in the middle of a dump.
- */
 static int links_all(struct nl *nl, struct link_list *l)
 {
 	int err;
@@ -475,31 +412,60 @@ static int links_all(struct nl *nl, struct link_list *l)
 	return err;
 }
 
+/* Did bpfnat make @link (a container's host side)? */
+static bool device_ours(const struct nl_link *link)
+{
+	return !strncmp(link->alias, CONTAINER_ALIAS_PREFIX,
+			strlen(CONTAINER_ALIAS_PREFIX));
+}
+
+static bool is_container(const struct up *u, int ifindex)
+{
+	for (size_t i = 0; i < u->n; i++)
+		if (u->v[i].host_ifindex == ifindex)
+			return true;
+	return false;
+}
+
+/* Was @ifindex an uplink, of the running data path or of this `up`? */
+static bool is_uplink(const struct up *u, int ifindex)
+{
+	return ifindex == (int)u->running.uplink_ifindex ||
+	       ifindex == u->new.uplink.ifindex;
+}
+
+/* bpfnat's filters and XDP program off @link (best effort). */
+static int detach_link(struct up *u, const struct nl_link *link)
+{
+	int err;
+
+	err = tc_detach(u->nl, link, device_ours(link));
+	return xdp_detach(link->ifindex) ?: err;
+}
+
 /*
  * bpfnat's filters and XDP programs off every device but the uplink
- * @keep and, with @keep_containers, the containers' host sides.  Best
- * effort: returns the first error.
+ * @keep and, with @keep_containers, the containers' host sides.  Uplinks
+ * come last, their guard with them: nothing runs un-NATed past a device
+ * while a guard is gone.  Best effort: returns the first error.
  */
 static int detach_all_but(struct up *u, int keep, bool keep_containers)
 {
 	struct link_list l;
-	int err, ret = 0;
+	int err, ret;
 
 	ret = links_all(u->nl, &l);
-	for (size_t i = 0; i < l.n; i++) {
-		const struct nl_link *link = &l.v[i];
-		bool mine = qdisc_ours(u, link);
+	for (int last = 0; last < 2; last++) {
+		for (size_t i = 0; i < l.n; i++) {
+			const struct nl_link *link = &l.v[i];
 
-		if (link->ifindex == keep ||
-		    (keep_containers && is_container(u, link->ifindex)))
-			continue;
-		err = tc_detach(u->nl, link->ifindex, BPF_TC_INGRESS, mine) ?:
-		      tc_detach(u->nl, link->ifindex, BPF_TC_EGRESS, mine) ?:
-		      xdp_detach(link->ifindex);
-		if (err && err != -ENODEV) {
-			pr_warn("detach from %s: %s", link->name,
-				nl_strerror(u->nl, err));
-			ret = ret ?: err;
+			if (link->ifindex == keep ||
+			    is_uplink(u, link->ifindex) != last ||
+			    (keep_containers && is_container(u, link->ifindex)))
+				continue;
+			err = detach_link(u, link);
+			if (err && err != -ENODEV)
+				ret = ret ?: err;
 		}
 	}
 	free(l.v);
@@ -516,6 +482,15 @@ static int containers_xdp_down(const struct up *u)
 		ret = ret ?: err;
 	}
 	return ret;
+}
+
+/* A container's host side as a link. */
+static struct nl_link host_side(const struct container *c)
+{
+	struct nl_link link = { .ifindex = c->host_ifindex };
+
+	snprintf(link.name, sizeof(link.name), "%s", c->host_if);
+	return link;
 }
 
 #define STOP_IF_ASKED(may_stop, what)					\
@@ -536,23 +511,23 @@ static int world_attach(struct up *u, const struct world *w, bool may_stop)
 	const bool xdp_uplink = xdp && (w->cfg.flags & CFG_F_XDP_UPLINK);
 	const struct nl_link *up = &w->uplink;
 	__u32 up_if = up->ifindex;
+	struct nl_link host;
 	size_t i;
 	int err;
 
 	if (!up_if)
 		return -ENODEV;
-	if (w->p.guard >= 0)
-		err = tc_attach(up_if, up->name, BPF_TC_EGRESS, w->p.guard,
-				NULL);
+	if (w->g.guard >= 0)
+		err = tc_attach(u->nl, up, BPF_TC_EGRESS, w->g.guard, false);
 	else	/* a data path from before the guard */
-		err = tc_detach(u->nl, up_if, BPF_TC_EGRESS, false);
+		err = tc_detach_point(up, BPF_TC_EGRESS);
 	if (err)
 		return err;
 	if (xdp) {
 		u->xdp_maybe = true;
 		for (i = 0; i < u->n; i++) {
-			err = xdp_container_up(&u->v[i], w->p.xdp_pass,
-					       w->p.xdp_container, w->tx_ports);
+			err = xdp_container_up(&u->v[i], w->g.xdp_pass,
+					       w->g.xdp_container, w->tx_ports);
 			if (err)
 				return err;
 			STOP_IF_ASKED(may_stop, "attaching XDP");
@@ -568,17 +543,18 @@ static int world_attach(struct up *u, const struct world *w, bool may_stop)
 			bpf_map_delete_elem(w->tx_ports, &up_if);
 		}
 	}
-	err = tc_attach(up_if, up->name, BPF_TC_INGRESS, w->p.uplink, NULL);
+	err = tc_attach(u->nl, up, BPF_TC_INGRESS, w->g.uplink, false);
 	if (err)
 		return err;
 	for (i = 0; i < u->n; i++) {
-		err = tc_attach(u->v[i].host_ifindex, u->v[i].host_if,
-				BPF_TC_INGRESS, w->p.container, NULL);
+		host = host_side(&u->v[i]);
+		err = tc_attach(u->nl, &host, BPF_TC_INGRESS, w->g.container,
+				true);
 		if (err)
 			return err;
 		STOP_IF_ASKED(may_stop, "attaching to containers");
 	}
-	err = xdp_uplink ? xdp_attach(up_if, up->name, w->p.xdp_uplink) :
+	err = xdp_uplink ? xdp_attach(up_if, up->name, w->g.xdp_uplink) :
 			   xdp_detach(up_if);
 	if (err)
 		return err;
@@ -624,18 +600,16 @@ static int up_commit(struct up *u)
 			return err;
 		}
 	} else {
+		/* the programs, then what they read, the config last */
 #define COMMIT_ONE(fd, name)						\
 		if (!err && (fd) >= 0)					\
-			err = pin_commit(name);
-		PROGS_EACH(&u->new.p, COMMIT_ONE)
+			err = pin_commit(name);				\
+		else if (!err)						\
+			pin_unlink(BPFNAT_PIN_DIR, name);
+		GEN_EACH(&u->new.g, COMMIT_ONE)
 #undef COMMIT_ONE
 		if (err)
 			return err;
-		if (u->o->mode != MODE_XDP) {
-			pin_unlink(BPFNAT_PIN_DIR, PIN_PROG_XDP_CONTAINER);
-			pin_unlink(BPFNAT_PIN_DIR, PIN_PROG_XDP_UPLINK);
-			pin_unlink(BPFNAT_PIN_DIR, PIN_PROG_XDP_PASS);
-		}
 		pins_remove(PIN_STAGING_DIR);
 	}
 	progs_forget_unpinned();
@@ -645,13 +619,13 @@ static int up_commit(struct up *u)
 /* Back to where `up` started; says what it could not put back. */
 static void up_rollback(struct up *u)
 {
-	__u32 zero = 0;
-	int err = 0;
+	int err = 0, ret;
 
 	if (u->fresh) {
 		if (u->attaching) {
-			containers_xdp_down(u);
-			err = detach_all_but(u, 0, false);
+			err = containers_xdp_down(u);
+			ret = detach_all_but(u, 0, false);
+			err = err ?: ret;
 		}
 		pins_remove(PIN_STAGING_DIR);
 		/* what could not be taken off stays known as bpfnat's */
@@ -662,21 +636,17 @@ static void up_rollback(struct up *u)
 			progs_forget_unpinned();
 		return;
 	}
-	if (u->populated) {
-		bpf_map_update_elem(bpf_map__fd(u->skel->maps.config), &zero,
-				    &u->running, 0);
-		exclude_sync(bpf_map__fd(u->skel->maps.exclude),
-			     &u->running_opts);
-	}
 	if (u->attaching)
 		err = world_attach(u, &u->old, false);
-	/* the old programs' pins, where a failed commit moved them */
+	/* the old generation's pins, where a failed commit moved them */
 #define REPIN_ONE(fd, name)						\
-	if ((fd) >= 0)							\
-		err = pin_fd(fd, BPFNAT_PIN_DIR, name) ?: err;		\
-	else								\
-		pin_unlink(BPFNAT_PIN_DIR, name);
-	PROGS_EACH(&u->old.p, REPIN_ONE)
+	if ((fd) >= 0) {						\
+		ret = pin_fd(fd, BPFNAT_PIN_DIR, name);			\
+		err = err ?: ret;					\
+	} else {							\
+		pin_unlink(BPFNAT_PIN_DIR, name);			\
+	}
+	GEN_EACH(&u->old.g, REPIN_ONE)
 #undef REPIN_ONE
 	pins_remove(PIN_STAGING_DIR);
 	if (err)
@@ -691,12 +661,13 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	struct up u = { .nl = nl, .o = o };
 	int err;
 
-	u.old.p = PROGS_NONE;
-	u.new.p = PROGS_NONE;
+	u.old.g = GEN_NONE;
+	u.new.g = GEN_NONE;
 	u.old.tx_ports = -1;
 	err = up_plan(&u);
 	if (err)
 		goto out;
+	dp_containers_recover(nl);
 	err = up_stop("planning") ?: up_load(&u);
 	if (!err)
 		err = up_stop("loading") ?: up_populate(&u);
@@ -713,7 +684,7 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	pr_info("up: %s, SNAT to %s, %zu containers", u.new.uplink.name,
 		ip_str(o->snat_addr), u.n);
 out:
-	progs_close(&u.old.p);
+	gen_close(&u.old.g);
 	if (u.old.tx_ports >= 0)
 		close(u.old.tx_ports);
 	bpfnat_bpf__destroy(u.skel);
@@ -723,17 +694,12 @@ out:
 
 int dp_down(struct nl *nl)
 {
-	struct up u = { .nl = nl, .fresh = false };
-	struct bpfnat_config staged;
+	struct up u = { .nl = nl };
 	int err, ret;
 
 	progs_learn();
 	dp_running(&u.running);
-	/* a killed `up` may have made the clsact of another uplink */
-	if (staged_config(&staged)) {
-		u.new.uplink.ifindex = staged.uplink_ifindex;
-		u.new.cfg.flags = staged.flags;
-	}
+	dp_containers_recover(nl);
 	ret = container_list(nl, &u.v, &u.n);
 	if (ret)
 		pr_warn("down: list containers: %s", nl_strerror(nl, ret));
@@ -773,11 +739,11 @@ static int container_xdp_up(const struct container *c)
 
 int dp_container_attach(struct nl *nl, const struct container *c)
 {
+	struct nl_link host = host_side(c);
 	struct bpfnat_config cfg;
 	struct endpoint ep;
 	int prog, map, err;
 
-	(void)nl;
 	if (!dp_running(&cfg))
 		return 0;
 	err = container_endpoint(c, &ep);
@@ -799,8 +765,7 @@ int dp_container_attach(struct nl *nl, const struct container *c)
 			strerror(-err));
 		goto out;
 	}
-	err = tc_attach(c->host_ifindex, c->host_if, BPF_TC_INGRESS, prog,
-			NULL);
+	err = tc_attach(nl, &host, BPF_TC_INGRESS, prog, true);
 	if (!err && cfg.mode == MODE_XDP)
 		err = container_xdp_up(c);
 	if (err)
@@ -849,4 +814,46 @@ int dp_attached(struct nl *nl, int *ifindex, size_t max)
 	}
 	free(l.v);
 	return err ? err : (int)n;
+}
+
+int dp_container_recover(struct nl *nl, const char *name)
+{
+	struct container c;
+	int err = 0;
+
+	if (container_intent_read(nl, name, &c))
+		return 0;
+	pr_info("%s: removing what a killed command left of it", name);
+	if (c.host_ifindex) {
+		err = dp_container_detach(&c) ?: container_del(nl, &c);
+	} else {
+		err = netns_del(name);
+		if (err == -ENOENT)
+			err = 0;
+		else if (err)
+			pr_warn("%s: remove namespace: %s", name,
+				strerror(-err));
+	}
+	if (err)
+		return err;
+	container_intent_end(name);
+	return 1;
+}
+
+void dp_containers_recover(struct nl *nl)
+{
+	char names[64][NETNS_NAME_MAX + 1];
+	int n;
+
+	/* 64 at a time, each removal changing the directory; bounded, in
+	 * case an intent will not go
+	 */
+	for (int round = 0; round < 64; round++) {
+		n = container_intents(names, 64);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++)
+			if (dp_container_recover(nl, names[i]) < 0)
+				return;		/* said why; next time */
+	}
 }

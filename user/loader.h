@@ -42,6 +42,15 @@ int dp_down(struct nl *nl);
 int dp_container_attach(struct nl *nl, const struct container *c);
 int dp_container_detach(const struct container *c);
 
+/*
+ * What a killed `ns add` or `ns del` of @name left (its intent, see
+ * container.h) removed, data path state included: 1 if there was such a
+ * thing, 0 if not, or -errno after saying why.  dp_containers_recover()
+ * does it for every intent there is.
+ */
+int dp_container_recover(struct nl *nl, const char *name);
+void dp_containers_recover(struct nl *nl);
+
 /* Devices with bpfnat's tc filter at ingress: fills @ifindex up to @max,
  * returns the count or -errno.
  */

@@ -340,6 +340,10 @@ static int link_attr(const struct nlattr *attr, void *data)
 		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
 			link->mtu = mnl_attr_get_u32(attr);
 		break;
+	case IFLA_LINK:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			link->peer_ifindex = mnl_attr_get_u32(attr);
+		break;
 	case IFLA_LINKINFO:
 		mnl_attr_parse_nested(attr, linkinfo_attr, link);
 		break;

@@ -31,6 +31,7 @@ struct nl_link {
 	char kind[16];		/* "veth", ... or "" */
 	unsigned int flags;	/* IFF_* */
 	unsigned int mtu;
+	int peer_ifindex;	/* a veth's other end (in its namespace) */
 };
 
 int nl_open(struct nl *nl);

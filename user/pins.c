@@ -82,10 +82,10 @@ int dp_config(struct bpfnat_config *cfg)
 
 	fd = dp_pin_open(PIN_CONFIG);
 	if (fd < 0)
-		return -ENOENT;
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		return fd;	/* -ENOENT: none; else unreadable */
+	err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
 	if (!err && info.value_size == sizeof(c)) {
-		err = bpf_map_lookup_elem(fd, &zero, &c);
+		err = bpf_map_lookup_elem(fd, &zero, &c) ? -errno : 0;
 	} else if (!err) {
 		/* Another layout's config is read no further than its
 		 * version, the first field of every layout so far.
@@ -93,15 +93,17 @@ int dp_config(struct bpfnat_config *cfg)
 		__u8 other[info.value_size >= 4 && info.value_size <= 4096 ?
 			   info.value_size : 4];
 
-		err = info.value_size < 4 || info.value_size > 4096 ||
-		      bpf_map_lookup_elem(fd, &zero, other);
-		if (!err)
-			memcpy(&c.version, other, sizeof(c.version));
-		if (!err && !c.version)
+		if (info.value_size < 4 || info.value_size > 4096)
 			c.version = ~0u;	/* some other thing altogether */
+		else if (bpf_map_lookup_elem(fd, &zero, other))
+			err = -errno;
+		else
+			memcpy(&c.version, other, sizeof(c.version));
 	}
 	close(fd);
-	if (err || !c.version)
+	if (err)
+		return err;
+	if (!c.version)
 		return -ENOENT;		/* never committed */
 	*cfg = c;
 	return c.version == BPFNAT_LAYOUT_VERSION ? 0 : -EPROTO;
@@ -186,19 +188,31 @@ __u32 prog_fd_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
-/* The ids of bpfnat's programs, learnt once per command. */
-#define OURS_MAX 256
-static __u32 ours[OURS_MAX];
-static size_t n_ours;
-static bool ours_learnt;
+/* The ids of bpfnat's programs, learnt once per command; how many of
+ * them the running data path has pinned; whether PROGS_FILE names others.
+ */
+static __u32 *ours;
+static size_t n_ours, cap_ours;
+static bool ours_learnt, ours_stray;
 
-static void ours_add(__u32 id)
+static int ours_add(__u32 id)
 {
+	__u32 *v;
+
 	for (size_t i = 0; i < n_ours; i++)
 		if (ours[i] == id)
-			return;
-	if (id && n_ours < OURS_MAX)
-		ours[n_ours++] = id;
+			return 0;
+	if (!id)
+		return 0;
+	if (n_ours == cap_ours) {
+		v = realloc(ours, (cap_ours ? 2 * cap_ours : 64) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		ours = v;
+		cap_ours = cap_ours ? 2 * cap_ours : 64;
+	}
+	ours[n_ours++] = id;
+	return 1;
 }
 
 static void ours_add_pinned(const char *dir)
@@ -229,8 +243,15 @@ void progs_learn(void)
 	if (!f)
 		return;
 	while (fscanf(f, "%u", &id) == 1)
-		ours_add(id);
+		if (ours_add(id))
+			ours_stray = true;	/* loaded, and not pinned */
 	fclose(f);
+}
+
+bool progs_stray(void)
+{
+	progs_learn();
+	return ours_stray;
 }
 
 bool dp_prog_is_ours(__u32 id)
@@ -244,13 +265,14 @@ bool dp_prog_is_ours(__u32 id)
 
 int prog_own(int fd)
 {
-	__u32 id = prog_fd_id(fd);
+	__u32 id;
 	FILE *f;
 	int err = 0;
 
 	progs_learn();
+	id = prog_fd_id(fd);
 	if (!id)
-		return -errno ? -errno : -EINVAL;
+		return -EINVAL;
 	f = fopen(PROGS_FILE, "a");
 	if (!f || fprintf(f, "%u\n", id) < 0 || fflush(f))
 		err = -errno;

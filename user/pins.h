@@ -41,7 +41,8 @@ int dp_pin_open(const char *name);
 
 /*
  * The running data path's configuration: 0 and @cfg; -ENOENT if none
- * runs; -EPROTO if one of another layout runs (@cfg->version says which).
+ * runs; -EPROTO if one of another layout runs (@cfg->version says which);
+ * another -errno if its pin cannot be read.
  */
 int dp_config(struct bpfnat_config *cfg);
 
@@ -64,6 +65,11 @@ int pin_commit(const char *name);
  * re-pinned or removed; dp_prog_is_ours() answers from that.
  */
 void progs_learn(void);
+
+/* Does PROGS_FILE name programs the running data path has not pinned,
+ * which a killed or failed command may have left attached?
+ */
+bool progs_stray(void);
 
 /* Is program @id bpfnat's? */
 bool dp_prog_is_ours(__u32 id);

@@ -58,10 +58,17 @@ int xdp_attach(int ifindex, const char *ifname, int prog_fd)
 	if (id) {
 		/* replace ours atomically, and only if it is still ours */
 		old = bpf_prog_get_fd_by_id(id);
-		if (old >= 0) {
-			opts.old_prog_fd = old;
-			flags |= XDP_FLAGS_REPLACE;
+		if (old < 0) {
+			err = -errno;
+			pr_warn("attach XDP to %s: its program %u: %s", ifname,
+				id, strerror(-err));
+			return err;
 		}
+		opts.old_prog_fd = old;
+		flags |= XDP_FLAGS_REPLACE;
+	} else {
+		/* and where there was none, only if there still is none */
+		flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
 	}
 	err = bpf_xdp_attach(ifindex, prog_fd, flags, &opts);
 	if (old >= 0)
@@ -115,14 +122,20 @@ static int eth_xdp_apply(const struct container *c, void *arg)
 	const struct eth_xdp *x = arg;
 	char what[NETNS_NAME_MAX + 16];
 	int ifindex, err;
+	__u32 id;
 
 	snprintf(what, sizeof(what), "eth0 of %s", c->name);
 	ifindex = if_nametoindex(CONTAINER_IFNAME);
 	if (!ifindex)
 		return -errno;
 	if (x->pass_fd < 0) {
-		/* only where XDP mode had changed it */
-		if (!xdp_ours(ifindex))
+		/* not where another tool's XDP program runs; where none
+		 * does, the offload is put back all the same: a command
+		 * killed between its two steps may have left it off
+		 */
+		if (bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &id))
+			id = 0;
+		if (id && !dp_prog_is_ours(id))
 			return 0;
 		err = xdp_detach(ifindex);
 		return err ? err : eth_tx_csum(CONTAINER_IFNAME, true);

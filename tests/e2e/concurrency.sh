@@ -212,29 +212,77 @@ test_ns_del_killed() {
 	state_agrees
 }
 
-# kill -9 at a random moment of up, 20 times, from down and while up:
-# the next up succeeds with everything in place, and down then leaves
+# kill -9 at a random moment of up, 20 times, in five kinds of rounds:
+# from down, then up; over a running data path, then up; of an up that
+# moves to another uplink, after which status still shows the running one
+# and that uplink is left as it was; from down, then down; and from down,
+# then an up itself interrupted with SIGINT.  Each ends with down leaving
 # nothing.
 test_up_killed() {
 	bpfnat ns add a
 	bpfnat ns add b
 	outside_add
-	local i ms t0 t1 midway=0
+	ip link add up1 type veth peer name up1p
+	ip addr add 203.0.113.1/24 dev up1
+	ip link set up1 up
+	ip link set up1p up
+	local i ms t0 t1 midway=0 pid uplink staged
 	t0=$(date +%s%N)
 	nat_up 2>/dev/null
 	t1=$(date +%s%N)
 	bpfnat down
 	ms=$(((t1 - t0) / 1000000 + 1))
 	for ((i = 0; i < 20; i++)); do
-		# even rounds from down, odd ones over a running data path
-		((i % 2)) && nat_up 2>/dev/null
-		"$BPFNAT" up --uplink up0 "${MODE_ARGS[@]}" >/dev/null 2>&1 &
+		case $((i % 5)) in
+		1 | 2) nat_up 2>/dev/null ;;
+		esac
+		if ((i % 5 == 2)); then
+			"$BPFNAT" up --uplink up1 "${MODE_ARGS[@]:0:2}" \
+				>/dev/null 2>&1 &
+		else
+			"$BPFNAT" up --uplink up0 "${MODE_ARGS[@]}" \
+				>/dev/null 2>&1 &
+		fi
 		kill_at_random $! "$ms" /sys/fs/bpf/bpfnat_staging
-		[[ -e /sys/fs/bpf/bpfnat_staging ]] && midway=$((midway + 1))
-		assert_ok "up after a kill" nat_up 2>/dev/null
-		state_agrees
-		assert_ok "a reaches the outside" in_ns a ping -c1 -W2 198.51.100.2
-		bpfnat down
+		staged=0
+		[[ -e /sys/fs/bpf/bpfnat_staging ]] && staged=1
+		midway=$((midway + staged))
+		case $((i % 5)) in
+		2)
+			# up1 runs only if the killed up got to commit (its
+			# staging pins go last, a few steps after)
+			uplink=$(bpfnat status -j | jq -r .uplink)
+			[[ $uplink == up0 || ($uplink == up1 && $staged == 0) ]] ||
+				fail "after a move to up1 killed midway: $uplink"
+			assert_ok "up after a kill" bpfnat up 2>/dev/null
+			assert_eq "$(bpfnat status -j | jq -r .uplink)" \
+				"$uplink" "the next up keeps what ran"
+			[[ $uplink == up1 ]] && nat_up 2>/dev/null
+			assert_no_match "$(tc qdisc show dev up1)" clsact \
+				"up1 as it was"
+			;;
+		3)
+			bpfnat down
+			;;
+		4)
+			env --default-signal=INT "$BPFNAT" up --uplink up0 \
+				"${MODE_ARGS[@]}" >/dev/null 2>&1 &
+			pid=$!
+			sleep "0.0$((RANDOM % 10))"
+			kill -INT "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || bpfnat up --uplink up0 \
+				"${MODE_ARGS[@]}" 2>/dev/null
+			;;
+		*)
+			assert_ok "up after a kill" nat_up 2>/dev/null
+			;;
+		esac
+		if ((i % 5 != 3)); then
+			state_agrees
+			assert_ok "a reaches the outside" \
+				in_ns a ping -c1 -W2 198.51.100.2
+			bpfnat down
+		fi
 		nothing_left
 	done
 	echo "$midway of 20 kills landed in the middle of an up (one takes ${ms} ms)"

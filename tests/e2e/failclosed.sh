@@ -123,6 +123,9 @@ test_interrupted_up_never_leaks() {
 	kill "$pinger" "$pinger2" 2>/dev/null || true
 	wait "$pinger" "$pinger2" 2>/dev/null || true
 	capture_stop
+	assert_match "$(tcpdump -nr /tmp/out.pcap 2>/dev/null)" \
+		"198.51.100.1 > 198.51.100.2: ICMP echo request" \
+		"the capture saw the NATed pings"
 	echo "$interrupted of 20 ups were interrupted"
 	sort /tmp/up.err | uniq -c
 	[[ $interrupted -ge 1 ]] || fail "no up was interrupted: the test tested nothing"

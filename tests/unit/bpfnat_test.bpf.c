@@ -72,4 +72,15 @@ struct {
 			__sync_fetch_and_add(&r_->what, 1);		\
 	} while (0)
 
+/* (ct_port_frees() is defined by the time this is expanded) */
+#define ct_port_search_hook()						\
+	do {								\
+		__u32 zero_ = 0;					\
+		struct test_fault *t_ =					\
+			bpf_map_lookup_elem(&test_fault, &zero_);	\
+		__u64 *n_ = ct_port_frees();				\
+		if (t_ && t_->free_during_search && n_)			\
+			__sync_fetch_and_add(n_, 1);			\
+	} while (0)
+
 #include "../../bpf/bpfnat.bpf.c"

@@ -303,6 +303,50 @@ UNIT_TEST(port_freed_is_given_at_once)
 	ASSERT_EQ(env_stat(&e, STAT_DROP_NO_PORT), 1, "no refusal since");
 }
 
+/*
+ * A port given back while a search finds none free (another CPU's flow
+ * ending then; the test build stages that moment) is not cached as taken:
+ * the refusal is not remembered, and the next flow searches again.
+ */
+UNIT_TEST(port_freed_during_a_search_not_cached_as_taken)
+{
+	struct env_opts o = { .port_lo = 2000, .port_hi = 2001 };
+	int fault = -1, races = -1;
+	struct test_fault t;
+	struct test_races n;
+	struct ct_key ek;
+	struct env e;
+	__u64 until;
+	__u32 zero = 0;
+
+	if (!env_setup(&e, &o))
+		return;
+	fault = bpf_map__fd(e.skel->maps.test_fault);
+	races = bpf_map__fd(e.skel->maps.test_races);
+	send_from(&e, e.a, 5000, 53);
+	send_from(&e, e.a, 5001, 53);
+	if (!ASSERT_EQ(env_flows(&e), 2, "the range is full"))
+		return;
+	bpf_map_lookup_elem(fault, &zero, &t);
+	t.free_during_search = 1;
+	bpf_map_update_elem(fault, &zero, &t, 0);
+	ASSERT_EQ(send_from(&e, e.a, 5002, 53), 0, "no port: refused");
+	/* ct_exhausted's key: the destination (bpf/ct_port.h) */
+	ek = key_of(IPPROTO_UDP, e.remote, 0, 53, 0);
+	ASSERT_NE(bpf_map_lookup_elem(bpf_map__fd(e.skel->maps.ct_exhausted),
+				      &ek, &until), 0,
+		  "the refusal is not remembered");
+	ASSERT_OK(bpf_map_lookup_elem(races, &zero, &n), "read test_races");
+	ASSERT_EQ(n.port_freed_meanwhile, 1, "the give-back was seen");
+
+	/* with nothing given back, a refusal is remembered, as before */
+	t.free_during_search = 0;
+	bpf_map_update_elem(fault, &zero, &t, 0);
+	ASSERT_EQ(send_from(&e, e.a, 5003, 53), 0, "refused again");
+	ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(e.skel->maps.ct_exhausted),
+				      &ek, &until), "this refusal is remembered");
+}
+
 /* Multiplying by this undoes multiplying by ct_hash()'s 0xc2b2ae35. */
 static uint32_t inverse(uint32_t a)
 {

@@ -24,6 +24,10 @@ struct test_fault {
 	__u32 fail_from;	/* 0: none fails */
 	__u32 fail_count;
 	__s32 err;		/* e.g. -EBUSY */
+	__u32 free_during_search;	/* a port search that finds none
+					 * free sees one given back meanwhile
+					 */
+	__u32 pad;
 };
 
 /* test_races[0]: how often conntrack met what another CPU did meanwhile. */
@@ -32,6 +36,9 @@ struct test_races {
 				 * its flow (removed, or recycled)
 				 */
 	__u64 lost_create;	/* another CPU created the same flow first */
+	__u64 port_freed_meanwhile;	/* a port was given back while a
+					 * search found none free
+					 */
 };
 
 #endif /* BPFNAT_TEST_HOOKS_H */

@@ -316,7 +316,7 @@ struct bpfnat_config {
 _Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
 
 /* bpfnat_config.flags */
-#define CFG_F_UPLINK_CLSACT	(1 << 0)	/* `up` created the uplink's clsact */
+/* (1 << 0) is not used: which qdiscs are bpfnat's is in /run/bpfnat/qdiscs */
 #define CFG_F_XDP_UPLINK	(1 << 1)	/* XDP mode: XDP takes the uplink */
 #define CFG_F_XDP_UPLINK_ON	(1 << 2)	/* ... told --xdp-uplink on */
 #define CFG_F_XDP_UPLINK_OFF	(1 << 3)	/* ... told --xdp-uplink off */

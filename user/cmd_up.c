@@ -201,16 +201,14 @@ int cmd_down(int argc, char **argv)
 
 static __u32 pinned_prog_id(const char *name)
 {
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int fd, err;
+	int fd = dp_pin_open(name);
+	__u32 id;
 
-	fd = dp_pin_open(name);
 	if (fd < 0)
 		return 0;
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	id = prog_fd_id(fd);
 	close(fd);
-	return err ? 0 : info.id;
+	return id;
 }
 
 static unsigned long endpoints_count(void)

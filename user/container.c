@@ -351,10 +351,9 @@ int container_run(const struct container *c, container_fn fn, void *arg)
 	return err;
 }
 
-static int read_eth0_mac(const struct container *c, void *arg)
+/* Inside a container: its eth0, into the struct nl_link @arg. */
+static int read_eth0(const struct container *c, void *arg)
 {
-	struct endpoint *ep = arg;
-	struct nl_link eth;
 	struct nl cnl;
 	int err;
 
@@ -362,19 +361,23 @@ static int read_eth0_mac(const struct container *c, void *arg)
 	err = nl_open(&cnl);
 	if (err)
 		return err;
-	err = nl_link_get(&cnl, CONTAINER_IFNAME, &eth);
+	err = nl_link_get(&cnl, CONTAINER_IFNAME, arg);
 	nl_close(&cnl);
-	if (!err)
-		memcpy(ep->mac, eth.mac, ETH_ALEN);
 	return err;
 }
 
 int container_endpoint(const struct container *c, struct endpoint *ep)
 {
+	struct nl_link eth;
+	int err;
+
 	memset(ep, 0, sizeof(*ep));
 	ep->ifindex = c->host_ifindex;
 	memcpy(ep->host_mac, c->host_mac, ETH_ALEN);
-	return container_run(c, read_eth0_mac, ep);
+	err = container_run(c, read_eth0, &eth);
+	if (!err)
+		memcpy(ep->mac, eth.mac, ETH_ALEN);
+	return err;
 }
 
 static void intent_path(const char *name, char *path, size_t size)
@@ -431,31 +434,15 @@ void container_intent_end(const char *name)
 	unlink(path);
 }
 
-static int eth0_peer(const struct container *c, void *arg)
-{
-	struct nl_link eth;
-	struct nl cnl;
-	int err;
-
-	(void)c;
-	err = nl_open(&cnl);
-	if (err)
-		return err;
-	err = nl_link_get(&cnl, CONTAINER_IFNAME, &eth);
-	nl_close(&cnl);
-	if (!err)
-		*(int *)arg = eth.peer_ifindex;
-	return err;
-}
-
 /* Is the eth0 of namespace @name the other end of host veth @ifindex? */
 static bool peer_is_eth0(const char *name, int ifindex)
 {
 	struct container c = {};
-	int peer = 0;
+	struct nl_link eth;
 
 	snprintf(c.name, sizeof(c.name), "%s", name);
-	return !container_run(&c, eth0_peer, &peer) && peer == ifindex;
+	return !container_run(&c, read_eth0, &eth) &&
+	       eth.peer_ifindex == ifindex;
 }
 
 int container_intent_read(struct nl *nl, const char *name,

@@ -664,10 +664,11 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	u.old.g = GEN_NONE;
 	u.new.g = GEN_NONE;
 	u.old.tx_ports = -1;
+	/* half-made containers go first: the plan lists what stays */
+	dp_containers_recover(nl);
 	err = up_plan(&u);
 	if (err)
 		goto out;
-	dp_containers_recover(nl);
 	err = up_stop("planning") ?: up_load(&u);
 	if (!err)
 		err = up_stop("loading") ?: up_populate(&u);

@@ -35,6 +35,15 @@ struct {
 	__type(value, __u8);
 } exclude SEC(".maps");
 
+/* Published ports: the host side of each, and the container behind it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PORTS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct port_key);
+	__type(value, struct port_val);
+} ports SEC(".maps");
+
 /* Conntrack: both tuples of every flow, each pointing at its slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -34,6 +34,7 @@
 #define PIN_CT_EXHAUSTED	"ct_exhausted"
 #define PIN_TX_PORTS		"tx_ports"
 #define PIN_FRAG_STASH		"frag_stash"
+#define PIN_PORTS		"ports"
 #define PIN_PROG_CONTAINER	"tc_container"
 #define PIN_PROG_UPLINK		"tc_uplink"
 #define PIN_PROG_GUARD		"tc_guard"
@@ -58,6 +59,9 @@
 #endif
 #ifndef FRAGS_MAX
 #define FRAGS_MAX		4096
+#endif
+#ifndef PORTS_MAX
+#define PORTS_MAX		4096
 #endif
 #ifndef EXHAUSTED_MAX
 #define EXHAUSTED_MAX		1024
@@ -225,6 +229,28 @@ struct exclude_key {
 	__be32 addr;
 };
 _Static_assert(sizeof(struct exclude_key) == 8, "exclude_key layout");
+
+/*
+ * ports: published ports (`bpfnat port add`, Docker's -p), keyed by their
+ * host side.  A packet from the outside to host_addr:host_port, or to any
+ * of the host's addresses when host_addr is 0, is DNATed to addr:port.  A
+ * range is one entry per port.  IPv4 only for now: family says which, so
+ * that IPv6 entries can join without a new layout.
+ */
+struct port_key {
+	__be32 host_addr;	/* 0: every address of the host */
+	__be16 host_port;
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;		/* AF_INET */
+};
+_Static_assert(sizeof(struct port_key) == 8, "port_key layout");
+
+struct port_val {
+	__be32 addr;		/* the container */
+	__be16 port;		/* its port */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct port_val) == 8, "port_val layout");
 
 /*
  * frags: what became of a fragmented datagram from the outside, learnt from

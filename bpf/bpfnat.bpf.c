@@ -157,7 +157,10 @@ static long sweep_slot(__u32 i, struct sweep *s)
 	if (!ct_seen_live(seen))
 		return 0;
 	if (s->flush) {
-		if (s->only_addr && f->orig.saddr != s->only_addr)
+		/* a container's flows: those it sends in, one way or both */
+		if (s->only_addr &&
+		    f->tuple[CT_DIR_ORIG].saddr != s->only_addr &&
+		    f->tuple[CT_DIR_REPLY].saddr != s->only_addr)
 			return 0;
 	} else if (!ct_expired(f, s->cfg, s->now)) {
 		return 0;

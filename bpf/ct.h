@@ -2,12 +2,12 @@
 /*
  * Connection tracking for NATed flows.
  *
- * A flow is one slot of ct_flows plus two keys in ct_index, the tuple the
- * container sent and the tuple the reply comes back with, both pointing at
- * the slot.  Creation takes a free slot number from ct_free, claims a
- * source port by inserting the reply key with BPF_NOEXIST (the insert is
- * the port reservation, atomic across CPUs), then inserts the original
- * key; if another CPU won the race for the same tuple, everything is rolled
+ * A flow is one slot of ct_flows plus two keys in ct_index, the tuple its
+ * initiator sent and the tuple the answers come with, both pointing at
+ * the slot.  Creation takes a free slot number from ct_free, inserts the
+ * reply key with BPF_NOEXIST (for SNAT that insert claims the source
+ * port, atomic across CPUs; a published port's flow has its reply tuple
+ * given), then inserts the original key; if another CPU won the race for the same tuple, everything is rolled
  * back and the winner's flow is used.  Removal is owned by whoever turns
  * the slot from CT_SLOT_LIVE to CT_SLOT_FREE with one compare-and-swap of
  * the (live, gen) word it saw when it chose the flow; gen grows each time
@@ -49,12 +49,7 @@ static __always_inline bool ct_key_eq(const struct ct_key *a,
 static __always_inline bool ct_flow_has_key(const struct ct_flow *f,
 					    __u8 dir, const struct ct_key *key)
 {
-	struct ct_key rkey;
-
-	if (dir == CT_DIR_ORIG)
-		return ct_key_eq(&f->orig, key);
-	ct_reply_key(f, &rkey);
-	return ct_key_eq(&rkey, key);
+	return ct_key_eq(&f->tuple[dir & 1], key);
 }
 
 /*
@@ -177,18 +172,16 @@ static __always_inline bool ct_delete(__u32 slot, struct ct_flow *f,
 				      __u64 seen)
 {
 	__u64 owned = ct_claim_as(seen, CT_SLOT_FREE);
-	struct ct_key rkey;
 	bool gone;
 
 	if (!ct_seen_live(seen) ||
 	    __sync_val_compare_and_swap(ct_claim(f), seen, owned) != seen)
 		return false;
 	/* both keys lead here: no lookup needed, and both are tried */
-	ct_reply_key(f, &rkey);
-	gone = ct_key_gone(ct_index_delete(&rkey));
+	gone = ct_key_gone(ct_index_delete(&f->tuple[CT_DIR_REPLY]));
 	if (gone)
-		ct_port_freed(&rkey);
-	gone &= ct_key_gone(ct_index_delete(&f->orig));
+		ct_port_freed(&f->tuple[CT_DIR_REPLY]);
+	gone &= ct_key_gone(ct_index_delete(&f->tuple[CT_DIR_ORIG]));
 	ct_slot_release(slot, f, gone);
 	return true;
 }
@@ -201,18 +194,16 @@ static __always_inline bool ct_reclaim(__u32 slot, struct ct_flow *f,
 				       __u64 seen)
 {
 	__u64 owned = ct_claim_as(seen, CT_SLOT_FREE);
-	struct ct_key rkey;
 	bool gone;
 
 	/* one sweeper at a time: another one (flush, say) passes over it */
 	if ((__u32)seen != CT_SLOT_DYING ||
 	    __sync_val_compare_and_swap(ct_claim(f), seen, owned) != seen)
 		return false;
-	ct_reply_key(f, &rkey);
-	gone = ct_unindex_ours(&rkey, slot);
+	gone = ct_unindex_ours(&f->tuple[CT_DIR_REPLY], slot);
 	if (gone)
-		ct_port_freed(&rkey);
-	gone &= ct_unindex_ours(&f->orig, slot);
+		ct_port_freed(&f->tuple[CT_DIR_REPLY]);
+	gone &= ct_unindex_ours(&f->tuple[CT_DIR_ORIG], slot);
 	return ct_slot_release(slot, f, gone);
 }
 
@@ -229,10 +220,10 @@ static __always_inline void ct_account(void *ctx, struct ct_flow *f,
 
 	if (dir == CT_DIR_REPLY && !(f->flags & CT_F_REPLIED)) {
 		__sync_fetch_and_or(&f->flags, CT_F_REPLIED);
-		if (f->orig.proto != IPPROTO_TCP)
+		if (p->key.proto != IPPROTO_TCP)
 			f->state = CT_ESTABLISHED;
 	}
-	if (f->orig.proto == IPPROTO_TCP && p->l4)
+	if (p->key.proto == IPPROTO_TCP && p->l4)
 		ct_track_segment(ctx, f, p, dir, xdp);
 }
 
@@ -279,38 +270,65 @@ static long early_drop_probe(__u32 i, struct early_drop *e)
 /*
  * The table is full: free one slot, as nf_conntrack's early drop does, by
  * taking an expired flow or else the oldest unanswered one near @start.
- * Established flows are never evicted.
+ * Established flows are never evicted.  @e is the scan's room, the
+ * caller's.
  */
 static __always_inline bool ct_early_drop(const struct bpfnat_config *cfg,
-					  __u32 start)
+					  __u32 start, struct early_drop *e)
 {
-	struct early_drop e = {
+	struct ct_flow *f;
+
+	*e = (struct early_drop){
 		.cfg = cfg,
 		.now = bpf_ktime_get_coarse_ns(),
 		.start = start,
 	};
-	struct ct_flow *f;
-
 	if (!cfg->ct_max)
 		return false;
-	bpf_loop(CT_EARLY_DROP_SCAN, early_drop_probe, &e, 0);
-	if (!e.found)
+	bpf_loop(CT_EARLY_DROP_SCAN, early_drop_probe, e, 0);
+	if (!e->found)
 		return false;
-	f = bpf_map_lookup_elem(&ct_flows, &e.victim);
+	f = bpf_map_lookup_elem(&ct_flows, &e->victim);
 	if (!f)
 		return false;
 	/* answered since it was chosen: it is no longer a candidate */
-	if (!e.expired && (f->flags & CT_F_REPLIED))
+	if (!e->expired && (f->flags & CT_F_REPLIED))
 		return false;
-	return ct_delete(e.victim, f, e.victim_seen);
+	return ct_delete(e->victim, f, e->victim_seen);
 }
 
-/* What a new flow is made of: the tuple and a little of its first packet. */
+/*
+ * What a new flow is made of: both tuples and a little of its first
+ * packet.  A SNAT flow's reply has its destination port chosen here
+ * (reply.dport is ignored); the others' are taken as given.
+ */
 struct ct_new {
-	struct ct_key key;
-	__u32 ifindex;		/* the container's veth */
+	struct ct_key key;	/* tuple[CT_DIR_ORIG]: the first packet's */
+	struct ct_key reply;	/* tuple[CT_DIR_REPLY] */
+	__u32 ifindex[2];	/* struct ct_flow's */
+	__u8 kind;		/* enum ct_kind */
 	__u8 tcp_flags;
+	__u8 pad[6];
 };
+
+/*
+ * Where a new flow's struct ct_new is made: not on the stack, where the
+ * programs, ct_create() and its loops' callbacks share the verifier's 512
+ * bytes.  Per CPU: a program runs to its end on the CPU it started on.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_new);
+} ct_new_room SEC(".maps");
+
+static __always_inline struct ct_new *ct_new_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&ct_new_room, &zero);
+}
 
 static __always_inline __u32 ct_initial_state(const struct ct_new *n)
 {
@@ -323,6 +341,23 @@ static __always_inline __u32 ct_initial_state(const struct ct_new *n)
 }
 
 /*
+ * Insert the given reply tuple of @f (not SNAT's: its port is searched
+ * for).  Returns 0 or a negative errno; *@reserved as snat_alloc_port().
+ */
+static __always_inline long ct_reserve_reply(struct ct_flow *f, __u32 slot,
+					     bool *reserved)
+{
+	struct ct_ref ref = { .flow = slot, .dir = CT_DIR_REPLY };
+	long err;
+
+	/* (int): on 6.1 map updates return an int (see port_try()) */
+	err = (int)bpf_map_update_elem(&ct_index, &f->tuple[CT_DIR_REPLY],
+				       &ref, BPF_NOEXIST);
+	*reserved = !err;
+	return err;
+}
+
+/*
  * Create the flow @n.  On success *out is the flow's slot (ours, or that
  * of the flow another CPU created for the same tuple at the same time) and
  * CONTINUE is returned; otherwise a drop reason.
@@ -332,8 +367,13 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 {
 	const struct bpfnat_config *cfg = config_get();
 	struct ct_ref ref = { .dir = CT_DIR_ORIG };
-	struct ct_key key, rkey;
+	struct ct_key key;
 	bool lost_race = false, reserved = false;
+	/* the two loops' state, never needed at once */
+	union {
+		struct early_drop drop;
+		struct port_search port;
+	} room;
 	struct ct_ref *won;
 	struct ct_flow *f;
 	__u32 slot;
@@ -346,7 +386,7 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 	/* on the stack: 6.1 takes no other memory for a map key */
 	key = n->key;
 	if (bpf_map_pop_elem(&ct_free, &slot)) {
-		if (!ct_early_drop(cfg, ct_hash(&key)) ||
+		if (!ct_early_drop(cfg, ct_hash(&key), &room.drop) ||
 		    bpf_map_pop_elem(&ct_free, &slot))
 			return STAT_DROP_CT_FULL;
 	}
@@ -357,9 +397,11 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 	now = bpf_ktime_get_coarse_ns();
 	/* ours alone now (it came from ct_free): a new generation */
 	*ct_claim(f) = (__u64)(f->gen + 1) << 32 | CT_SLOT_NEW;
-	f->orig = key;
-	f->nat_addr = cfg->snat_addr;
-	f->ifindex = n->ifindex;
+	f->tuple[CT_DIR_ORIG] = key;
+	f->tuple[CT_DIR_REPLY] = n->reply;
+	f->ifindex[CT_DIR_ORIG] = n->ifindex[CT_DIR_ORIG];
+	f->ifindex[CT_DIR_REPLY] = n->ifindex[CT_DIR_REPLY];
+	f->kind = n->kind;
 	f->state = ct_initial_state(n);
 	/* TCP without a SYN: picked up mid-stream */
 	f->flags = n->key.proto == IPPROTO_TCP && f->state != CT_SYN_SENT ?
@@ -371,12 +413,16 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 	f->bytes[0] = f->bytes[1] = 0;
 	f->nh_ifindex = 0;
 
-	err = snat_alloc_port(ctx, f, slot, cfg, now, &reserved);
+	if (n->kind == CT_KIND_SNAT)
+		err = snat_alloc_port(ctx, f, slot, cfg, now, &reserved,
+				      &room.port);
+	else
+		err = ct_reserve_reply(f, slot, &reserved);
 	if (err)
 		goto free_reserved;
 
 	ref.flow = slot;
-	err = (int)bpf_map_update_elem(&ct_index, &f->orig, &ref, BPF_NOEXIST);
+	err = (int)bpf_map_update_elem(&ct_index, &key, &ref, BPF_NOEXIST);
 	if (err) {
 		lost_race = err == -EEXIST;
 		goto free_reserved;
@@ -387,10 +433,10 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 
 free_reserved:
 	if (reserved) {
-		ct_reply_key(f, &rkey);
-		reserved = !ct_key_gone(ct_index_delete(&rkey));
+		reserved = !ct_key_gone(ct_index_delete(
+					&f->tuple[CT_DIR_REPLY]));
 		if (!reserved)
-			ct_port_freed(&rkey);
+			ct_port_freed(&f->tuple[CT_DIR_REPLY]);
 	}
 	/* ours still: free, or dying while the reply key stays */
 	f->live = CT_SLOT_FREE;
@@ -428,23 +474,18 @@ __noinline int ct_create_xdp(struct xdp_md *xdp, const struct ct_new *n,
 }
 
 /*
- * Create the flow for a container's first packet @p.  On success *out is
- * the flow and CONTINUE is returned; otherwise a drop reason.
+ * Create the flow @n for the packet in hand.  On success *out is the flow
+ * and CONTINUE is returned; otherwise a drop reason.
  */
-static __always_inline int ct_create_for(void *ctx, const struct pkt *p,
-					 struct ct_flow **out, const bool xdp)
+static __always_inline int ct_create_flow(void *ctx, const struct ct_new *n,
+					  struct ct_flow **out, const bool xdp)
 {
-	struct ct_new n = {
-		.key = p->key,
-		.ifindex = p->ifindex,
-		.tcp_flags = p->tcp_flags,
-	};
 	struct ct_flow *f;
 	__u32 slot;
 	int ret;
 
-	ret = xdp ? ct_create_xdp(ctx, &n, &slot) :
-		    ct_create_tc(ctx, &n, &slot);
+	ret = xdp ? ct_create_xdp(ctx, n, &slot) :
+		    ct_create_tc(ctx, n, &slot);
 	if (ret != CONTINUE)
 		return ret;
 	/* the winner's slot may have been recycled already, too */
@@ -452,10 +493,40 @@ static __always_inline int ct_create_for(void *ctx, const struct pkt *p,
 	if (!f || *(volatile __u32 *)&f->live != CT_SLOT_LIVE)
 		return STAT_DROP_CT_RACE;
 	asm volatile("" ::: "memory");	/* the tuple after live */
-	if (!ct_key_eq(&f->orig, &n.key))
+	if (!ct_key_eq(&f->tuple[CT_DIR_ORIG], &n->key))
 		return STAT_DROP_CT_RACE;
 	*out = f;
 	return CONTINUE;
+}
+
+/*
+ * The SNAT flow of a container's first packet @p towards the outside: the
+ * answer comes from where it went, to the SNAT address and the port
+ * chosen for it.
+ */
+static __always_inline int ct_create_snat(void *ctx, const struct pkt *p,
+					  const struct bpfnat_config *cfg,
+					  struct ct_flow **out, const bool xdp)
+{
+	struct ct_new *n = ct_new_get();
+
+	if (!n)
+		return STAT_DROP_CT_FULL;
+	n->key = p->key;
+	n->reply = (struct ct_key){
+		.saddr = p->key.daddr,
+		.daddr = cfg->snat_addr,
+		/* ICMP: the echo reply carries the id as its "destination
+		 * port"
+		 */
+		.sport = p->key.proto == IPPROTO_ICMP ? 0 : p->key.dport,
+		.proto = p->key.proto,
+	};
+	n->ifindex[CT_DIR_ORIG] = p->ifindex;
+	n->ifindex[CT_DIR_REPLY] = 0;
+	n->kind = CT_KIND_SNAT;
+	n->tcp_flags = p->tcp_flags;
+	return ct_create_flow(ctx, n, out, xdp);
 }
 
 #endif /* BPFNAT_CT_H */

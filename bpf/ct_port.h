@@ -5,7 +5,8 @@
  * reservation, atomic across CPUs.  The container's own port is kept when
  * it is free for that destination (RFC 4787 port preservation); otherwise
  * one bounded pass over the range, from a hashed start, takes the first
- * free port that none of the host's own sockets holds.  A destination
+ * free port that none of the host's own sockets holds and that is not
+ * published.  A destination
  * found with no free port is refused for a second (ct_exhausted), until a
  * port towards it is freed.  A port given back while a search ran could
  * be cached as taken: every give-back counts in ct_sweep.port_frees, and a
@@ -106,7 +107,32 @@ struct port_search {
 	__u16 port;		/* chosen port, host order */
 	long err;
 	bool stuck;		/* a host's port could not be given back */
+	struct port_key pk;	/* for port_is_published() */
 };
+
+/*
+ * Is @port published (`bpfnat port add`) on the SNAT address, or on every
+ * address?  Then it is never a NATed flow's: the outside's connections to
+ * it are the container's behind it.  The key lives in @s, not on the
+ * stack (see port_is_hosts()).
+ */
+static __always_inline bool port_is_published(struct port_search *s,
+					      __be16 port)
+{
+	__be32 addr = s->pk.host_addr;
+	bool found;
+
+	if (s->pk.proto != IPPROTO_TCP && s->pk.proto != IPPROTO_UDP)
+		return false;
+	s->pk.host_port = port;
+	found = bpf_map_lookup_elem(&ports, &s->pk);
+	if (!found) {
+		s->pk.host_addr = 0;
+		found = bpf_map_lookup_elem(&ports, &s->pk);
+		s->pk.host_addr = addr;
+	}
+	return found;
+}
 
 static __always_inline long port_try(struct port_search *s, __u16 port)
 {
@@ -137,7 +163,8 @@ static long port_search_step(__u32 i, struct port_search *s)
 	err = port_try(s, s->lo + at);
 	if (err == -EEXIST)
 		return 0;
-	if (err || !port_is_hosts(s->ctx, &s->rkey))
+	if (err || (!port_is_hosts(s->ctx, &s->rkey) &&
+		    !port_is_published(s, s->rkey.dport)))
 		return 1;	/* ours, or a failure: stop */
 	err = ct_index_delete(&s->rkey);
 	if (!ct_key_gone(err)) {
@@ -160,35 +187,40 @@ static long port_search_step(__u32 i, struct port_search *s)
  * reply key.  The container's own port is kept when it is free (RFC 4787
  * port preservation); otherwise the whole range is searched from a hashed
  * start.  A port the host's own sockets use is passed over.  Returns 0 or
- * a negative errno; *@reserved says whether the reply key with
- * f->nat_port is in ct_index, ours (on success, and when a port could not
- * be given back).
+ * a negative errno; *@reserved says whether the reply key with the
+ * port in f->tuple[CT_DIR_REPLY].dport is in ct_index, ours (on success, and when a port could not
+ * be given back).  @s is the search's room, the caller's (see ct_create()).
  */
 static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 					    __u32 slot,
 					    const struct bpfnat_config *cfg,
-					    __u64 now, bool *reserved)
+					    __u64 now, bool *reserved,
+					    struct port_search *s)
 {
-	struct port_search s = {
+	__u16 own = bpf_ntohs(f->tuple[CT_DIR_ORIG].sport);
+	__u64 *until, *frees, before = 0;
+	struct ct_key ek;
+
+	*s = (struct port_search){
 		.ctx = ctx,
 		.ref = { .flow = slot, .dir = CT_DIR_REPLY },
 		.lo = cfg->port_lo,
 		.range = (__u32)cfg->port_hi - cfg->port_lo + 1,
 	};
-	__u16 own = bpf_ntohs(f->orig.sport);
-	__u64 *until, *frees, before = 0;
-	struct ct_key ek;
 
 	/* Echo ids are not ports: the whole 16-bit space is theirs. */
-	if (f->orig.proto == IPPROTO_ICMP) {
-		s.lo = 0;
-		s.range = 0x10000;
+	if (f->tuple[CT_DIR_ORIG].proto == IPPROTO_ICMP) {
+		s->lo = 0;
+		s->range = 0x10000;
 	}
-	s.start = ct_hash(&f->orig) % s.range;
-	f->nat_port = 0;
+	s->start = ct_hash(&f->tuple[CT_DIR_ORIG]) % s->range;
 	*reserved = false;
-	ct_reply_key(f, &s.rkey);
-	exhausted_key(&s.rkey, &ek);
+	s->rkey = f->tuple[CT_DIR_REPLY];
+	s->rkey.dport = 0;
+	s->pk.host_addr = s->rkey.daddr;
+	s->pk.proto = s->rkey.proto;
+	s->pk.family = AF_INET;
+	exhausted_key(&s->rkey, &ek);
 	until = bpf_map_lookup_elem(&ct_exhausted, &ek);
 	if (until && now < *until)
 		return -EEXIST;
@@ -196,15 +228,16 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 	if (frees)
 		before = *(volatile __u64 *)frees;
 
-	if (own >= s.lo && own - s.lo < s.range) {
-		s.rkey.dport = f->orig.sport;
-		if (!port_is_hosts(ctx, &s.rkey) &&
-		    port_try(&s, own) != -EEXIST)
+	if (own >= s->lo && own - s->lo < s->range) {
+		s->rkey.dport = f->tuple[CT_DIR_ORIG].sport;
+		if (!port_is_hosts(ctx, &s->rkey) &&
+		    !port_is_published(s, s->rkey.dport) &&
+		    port_try(s, own) != -EEXIST)
 			goto out;
 	}
-	s.err = -EEXIST;
-	bpf_loop(s.range, port_search_step, &s, 0);
-	if (s.err == -EEXIST) {
+	s->err = -EEXIST;
+	bpf_loop(s->range, port_search_step, s, 0);
+	if (s->err == -EEXIST) {
 		__u64 later = now + EXHAUSTED_NS;
 
 		ct_port_search_hook();
@@ -219,11 +252,9 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 		}
 	}
 out:
-	if (!s.err || s.stuck) {
-		f->nat_port = bpf_htons(s.port);
-		*reserved = true;
-	}
-	return s.err;
+	f->tuple[CT_DIR_REPLY].dport = bpf_htons(s->port);
+	*reserved = !s->err || s->stuck;
+	return s->err;
 }
 
 #endif /* BPFNAT_CT_PORT_H */

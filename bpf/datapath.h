@@ -12,7 +12,9 @@
  *   from_uplink     a packet arriving from the outside:
  *                   reply of a NATed flow, a later fragment of one, or an
  *                   ICMP error about one -> reverse NAT, redirect into the
- *                   container; anything else -> the stack.
+ *                   container; to a published port -> DNAT, a flow of
+ *                   its own, redirect into the container; anything else
+ *                   -> the stack.
  *
  * Each returns the packet's outcome (enum stat_id); the entry points turn
  * it into a verdict in one place (stats.h).
@@ -95,7 +97,7 @@ static __always_inline int container_to_container(void *ctx, struct pkt *p,
 						  const struct endpoint *dst,
 						  const bool xdp)
 {
-	struct rewrite rw = { .nat = NAT_NONE };
+	struct rewrite rw = {};	/* forwarded, not translated */
 
 	if (!source_endpoint(p))
 		return STAT_DROP_SPOOFED;
@@ -124,7 +126,7 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct bpf_fib_lookup fib = {};
-	struct rewrite rw = { .nat = NAT_SRC };
+	struct rewrite rw = {};
 	struct ct_flow *f = NULL;
 	__u8 dir = CT_DIR_ORIG;
 	int route = -1, ret;
@@ -136,7 +138,10 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 	/* A later fragment has no ports to look up. */
 	if (p->l4) {
 		f = ct_lookup(&p->key, &dir);
-		if (f && f->ifindex != p->ifindex)
+		/* the flow's and its direction's: a SNAT flow's packets
+		 * from the container, a published port's answers
+		 */
+		if (f && f->ifindex[dir] != p->ifindex)
 			return STAT_DROP_SPOOFED;
 	}
 	if (!f) {
@@ -175,11 +180,13 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 		/* With one SNAT address, a later fragment's only change is
 		 * its source address.
 		 */
-		rw.addr = cfg->snat_addr;
+		rw.nat = 1;
+		rw.saddr = cfg->snat_addr;
+		rw.daddr = p->key.daddr;
 		goto rewrite;
 	}
 	if (!f) {
-		ret = ct_create_for(ctx, p, &f, xdp);
+		ret = ct_create_snat(ctx, p, cfg, &f, xdp);
 		if (ret == STAT_DROP_NO_PORT)
 			return answer_container(ctx, p, cfg, ret,
 						ICMP_DEST_UNREACH,
@@ -190,8 +197,7 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 	if (asked && route == ROUTE_UPLINK)
 		route_remember(f, &fib, cfg, now, xdp);
 	ct_account(ctx, f, p, dir, now, xdp);
-	rw.addr = f->nat_addr;
-	rw.port = f->nat_port;
+	rewrite_for(&rw, f, dir);
 rewrite:
 	p->redirect = redirect_uplink(route, &fib, cfg, xdp);
 	__builtin_memcpy(rw.dmac, fib.dmac, ETH_ALEN);
@@ -210,7 +216,8 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 						const bool xdp)
 {
 	struct bpf_fib_lookup fib = {};
-	struct rewrite rw = { .nat = NAT_SRC, .addr_only = 1 };
+	struct rewrite rw = { .nat = 1, .addr_only = 1 };
+	const struct ct_key *t;
 	struct icmp_quote q;
 	struct ct_key k = {};
 	struct ct_flow *f;
@@ -224,7 +231,9 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 		return ret;
 	if (q.ip->daddr != p->key.saddr)
 		return STAT_DROP_ICMP_NO_FLOW;
-	/* the flow the quoted reply belongs to, by its original tuple */
+	/* the flow the quoted packet belongs to, by the tuple of the
+	 * direction the container sends in (the quote's mirror)
+	 */
 	k.saddr = q.ip->daddr;
 	k.daddr = q.ip->saddr;
 	k.proto = q.ip->protocol;
@@ -235,7 +244,7 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 		k.dport = *icmp_quote_port(&q, true);
 	}
 	f = ct_lookup(&k, &dir);
-	if (!f || dir != CT_DIR_ORIG || f->ifindex != p->ifindex)
+	if (!f || f->ifindex[dir] != p->ifindex)
 		return STAT_DROP_ICMP_NO_FLOW;
 	if (!icmp_checksums_ok(ctx, p->len))
 		return STAT_DROP_BAD_ICMP;
@@ -246,8 +255,13 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 		return STAT_DROP_TTL;
 
 	p->redirect = redirect_uplink(route, &fib, cfg, xdp);
-	icmp_quote_rewrite(&q, false, f->nat_addr, f->nat_port);
-	rw.addr = f->nat_addr;
+	/* the quote becomes what the outside sent: its destination, the
+	 * container's, is the one the outside sent to
+	 */
+	t = &f->tuple[dir ^ 1];
+	icmp_quote_rewrite(&q, false, t->daddr, t->dport);
+	rw.saddr = t->daddr;
+	rw.daddr = p->key.daddr;
 	__builtin_memcpy(rw.dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(rw.smac, fib.smac, ETH_ALEN);
 	packet_rewrite(ctx, p, &rw, xdp);
@@ -334,15 +348,17 @@ static __always_inline int from_container_arp(struct pkt *p, const bool xdp)
 }
 
 /*
- * Deliver a translated packet into container @addr, counting it to flow
- * @f (if any) only once it is sure to go: XDP may still leave it to tc,
- * which would count it again.
+ * Deliver a packet from the outside, translated as @rw says, into the
+ * container at its new destination; count it to flow @f (if any), as a
+ * packet of direction @dir, only once it is sure to go: XDP may still
+ * leave it to tc, which would count it again.
  */
 static __always_inline int deliver(void *ctx, struct pkt *p,
-				   struct rewrite *rw, __be32 addr,
-				   struct ct_flow *f, const bool xdp)
+				   struct rewrite *rw, struct ct_flow *f,
+				   __u8 dir, const bool xdp)
 {
 	const struct endpoint *ep;
+	__be32 addr = rw->daddr;
 
 	ep = bpf_map_lookup_elem(&endpoints, &addr);
 	if (!ep)
@@ -352,14 +368,12 @@ static __always_inline int deliver(void *ctx, struct pkt *p,
 	if (xdp && !xdp_can_send(ep->ifindex))
 		return STAT_TO_TC;
 	if (f)
-		ct_account(ctx, f, p, CT_DIR_REPLY,
-			   bpf_ktime_get_coarse_ns(), xdp);
-	rw->addr = addr;
+		ct_account(ctx, f, p, dir, bpf_ktime_get_coarse_ns(), xdp);
 	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
 	p->redirect = redirect_container(ep, xdp);
 	packet_rewrite(ctx, p, rw, xdp);
-	return STAT_DNAT;
+	return f && f->kind == CT_KIND_DNAT ? STAT_DNAT : STAT_REVERSE_NAT;
 }
 
 /*
@@ -369,7 +383,7 @@ static __always_inline int deliver(void *ctx, struct pkt *p,
 static __always_inline int uplink_later_fragment(void *ctx, struct pkt *p,
 						 const bool xdp)
 {
-	struct rewrite rw = { .nat = NAT_DST, .addr_only = 1 };
+	struct rewrite rw = { .nat = 1, .addr_only = 1 };
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct frag_key fk;
 	struct frag_val *v;
@@ -385,8 +399,11 @@ static __always_inline int uplink_later_fragment(void *ctx, struct pkt *p,
 			return ret;
 		v = frag_find(&fk, now);	/* its first came meanwhile */
 	}
-	if (v && v->state == FRAG_NAT)
-		return deliver(ctx, p, &rw, v->addr, NULL, xdp);
+	if (v && v->state == FRAG_NAT) {
+		rw.saddr = p->key.saddr;
+		rw.daddr = v->addr;
+		return deliver(ctx, p, &rw, NULL, 0, xdp);
+	}
 	return STAT_PASS;			/* the host's */
 }
 
@@ -395,7 +412,8 @@ static __always_inline int uplink_icmp_error(void *ctx, struct pkt *p,
 					     const struct bpfnat_config *cfg,
 					     const bool xdp)
 {
-	struct rewrite rw = { .nat = NAT_DST, .addr_only = 1 };
+	struct rewrite rw = { .nat = 1, .addr_only = 1 };
+	const struct ct_key *t;
 	struct icmp_quote q;
 	struct ct_key k = {};
 	struct ct_flow *f;
@@ -406,7 +424,9 @@ static __always_inline int uplink_icmp_error(void *ctx, struct pkt *p,
 	if (icmp_quote_parse(p, &q) != CONTINUE ||
 	    q.ip->saddr != cfg->snat_addr)
 		return STAT_PASS;	/* about the host's own traffic */
-	/* the flow the quoted packet belongs to, by its reply tuple */
+	/* the flow the quoted packet belongs to, by the tuple of the
+	 * direction the outside sends in (the quote's mirror)
+	 */
 	k.saddr = q.ip->daddr;
 	k.daddr = q.ip->saddr;
 	k.proto = q.ip->protocol;
@@ -417,28 +437,137 @@ static __always_inline int uplink_icmp_error(void *ctx, struct pkt *p,
 		k.dport = *icmp_quote_port(&q, true);
 	}
 	f = ct_lookup(&k, &dir);
-	if (!f || dir != CT_DIR_REPLY)
+	if (!f || f->ifindex[dir])
 		return STAT_PASS;
 	if (!icmp_checksums_ok(ctx, p->len))
 		return STAT_DROP_BAD_ICMP;
-	icmp_quote_rewrite(&q, true, f->orig.saddr, f->orig.sport);
-	return deliver(ctx, p, &rw, f->orig.saddr, NULL, xdp);
+	/* the quote becomes what the container sent, and the error goes
+	 * to it; its source, a router on the way, stays
+	 */
+	t = &f->tuple[dir ^ 1];
+	icmp_quote_rewrite(&q, true, t->saddr, t->sport);
+	rw.saddr = p->key.saddr;
+	rw.daddr = t->saddr;
+	return deliver(ctx, p, &rw, NULL, 0, xdp);
 }
 
-/* Outside -> container: the reply of a NATed flow, reverse NATed. */
+/*
+ * Is @daddr, from the outside, one of the host's own addresses?  The FIB
+ * does not forward what is local.  Asked only of a published port's
+ * first packet to an address other than the SNAT address.  Global
+ * functions, one per program type, so that the lookup's 64 bytes are
+ * not on the stack of the programs, which ct_create() shares.
+ */
+static __always_inline bool is_local(void *ctx, __u32 ifindex, __be32 saddr,
+				     __be32 daddr)
+{
+	struct bpf_fib_lookup fib = {
+		.family = AF_INET,
+		.ifindex = ifindex,
+		.ipv4_src = saddr,
+		.ipv4_dst = daddr,
+	};
+
+	return bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) ==
+	       BPF_FIB_LKUP_RET_NOT_FWDED;
+}
+
+__noinline int is_local_tc(struct __sk_buff *skb, __u32 ifindex,
+			   __be32 saddr, __be32 daddr)
+{
+	return is_local(skb, ifindex, saddr, daddr);
+}
+
+__noinline int is_local_xdp(struct xdp_md *xdp, __u32 ifindex, __be32 saddr,
+			    __be32 daddr)
+{
+	return is_local(xdp, ifindex, saddr, daddr);
+}
+
+static __always_inline bool for_the_host(void *ctx, const struct pkt *p,
+					 const bool xdp)
+{
+	return xdp ? is_local_xdp(ctx, p->ifindex, p->key.saddr,
+				  p->key.daddr) :
+		     is_local_tc(ctx, p->ifindex, p->key.saddr, p->key.daddr);
+}
+
+/*
+ * The first packet from the outside to a published port (`bpfnat port
+ * add`): its DNAT flow, whose answer is the container's, from the
+ * container's address and port to the client.  STAT_PASS when no port of
+ * that address is published: the host's own.
+ */
+static __always_inline int uplink_published(void *ctx, struct pkt *p,
+					    const struct bpfnat_config *cfg,
+					    struct ct_flow **out,
+					    const bool xdp)
+{
+	struct port_key k = {
+		.host_addr = p->key.daddr,
+		.host_port = p->key.dport,
+		.proto = p->key.proto,
+		.family = AF_INET,
+	};
+	const struct endpoint *ep;
+	const struct port_val *v;
+	struct ct_new *n;
+
+	if (p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP)
+		return STAT_PASS;
+	v = bpf_map_lookup_elem(&ports, &k);
+	if (!v) {
+		k.host_addr = 0;	/* published on every address */
+		v = bpf_map_lookup_elem(&ports, &k);
+		if (!v || (p->key.daddr != cfg->snat_addr &&
+			   !for_the_host(ctx, p, xdp)))
+			return STAT_PASS;
+	}
+	ep = bpf_map_lookup_elem(&endpoints, &v->addr);
+	if (!ep)
+		return STAT_PASS;	/* its container is gone */
+	n = ct_new_get();
+	if (!n)
+		return STAT_DROP_CT_FULL;
+	n->key = p->key;
+	n->reply = (struct ct_key){
+		.saddr = v->addr,
+		.daddr = p->key.saddr,
+		.sport = v->port,
+		.dport = p->key.sport,
+		.proto = p->key.proto,
+	};
+	n->ifindex[CT_DIR_ORIG] = 0;
+	n->ifindex[CT_DIR_REPLY] = ep->ifindex;
+	n->kind = CT_KIND_DNAT;
+	n->tcp_flags = p->tcp_flags;
+	return ct_create_flow(ctx, n, out, xdp);
+}
+
+/*
+ * Outside -> container: the answer of a NATed flow, reverse NATed, and a
+ * published port's packets, DNATed.
+ */
 static __always_inline int from_uplink(void *ctx, struct pkt *p,
 				       const bool xdp)
 {
 	const struct bpfnat_config *cfg = config_ready();
-	struct rewrite rw = { .nat = NAT_DST };
+	struct rewrite rw = {};
 	struct frag_key fk = {};
 	struct ct_flow *f;
 	__u32 held = 0;
-	__u8 dir;
+	__u8 dir = 0;
 	int ret;
 
-	if (!cfg || p->key.daddr != cfg->snat_addr)
+	if (!cfg)
 		return STAT_PASS;
+	if (p->key.daddr != cfg->snat_addr) {
+		/* the host's other addresses have published ports only */
+		if (!p->l4 || p->is_fragment ||
+		    (p->key.proto != IPPROTO_TCP &&
+		     p->key.proto != IPPROTO_UDP))
+			return STAT_PASS;
+	}
 	/* fragments are held and released with skb helpers: tc's */
 	if (xdp && p->is_fragment)
 		return STAT_TO_TC;
@@ -452,7 +581,16 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 	if (p->is_fragment)
 		frag_key_of(p, &fk);
 	f = ct_lookup(&p->key, &dir);
-	if (!f || dir != CT_DIR_REPLY) {
+	/* a tuple a container sends is not the outside's to use */
+	if (f && f->ifindex[dir])
+		f = NULL;
+	if (!f) {
+		ret = uplink_published(ctx, p, cfg, &f, xdp);
+		if (ret != CONTINUE && ret != STAT_PASS)
+			return ret;
+		dir = CT_DIR_ORIG;
+	}
+	if (!f) {
 		if (p->is_fragment)
 			held = frag_learn(&fk, FRAG_HOST, 0);
 		if (!xdp && held) {
@@ -464,18 +602,18 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 		}
 		return STAT_PASS;
 	}
+	rewrite_for(&rw, f, dir);
 	if (p->is_fragment)
-		held = frag_learn(&fk, FRAG_NAT, f->orig.saddr);
-	rw.port = f->orig.sport;
-	ret = deliver(ctx, p, &rw, f->orig.saddr, f, xdp);
-	if (!xdp && ret == STAT_DNAT && held) {
+		held = frag_learn(&fk, FRAG_NAT, rw.daddr);
+	ret = deliver(ctx, p, &rw, f, dir, xdp);
+	if (!xdp && ret != STAT_TO_TC && !STAT_IS_DROP(ret) && held) {
 		/* later fragments were waiting for this one */
 		const struct endpoint *ep;
+		__be32 to = rw.daddr;
 
-		ep = bpf_map_lookup_elem(&endpoints, &f->orig.saddr);
+		ep = bpf_map_lookup_elem(&endpoints, &to);
 		if (ep) {
-			frag_release(ctx, &fk, held, ep->ifindex, 0,
-				     f->orig.saddr);
+			frag_release(ctx, &fk, held, ep->ifindex, 0, to);
 			p->redirect = TC_ACT_SHOT;	/* sent as copies */
 		}
 	}

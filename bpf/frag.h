@@ -191,7 +191,7 @@ static __always_inline void frag_release(struct __sk_buff *skb,
 				redirect_hook(REDIRECT_CLONE, ifindex);
 				bpf_clone_redirect(skb, ifindex, flags);
 				if (addr)
-					stat_count(STAT_DNAT, ETH_HLEN + len,
+					stat_count(STAT_REVERSE_NAT, ETH_HLEN + len,
 						   false);
 			}
 		}

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The rewrite every forwarded packet gets: new MAC addresses for the next
- * hop, the TTL a router takes off, and for NAT one address and one port
- * (the ICMP echo id for ping), with every checksum they are part of.  (The
+ * hop, the TTL a router takes off, and for NAT the addresses and ports of
+ * the flow's other direction (the ICMP echo id for ping), with every
+ * checksum they are part of.  (The
  * rarer rewrites live with their concern: ICMP quotes in icmp.h, ARP
  * answers in arp.h, held fragments in frag.h.)
  *
@@ -19,20 +20,38 @@
 #include "csum.h"
 #include "parse.h"
 
-enum nat_kind {
-	NAT_NONE = 0,	/* forward only */
-	NAT_SRC,	/* container -> outside: new source */
-	NAT_DST,	/* outside -> container: new destination */
-};
-
+/*
+ * What a packet becomes.  With @nat, its addresses and ports are those
+ * given (what is unchanged costs nothing); for ICMP echo the id is the
+ * source port of a request and the destination port of a reply, as in
+ * struct ct_key.
+ */
 struct rewrite {
 	__u8 dmac[ETH_ALEN];
 	__u8 smac[ETH_ALEN];
-	__u8 nat;		/* enum nat_kind */
+	__u8 nat;		/* translate: take the fields below */
 	__u8 addr_only;		/* no L4 header to change (ICMP errors) */
-	__be32 addr;		/* new source or destination address */
-	__be16 port;		/* new port, or echo id */
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
 };
+
+/*
+ * The translation of a packet that matched tuple[@dir] of @f: it leaves
+ * as the mirror of the other direction's tuple (struct ct_flow).
+ */
+static __always_inline void rewrite_for(struct rewrite *rw,
+					const struct ct_flow *f, __u8 dir)
+{
+	const struct ct_key *t = &f->tuple[(dir & 1) ^ 1];
+
+	rw->nat = 1;
+	rw->saddr = t->daddr;
+	rw->daddr = t->saddr;
+	rw->sport = t->dport;
+	rw->dport = t->sport;
+}
 
 #define IP_CSUM_OFF (ETH_HLEN + offsetof(struct iphdr, check))
 #define L4_OFF (ETH_HLEN + sizeof(struct iphdr))
@@ -43,27 +62,52 @@ static __always_inline __u16 ip_ttl_word(const struct iphdr *ip)
 	return *(const __u16 *)&ip->ttl;
 }
 
-/* The field a NAT rewrites in the L4 header; NULL if there is none. */
-static __always_inline __be16 *l4_port_field(struct pkt *p, __u8 nat)
+/*
+ * The port fields a NAT rewrites in the L4 header, and their new values:
+ * source and destination of TCP and UDP, the one echo id of ICMP (*@dp
+ * stays NULL).  False if there is no L4 header to change.
+ */
+static __always_inline bool l4_ports(struct pkt *p, const struct rewrite *rw,
+				     __be16 **sp, __be16 **dp,
+				     __be16 *new_sp)
 {
 	void *l4 = p->l4;
 
-	if (!l4)
-		return NULL;
+	if (!l4 || rw->addr_only)
+		return false;
 	switch (p->key.proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
 		/* source and dest lead both headers */
 		if (l4 + 4 > p->data_end)
-			return NULL;
-		return nat == NAT_SRC ? l4 : l4 + 2;
+			return false;
+		*sp = l4;
+		*dp = l4 + 2;
+		*new_sp = rw->sport;
+		return true;
 	case IPPROTO_ICMP:
 		if (l4 + sizeof(struct icmphdr) > p->data_end)
-			return NULL;
-		return &((struct icmphdr *)l4)->un.echo.id;
+			return false;
+		*sp = &((struct icmphdr *)l4)->un.echo.id;
+		*new_sp = p->icmp_type == ICMP_ECHO ? rw->sport : rw->dport;
+		return true;
 	default:
-		return NULL;
+		return false;
 	}
+}
+
+/* tc: the L4 checksum for @from -> @to, a pseudo header address or not. */
+static __always_inline void l4_csum_tc(void *ctx, const struct l4_csum *c,
+				       __be32 from, __be32 to, bool addr)
+{
+	if (from == to)
+		return;
+	if (addr)
+		bpf_l4_csum_replace(ctx, L4_OFF + c->off, from, to,
+				    c->flags | 4);
+	else
+		bpf_l4_csum_replace(ctx, L4_OFF + c->off, from, to,
+				    (c->flags & BPF_F_MARK_MANGLED_0) | 2);
 }
 
 static __always_inline void packet_rewrite(void *ctx, struct pkt *p,
@@ -71,11 +115,12 @@ static __always_inline void packet_rewrite(void *ctx, struct pkt *p,
 					   const bool xdp)
 {
 	struct iphdr *ip = p->ip;
-	__be32 old_addr = 0, *addr = NULL;
-	__be16 old_port = 0, *port = NULL;
+	__be32 old_saddr = ip->saddr, old_daddr = ip->daddr;
+	__be16 *sp = NULL, *dp = NULL, new_sp = 0;
+	__be16 old_sp = 0, old_dp = 0, new_dp = 0;
 	__u16 old_ttl, new_ttl;
 	struct l4_csum c = {};
-	bool has_l4_csum;
+	bool ports = false, pseudo;
 
 	__builtin_memcpy(p->eth->h_dest, rw->dmac, ETH_ALEN);
 	__builtin_memcpy(p->eth->h_source, rw->smac, ETH_ALEN);
@@ -83,45 +128,52 @@ static __always_inline void packet_rewrite(void *ctx, struct pkt *p,
 	old_ttl = ip_ttl_word(ip);
 	ip->ttl--;
 	new_ttl = ip_ttl_word(ip);
-
-	if (rw->nat != NAT_NONE) {
-		addr = rw->nat == NAT_SRC ? &ip->saddr : &ip->daddr;
-		old_addr = *addr;
-		*addr = rw->addr;
-		port = rw->addr_only ? NULL : l4_port_field(p, rw->nat);
-		if (port) {
-			old_port = *port;
-			*port = rw->port;
-		}
-	}
-	has_l4_csum = port && l4_csum_of(p->key.proto, &c);
-
 	/* The IP checksum, in place on both hooks: a correct update leaves
 	 * the header's sum as it was, so a CHECKSUM_COMPLETE skb->csum
 	 * stays right without the helper.
 	 */
 	csum_replace2(&ip->check, old_ttl, new_ttl);
-	if (addr)
-		csum_replace4(&ip->check, old_addr, rw->addr);
-	if (!has_l4_csum)
+	if (!rw->nat)
 		return;
+
+	ip->saddr = rw->saddr;
+	ip->daddr = rw->daddr;
+	if (old_saddr != rw->saddr)
+		csum_replace4(&ip->check, old_saddr, rw->saddr);
+	if (old_daddr != rw->daddr)
+		csum_replace4(&ip->check, old_daddr, rw->daddr);
+	ports = l4_ports(p, rw, &sp, &dp, &new_sp);
+	if (ports) {
+		old_sp = *sp;
+		*sp = new_sp;
+		if (dp) {
+			old_dp = *dp;
+			new_dp = rw->dport;
+			*dp = new_dp;
+		}
+	}
+	if (!ports || !l4_csum_of(p->key.proto, &c))
+		return;
+	pseudo = c.flags & BPF_F_PSEUDO_HDR;
 
 	if (xdp) {
 		__u16 *sum = p->l4 + c.off;
 
 		if ((void *)(sum + 1) > p->data_end)
 			return;
-		csum_l4_update(sum, p->key.proto, c.flags & BPF_F_PSEUDO_HDR,
-			       old_addr, rw->addr, old_port, rw->port);
+		csum_l4_update(sum, p->key.proto, pseudo, old_saddr,
+			       rw->saddr, old_sp, new_sp);
+		csum_l4_update(sum, p->key.proto, pseudo, old_daddr,
+			       rw->daddr, old_dp, new_dp);
 		return;
 	}
 	/* On tc only the helpers know the skb's checksum state. */
-	if (c.flags & BPF_F_PSEUDO_HDR)
-		bpf_l4_csum_replace(ctx, L4_OFF + c.off, old_addr, rw->addr,
-				    c.flags | 4);
-	if (old_port != rw->port)
-		bpf_l4_csum_replace(ctx, L4_OFF + c.off, old_port, rw->port,
-				    (c.flags & BPF_F_MARK_MANGLED_0) | 2);
+	if (pseudo) {
+		l4_csum_tc(ctx, &c, old_saddr, rw->saddr, true);
+		l4_csum_tc(ctx, &c, old_daddr, rw->daddr, true);
+	}
+	l4_csum_tc(ctx, &c, old_sp, new_sp, false);
+	l4_csum_tc(ctx, &c, old_dp, new_dp, false);
 }
 
 #endif /* BPFNAT_NAT_H */

@@ -16,7 +16,7 @@
 #include <linux/bpf.h>
 #include <stddef.h>
 
-#define BPFNAT_LAYOUT_VERSION	5
+#define BPFNAT_LAYOUT_VERSION	6
 
 /* Where the kernel keeps bpfnat's state between CLI runs. */
 #define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
@@ -93,9 +93,21 @@ struct ct_key {
 } __attribute__((aligned(8)));
 _Static_assert(sizeof(struct ct_key) == 16, "ct_key layout");
 
+/* As nf_conntrack names them: the direction of the flow's first packet,
+ * and that of its answers.
+ */
 enum ct_dir {
-	CT_DIR_ORIG = 0,	/* container -> outside, before SNAT */
-	CT_DIR_REPLY = 1,	/* outside -> SNAT address, before reverse NAT */
+	CT_DIR_ORIG = 0,	/* from the initiator, as it sent it */
+	CT_DIR_REPLY = 1,	/* from the responder, as it sent it */
+};
+
+/* ct_flow.kind: who started the flow, and what is translated. */
+enum ct_kind {
+	CT_KIND_SNAT = 1,	/* a container to the outside: new source */
+	CT_KIND_DNAT = 2,	/* the outside to a published port: new
+				 * destination, the container's address
+				 */
+	CT_KIND_HAIRPIN = 3,	/* a container to a published port: both */
 };
 
 /* ct_index value: which flow a tuple belongs to, and in which direction. */
@@ -163,21 +175,30 @@ _Static_assert(sizeof(struct ct_tcp_side) == 16, "ct_tcp_side layout");
 #define CT_TCP_WSCALE		(1 << 0)
 
 /*
- * One NATed flow.  Both of its ct_index keys point at the same slot, so the
- * two directions share one state, one clock and one set of counters, and
- * are created and removed together.  A slot whose `live` is 0 is free and
- * its number waits in ct_free; whoever turns `live` from 1 to 0 (one
- * compare-and-swap) owns the removal of both keys.  If a key cannot be
- * deleted, the slot stays out of ct_free as CT_SLOT_DYING, so that no key
- * ever leads to a slot another flow took; the sweep owns it then.
+ * One NATed flow, as nf_conntrack holds one: the tuple of each direction
+ * as its sender sent it, both of them keys of ct_index that point at this
+ * slot, so the two directions share one state, one clock and one set of
+ * counters, and are created and removed together.  A packet that matches
+ * tuple[d] leaves as the mirror of tuple[!d]: its source becomes
+ * tuple[!d]'s destination and its destination tuple[!d]'s source.  So
+ * one rule translates every kind (SNAT: tuple[REPLY] is the outside's
+ * answer to the SNAT address; DNAT: tuple[REPLY] is the container's
+ * answer; a hairpin: both).
+ *
+ * A slot whose `live` is 0 is free and its number waits in ct_free;
+ * whoever turns `live` from 1 to 0 (one compare-and-swap) owns the removal
+ * of both keys.  If a key cannot be deleted, the slot stays out of ct_free
+ * as CT_SLOT_DYING, so that no key ever leads to a slot another flow took;
+ * the sweep owns it then.
  */
 struct ct_flow {
-	struct ct_key orig;	/* as the container sent it */
-	__be32 nat_addr;	/* source address after SNAT */
-	__be16 nat_port;	/* source port (ICMP: echo id) after SNAT */
-	__u16 pad;
-	__u32 ifindex;		/* host side of the container's veth */
+	struct ct_key tuple[2];	/* indexed by enum ct_dir */
+	__u32 ifindex[2];	/* whence each direction's sender comes: a
+				 * container's host-side veth, 0 for the
+				 * uplink (the outside)
+				 */
 	__u32 state;		/* enum ct_state */
+	__u32 pad0;
 	/* live and gen form one 64-bit word, changed with compare-and-swap:
 	 * gen grows each time the slot is taken, so a remover that looked
 	 * at an earlier flow in this slot cannot remove a later one.
@@ -185,7 +206,8 @@ struct ct_flow {
 	__u32 live;		/* enum ct_slot */
 	__u32 gen;
 	__u32 flags;		/* CT_F_*, changed with atomic and/or */
-	__u32 pad1;
+	__u8 kind;		/* enum ct_kind */
+	__u8 pad1[3];
 	__u64 created_ns;	/* bpf_ktime_get_coarse_ns() clock */
 	__u64 last_seen_ns;
 	__u64 packets[2];	/* indexed by enum ct_dir */
@@ -207,7 +229,7 @@ struct ct_flow {
 	__u8 nh_smac[6];
 	__u8 pad2[6];
 };
-_Static_assert(sizeof(struct ct_flow) == 160, "ct_flow layout");
+_Static_assert(sizeof(struct ct_flow) == 176, "ct_flow layout");
 _Static_assert(offsetof(struct ct_flow, tcp) ==
 	       offsetof(struct ct_flow, bytes) + 16,
 	       "ct_flow: the TCP windows follow the counters");
@@ -363,7 +385,9 @@ _Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
 #define BPFNAT_STATS(X)							\
 	X(FORWARD,		"forwarded")	/* container to container */ \
 	X(SNAT,			"snat")		/* container to outside */ \
-	X(DNAT,			"reverse_nat")	/* outside to container */ \
+	X(REVERSE_NAT,		"reverse_nat")	/* outside to container,
+						 * a SNAT flow's answer
+						 */ \
 	X(ARP_REPLY,		"arp_replied")	/* for another container */ \
 	X(FRAG_HELD,		"frag_held")	/* until its first comes */ \
 	X(TO_TC,		"xdp_to_tc")	/* left by XDP to tc */	\
@@ -389,7 +413,10 @@ _Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
 	X(DROP_NO_CONTAINER,	"drop_no_container")			\
 	X(DROP_BROADCAST,	"drop_broadcast")			\
 	X(DROP_MULTICAST,	"drop_multicast")			\
-	X(DROP_LEAK,		"drop_unnated_leak")
+	X(DROP_LEAK,		"drop_unnated_leak")			\
+	X(DNAT,			"dnat")		/* outside to container,
+						 * through a published port
+						 */
 
 /* How a packet was sent on; the unit tests' build records it. */
 enum redirect_kind {
@@ -399,8 +426,10 @@ enum redirect_kind {
 	REDIRECT_CLONE,		/* a copy into a container's veth */
 };
 
-/* Outcomes after STAT_PASS are drops. */
-#define STAT_IS_DROP(id)	((id) > STAT_PASS)
+/* Outcomes after STAT_PASS are drops, but for those that came after the
+ * drops (a counter keeps its slot).
+ */
+#define STAT_IS_DROP(id)	((id) > STAT_PASS && (id) != STAT_DNAT)
 
 #define BPFNAT_STAT_ENUM(id, name) STAT_##id,
 enum stat_id {
@@ -455,19 +484,6 @@ _Static_assert(sizeof(struct ct_sweep) == 48, "ct_sweep layout");
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
-/* The key a reply to @f carries when it reaches the uplink. */
-static __always_inline void ct_reply_key(const struct ct_flow *f,
-					 struct ct_key *key)
-{
-	key->saddr = f->orig.daddr;
-	key->daddr = f->nat_addr;
-	key->proto = f->orig.proto;
-	/* ICMP: the echo reply carries the id as its "destination port" */
-	key->sport = f->orig.proto == 1 /* IPPROTO_ICMP */ ? 0 : f->orig.dport;
-	key->dport = f->nat_port;
-	key->pad[0] = key->pad[1] = key->pad[2] = 0;
-}
-
 /* Where a flow's port search starts (and its early drop looks). */
 static __always_inline __u32 ct_hash(const struct ct_key *k)
 {
@@ -482,7 +498,7 @@ static __always_inline __u32 ct_hash(const struct ct_key *k)
 /* Which idle timeout applies to @f now. */
 static __always_inline enum ct_timeout_id ct_timeout_of(const struct ct_flow *f)
 {
-	switch (f->orig.proto) {
+	switch (f->tuple[CT_DIR_ORIG].proto) {
 	case 6: /* IPPROTO_TCP */
 		switch (f->state) {
 		case CT_ESTABLISHED:

@@ -81,40 +81,64 @@ struct list_ctx {
 	json_t *arr;
 };
 
+static const char *kind_name(uint8_t kind)
+{
+	switch (kind) {
+	case CT_KIND_SNAT:
+		return "snat";
+	case CT_KIND_DNAT:
+		return "dnat";
+	case CT_KIND_HAIRPIN:
+		return "hairpin";
+	default:
+		return "?";
+	}
+}
+
+/* The host side of the veth of the flow's container (a hairpin's: the
+ * initiator's).
+ */
+static uint32_t flow_ifindex(const struct ct_flow *f)
+{
+	return f->ifindex[CT_DIR_ORIG] ? f->ifindex[CT_DIR_ORIG] :
+					 f->ifindex[CT_DIR_REPLY];
+}
+
 static int flow_print(uint32_t slot, const struct ct_flow *f, void *data)
 {
+	const struct ct_key *orig = &f->tuple[CT_DIR_ORIG];
+	const struct ct_key *reply = &f->tuple[CT_DIR_REPLY];
 	struct list_ctx *l = data;
 	const char *state = f->state < CT_STATE_MAX ? state_names[f->state] :
 						      "?";
 	bool replied = f->flags & CT_F_REPLIED;
-	struct ct_key reply;
 
-	ct_reply_key(f, &reply);
 	if (l->arr) {
 		json_array_append_new(l->arr, json_pack(
-			"{s:s, s:i, s:s, s:I, s:b, s:o, s:o, s:i, s:i}",
-			"protocol", proto_name(f->orig.proto),
-			"protonum", f->orig.proto,
+			"{s:s, s:i, s:s, s:s, s:I, s:b, s:o, s:o, s:i, s:i}",
+			"protocol", proto_name(orig->proto),
+			"protonum", orig->proto,
+			"kind", kind_name(f->kind),
 			"state", state,
 			"timeout", (json_int_t)ct_seconds_left(f, l->cfg),
 			"replied", replied,
-			"original", tuple_json(&f->orig, f->packets[0],
+			"original", tuple_json(orig, f->packets[0],
 					       f->bytes[0]),
-			"reply", tuple_json(&reply, f->packets[1],
+			"reply", tuple_json(reply, f->packets[1],
 					    f->bytes[1]),
-			"ifindex", f->ifindex,
+			"ifindex", flow_ifindex(f),
 			"slot", slot));
 		return 0;
 	}
-	printf("%-8s %u %llu", proto_name(f->orig.proto), f->orig.proto,
+	printf("%-8s %u %llu", proto_name(orig->proto), orig->proto,
 	       (unsigned long long)ct_seconds_left(f, l->cfg));
-	if (f->orig.proto == IPPROTO_TCP)
+	if (orig->proto == IPPROTO_TCP)
 		printf(" %s", state);
-	tuple_print(&f->orig, f->packets[0], f->bytes[0]);
+	tuple_print(orig, f->packets[0], f->bytes[0]);
 	if (!replied)
 		printf(" [UNREPLIED]");
-	tuple_print(&reply, f->packets[1], f->bytes[1]);
-	printf("\n");
+	tuple_print(reply, f->packets[1], f->bytes[1]);
+	printf(" kind=%s\n", kind_name(f->kind));
 	return 0;
 }
 

@@ -116,3 +116,50 @@ struct ct_key key_of(uint8_t proto, uint32_t s, uint32_t d,
 	return k;
 }
 
+/*
+ * An ICMP error from @from to @to about the IP packet @quote (all of it,
+ * so the quoted L4 checksum can be checked from scratch afterwards).
+ */
+size_t icmp_error_build(struct env *e, uint8_t *buf, uint32_t from,
+			       uint32_t to, uint8_t type, uint8_t code,
+			       const uint8_t *quote, size_t quote_len,
+			       bool from_outside)
+{
+	struct pkt_spec s = {
+		.proto = IPPROTO_ICMP,
+		.saddr = from,
+		.daddr = to,
+		.icmp_type = type,
+		.payload = quote_len,
+	};
+	struct icmphdr *icmp;
+	size_t len;
+
+	if (from_outside) {
+		memcpy(s.smac, e->mac_gw, ETH_ALEN);
+		memcpy(s.dmac, e->mac_up, ETH_ALEN);
+	} else {
+		memcpy(s.smac, e->mac_ca, ETH_ALEN);
+		memcpy(s.dmac, e->mac_ha, ETH_ALEN);
+	}
+	len = pkt_build(&s, buf);
+	icmp = pkt_l4(buf);
+	icmp->code = code;
+	icmp->un.gateway = 0;
+	memcpy(pkt_l4(buf) + sizeof(*icmp), quote, quote_len);
+	icmp->checksum = 0;
+	icmp->checksum = htons(csum_compute(icmp, sizeof(*icmp) + quote_len,
+					    0));
+	return len;
+}
+
+/* The IPv4 packet inside a frame. */
+const uint8_t *l3(const uint8_t *frame)
+{
+	return frame + ETH_HLEN;
+}
+
+size_t l3_len(const uint8_t *frame)
+{
+	return ntohs(((const struct iphdr *)l3(frame))->tot_len);
+}

@@ -20,6 +20,19 @@ bool check_dnat(struct env *e, struct run *r, const uint8_t *in,
 bool check_icmp_answer(struct env *e, struct run *r, const uint8_t *in,
 		       uint8_t type, uint8_t code);
 
+/*
+ * An ICMP error from @from to @to about the IP packet @quote (all of it,
+ * so the quoted L4 checksum can be checked from scratch afterwards),
+ * framed as arriving from the outside or from container a.
+ */
+size_t icmp_error_build(struct env *e, uint8_t *buf, uint32_t from,
+			uint32_t to, uint8_t type, uint8_t code,
+			const uint8_t *quote, size_t quote_len,
+			bool from_outside);
+/* The IPv4 packet inside a frame, and its length. */
+const uint8_t *l3(const uint8_t *frame);
+size_t l3_len(const uint8_t *frame);
+
 struct ct_key key_of(uint8_t proto, uint32_t s, uint32_t d, uint16_t sport,
 		     uint16_t dport);
 

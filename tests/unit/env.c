@@ -163,6 +163,21 @@ bool env_endpoint_add(struct env *e, uint32_t addr)
 	return ASSERT_OK(bpf_map_update_elem(fd, &addr, &ep, 0), "endpoint");
 }
 
+bool env_publish(struct env *e, uint32_t host_addr, uint16_t host_port,
+		 uint8_t proto, uint32_t addr, uint16_t port)
+{
+	struct port_key k = {
+		.host_addr = host_addr,
+		.host_port = htons(host_port),
+		.proto = proto,
+		.family = AF_INET,
+	};
+	struct port_val v = { .addr = addr, .port = htons(port) };
+	int fd = bpf_map__fd(e->skel->maps.ports);
+
+	return ASSERT_OK(bpf_map_update_elem(fd, &k, &v, 0), "publish");
+}
+
 /* The CPU this thread is pinned to, or -1 (see env_pin_cpu()). */
 static __thread int env_cpu = -1;
 

@@ -111,6 +111,12 @@ struct pkt_spec env_spec_reply(struct env *e, uint8_t proto, uint32_t saddr,
  */
 bool env_endpoint_add(struct env *e, uint32_t addr);
 
+/* Publish @host_addr (0: every address):@host_port/@proto as container
+ * @addr:@port, as `bpfnat port add` does.
+ */
+bool env_publish(struct env *e, uint32_t host_addr, uint16_t host_port,
+		 uint8_t proto, uint32_t addr, uint16_t port);
+
 /* Counter @id, summed over CPUs. */
 uint64_t env_stat(struct env *e, int id);
 /* Live flows in ct_flows, and keys in ct_index. */

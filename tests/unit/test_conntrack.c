@@ -77,7 +77,7 @@ UNIT_TEST(lookup_ignores_a_recycled_slot)
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 40001, 81);
 	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_TRUE(r.verdict != TC_ACT_REDIRECT ||
-		    ntohs(*(uint16_t *)pkt_l4(r.out)) != ntohs(f1.nat_port),
+		    ntohs(*(uint16_t *)pkt_l4(r.out)) != ntohs(f1.tuple[CT_DIR_REPLY].dport),
 		    "not sent out with flow 1's port");
 	/* the reply of flow 2 is not delivered as one of flow 1 */
 	s = env_spec_reply(&e, IPPROTO_UDP, e.remote, 81, 40001);

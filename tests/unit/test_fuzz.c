@@ -195,13 +195,8 @@ static bool table_consistent(struct env *e)
 		if (!CHECK(f.live == CT_SLOT_LIVE,
 			   "key of a slot %u in state %u", ref.flow, f.live))
 			goto out;
-		if (ref.dir == CT_DIR_ORIG) {
-			mine = f.orig;
-			ct_reply_key(&f, &other);
-		} else {
-			ct_reply_key(&f, &mine);
-			other = f.orig;
-		}
+		mine = f.tuple[ref.dir & 1];
+		other = f.tuple[(ref.dir & 1) ^ 1];
 		if (!CHECK(!memcmp(&key, &mine, sizeof(key)),
 			   "a key leads to another flow's slot %u",
 			   ref.flow) ||
@@ -410,7 +405,7 @@ UNIT_TEST(fuzz_a_million_packets)
 	ASSERT_EQ(z.runs, n, "every packet ran");
 	ASSERT_TRUE(z.rewritten_checked > n / 20, "rewrites were exercised");
 	ASSERT_TRUE(env_stat(&e, STAT_SNAT) > 0 &&
-		    env_stat(&e, STAT_DNAT) > 0 &&
+		    env_stat(&e, STAT_REVERSE_NAT) > 0 &&
 		    env_stat(&e, STAT_FORWARD) > 0, "every path was taken");
 }
 
@@ -541,7 +536,7 @@ static bool fuzz_pair_run(struct fuzz_pair *p, uint64_t seed0,
 		      (unsigned long long)(p->per_round * p->rounds),
 		      (unsigned long long)t[i].z.violations);
 	ASSERT_TRUE(env_stat(p->e, STAT_SNAT) > 0 &&
-		    env_stat(p->e, STAT_DNAT) > 0 &&
+		    env_stat(p->e, STAT_REVERSE_NAT) > 0 &&
 		    env_stat(p->e, STAT_FORWARD) > 0, "every path was taken");
 	return true;
 }

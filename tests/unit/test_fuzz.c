@@ -73,9 +73,22 @@ static uint32_t addr_from_container(struct fuzz *z)
 	return set[pick(sizeof(set) / sizeof(set[0]))];
 }
 
+/* A port published into container a (fuzz_world()). */
+#define FUZZ_PUBLISHED	8080
+
+/* The world every fuzz runs in: env's, with a port published for TCP and
+ * UDP, so that the outside's packets take the DNAT path too.
+ */
+static bool fuzz_world(struct env *e, const struct env_opts *o)
+{
+	return env_setup(e, o) &&
+	       env_publish(e, 0, FUZZ_PUBLISHED, IPPROTO_TCP, e->a, 80) &&
+	       env_publish(e, 0, FUZZ_PUBLISHED, IPPROTO_UDP, e->a, 80);
+}
+
 static uint16_t port(struct fuzz *z)
 {
-	uint16_t set[] = { 40000, 40001, 53, 80, 6000,
+	uint16_t set[] = { 40000, 40001, 53, 80, 6000, FUZZ_PUBLISHED,
 			   z->seen_ports[pick(64)], (uint16_t)rnd() };
 
 	return set[pick(sizeof(set) / sizeof(set[0]))];
@@ -195,6 +208,12 @@ static bool table_consistent(struct env *e)
 		if (!CHECK(f.live == CT_SLOT_LIVE,
 			   "key of a slot %u in state %u", ref.flow, f.live))
 			goto out;
+		/* a published port is never a SNAT flow's */
+		if (!CHECK(f.kind != CT_KIND_SNAT ||
+			   f.tuple[CT_DIR_REPLY].proto == IPPROTO_ICMP ||
+			   ntohs(f.tuple[CT_DIR_REPLY].dport) != FUZZ_PUBLISHED,
+			   "slot %u: SNAT to the published port", ref.flow))
+			goto out;
 		mine = f.tuple[ref.dir & 1];
 		other = f.tuple[(ref.dir & 1) ^ 1];
 		if (!CHECK(!memcmp(&key, &mine, sizeof(key)),
@@ -313,6 +332,13 @@ static void check_result(struct fuzz *z, const struct run *r, bool intact,
 					ntohs(*(uint16_t *)pkt_l4(out));
 		}
 	}
+	/* from the outside into a container: to a container's address */
+	if (uplink && r->redirect.kind == REDIRECT_PEER &&
+	    !CHECK(r->out_len >= ETH_HLEN + 20 && out[12] == 0x08 &&
+		   out[13] == 0 && in_pool(ip->daddr),
+		   "delivered into a container to %s",
+		   inet_ntoa((struct in_addr){ ip->daddr })))
+		z->violations++;
 	if (!intact || out[12] != 0x08 || out[13] != 0)
 		return;
 	z->rewritten_checked++;
@@ -381,7 +407,7 @@ UNIT_TEST(fuzz_a_million_packets)
 	rng_state = seed;
 	printf("seed %#llx, %llu packets\n", (unsigned long long)seed,
 	       (unsigned long long)n);
-	if (!env_setup(&e, &fuzz_opts))
+	if (!fuzz_world(&e, &fuzz_opts))
 		return;
 	z.e = &e;
 
@@ -406,6 +432,7 @@ UNIT_TEST(fuzz_a_million_packets)
 	ASSERT_TRUE(z.rewritten_checked > n / 20, "rewrites were exercised");
 	ASSERT_TRUE(env_stat(&e, STAT_SNAT) > 0 &&
 		    env_stat(&e, STAT_REVERSE_NAT) > 0 &&
+		    env_stat(&e, STAT_DNAT) > 0 &&
 		    env_stat(&e, STAT_FORWARD) > 0, "every path was taken");
 }
 
@@ -557,7 +584,7 @@ UNIT_TEST(fuzz_on_two_cpus_at_once)
 
 	printf("seed %#llx, %llu packets\n", (unsigned long long)seed,
 	       (unsigned long long)n);
-	if (!env_setup(&e, &fuzz_opts))
+	if (!fuzz_world(&e, &fuzz_opts))
 		return;
 	p.e = &e;
 	if (!fuzz_pair_run(&p, seed, seed + 1))
@@ -583,7 +610,7 @@ UNIT_TEST(fuzz_on_two_cpus_meets_the_races)
 	static struct env e;
 
 	printf("seed %#llx\n", (unsigned long long)seed);
-	if (!env_setup(&e, &o))
+	if (!fuzz_world(&e, &o))
 		return;
 	p.e = &e;
 	if (!fuzz_pair_run(&p, seed, seed))

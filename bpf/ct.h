@@ -299,8 +299,9 @@ static __always_inline bool ct_early_drop(const struct bpfnat_config *cfg,
 
 /*
  * What a new flow is made of: both tuples and a little of its first
- * packet.  A SNAT flow's reply has its destination port chosen here
- * (reply.dport is ignored); the others' are taken as given.
+ * packet.  The reply of a flow a container initiates (SNAT, hairpin) has
+ * its destination port, the container's mapped port, chosen here
+ * (reply.dport is ignored); a DNAT flow's is taken as given.
  */
 struct ct_new {
 	struct ct_key key;	/* tuple[CT_DIR_ORIG]: the first packet's */
@@ -413,7 +414,10 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 	f->bytes[0] = f->bytes[1] = 0;
 	f->nh_ifindex = 0;
 
-	if (n->kind == CT_KIND_SNAT)
+	/* a source port of the SNAT address for the container that
+	 * initiated it, but for the outside's flows to a published port
+	 */
+	if (n->kind != CT_KIND_DNAT)
 		err = snat_alloc_port(ctx, f, slot, cfg, now, &reserved,
 				      &room.port);
 	else

@@ -115,6 +115,127 @@ static __always_inline int container_to_container(void *ctx, struct pkt *p,
 }
 
 /*
+ * Deliver a packet from the outside (or a hairpin's), translated as @rw
+ * says, into the container at its new destination; count it to flow @f (if any), as a
+ * packet of direction @dir, only once it is sure to go: XDP may still
+ * leave it to tc, which would count it again.
+ */
+static __always_inline int deliver(void *ctx, struct pkt *p,
+				   struct rewrite *rw, struct ct_flow *f,
+				   __u8 dir, const bool xdp)
+{
+	const struct endpoint *ep;
+	__be32 addr = rw->daddr;
+
+	ep = bpf_map_lookup_elem(&endpoints, &addr);
+	if (!ep)
+		return STAT_DROP_NO_ROUTE;	/* container gone */
+	if (p->ip->ttl <= 1)
+		return STAT_DROP_TTL;
+	if (xdp && !xdp_can_send(ep->ifindex))
+		return STAT_TO_TC;
+	if (f)
+		ct_account(ctx, f, p, dir, bpf_ktime_get_coarse_ns(), xdp);
+	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
+	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
+	p->redirect = redirect_container(ep, xdp);
+	packet_rewrite(ctx, p, rw, xdp);
+	switch (f ? f->kind : CT_KIND_SNAT) {
+	case CT_KIND_DNAT:
+		return STAT_DNAT;
+	case CT_KIND_HAIRPIN:
+		return STAT_HAIRPIN;
+	default:
+		return STAT_REVERSE_NAT;
+	}
+}
+
+/*
+ * The container behind published port @port/@proto of @addr, or NULL:
+ * published on that very address first, then on every address (when
+ * @any_ok: @addr is one of the host's).
+ */
+static __always_inline const struct port_val *
+published_at(__be32 addr, __be16 port, __u8 proto, bool any_ok)
+{
+	struct port_key k = {
+		.host_addr = addr,
+		.host_port = port,
+		.proto = proto,
+		.family = AF_INET,
+	};
+	const struct port_val *v;
+
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return NULL;
+	v = bpf_map_lookup_elem(&ports, &k);
+	if (v || !any_ok)
+		return v;
+	k.host_addr = 0;
+	return bpf_map_lookup_elem(&ports, &k);
+}
+
+/*
+ * Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): a container's packet to
+ * a published port of the SNAT address reaches the published container
+ * as if it came from the outside, from the sender's external mapping
+ * (the SNAT address and the sender's mapped port), and the answers go
+ * back the same way; neither leaves the host.  The rest of what a
+ * container sends to the SNAT address is the host's.
+ */
+static __always_inline int container_hairpin(void *ctx, struct pkt *p,
+					     const struct bpfnat_config *cfg,
+					     const bool xdp)
+{
+	const struct endpoint *ep;
+	const struct port_val *v;
+	struct rewrite rw = {};
+	struct ct_flow *f;
+	struct ct_new *n;
+	__u8 dir = 0;
+	int ret;
+
+	if (!p->l4 || p->is_fragment ||
+	    (p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP))
+		return STAT_PASS;
+	f = ct_lookup(&p->key, &dir);
+	if (f && f->ifindex[dir] != p->ifindex)
+		return STAT_DROP_SPOOFED;
+	if (!f) {
+		v = published_at(p->key.daddr, p->key.dport, p->key.proto,
+				 true);
+		if (!v)
+			return STAT_PASS;
+		if (!source_endpoint(p))
+			return STAT_DROP_SPOOFED;
+		ep = bpf_map_lookup_elem(&endpoints, &v->addr);
+		n = ct_new_get();
+		if (!ep || !n)
+			return STAT_PASS;
+		n->key = p->key;
+		/* the answer comes from the published container to the
+		 * sender's mapped port, chosen by ct_create()
+		 */
+		n->reply = (struct ct_key){
+			.saddr = v->addr,
+			.daddr = cfg->snat_addr,
+			.sport = v->port,
+			.proto = p->key.proto,
+		};
+		n->ifindex[CT_DIR_ORIG] = p->ifindex;
+		n->ifindex[CT_DIR_REPLY] = ep->ifindex;
+		n->kind = CT_KIND_HAIRPIN;
+		n->tcp_flags = p->tcp_flags;
+		ret = ct_create_flow(ctx, n, &f, xdp);
+		if (ret != CONTINUE)
+			return ret;
+		dir = CT_DIR_ORIG;
+	}
+	rewrite_for(&rw, f, dir);
+	return deliver(ctx, p, &rw, f, dir, xdp);
+}
+
+/*
  * Container -> outside.  An established flow is recognised by its tuple
  * and checked against the veth it came from; a new flow must come from
  * its container's own address, must not be excluded, and must be routed
@@ -133,7 +254,7 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 	bool asked;
 
 	if (p->key.daddr == cfg->snat_addr)
-		return STAT_PASS;		/* the host itself */
+		return container_hairpin(ctx, p, cfg, xdp);
 
 	/* A later fragment has no ports to look up. */
 	if (p->l4) {
@@ -348,35 +469,6 @@ static __always_inline int from_container_arp(struct pkt *p, const bool xdp)
 }
 
 /*
- * Deliver a packet from the outside, translated as @rw says, into the
- * container at its new destination; count it to flow @f (if any), as a
- * packet of direction @dir, only once it is sure to go: XDP may still
- * leave it to tc, which would count it again.
- */
-static __always_inline int deliver(void *ctx, struct pkt *p,
-				   struct rewrite *rw, struct ct_flow *f,
-				   __u8 dir, const bool xdp)
-{
-	const struct endpoint *ep;
-	__be32 addr = rw->daddr;
-
-	ep = bpf_map_lookup_elem(&endpoints, &addr);
-	if (!ep)
-		return STAT_DROP_NO_ROUTE;	/* container gone */
-	if (p->ip->ttl <= 1)
-		return STAT_DROP_TTL;
-	if (xdp && !xdp_can_send(ep->ifindex))
-		return STAT_TO_TC;
-	if (f)
-		ct_account(ctx, f, p, dir, bpf_ktime_get_coarse_ns(), xdp);
-	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
-	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
-	p->redirect = redirect_container(ep, xdp);
-	packet_rewrite(ctx, p, rw, xdp);
-	return f && f->kind == CT_KIND_DNAT ? STAT_DNAT : STAT_REVERSE_NAT;
-}
-
-/*
  * A later fragment from the outside carries no ports: it follows its first
  * fragment, or is held until that comes (frag.h).
  */
@@ -503,22 +595,14 @@ static __always_inline int uplink_published(void *ctx, struct pkt *p,
 					    struct ct_flow **out,
 					    const bool xdp)
 {
-	struct port_key k = {
-		.host_addr = p->key.daddr,
-		.host_port = p->key.dport,
-		.proto = p->key.proto,
-		.family = AF_INET,
-	};
 	const struct endpoint *ep;
 	const struct port_val *v;
 	struct ct_new *n;
 
-	if (p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP)
-		return STAT_PASS;
-	v = bpf_map_lookup_elem(&ports, &k);
+	v = published_at(p->key.daddr, p->key.dport, p->key.proto, false);
 	if (!v) {
-		k.host_addr = 0;	/* published on every address */
-		v = bpf_map_lookup_elem(&ports, &k);
+		v = published_at(p->key.daddr, p->key.dport, p->key.proto,
+				 true);
 		if (!v || (p->key.daddr != cfg->snat_addr &&
 			   !for_the_host(ctx, p, xdp)))
 			return STAT_PASS;

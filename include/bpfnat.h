@@ -416,6 +416,9 @@ _Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
 	X(DROP_LEAK,		"drop_unnated_leak")			\
 	X(DNAT,			"dnat")		/* outside to container,
 						 * through a published port
+						 */ \
+	X(HAIRPIN,		"hairpin")	/* container to container,
+						 * through a published port
 						 */
 
 /* How a packet was sent on; the unit tests' build records it. */
@@ -427,9 +430,11 @@ enum redirect_kind {
 };
 
 /* Outcomes after STAT_PASS are drops, but for those that came after the
- * drops (a counter keeps its slot).
+ * drops began (a counter keeps its slot).
  */
-#define STAT_IS_DROP(id)	((id) > STAT_PASS && (id) != STAT_DNAT)
+#define STAT_LATE_NON_DROPS	((1ULL << STAT_DNAT) | (1ULL << STAT_HAIRPIN))
+#define STAT_IS_DROP(id)	((id) > STAT_PASS && \
+				 !((1ULL << (id)) & STAT_LATE_NON_DROPS))
 
 #define BPFNAT_STAT_ENUM(id, name) STAT_##id,
 enum stat_id {

@@ -293,3 +293,107 @@ UNIT_TEST(xdp_published_as_tc)
 		  "answer: from the published port");
 	ASSERT_TRUE(pkt_l4_csum_ok(x.out), "answer: TCP checksum");
 }
+
+/*
+ * Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): container b reaches a's
+ * published port on the SNAT address; a sees b's external mapping, the
+ * SNAT address and b's mapped port, and its answer reaches b from the
+ * published address and port.  Nothing leaves by the uplink.
+ */
+static void hairpin(uint8_t proto, bool from_a)
+{
+	uint32_t client;
+	int ifindex_c;
+	uint8_t pkt[PKT_MAX];
+	struct pkt_spec s;
+	struct ct_flow f;
+	struct ct_key k;
+	struct env e;
+	struct run r;
+	uint16_t mapped;
+
+	if (!env_setup(&e, NULL) ||
+	    !env_publish(&e, 0, HOST_PORT, proto, e.a, SERVER_PORT))
+		return;
+	client = from_a ? e.a : e.b;
+	ifindex_c = from_a ? e.ifindex_ha : e.ifindex_hb;
+
+	s = env_spec_from(&e, !from_a, proto, e.snat, 40000, HOST_PORT);
+	s.tcp_flags = TCPF_SYN;
+	env_send(&e, ifindex_c, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "redirected");
+	ASSERT_EQ(r.redirect.kind, REDIRECT_PEER, "into a namespace");
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "a's");
+	ASSERT_MEM_EQ(r.out, e.mac_ca, ETH_ALEN, "dst MAC = a's eth0");
+	ASSERT_EQ(pkt_ip(r.out)->daddr, e.a, "to a");
+	ASSERT_EQ(pkt_ip(r.out)->saddr, e.snat, "from the SNAT address");
+	ASSERT_EQ(ntohs(((uint16_t *)pkt_l4(r.out))[1]), SERVER_PORT,
+		  "to a's port");
+	mapped = ntohs(*(uint16_t *)pkt_l4(r.out));
+	/* port preservation, as for b's flows to the outside */
+	ASSERT_EQ(mapped, 40000, "from the client's mapped port");
+	ASSERT_TRUE(pkt_ip_csum_ok(r.out), "IP checksum");
+	ASSERT_TRUE(pkt_l4_csum_ok(r.out), "L4 checksum");
+	ASSERT_EQ(env_stat(&e, STAT_HAIRPIN), 1, "hairpin counter");
+	k = key_of(proto, client, e.snat, 40000, HOST_PORT);
+	if (!ASSERT_TRUE(env_flow_of(&e, &k, &f), "a flow"))
+		return;
+	ASSERT_EQ(f.kind, CT_KIND_HAIRPIN, "a hairpin flow");
+	ASSERT_EQ(f.ifindex[CT_DIR_ORIG], (uint32_t)ifindex_c, "from the client");
+	ASSERT_EQ(f.ifindex[CT_DIR_REPLY], e.ifindex_ha, "answered by a");
+
+	/* a answers the client's mapping */
+	s = env_spec_from(&e, false, proto, e.snat, SERVER_PORT, mapped);
+	s.tcp_flags = TCPF_SYN | TCPF_ACK;
+	s.ack = 1001;
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "answer redirected");
+	ASSERT_EQ(r.redirect.ifindex, (uint32_t)ifindex_c, "into the client");
+	ASSERT_EQ(pkt_ip(r.out)->saddr, e.snat, "answer from the SNAT address");
+	ASSERT_EQ(pkt_ip(r.out)->daddr, client, "to the client");
+	ASSERT_EQ(ntohs(*(uint16_t *)pkt_l4(r.out)), HOST_PORT,
+		  "from the published port");
+	ASSERT_EQ(ntohs(((uint16_t *)pkt_l4(r.out))[1]), 40000,
+		  "to the client's own port");
+	ASSERT_TRUE(pkt_ip_csum_ok(r.out), "answer: IP checksum");
+	ASSERT_TRUE(pkt_l4_csum_ok(r.out), "answer: L4 checksum");
+	ASSERT_EQ(env_stat(&e, STAT_HAIRPIN), 2, "both counted");
+	ASSERT_EQ(env_stat(&e, STAT_SNAT), 0, "nothing out of the uplink");
+	env_flow_of(&e, &k, &f);
+	if (proto == IPPROTO_TCP)
+		ASSERT_EQ(f.state, CT_SYN_RECV, "handshake tracked");
+	ASSERT_EQ(env_flush_addr(&e, e.a), 1, "a's flush takes it");
+}
+
+UNIT_TEST(hairpin_tcp_from_another_container)
+{
+	hairpin(IPPROTO_TCP, false);
+}
+
+UNIT_TEST(hairpin_udp_from_another_container)
+{
+	hairpin(IPPROTO_UDP, false);
+}
+
+UNIT_TEST(hairpin_from_the_publishing_container)
+{
+	hairpin(IPPROTO_TCP, true);
+}
+
+/* To the SNAT address but not published: the host's, untouched. */
+UNIT_TEST(hairpin_unpublished_is_the_hosts)
+{
+	uint8_t pkt[PKT_MAX];
+	struct pkt_spec s;
+	struct env e;
+	struct run r;
+	size_t len;
+
+	if (!env_setup(&e, NULL))
+		return;
+	s = env_spec_from(&e, true, IPPROTO_TCP, e.snat, 40000, HOST_PORT);
+	len = env_send(&e, e.ifindex_hb, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_OK, "to the host's stack");
+	ASSERT_MEM_EQ(r.out, pkt, len, "untouched");
+	ASSERT_EQ(env_flows(&e), 0, "no flow");
+}

@@ -30,7 +30,7 @@ static void current_pool(struct pool *pool)
 	pool_init(pool, addr, plen);
 }
 
-static int check_name(const char *what, const char *name)
+int check_name(const char *what, const char *name)
 {
 	if (!netns_name_valid(name))
 		return usage_error(what, "invalid name '%s': 1 to %d letters, "

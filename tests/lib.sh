@@ -346,6 +346,9 @@ state_agrees() {
 		(.attached | map(select(.name == $u) | .xdp))]' <<<"$st")" \
 		"$(jq -c '[if .containers > 0 then [.mode == "xdp"] else [] end,
 		[.xdp_uplink]]' <<<"$st")" "XDP as the mode says"
+	# every published port leads to a container there is
+	assert_eq "$(bpfnat port list -j | jq -c 'map(select(.container == null))')" \
+		"[]" "every published port leads to a container"
 	[[ ! -e /sys/fs/bpf/bpfnat_staging ]] || fail "staging pins remain"
 	[[ -z $(ls /run/bpfnat/intent 2>/dev/null) ]] ||
 		fail "intents remain: $(ls /run/bpfnat/intent)"

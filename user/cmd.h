@@ -29,10 +29,18 @@ int cmd_ct_list(int argc, char **argv);
 int cmd_ct_count(int argc, char **argv);
 int cmd_ct_flush(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_port_add(int argc, char **argv);
+int cmd_port_del(int argc, char **argv);
+int cmd_port_list(int argc, char **argv);
 
 /* "bpfnat: WHAT: MESSAGE" (WHAT NULL: "bpfnat: MESSAGE") and EXIT_USAGE */
 int usage_error(const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* A container's name as `ns add` takes it: EXIT_OK, or EXIT_USAGE after
+ * saying why.
+ */
+int check_name(const char *what, const char *name);
 
 /* Print @v on stdout and release it. */
 void json_print(json_t *v);

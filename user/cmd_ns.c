@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "container.h"
 #include "loader.h"
 #include "lock.h"
 #include "log.h"
+#include "ports.h"
 
 /* The pool of the running data path, or the default one. */
 static void current_pool(struct pool *pool)
@@ -30,7 +32,7 @@ static void current_pool(struct pool *pool)
 	pool_init(pool, addr, plen);
 }
 
-static int check_name(const char *what, const char *name)
+int check_name(const char *what, const char *name)
 {
 	if (!netns_name_valid(name))
 		return usage_error(what, "invalid name '%s': 1 to %d letters, "
@@ -46,13 +48,39 @@ static json_t *container_json(const struct container *c)
 			 "host_ifindex", c->host_ifindex);
 }
 
+/* More would be a range, or a mistake. */
+#define PUBLISH_MAX 64
+
+/* Every --publish of a new container, or none of them. */
+static int publish_all(int fd, const struct container *c,
+		       const struct port_spec *specs, char *const *args, int n)
+{
+	struct port_log log = {};
+	char what[128];
+	int err = 0;
+
+	for (int i = 0; !err && i < n; i++) {
+		snprintf(what, sizeof(what), "ns add %s: --publish %s",
+			 c->name, args[i]);
+		err = ports_publish(fd, what, &specs[i], c->addr, &log);
+	}
+	if (err)
+		port_log_undo(fd, &log);
+	port_log_free(&log);
+	return err;
+}
+
 int cmd_ns_add(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "ip", required_argument, NULL, 'i' },
+		{ "publish", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *ip = NULL, *name;
+	struct port_spec specs[PUBLISH_MAX];
+	char *spec_args[PUBLISH_MAX];
+	const char *ip = NULL, *name, *why;
+	int n_specs = 0, ports_fd = -1;
 	struct container c;
 	struct pool pool;
 	uint32_t addr = 0;
@@ -62,11 +90,21 @@ int cmd_ns_add(int argc, char **argv)
 	optind = 0;	/* glibc: start afresh, options may follow NAME */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (opt == 'i')
+		if (opt == 'i') {
 			ip = optarg;
-		else
+		} else if (opt == 'p') {
+			if (n_specs == PUBLISH_MAX)
+				return usage_error("ns add", "more than %d "
+						   "--publish", PUBLISH_MAX);
+			if (port_spec_parse(optarg, true, &specs[n_specs],
+					    &why))
+				return usage_error("ns add", "--publish '%s': "
+						   "%s", optarg, why);
+			spec_args[n_specs++] = optarg;
+		} else {
 			return usage_error("ns add", "unknown option '%s'",
 					   argv[optind - 1]);
+		}
 	}
 	if (optind + 1 != argc)
 		return usage_error("ns add", "expected one NAME");
@@ -86,12 +124,29 @@ int cmd_ns_add(int argc, char **argv)
 		return usage_error("ns add", "--ip %s is not a container "
 				   "address of %s", ip,
 				   cidr_str(pool.net, pool.plen));
+	name = argv[optind];
+	/* ports are published only into a running data path: known before
+	 * anything is made
+	 */
+	if (n_specs) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "ns add %s: --publish", name);
+		ports_fd = ports_open(what);
+		if (ports_fd < 0)
+			return EXIT_FAIL;
+		if (ports_recover(ports_fd, what)) {
+			close(ports_fd);
+			return EXIT_FAIL;
+		}
+	}
 	err = nl_open(&nl);
 	if (err) {
 		pr_warn("ns add: netlink: %s", strerror(-err));
+		if (ports_fd >= 0)
+			close(ports_fd);
 		return EXIT_FAIL;
 	}
-	name = argv[optind];
 	dp_containers_recover(&nl);
 	/* A namespace that is not a container of ours is not touched: it
 	 * has no intent, so no later command takes it for half made.
@@ -114,6 +169,13 @@ int cmd_ns_add(int argc, char **argv)
 		if (err)
 			container_del(&nl, &c);
 	}
+	if (!err && n_specs) {
+		err = publish_all(ports_fd, &c, specs, spec_args, n_specs);
+		if (err) {
+			dp_container_detach(&c);
+			container_del(&nl, &c);
+		}
+	}
 	if (!err || err == -EEXIST)
 		container_intent_end(name);	/* done, or nothing ours made */
 	else
@@ -122,6 +184,8 @@ int cmd_ns_add(int argc, char **argv)
 		json_print(container_json(&c));
 out:
 	nl_close(&nl);
+	if (ports_fd >= 0)
+		close(ports_fd);
 	return err < 0 ? EXIT_FAIL : EXIT_OK;
 }
 

@@ -18,6 +18,7 @@
 #include "lock.h"
 #include "log.h"
 #include "maps.h"
+#include "ports.h"
 #include "tc.h"
 #include "xdp.h"
 
@@ -788,6 +789,17 @@ int dp_container_detach(const struct container *c)
 		return 0;	/* bpfnat is down */
 	bpf_map_delete_elem(map, &c->addr);
 	close(map);
+	/* its published ports go with it, or a later container of this
+	 * address would receive them
+	 */
+	n = ports_forget(c->addr);
+	if (n < 0) {
+		pr_warn("ns del %s: remove its published ports: %s", c->name,
+			strerror(-n));
+		return n;
+	}
+	if (n)
+		pr_info("ns del %s: %d published ports removed", c->name, n);
 	/* a later container with this address must not inherit its flows */
 	n = ct_flush(c->addr);
 	if (n < 0) {

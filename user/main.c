@@ -26,13 +26,16 @@ static const char usage_text[] =
 "                [--udp-timeout S] [--udp-timeout-stream S] [--icmp-timeout S]\n"
 "  bpfnat down\n"
 "  bpfnat status [-j]\n"
-"  bpfnat ns add NAME [--ip ADDR]\n"
+"  bpfnat ns add NAME [--ip ADDR] [--publish SPEC]...\n"
 "  bpfnat ns del NAME\n"
 "  bpfnat ns list [-j]\n"
 "  bpfnat ct list [-j]\n"
 "  bpfnat ct count\n"
 "  bpfnat ct flush\n"
 "  bpfnat stats [-j]\n"
+"  bpfnat port add NAME [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|/udp]\n"
+"  bpfnat port del NAME [HOSTIP:]HOSTPORT[-END][/tcp|/udp]\n"
+"  bpfnat port list [-j]\n"
 "\n"
 "  -v, --verbose   say more, libbpf's messages included\n"
 "  -j, --json      JSON on stdout\n"
@@ -47,6 +50,13 @@ static const char usage_text[] =
 "those below the host's ephemeral range (1024-32767 with Linux's default),\n"
 "ct-max 65536.  In XDP mode, --xdp-uplink auto leaves a virtual uplink\n"
 "(veth, ...) to tc and takes a NIC's traffic in XDP.\n"
+"port add publishes a container's port on the host as docker's -p does:\n"
+"tcp and every host address (0.0.0.0) unless SPEC says, ranges of one\n"
+"length, one port to one port; a host port that another mapping or a\n"
+"socket of the host holds is refused.  port del names a mapping by its\n"
+"host side alone.  ns add --publish SPEC publishes with the new container:\n"
+"every SPEC, or no container.  These need the data path up; ns del and\n"
+"down remove the mappings with the rest.\n"
 "Commands that change state wait for each other (a lock in /run/bpfnat).\n"
 "Exit codes: 0 done, 1 failed, 2 usage error.\n";
 
@@ -67,6 +77,9 @@ static const struct command commands[] = {
 	{ "ct", "list", cmd_ct_list },
 	{ "ct", "count", cmd_ct_count },
 	{ "ct", "flush", cmd_ct_flush },
+	{ "port", "add", cmd_port_add },
+	{ "port", "del", cmd_port_del },
+	{ "port", "list", cmd_port_list },
 };
 
 int usage_error(const char *what, const char *fmt, ...)
@@ -88,6 +101,15 @@ void json_print(json_t *v)
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	json_decref(v);
+}
+
+/* Is @object one whose commands are its verbs (ns, ct, port)? */
+static bool has_verbs(const char *object)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].verb && !strcmp(commands[i].object, object))
+			return true;
+	return false;
 }
 
 /* Take -v and -j wherever they stand; leave the rest in order. */
@@ -137,9 +159,9 @@ int main(int argc, char **argv)
 		if (verb && !strcmp(c->verb, verb))
 			return c->run(argc - 2, argv + 2);
 	}
-	if (verb && (!strcmp(object, "ns") || !strcmp(object, "ct")))
+	if (has_verbs(object) && verb)
 		return usage_error(object, "unknown verb '%s'", verb);
-	if (!strcmp(object, "ns") || !strcmp(object, "ct"))
+	if (has_verbs(object))
 		return usage_error(object, "which verb?");
 	return usage_error(NULL, "unknown command '%s'", object);
 }

@@ -78,6 +78,55 @@ static __always_inline void csum_l4_update(__u16 *sum, __u8 proto, bool pseudo,
 		*sum = 0xffff;
 }
 
+/*
+ * A checksum difference, RFC 1624's ~m + m' summed over every field that
+ * changed: fields of 16 or 32 bits, as they lie in the packet, added into
+ * a 64-bit accumulator that csum_delta_fold() makes a 32-bit one's
+ * complement sum (what the kernel calls a __wsum).  One difference for
+ * several fields is one checksum update instead of one per field.
+ */
+static __always_inline __u64 csum_delta4(__u64 acc, __u32 from, __u32 to)
+{
+	/* an unchanged field adds nothing, so that an untouched sum
+	 * leaves the checksum's update out
+	 */
+	return from == to ? acc : acc + (__u32)~from + to;
+}
+
+static __always_inline __u64 csum_delta2(__u64 acc, __u16 from, __u16 to)
+{
+	return from == to ? acc : acc + (__u16)~from + to;
+}
+
+static __always_inline __u32 csum_delta_fold(__u64 acc)
+{
+	acc = (acc & 0xffffffff) + (acc >> 32);
+	acc = (acc & 0xffffffff) + (acc >> 32);
+	return acc;
+}
+
+/* HC' = ~(~HC + delta), in place. */
+static __always_inline void csum_apply(__u16 *sum, __u32 delta)
+{
+	__u32 s = (__u16)~*sum + (delta & 0xffff) + (delta >> 16);
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	*sum = ~s;
+}
+
+/* XDP: csum_apply() to a UDP, TCP or ICMP checksum, with UDP's rule
+ * that 0 means none and a computed 0 is sent as 0xffff.
+ */
+static __always_inline void csum_l4_apply(__u16 *sum, __u8 proto, __u32 delta)
+{
+	if (proto == IPPROTO_UDP && *sum == 0)
+		return;
+	csum_apply(sum, delta);
+	if (proto == IPPROTO_UDP && *sum == 0)
+		*sum = 0xffff;
+}
+
 /* Fold a 64-bit sum of 16-bit words into a complemented 16-bit checksum. */
 static __always_inline __u16 csum_fold(__u64 sum)
 {

@@ -101,14 +101,18 @@ struct port_search {
 	void *ctx;		/* the program's, for port_is_hosts() */
 	struct ct_key rkey;	/* reply key; dport is the candidate */
 	struct ct_ref ref;
+	struct port_key pk;	/* for port_is_published() */
 	__u32 start;		/* the first candidate, from lo */
 	__u32 range;
 	__u16 lo;
 	__u16 port;		/* chosen port, host order */
-	long err;
+	__s16 err;		/* an errno fits: 56 bytes in all, which the
+				 * verifier's 512 for the stack of the whole
+				 * call chain needs on 6.1 (README)
+				 */
 	bool stuck;		/* a host's port could not be given back */
-	struct port_key pk;	/* for port_is_published() */
 };
+_Static_assert(sizeof(struct port_search) == 56, "port_search fits");
 
 /*
  * Is @port published (`bpfnat port add`) on the SNAT address, or on every

@@ -327,32 +327,48 @@ __noinline int tcp_syn_wscale_xdp(struct xdp_md *xdp, __u32 len)
 	return o.wscale;
 }
 
+/*
+ * Where a segment is described for ct_tcp_track(): not on the stack,
+ * which the programs share with ct_create() and its loop within the
+ * verifier's 512 bytes.  Per CPU: a program runs to its end where it
+ * started.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcp_seg);
+} tcp_seg_room SEC(".maps");
+
 /* The TCP segment of packet @p, in direction @dir, for the tracking. */
 static __always_inline void ct_track_segment(void *ctx, struct ct_flow *f,
 					     const struct pkt *p, __u8 dir,
 					     const bool xdp)
 {
 	const struct tcphdr *th = p->l4;
-	struct tcp_seg g = {
-		.flags = p->tcp_flags,
-		.dir = dir,
-		.wscale = -1,
-	};
+	struct tcp_seg *g;
+	__u32 zero = 0;
 	__u32 hlen;
 
 	if ((void *)(th + 1) > p->data_end)
 		return;
+	g = bpf_map_lookup_elem(&tcp_seg_room, &zero);
+	if (!g)
+		return;
+	g->flags = p->tcp_flags;
+	g->dir = dir;
+	g->wscale = -1;
 	hlen = th->doff * 4;	/* parse_l4(): 20 .. the IP payload */
-	g.seq = bpf_ntohl(th->seq);
-	g.ack = bpf_ntohl(th->ack_seq);
-	g.win = bpf_ntohs(th->window);
-	g.end = g.seq + (p->len - sizeof(struct iphdr) - hlen) +
-		!!(g.flags & TCP_FLAG_SYN) + !!(g.flags & TCP_FLAG_FIN);
+	g->seq = bpf_ntohl(th->seq);
+	g->ack = bpf_ntohl(th->ack_seq);
+	g->win = bpf_ntohs(th->window);
+	g->end = g->seq + (p->len - sizeof(struct iphdr) - hlen) +
+		 !!(g->flags & TCP_FLAG_SYN) + !!(g->flags & TCP_FLAG_FIN);
 	/* options are read on SYNs only: the window scale is in them */
-	if ((g.flags & TCP_FLAG_SYN) && hlen > sizeof(*th))
-		g.wscale = xdp ? tcp_syn_wscale_xdp(ctx, hlen - sizeof(*th)) :
-				 tcp_syn_wscale_tc(ctx, hlen - sizeof(*th));
-	ct_tcp_track(f, &g);
+	if ((g->flags & TCP_FLAG_SYN) && hlen > sizeof(*th))
+		g->wscale = xdp ? tcp_syn_wscale_xdp(ctx, hlen - sizeof(*th)) :
+				  tcp_syn_wscale_tc(ctx, hlen - sizeof(*th));
+	ct_tcp_track(f, g);
 }
 
 #endif /* BPFNAT_CT_TCP_H */

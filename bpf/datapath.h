@@ -246,13 +246,15 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 						const bool xdp)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
-	struct bpf_fib_lookup fib = {};
+	struct bpf_fib_lookup *fib = fib_room_get();
 	struct rewrite rw = {};
 	struct ct_flow *f = NULL;
 	__u8 dir = CT_DIR_ORIG;
 	int route = -1, ret;
 	bool asked;
 
+	if (!fib)
+		return STAT_DROP_NO_ROUTE;
 	if (p->key.daddr == cfg->snat_addr)
 		return container_hairpin(ctx, p, cfg, xdp);
 
@@ -273,10 +275,10 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 	}
 
 	if (f)
-		route = route_cached(f, p, &fib, now);
+		route = route_cached(f, p, fib, now);
 	asked = route < 0;
 	if (asked)
-		route = route_outside(ctx, p, cfg, &fib, xdp);
+		route = route_outside(ctx, p, cfg, fib, xdp);
 	if (route == ROUTE_STACK)
 		/* an established flow never leaks out un-NATed */
 		return f ? STAT_DROP_NO_ROUTE : STAT_PASS;
@@ -285,7 +287,7 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 			return STAT_DROP_MTU;
 		return answer_container(ctx, p, cfg, STAT_DROP_MTU,
 					ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
-					fib.mtu_result, xdp);
+					fib->mtu_result, xdp);
 	}
 	if (p->ip->ttl <= 1)
 		return answer_container(ctx, p, cfg, STAT_DROP_TTL,
@@ -294,7 +296,7 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 	/* XDP sends only to a next hop it knows, on a device that takes
 	 * frames; the rest is the tc hook's
 	 */
-	if (xdp && (route != ROUTE_UPLINK || !xdp_can_send(fib.ifindex)))
+	if (xdp && (route != ROUTE_UPLINK || !xdp_can_send(fib->ifindex)))
 		return STAT_TO_TC;
 
 	if (!p->l4) {
@@ -316,13 +318,13 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 			return ret;
 	}
 	if (asked && route == ROUTE_UPLINK)
-		route_remember(f, &fib, cfg, now, xdp);
+		route_remember(f, fib, cfg, now, xdp);
 	ct_account(ctx, f, p, dir, now, xdp);
 	rewrite_for(&rw, f, dir);
 rewrite:
-	p->redirect = redirect_uplink(route, &fib, cfg, xdp);
-	__builtin_memcpy(rw.dmac, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(rw.smac, fib.smac, ETH_ALEN);
+	p->redirect = redirect_uplink(route, fib, cfg, xdp);
+	__builtin_memcpy(rw.dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(rw.smac, fib->smac, ETH_ALEN);
 	packet_rewrite(ctx, p, &rw, xdp);
 	return STAT_SNAT;
 }

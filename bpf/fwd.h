@@ -101,6 +101,38 @@ static __always_inline int route_outside(void *ctx, const struct pkt *p,
 	}
 }
 
+/*
+ * Where the SNAT path keeps its FIB lookup: not on the stack, where the
+ * programs, ct_create() and its port search's loop share the verifier's
+ * 512 bytes (the helper takes map memory as well).  Per CPU: a program
+ * runs to its end on the CPU it started on.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpf_fib_lookup);
+} fib_room SEC(".maps");
+
+/* The next hop bpf_redirect_neigh() is told of, for the same reason. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpf_redir_neigh);
+} neigh_room SEC(".maps");
+
+/* fib_room, cleared, or NULL (never: the map has its one entry). */
+static __always_inline struct bpf_fib_lookup *fib_room_get(void)
+{
+	__u32 zero = 0;
+	struct bpf_fib_lookup *fib = bpf_map_lookup_elem(&fib_room, &zero);
+
+	if (fib)
+		__builtin_memset(fib, 0, sizeof(*fib));
+	return fib;
+}
+
 /* How long a flow trusts its cached next hop before asking again. */
 #define CT_NEXTHOP_TTL_NS	NSEC_PER_SEC
 
@@ -159,18 +191,22 @@ static __always_inline int redirect_uplink(int route,
 		redirect_hook(REDIRECT_EGRESS, fib->ifindex);
 		return bpf_redirect_map(&tx_ports, fib->ifindex, 0);
 	}
-	struct bpf_redir_neigh nh = {
-		.nh_family = AF_INET,
-		.ipv4_nh = fib->ipv4_dst,	/* the FIB's next hop */
-	};
+	struct bpf_redir_neigh *nh;
+	__u32 zero = 0;
 
 	switch (route) {
 	case ROUTE_UPLINK:
 		redirect_hook(REDIRECT_EGRESS, fib->ifindex);
 		return bpf_redirect(fib->ifindex, 0);
 	case ROUTE_UPLINK_NEIGH:
+		/* off the stack, as fib_room */
+		nh = bpf_map_lookup_elem(&neigh_room, &zero);
+		if (!nh)
+			return TC_ACT_SHOT;
+		nh->nh_family = AF_INET;
+		nh->ipv4_nh = fib->ipv4_dst;	/* the FIB's next hop */
 		redirect_hook(REDIRECT_NEIGH, fib->ifindex);
-		return bpf_redirect_neigh(fib->ifindex, &nh, sizeof(nh), 0);
+		return bpf_redirect_neigh(fib->ifindex, nh, sizeof(*nh), 0);
 	default:
 		redirect_hook(REDIRECT_NEIGH, cfg->uplink_ifindex);
 		return bpf_redirect_neigh(cfg->uplink_ifindex, NULL, 0, 0);

@@ -96,31 +96,23 @@ static __always_inline bool l4_ports(struct pkt *p, const struct rewrite *rw,
 	}
 }
 
-/* tc: the L4 checksum for @from -> @to, a pseudo header address or not. */
-static __always_inline void l4_csum_tc(void *ctx, const struct l4_csum *c,
-				       __be32 from, __be32 to, bool addr)
-{
-	if (from == to)
-		return;
-	if (addr)
-		bpf_l4_csum_replace(ctx, L4_OFF + c->off, from, to,
-				    c->flags | 4);
-	else
-		bpf_l4_csum_replace(ctx, L4_OFF + c->off, from, to,
-				    (c->flags & BPF_F_MARK_MANGLED_0) | 2);
-}
-
+/*
+ * Rewrite @p as @rw says, with the checksums: the IP header's in place on
+ * both hooks (a correct update leaves the header's sum as it was, so a
+ * CHECKSUM_COMPLETE skb->csum stays right without the helper), the L4
+ * one with one update for the addresses (the pseudo header) and one for
+ * the ports, whichever of them changed.
+ */
 static __always_inline void packet_rewrite(void *ctx, struct pkt *p,
 					   const struct rewrite *rw,
 					   const bool xdp)
 {
 	struct iphdr *ip = p->ip;
-	__be32 old_saddr = ip->saddr, old_daddr = ip->daddr;
+	__u64 addrs = 0, ports = 0;
 	__be16 *sp = NULL, *dp = NULL, new_sp = 0;
-	__be16 old_sp = 0, old_dp = 0, new_dp = 0;
 	__u16 old_ttl, new_ttl;
 	struct l4_csum c = {};
-	bool ports = false, pseudo;
+	__u32 d;
 
 	__builtin_memcpy(p->eth->h_dest, rw->dmac, ETH_ALEN);
 	__builtin_memcpy(p->eth->h_source, rw->smac, ETH_ALEN);
@@ -128,52 +120,48 @@ static __always_inline void packet_rewrite(void *ctx, struct pkt *p,
 	old_ttl = ip_ttl_word(ip);
 	ip->ttl--;
 	new_ttl = ip_ttl_word(ip);
-	/* The IP checksum, in place on both hooks: a correct update leaves
-	 * the header's sum as it was, so a CHECKSUM_COMPLETE skb->csum
-	 * stays right without the helper.
-	 */
 	csum_replace2(&ip->check, old_ttl, new_ttl);
 	if (!rw->nat)
 		return;
 
+	addrs = csum_delta4(addrs, ip->saddr, rw->saddr);
+	addrs = csum_delta4(addrs, ip->daddr, rw->daddr);
 	ip->saddr = rw->saddr;
 	ip->daddr = rw->daddr;
-	if (old_saddr != rw->saddr)
-		csum_replace4(&ip->check, old_saddr, rw->saddr);
-	if (old_daddr != rw->daddr)
-		csum_replace4(&ip->check, old_daddr, rw->daddr);
-	ports = l4_ports(p, rw, &sp, &dp, &new_sp);
-	if (ports) {
-		old_sp = *sp;
-		*sp = new_sp;
-		if (dp) {
-			old_dp = *dp;
-			new_dp = rw->dport;
-			*dp = new_dp;
-		}
-	}
-	if (!ports || !l4_csum_of(p->key.proto, &c))
+	d = csum_delta_fold(addrs);
+	csum_apply(&ip->check, d);
+	if (!l4_ports(p, rw, &sp, &dp, &new_sp))
 		return;
-	pseudo = c.flags & BPF_F_PSEUDO_HDR;
+	ports = csum_delta2(ports, *sp, new_sp);
+	*sp = new_sp;
+	if (dp) {
+		ports = csum_delta2(ports, *dp, rw->dport);
+		*dp = rw->dport;
+	}
+	if (!l4_csum_of(p->key.proto, &c))
+		return;
+	if (!(c.flags & BPF_F_PSEUDO_HDR))
+		d = 0;			/* ICMP: no pseudo header */
 
 	if (xdp) {
 		__u16 *sum = p->l4 + c.off;
 
 		if ((void *)(sum + 1) > p->data_end)
 			return;
-		csum_l4_update(sum, p->key.proto, pseudo, old_saddr,
-			       rw->saddr, old_sp, new_sp);
-		csum_l4_update(sum, p->key.proto, pseudo, old_daddr,
-			       rw->daddr, old_dp, new_dp);
+		csum_l4_apply(sum, p->key.proto,
+			      csum_delta_fold(ports + d));
 		return;
 	}
-	/* On tc only the helpers know the skb's checksum state. */
-	if (pseudo) {
-		l4_csum_tc(ctx, &c, old_saddr, rw->saddr, true);
-		l4_csum_tc(ctx, &c, old_daddr, rw->daddr, true);
-	}
-	l4_csum_tc(ctx, &c, old_sp, new_sp, false);
-	l4_csum_tc(ctx, &c, old_dp, new_dp, false);
+	/* On tc only the helpers know the skb's checksum state: the
+	 * addresses as a pseudo header's, the ports as the segment's
+	 * (size 0: @to is a difference)
+	 */
+	if (d)
+		bpf_l4_csum_replace(ctx, L4_OFF + c.off, 0, d, c.flags);
+	if (ports)
+		bpf_l4_csum_replace(ctx, L4_OFF + c.off, 0,
+				    csum_delta_fold(ports),
+				    c.flags & BPF_F_MARK_MANGLED_0);
 }
 
 #endif /* BPFNAT_NAT_H */

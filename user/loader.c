@@ -266,6 +266,20 @@ static int devmap_reuse(struct bpf_map *map)
 	return err;
 }
 
+/*
+ * A per-CPU buffer a program uses while it runs (the programs' "rooms",
+ * kept off the verifier's 512 bytes of stack), not state to pin.
+ */
+static bool map_is_scratch(const struct bpfnat_bpf *skel,
+			   const struct bpf_map *map)
+{
+	const char *name = bpf_map__name(map);
+	size_t n = strlen(name);
+
+	return map == skel->maps.scratch || map == skel->maps.frag_scratch ||
+	       (n > 5 && !strcmp(name + n - 5, "_room"));
+}
+
 static int up_load(struct up *u)
 {
 	const bool xdp = u->o->mode == MODE_XDP;
@@ -294,8 +308,7 @@ static int up_load(struct up *u)
 	bpf_map__set_max_entries(skel->maps.ct_index, 2 * u->o->ct_max);
 	bpf_object__for_each_map(map, skel->obj) {
 		/* .rodata and per-CPU scratch buffers are not state */
-		if (bpf_map__is_internal(map) ||
-		    map == skel->maps.scratch || map == skel->maps.frag_scratch)
+		if (bpf_map__is_internal(map) || map_is_scratch(skel, map))
 			continue;
 		/* a generation's own maps are new; the rest are shared */
 		dir = u->fresh || map == skel->maps.config ||

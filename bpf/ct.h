@@ -177,6 +177,10 @@ static __always_inline bool ct_delete(__u32 slot, struct ct_flow *f,
 	if (!ct_seen_live(seen) ||
 	    __sync_val_compare_and_swap(ct_claim(f), seen, owned) != seen)
 		return false;
+	/* the binding first: a port search that finds its port still
+	 * bound then sees the give-back below counted (ct_port.h)
+	 */
+	bind_release(f);
 	/* both keys lead here: no lookup needed, and both are tried */
 	gone = ct_key_gone(ct_index_delete(&f->tuple[CT_DIR_REPLY]));
 	if (gone)
@@ -309,7 +313,10 @@ struct ct_new {
 	__u32 ifindex[2];	/* struct ct_flow's */
 	__u8 kind;		/* enum ct_kind */
 	__u8 tcp_flags;
-	__u8 pad[6];
+	__u8 bound;		/* from the outside through the binding of
+				 * the reply's source: take a reference
+				 */
+	__u8 pad[5];
 };
 
 /*
@@ -339,6 +346,21 @@ static __always_inline __u32 ct_initial_state(const struct ct_new *n)
 		return CT_SYN_SENT;
 	/* picked up mid-stream, e.g. after the table was flushed */
 	return CT_ESTABLISHED;
+}
+
+/*
+ * A flow from the outside through a binding (--filtering
+ * endpoint-independent) takes a reference on it, the answering
+ * container's endpoint's; false if it is gone meanwhile.
+ */
+static __always_inline bool ct_bind_inbound(struct ct_flow *f, __u32 slot)
+{
+	const struct ct_key *t = &f->tuple[CT_DIR_REPLY];
+
+	if (bind_take(t->saddr, bind_pp(t->sport, t->proto)) < 0)
+		return false;
+	f->flags |= CT_F_BOUND;
+	return true;
 }
 
 /*
@@ -420,6 +442,8 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 	if (n->kind != CT_KIND_DNAT)
 		err = snat_alloc_port(ctx, f, slot, cfg, now, &reserved,
 				      &room.port);
+	else if (n->bound && !ct_bind_inbound(f, slot))
+		err = -EAGAIN;
 	else
 		err = ct_reserve_reply(f, slot, &reserved);
 	if (err)
@@ -436,6 +460,7 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 	return CONTINUE;
 
 free_reserved:
+	bind_release(f);	/* first, as in ct_delete() */
 	if (reserved) {
 		reserved = !ct_key_gone(ct_index_delete(
 					&f->tuple[CT_DIR_REPLY]));
@@ -454,6 +479,8 @@ free_reserved:
 		*out = won->flow;
 		return CONTINUE;
 	}
+	if (err == -EAGAIN)
+		return STAT_DROP_CT_RACE;
 	return err == -EEXIST ? STAT_DROP_NO_PORT : STAT_DROP_CT_FULL;
 }
 
@@ -530,6 +557,7 @@ static __always_inline int ct_create_snat(void *ctx, const struct pkt *p,
 	n->ifindex[CT_DIR_REPLY] = 0;
 	n->kind = CT_KIND_SNAT;
 	n->tcp_flags = p->tcp_flags;
+	n->bound = 0;
 	return ct_create_flow(ctx, n, out, xdp);
 }
 

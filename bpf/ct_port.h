@@ -19,6 +19,7 @@
 #include "common.h"
 #include "maps.h"
 #include "ct_hooks.h"
+#include "ct_bind.h"
 
 /* ct_exhausted's key for the destination of reply key @rkey. */
 static __always_inline void exhausted_key(const struct ct_key *rkey,
@@ -101,7 +102,7 @@ struct port_search {
 	void *ctx;		/* the program's, for port_is_hosts() */
 	struct ct_key rkey;	/* reply key; dport is the candidate */
 	struct ct_ref ref;
-	struct port_key pk;	/* for port_is_published() */
+	struct port_key pk;	/* for port_is_published(), port_is_bound() */
 	__u32 start;		/* the first candidate, from lo */
 	__u32 range;
 	__u16 lo;
@@ -111,8 +112,27 @@ struct port_search {
 				 * call chain needs on 6.1 (README)
 				 */
 	bool stuck;		/* a host's port could not be given back */
+	bool bind;		/* ports are bound (bind_applies()) */
 };
 _Static_assert(sizeof(struct port_search) == 56, "port_search fits");
+
+_Static_assert(sizeof(struct port_key) == sizeof(struct nat_endpoint) &&
+	       offsetof(struct port_key, host_port) ==
+	       offsetof(struct nat_endpoint, port) &&
+	       offsetof(struct port_key, proto) ==
+	       offsetof(struct nat_endpoint, proto),
+	       "a port_key of the SNAT address is its nat_bound key");
+
+/* Is @port another endpoint's external port (nat_bound)?  Then it is
+ * not free, towards any destination.
+ */
+static __always_inline bool port_is_bound(struct port_search *s, __be16 port)
+{
+	if (!s->bind)
+		return false;
+	s->pk.host_port = port;
+	return bpf_map_lookup_elem(&nat_bound, &s->pk);
+}
 
 /*
  * Is @port published (`bpfnat port add`) on the SNAT address, or on every
@@ -168,7 +188,8 @@ static long port_search_step(__u32 i, struct port_search *s)
 	if (err == -EEXIST)
 		return 0;
 	if (err || (!port_is_hosts(s->ctx, &s->rkey) &&
-		    !port_is_published(s, s->rkey.dport)))
+		    !port_is_published(s, s->rkey.dport) &&
+		    !port_is_bound(s, s->rkey.dport)))
 		return 1;	/* ours, or a failure: stop */
 	err = ct_index_delete(&s->rkey);
 	if (!ct_key_gone(err)) {
@@ -188,12 +209,15 @@ static long port_search_step(__u32 i, struct port_search *s)
 
 /*
  * Reserve a source port for @f towards its destination by inserting the
- * reply key.  The container's own port is kept when it is free (RFC 4787
- * port preservation); otherwise the whole range is searched from a hashed
- * start.  A port the host's own sockets use is passed over.  Returns 0 or
- * a negative errno; *@reserved says whether the reply key with the
- * port in f->tuple[CT_DIR_REPLY].dport is in ct_index, ours (on success, and when a port could not
- * be given back).  @s is the search's room, the caller's (see ct_create()).
+ * reply key.  A TCP or UDP endpoint that has a binding takes its port
+ * (endpoint-independent mapping); one that has none is given a port no
+ * other endpoint is bound to, and bound to it.  The container's own port
+ * is kept when it is free (RFC 4787 port preservation); otherwise the
+ * whole range is searched from a hashed start.  A port the host's own
+ * sockets use is passed over.  Returns 0 or a negative errno; *@reserved
+ * says whether the reply key with the port in f->tuple[CT_DIR_REPLY].dport
+ * is in ct_index, ours (on success, and when a port could not be given
+ * back).  @s is the search's room, the caller's (see ct_create()).
  */
 static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 					    __u32 slot,
@@ -224,6 +248,22 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 	s->pk.host_addr = s->rkey.daddr;
 	s->pk.proto = s->rkey.proto;
 	s->pk.family = AF_INET;
+	s->bind = bind_applies(s->rkey.proto);
+	if (s->bind) {
+		int ext = bind_take(f->tuple[CT_DIR_ORIG].saddr,
+				    bind_pp(f->tuple[CT_DIR_ORIG].sport,
+					    s->rkey.proto));
+
+		if (ext >= 0) {
+			/* the endpoint's one external port, towards every
+			 * destination: free towards this one, as no other
+			 * endpoint is bound to it
+			 */
+			f->flags |= CT_F_BOUND;
+			port_try(s, bpf_ntohs((__u16)ext));
+			goto out;
+		}
+	}
 	exhausted_key(&s->rkey, &ek);
 	until = bpf_map_lookup_elem(&ct_exhausted, &ek);
 	if (until && now < *until)
@@ -236,6 +276,7 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 		s->rkey.dport = f->tuple[CT_DIR_ORIG].sport;
 		if (!port_is_hosts(ctx, &s->rkey) &&
 		    !port_is_published(s, s->rkey.dport) &&
+		    !port_is_bound(s, s->rkey.dport) &&
 		    port_try(s, own) != -EEXIST)
 			goto out;
 	}
@@ -256,6 +297,24 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 		}
 	}
 out:
+	/* a port found (not a binding's): a new binding, or none and
+	 * the port goes back
+	 */
+	if (!s->err && s->bind && !(f->flags & CT_F_BOUND)) {
+		if (bind_new(f->tuple[CT_DIR_ORIG].saddr,
+			     bind_pp(f->tuple[CT_DIR_ORIG].sport,
+				     s->rkey.proto),
+			     s->rkey.daddr, bpf_htons(s->port))) {
+			s->rkey.dport = bpf_htons(s->port);
+			if (ct_key_gone(ct_index_delete(&s->rkey)))
+				ct_port_freed(&s->rkey);
+			else
+				s->stuck = true;
+			s->err = -EAGAIN;
+		} else {
+			f->flags |= CT_F_BOUND;
+		}
+	}
 	f->tuple[CT_DIR_REPLY].dport = bpf_htons(s->port);
 	*reserved = !s->err || s->stuck;
 	return s->err;

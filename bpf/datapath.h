@@ -13,8 +13,9 @@
  *                   reply of a NATed flow, a later fragment of one, or an
  *                   ICMP error about one -> reverse NAT, redirect into the
  *                   container; to a published port -> DNAT, a flow of
- *                   its own, redirect into the container; anything else
- *                   -> the stack.
+ *                   its own, redirect into the container; to a port a
+ *                   container is bound to -> the same, or a drop
+ *                   (filtering); anything else -> the stack.
  *
  * Each returns the packet's outcome (enum stat_id); the entry points turn
  * it into a verdict in one place (stats.h).
@@ -176,8 +177,31 @@ published_at(__be32 addr, __be16 port, __u8 proto, bool any_ok)
 }
 
 /*
+ * The container endpoint bound to external port @port/@proto of @addr
+ * (endpoint-independent mapping), as a published port's target, or NULL.
+ */
+static __always_inline const struct port_val *
+bound_at(__be32 addr, __be16 port, __u8 proto)
+{
+	struct bind_room *r = bind_room_get();
+
+	if (!r || !bind_applies(proto))
+		return NULL;
+	bind_endpoint(&r->ext, addr, port, proto);
+	/* a nat_endpoint begins as a port_val does: address, port */
+	return bpf_map_lookup_elem(&nat_bound, &r->ext);
+}
+
+_Static_assert(offsetof(struct nat_endpoint, addr) ==
+	       offsetof(struct port_val, addr) &&
+	       offsetof(struct nat_endpoint, port) ==
+	       offsetof(struct port_val, port),
+	       "a bound endpoint reads as a published port's target");
+
+/*
  * Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): a container's packet to
- * a published port of the SNAT address reaches the published container
+ * a published port of the SNAT address, or to another container's
+ * external port (its binding), reaches that container
  * as if it came from the outside, from the sender's external mapping
  * (the SNAT address and the sender's mapped port), and the answers go
  * back the same way; neither leaves the host.  The rest of what a
@@ -202,8 +226,15 @@ static __always_inline int container_hairpin(void *ctx, struct pkt *p,
 	if (f && f->ifindex[dir] != p->ifindex)
 		return STAT_DROP_SPOOFED;
 	if (!f) {
+		/* a published port, or another endpoint's binding: an
+		 * internal host is let through a mapping whatever the
+		 * filtering, as it may reach the container directly anyway
+		 */
 		v = published_at(p->key.daddr, p->key.dport, p->key.proto,
 				 true);
+		if (!v)
+			v = bound_at(p->key.daddr, p->key.dport,
+				     p->key.proto);
 		if (!v)
 			return STAT_PASS;
 		if (!source_endpoint(p))
@@ -226,6 +257,7 @@ static __always_inline int container_hairpin(void *ctx, struct pkt *p,
 		n->ifindex[CT_DIR_REPLY] = ep->ifindex;
 		n->kind = CT_KIND_HAIRPIN;
 		n->tcp_flags = p->tcp_flags;
+		n->bound = 0;
 		ret = ct_create_flow(ctx, n, &f, xdp);
 		if (ret != CONTINUE)
 			return ret;
@@ -627,6 +659,56 @@ static __always_inline int uplink_published(void *ctx, struct pkt *p,
 	n->ifindex[CT_DIR_REPLY] = ep->ifindex;
 	n->kind = CT_KIND_DNAT;
 	n->tcp_flags = p->tcp_flags;
+	n->bound = 0;
+	return ct_create_flow(ctx, n, out, xdp);
+}
+
+/*
+ * The outside's first packet to an external port that a container's
+ * endpoint is bound to (endpoint-independent mapping), by a host the
+ * container never sent to from it.  RFC 4787 REQ-8: with
+ * endpoint-independent filtering it is let in, as a flow of its own
+ * holding the binding; with address-and-port-dependent filtering, the
+ * default, it is dropped and counted.  STAT_PASS when no endpoint is
+ * bound to the port: the host's.
+ */
+static __always_inline int uplink_bound(void *ctx, struct pkt *p,
+					const struct bpfnat_config *cfg,
+					struct ct_flow **out, const bool xdp)
+{
+	const struct nat_endpoint *in;
+	const struct endpoint *ep;
+	struct bind_room *r;
+	struct ct_new *n;
+
+	if (!bind_applies(p->key.proto) || p->key.daddr != cfg->snat_addr)
+		return STAT_PASS;
+	r = bind_room_get();
+	if (!r)
+		return STAT_PASS;
+	bind_endpoint(&r->ext, p->key.daddr, p->key.dport, p->key.proto);
+	in = bpf_map_lookup_elem(&nat_bound, &r->ext);
+	if (!in)
+		return STAT_PASS;
+	if (!(cfg->flags & CFG_F_FILTER_EIF))
+		return STAT_DROP_FILTERED;
+	ep = bpf_map_lookup_elem(&endpoints, &in->addr);
+	n = ct_new_get();
+	if (!ep || !n)
+		return STAT_DROP_FILTERED;
+	n->key = p->key;
+	n->reply = (struct ct_key){
+		.saddr = in->addr,
+		.daddr = p->key.saddr,
+		.sport = in->port,
+		.dport = p->key.sport,
+		.proto = p->key.proto,
+	};
+	n->ifindex[CT_DIR_ORIG] = 0;
+	n->ifindex[CT_DIR_REPLY] = ep->ifindex;
+	n->kind = CT_KIND_DNAT;
+	n->tcp_flags = p->tcp_flags;
+	n->bound = 1;
 	return ct_create_flow(ctx, n, out, xdp);
 }
 
@@ -672,6 +754,8 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 		f = NULL;
 	if (!f) {
 		ret = uplink_published(ctx, p, cfg, &f, xdp);
+		if (ret == STAT_PASS)
+			ret = uplink_bound(ctx, p, cfg, &f, xdp);
 		if (ret != CONTINUE && ret != STAT_PASS)
 			return ret;
 		dir = CT_DIR_ORIG;
@@ -682,7 +766,7 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 		if (!xdp && held) {
 			/* later fragments for the host were waiting */
 			frag_release(ctx, &fk, held, p->ifindex,
-				     BPF_F_INGRESS, 0);
+				     BPF_F_INGRESS, 0, STAT_PASS);
 			p->redirect = TC_ACT_SHOT;	/* sent as copies */
 			return STAT_FRAG_HELD;
 		}
@@ -699,7 +783,7 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 
 		ep = bpf_map_lookup_elem(&endpoints, &to);
 		if (ep) {
-			frag_release(ctx, &fk, held, ep->ifindex, 0, to);
+			frag_release(ctx, &fk, held, ep->ifindex, 0, to, ret);
 			p->redirect = TC_ACT_SHOT;	/* sent as copies */
 		}
 	}

@@ -158,14 +158,14 @@ static __always_inline void frag_translate(struct frag_held *h, __be32 addr)
  * of that; the skb itself is then spent and the caller drops it.
  *
  * For a container (@addr not 0) the copies, translated, go out of its
- * host side (@ifindex, @flags 0).  For the host (@addr 0) they go back,
+ * host side (@ifindex, @flags 0), each counted as @outcome (the first's).  For the host (@addr 0) they go back,
  * as they came, into the uplink's receive path (@flags BPF_F_INGRESS),
  * where the tc hook now lets them through to the stack.
  */
 static __always_inline void frag_release(struct __sk_buff *skb,
 					 const struct frag_key *fk, __u32 held,
 					 __u32 ifindex, __u64 flags,
-					 __be32 addr)
+					 __be32 addr, int outcome)
 {
 	struct frag_stash_key k = { .dgram = *fk };
 	struct frag_held *h;
@@ -191,7 +191,7 @@ static __always_inline void frag_release(struct __sk_buff *skb,
 				redirect_hook(REDIRECT_CLONE, ifindex);
 				bpf_clone_redirect(skb, ifindex, flags);
 				if (addr)
-					stat_count(STAT_REVERSE_NAT, ETH_HLEN + len,
+					stat_count(outcome, ETH_HLEN + len,
 						   false);
 			}
 		}

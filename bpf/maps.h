@@ -44,6 +44,24 @@ struct {
 	__type(value, struct port_val);
 } ports SEC(".maps");
 
+/* Endpoint-independent mapping: a container's endpoint -> its binding,
+ * and the external endpoint -> the container's (struct nat_binding).
+ * `bpfnat up` sizes both as the flow table: a binding has a flow.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CT_MAX_DEFAULT);
+	__type(key, struct nat_endpoint);
+	__type(value, struct nat_binding);
+} nat_bindings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CT_MAX_DEFAULT);
+	__type(key, struct nat_endpoint);
+	__type(value, struct nat_endpoint);
+} nat_bound SEC(".maps");
+
 /* Conntrack: both tuples of every flow, each pointing at its slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -35,6 +35,8 @@
 #define PIN_TX_PORTS		"tx_ports"
 #define PIN_FRAG_STASH		"frag_stash"
 #define PIN_PORTS		"ports"
+#define PIN_NAT_BINDINGS	"nat_bindings"
+#define PIN_NAT_BOUND		"nat_bound"
 #define PIN_PROG_CONTAINER	"tc_container"
 #define PIN_PROG_UPLINK		"tc_uplink"
 #define PIN_PROG_GUARD		"tc_guard"
@@ -147,6 +149,10 @@ enum ct_slot {
 #define CT_F_TCP_LIBERAL	(1 << 3)	/* picked up mid-stream: no
 						 * SYN gave the window scales,
 						 * so no window is judged
+						 */
+#define CT_F_BOUND		(1 << 4)	/* holds a reference on the
+						 * binding of its container's
+						 * endpoint (nat_bindings)
 						 */
 
 /*
@@ -275,6 +281,34 @@ struct port_val {
 _Static_assert(sizeof(struct port_val) == 8, "port_val layout");
 
 /*
+ * Endpoint-independent mapping (RFC 4787 REQ-1, RFC 5382 REQ-1): a
+ * container's endpoint (address, port, protocol) keeps one external port
+ * of the SNAT address for every destination while a flow of it lives,
+ * as RFC 6146's binding table keeps it apart from the flows.  Each TCP
+ * and UDP flow a container starts (SNAT, hairpin) holds a reference on
+ * its endpoint's binding, and so does a flow the outside starts through
+ * one (--filtering endpoint-independent); the flow that gives back the
+ * last reference removes the binding.  nat_bindings is keyed by the
+ * container's endpoint, nat_bound by the external one, pointing back.
+ */
+struct nat_endpoint {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 family;		/* AF_INET */
+};
+_Static_assert(sizeof(struct nat_endpoint) == 8, "nat_endpoint layout");
+
+struct nat_binding {
+	__be32 ext_addr;	/* the SNAT address */
+	__be16 ext_port;
+	__u16 pad;
+	__u32 refs;		/* flows that use it; 0: being removed */
+	__u32 pad1;
+};
+_Static_assert(sizeof(struct nat_binding) == 16, "nat_binding layout");
+
+/*
  * frags: what became of a fragmented datagram from the outside, learnt from
  * its first fragment, so that the later ones (which carry no ports) follow.
  */
@@ -368,6 +402,12 @@ _Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
 #define CFG_F_XDP_UPLINK	(1 << 1)	/* XDP mode: XDP takes the uplink */
 #define CFG_F_XDP_UPLINK_ON	(1 << 2)	/* ... told --xdp-uplink on */
 #define CFG_F_XDP_UPLINK_OFF	(1 << 3)	/* ... told --xdp-uplink off */
+#define CFG_F_FILTER_EIF	(1 << 4)	/* --filtering
+						 * endpoint-independent: any
+						 * outside host may reach a
+						 * live binding (RFC 4787
+						 * REQ-8)
+						 */
 
 /*
  * Counters, one per outcome of a packet.  The list is the single source of
@@ -381,6 +421,9 @@ _Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
  *   drop_multicast     to 224.0.0.0/4: never NATed out
  *   drop_unnated_leak  the uplink's guard: a pool source about to leave
  *                      un-NATed; stays 0 unless something is wrong
+ *   drop_filtered      from the outside to a container's live binding,
+ *                      by a host it never sent to (address-dependent
+ *                      filtering, the default; RFC 4787 REQ-8)
  */
 #define BPFNAT_STATS(X)							\
 	X(FORWARD,		"forwarded")	/* container to container */ \
@@ -419,7 +462,8 @@ _Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
 						 */ \
 	X(HAIRPIN,		"hairpin")	/* container to container,
 						 * through a published port
-						 */
+						 */ \
+	X(DROP_FILTERED,	"drop_filtered")
 
 /* How a packet was sent on; the unit tests' build records it. */
 enum redirect_kind {

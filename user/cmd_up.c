@@ -28,6 +28,7 @@ enum {
 	OPT_MODE,
 	OPT_CT_MAX,
 	OPT_XDP_UPLINK,
+	OPT_FILTERING,
 	OPT_TIMEOUT,		/* + enum ct_timeout_id */
 };
 
@@ -40,6 +41,7 @@ static const struct option up_options[] = {
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "ct-max", required_argument, NULL, OPT_CT_MAX },
 	{ "xdp-uplink", required_argument, NULL, OPT_XDP_UPLINK },
+	{ "filtering", required_argument, NULL, OPT_FILTERING },
 	{ "tcp-timeout-syn", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_SYN },
 	{ "tcp-timeout-est", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_EST },
 	{ "tcp-timeout-fin", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_FIN },
@@ -56,6 +58,12 @@ static const char *const mode_names[] = {
 	[MODE_TC] = "tc",
 	[MODE_XDP] = "xdp",
 };
+
+static const char *filtering_name(const struct bpfnat_config *cfg)
+{
+	return cfg->flags & CFG_F_FILTER_EIF ? "endpoint-independent" :
+					      "address-and-port-dependent";
+}
 
 static int up_parse(int argc, char **argv, struct up_opts *o)
 {
@@ -130,6 +138,22 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 						   "expected auto, on or off",
 						   arg);
 			o->given |= GIVEN_XDP_UPLINK;
+			break;
+		case OPT_FILTERING:
+			/* RFC 4787's names; bpfnat's address-dependent
+			 * filtering is the stricter address-and-port one
+			 */
+			if (!strcmp(arg, "endpoint-independent"))
+				o->filter_eif = true;
+			else if (!strcmp(arg, "address-dependent") ||
+				 !strcmp(arg, "address-and-port-dependent"))
+				o->filter_eif = false;
+			else
+				return usage_error("up", "--filtering '%s': "
+						   "expected address-dependent "
+						   "or endpoint-independent",
+						   arg);
+			o->given |= GIVEN_FILTERING;
 			break;
 		case OPT_CT_MAX:
 			if (parse_u32(arg, 64, 1 << 23, &o->ct_max))
@@ -326,6 +350,7 @@ int cmd_status(int argc, char **argv)
 	json_object_set_new(o, "uplink_ifindex",
 			    json_integer(cfg.uplink_ifindex));
 	json_object_set_new(o, "snat_address", json_string(ip_str(cfg.snat_addr)));
+	json_object_set_new(o, "filtering", json_string(filtering_name(&cfg)));
 	json_object_set_new(o, "pool", json_string(cidr_str(cfg.pool_addr,
 				__builtin_popcount(cfg.pool_mask))));
 	json_object_set_new(o, "gateway", json_string(ip_str(cfg.gateway)));
@@ -370,8 +395,9 @@ int cmd_status(int argc, char **argv)
 		printf(" (the uplink's traffic left to tc: %s)", xdp_uplink_why);
 	printf("\n");
 	printf("uplink:    %s (ifindex %u)\n", uplink, cfg.uplink_ifindex);
-	printf("snat:      %s, ports %u-%u\n", ip_str(cfg.snat_addr),
-	       cfg.port_lo, cfg.port_hi);
+	printf("snat:      %s, ports %u-%u, %s filtering\n",
+	       ip_str(cfg.snat_addr), cfg.port_lo, cfg.port_hi,
+	       filtering_name(&cfg));
 	printf("pool:      %s, gateway %s, %lu containers\n",
 	       cidr_str(cfg.pool_addr, __builtin_popcount(cfg.pool_mask)),
 	       ip_str(cfg.gateway), endpoints_count());

@@ -74,6 +74,8 @@ void up_opts_inherit(struct up_opts *o, const struct bpfnat_config *r)
 		o->xdp_uplink = r->flags & CFG_F_XDP_UPLINK_ON ? XDP_UPLINK_ON :
 				r->flags & CFG_F_XDP_UPLINK_OFF ? XDP_UPLINK_OFF :
 								  XDP_UPLINK_AUTO;
+	if (!(o->given & GIVEN_FILTERING))
+		o->filter_eif = r->flags & CFG_F_FILTER_EIF;
 	if (!(o->given & GIVEN_PORTS)) {
 		o->port_lo = r->port_lo;
 		o->port_hi = r->port_hi;
@@ -143,6 +145,8 @@ void config_make(const struct up_opts *o, const struct nl_link *uplink,
 	/* a /31 or /32 has no broadcast address */
 	if (uplink_plen >= 0 && uplink_plen <= 30)
 		cfg->uplink_bcast = o->snat_addr | ~plen_to_mask(uplink_plen);
+	if (o->filter_eif)
+		cfg->flags |= CFG_F_FILTER_EIF;
 	if (o->xdp_uplink == XDP_UPLINK_ON)
 		cfg->flags |= CFG_F_XDP_UPLINK_ON;
 	else if (o->xdp_uplink == XDP_UPLINK_OFF)

@@ -27,7 +27,9 @@ enum {
 	GIVEN_MODE = 1 << 5,
 	GIVEN_XDP_UPLINK = 1 << 6,
 	GIVEN_TIMEOUT = 1 << 7,		/* << enum ct_timeout_id */
+	GIVEN_FILTERING = 1 << 16,
 };
+_Static_assert(TMO_MAX <= 8, "the timeouts' GIVEN_ bits end before 16");
 
 /*
  * XDP mode on the uplink.  A virtual device (a veth above all) may hand
@@ -55,6 +57,7 @@ struct up_opts {
 	uint32_t ct_max;		/* 0: the running value, or default */
 	enum bpfnat_mode mode;
 	enum xdp_uplink xdp_uplink;	/* where XDP mode takes the uplink */
+	bool filter_eif;		/* --filtering endpoint-independent */
 	struct exclude_key exclude[EXCLUDE_MAX];
 	unsigned int n_exclude;
 	uint32_t timeout[TMO_MAX];	/* seconds */

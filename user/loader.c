@@ -306,6 +306,9 @@ static int up_load(struct up *u)
 	bpf_map__set_max_entries(skel->maps.ct_flows, u->o->ct_max);
 	bpf_map__set_max_entries(skel->maps.ct_free, u->o->ct_max);
 	bpf_map__set_max_entries(skel->maps.ct_index, 2 * u->o->ct_max);
+	/* a binding has a flow */
+	bpf_map__set_max_entries(skel->maps.nat_bindings, u->o->ct_max);
+	bpf_map__set_max_entries(skel->maps.nat_bound, u->o->ct_max);
 	bpf_object__for_each_map(map, skel->obj) {
 		/* .rodata and per-CPU scratch buffers are not state */
 		if (bpf_map__is_internal(map) || map_is_scratch(skel, map))

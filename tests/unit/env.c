@@ -110,6 +110,8 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	e->cfg.port_hi = o && o->port_hi ? o->port_hi : 65535;
 	for (int t = 0; t < TMO_MAX; t++)
 		e->cfg.timeout[t] = 300;
+	if (o && o->filter_eif)
+		e->cfg.flags |= CFG_F_FILTER_EIF;
 	fd = bpf_map__fd(e->skel->maps.config);
 	if (!ASSERT_OK(bpf_map_update_elem(fd, &zero, &e->cfg, 0), "config"))
 		return false;
@@ -176,6 +178,37 @@ bool env_publish(struct env *e, uint32_t host_addr, uint16_t host_port,
 	int fd = bpf_map__fd(e->skel->maps.ports);
 
 	return ASSERT_OK(bpf_map_update_elem(fd, &k, &v, 0), "publish");
+}
+
+int env_bindings(struct env *e)
+{
+	int fd = bpf_map__fd(e->skel->maps.nat_bindings);
+	int fb = bpf_map__fd(e->skel->maps.nat_bound);
+	struct nat_endpoint k, *prev = NULL;
+	int n = 0, m = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		prev = &k;
+		n++;
+	}
+	prev = NULL;
+	while (!bpf_map_get_next_key(fb, prev, &k)) {
+		prev = &k;
+		m++;
+	}
+	return n == m ? n : -1;
+}
+
+bool env_binding_of(struct env *e, uint32_t addr, uint16_t port,
+		    uint8_t proto, struct nat_binding *b)
+{
+	struct nat_endpoint k = {
+		.addr = addr, .port = htons(port), .proto = proto,
+		.family = AF_INET,
+	};
+
+	return !bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.nat_bindings),
+				    &k, b);
 }
 
 /* The CPU this thread is pinned to, or -1 (see env_pin_cpu()). */

@@ -33,6 +33,7 @@ struct env_opts {
 	uint32_t ct_max;		/* 0: 1024 */
 	const char *exclude;		/* a CIDR, or NULL */
 	bool xdp;			/* load the XDP programs too */
+	bool filter_eif;		/* --filtering endpoint-independent */
 };
 
 struct env {
@@ -116,6 +117,13 @@ bool env_endpoint_add(struct env *e, uint32_t addr);
  */
 bool env_publish(struct env *e, uint32_t host_addr, uint16_t host_port,
 		 uint8_t proto, uint32_t addr, uint16_t port);
+
+/* Bindings (endpoint-independent mapping): how many, -1 if nat_bindings
+ * and nat_bound disagree; the binding of endpoint @addr:@port/@proto.
+ */
+int env_bindings(struct env *e);
+bool env_binding_of(struct env *e, uint32_t addr, uint16_t port,
+		    uint8_t proto, struct nat_binding *b);
 
 /* Counter @id, summed over CPUs. */
 uint64_t env_stat(struct env *e, int id);

@@ -181,6 +181,75 @@ static size_t mutate(uint8_t *buf, size_t len)
  * flow that has that very tuple in that direction, and whose other key is
  * there too; every other slot is free and waits in ct_free, once.
  */
+/*
+ * The bindings at rest: each is referenced by exactly the live flows that
+ * hold it (CT_F_BOUND, of its endpoint), nat_bound leads back to it, and
+ * no two endpoints share an external port.
+ */
+static bool bindings_consistent(struct env *e)
+{
+	int fb = bpf_map__fd(e->skel->maps.nat_bindings);
+	int fx = bpf_map__fd(e->skel->maps.nat_bound);
+	int flows = bpf_map__fd(e->skel->maps.ct_flows);
+	struct nat_endpoint k, *prev = NULL, ext, back;
+	uint32_t n = e->cfg.ct_max, slot, holders, nheld = 0;
+	struct nat_endpoint *held = calloc(n, sizeof(*held));
+	struct nat_binding b;
+	struct ct_flow f;
+	int bindings = 0, bound = 0;
+	bool ok = false;
+
+	if (!held)
+		return false;
+	/* the endpoints the live flows hold bindings of, once each */
+	for (slot = 0; slot < n; slot++) {
+		const struct ct_key *t;
+
+		if (bpf_map_lookup_elem(flows, &slot, &f) ||
+		    f.live != CT_SLOT_LIVE || !(f.flags & CT_F_BOUND))
+			continue;
+		t = &f.tuple[f.kind == CT_KIND_DNAT ? CT_DIR_REPLY :
+						      CT_DIR_ORIG];
+		held[nheld++] = (struct nat_endpoint){ .addr = t->saddr,
+						       .port = t->sport,
+						       .proto = t->proto,
+						       .family = AF_INET };
+	}
+	while (!bpf_map_get_next_key(fb, prev, &k)) {
+		prev = &k;
+		bindings++;
+		if (!CHECK(!bpf_map_lookup_elem(fb, &k, &b), "binding vanished"))
+			goto out;
+		ext = (struct nat_endpoint){ .addr = b.ext_addr,
+					     .port = b.ext_port,
+					     .proto = k.proto,
+					     .family = AF_INET };
+		if (!CHECK(!bpf_map_lookup_elem(fx, &ext, &back) &&
+			   !memcmp(&back, &k, sizeof(k)),
+			   "binding of port %u without its way back",
+			   ntohs(b.ext_port)))
+			goto out;
+		holders = 0;
+		for (uint32_t i = 0; i < nheld; i++)
+			holders += !memcmp(&held[i], &k, sizeof(k));
+		if (!CHECK(b.refs == holders, "binding of port %u: %u refs, "
+			   "%u flows hold it", ntohs(b.ext_port), b.refs,
+			   holders))
+			goto out;
+	}
+	prev = NULL;
+	while (!bpf_map_get_next_key(fx, prev, &ext)) {
+		prev = &ext;
+		bound++;
+	}
+	/* one external port per binding: as many ways back as bindings */
+	ok = CHECK(bound == bindings, "%d bindings, %d external ports",
+		   bindings, bound);
+out:
+	free(held);
+	return ok;
+}
+
 static bool table_consistent(struct env *e)
 {
 	int idx = bpf_map__fd(e->skel->maps.ct_index);
@@ -252,6 +321,7 @@ static bool table_consistent(struct env *e)
 			 queued, live, n);
 	for (uint32_t i = 0; i < queued; i++)
 		bpf_map_update_elem(fq, NULL, &order[i], 0);
+	ok = ok && bindings_consistent(e);
 out:
 	free(order);
 	free(seen);

@@ -394,6 +394,33 @@ UNIT_TEST(fragments_from_outside_out_of_order)
 	check_fragment_delivered(&e, &r, pkt, len);
 }
 
+/* Fragments to a published port, out of order: as for a SNAT flow's. */
+UNIT_TEST(fragments_to_a_published_port)
+{
+	uint8_t pkt[PKT_MAX];
+	struct env e;
+	struct run r;
+	size_t len;
+
+	if (!env_setup(&e, NULL) ||
+	    !env_publish(&e, 0, 9053, IPPROTO_UDP, e.a, 5353))
+		return;
+	len = reply_fragment(&e, pkt, 2, 80, 9053);
+	env_from_uplink(&e, pkt, len, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "the last, first: held");
+	len = reply_fragment(&e, pkt, 0, 80, 9053);
+	env_from_uplink(&e, pkt, len, &r);
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "the first: into a");
+	ASSERT_EQ(r.redirect.count, 1 + 2, "with the held one, as copies");
+	ASSERT_EQ(env_stat(&e, STAT_DNAT), 2, "both counted as dnat");
+	ASSERT_EQ(env_stat(&e, STAT_REVERSE_NAT), 0, "not as reverse_nat");
+	len = reply_fragment(&e, pkt, 2, 80, 9053);
+	check_fragment_bytes(&e, &r, pkt, len);
+	len = reply_fragment(&e, pkt, 1, 80, 9053);
+	env_from_uplink(&e, pkt, len, &r);
+	check_fragment_delivered(&e, &r, pkt, len);
+}
+
 /* The budget: a datagram's held fragments are bounded. */
 UNIT_TEST(fragments_held_within_a_budget)
 {

@@ -420,11 +420,30 @@ trafgen_cfg() {
 
 # load_for CONFIG DIR FLOWS FILE: write the trafgen configuration of a
 # load and print "NS DEV SINK_NS SINK_DEV": where it is sent from and
-# where it is counted.
+# where it is counted.  DIR: fwd (c1 -> the outside), rep (the replies),
+# dnat (the outside's client, FLOWS source ports, to c1's published UDP
+# port; the configurations without NAT get it addressed to c1 itself).
 load_for() {
 	local cfg=$1 dir=$2 flows=$3 file=$4 sp dp
 	read -r sp dp <<<"$(ports_for "$flows")"
 	case $dir:$cfg in
+	dnat:veth)
+		trafgen_cfg "$file" "$TB_GEN_MAC" "$CLIENT_ADDR" "$sp" \
+			"$C1_ADDR" "$SINK_PORT"
+		echo "out eth1 gen eth0" ;;
+	dnat:*)
+		if cfg_nats "$cfg" || [[ $cfg == gen ]]; then
+			trafgen_cfg "$file" "$TB_UP0_MAC" "$CLIENT_ADDR" "$sp" \
+				"$SNAT_ADDR" "$PUB_UDP_PORT"
+		else
+			trafgen_cfg "$file" "$TB_UP0_MAC" "$CLIENT_ADDR" "$sp" \
+				"$C1_ADDR" "$SINK_PORT"
+		fi
+		if [[ $cfg == gen ]]; then
+			echo "out eth0 router up0"
+		else
+			echo "out eth0 c1 eth0"
+		fi ;;
 	fwd:veth)
 		trafgen_cfg "$file" "$TB_ETH1_MAC" "$C1_ADDR" "$sp" \
 			"$SERVER_ADDR" "$dp"
@@ -587,15 +606,25 @@ retry_ss() {	# NS PORT: wait until something listens
 	return 1
 }
 
-# tcp_txn CONFIG rr|crr THREADS: "per_second p50_us p99_us
+# tcp_txn CONFIG rr|crr THREADS [dnat]: "per_second p50_us p99_us
 # cpu_us_per_transaction errors", from tools/tcp_crr in c1 against its
-# server in the outside.
+# server in the outside; with dnat, from the outside to c1's server through
+# its published port (to c1 itself where nothing NATs).
 tcp_txn() {
-	local mode=$2 threads=$3 out b0 b1
+	local mode=$2 threads=$3 out b0 b1 ns=c1 addr=$SERVER_ADDR port
+	port=$(crr_port "$1")
+	if [[ ${4:-} == dnat ]]; then
+		ns=out addr=$C1_ADDR
+		port=$(crr_port "$1" "$DNAT_CRR_PORT")
+		if cfg_nats "$1"; then
+			# the client asks for PORT and connects to PORT + 1
+			addr=$SNAT_ADDR port=$((PUB_TCP_PORT - 1))
+		fi
+	fi
 	b0=$(cpu_ticks)
-	out=$(ip netns exec c1 timeout $((RUN_S + 10)) "$BUILD/tools/tcp_crr" \
-		"$mode" -c "$SERVER_ADDR" -p "$(crr_port "$1")" -n "$threads" \
-		-t "$RUN_S" 2>>"$WORK/tcp_crr.log") || true
+	out=$(ip netns exec "$ns" timeout $((RUN_S + 10)) \
+		"$BUILD/tools/tcp_crr" "$mode" -c "$addr" -p "$port" \
+		-n "$threads" -t "$RUN_S" 2>>"$WORK/tcp_crr.log") || true
 	b1=$(cpu_ticks)
 	[[ -n $out ]] ||
 		out='{"count":0,"per_second":0,"p50_us":0,"p99_us":0,"errors":-1}'

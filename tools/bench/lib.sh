@@ -66,9 +66,18 @@ ifindex_of() {	# NS DEV
 }
 
 # rx_packets NS DEV: packets DEV has received (a tc drop at its ingress
-# still counts: veth counts a packet when it hands it over).
+# still counts: veth counts a packet when it hands it over).  Read at both
+# ends of a measuring window: without a jq to start (tens of ms on a busy
+# machine, which would stretch and jitter the window) unless ip's JSON
+# does not look as expected.
 rx_packets() {
-	ip -n "$1" -s -j link show dev "$2" | jq -r '.[0].stats64.rx.packets'
+	local j re='"stats64":\{"rx":\{"bytes":[0-9]+,"packets":([0-9]+)'
+	j=$(ip -n "$1" -s -j link show dev "$2")
+	if [[ $j =~ $re ]]; then
+		echo "${BASH_REMATCH[1]}"
+	else
+		jq -r '.[0].stats64.rx.packets' <<<"$j"
+	fi
 }
 
 # ---- the testbed ----

@@ -23,7 +23,7 @@
 #
 #   --quick      one short round of everything (CI keeps the harness
 #                working with it): about a minute on 2 cores; the full
-#                run (5 rounds) takes about 12 minutes
+#                run (5 rounds) takes about 13 minutes
 #   --no-setup   leave out the container setup times (tools/bench-setup.sh)
 #   --bpf-stats  also measure the run time of the BPF programs in place:
 #                this turns the kernel's BPF statistics (a machine-wide

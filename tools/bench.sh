@@ -12,6 +12,9 @@
 # (in a rotating order), runs all its scenarios, and takes it down.  A
 # configuration whose setup fails is skipped, with the reason.  The method
 # is DESIGN.md's "Benchmark method"; tools/bench/lib.sh draws the testbed.
+# Each NAT also publishes a UDP and a TCP port of the container, as
+# Docker's -p does (iptables or nftables DNAT; bpfnat port add), for the
+# rows from the outside in: udp-10k-dnat and tcp-crr-dnat.
 #
 # Results go to $BENCH_OUT (default ./bench-results/): results.json (every
 # raw sample, medians, ratios), the table printed here (table.txt), plots
@@ -20,7 +23,7 @@
 #
 #   --quick      one short round of everything (CI keeps the harness
 #                working with it): about a minute on 2 cores; the full
-#                run (5 rounds) takes about 12 minutes
+#                run (5 rounds) takes about 13 minutes
 #   --no-setup   leave out the container setup times (tools/bench-setup.sh)
 #   --bpf-stats  also measure the run time of the BPF programs in place:
 #                this turns the kernel's BPF statistics (a machine-wide
@@ -62,7 +65,7 @@ while [[ $# -gt 0 ]]; do
 	--configs) CONFIGS=$2; shift ;;
 	--no-setup) SETUP=0 ;;
 	--bpf-stats) BPF_STATS=1 ;;
-	-h | --help) sed -n '3,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift

@@ -14,10 +14,13 @@
 #
 # c1 is a container made by `bpfnat ns add`; out is the outside and holds
 # the sinks and servers; gen and out's eth1 are the direct veth pair, the
-# shortest path a packet can take.  Every device a load ends on has
-# bench_drop at tc ingress: it drops UDP (the load) and passes the rest,
-# so ARP and the TCP tests work on the same devices.  A packet rate is
-# what the sink device received, read from its counters.
+# shortest path a packet can take.  Inbound, out is the client of c1's
+# published ports (PUB_UDP_PORT, PUB_TCP_PORT on the SNAT address): from
+# 198.51.100.2, DNATed to c1's sink (UDP) and to c1's tcp_crr servers.
+# Every device a load ends on has bench_drop at tc ingress: it drops UDP
+# (the load) and passes the rest, so ARP and the TCP tests work on the same
+# devices.  A packet rate is what the sink device received, read from its
+# counters.
 
 TB_GW_MAC=""		# c1's gateway: the host side of its veth
 TB_HOST_IF=""		# that device's name
@@ -36,6 +39,13 @@ SINK_PORT=9		# discard
 CRR_PORT=8001		# tcp_crr: the first configuration's rr on 8001, crr
 			# on 8002; the next one's on 8003 and 8004, ...
 IPERF_PORT=5201
+# Published ports: the host side, on the SNAT address, and where it leads
+# in c1.  Above the 10k-flow loads' ports (1024-11023) and the flow
+# table's (5001-5977), so that no NATed flow of theirs meets them.
+CLIENT_ADDR=198.51.100.2	# out's, the client of published ports
+PUB_UDP_PORT=12053		# -> c1:$SINK_PORT/udp (its sink)
+PUB_TCP_PORT=12080		# -> c1's tcp_crr server of the configuration
+DNAT_CRR_PORT=8101		# c1's tcp_crr servers: rr on 8101, crr on 8102, ...
 
 # Outside /sys: `ip netns exec` mounts a fresh /sys, and a bpffs under it
 # would not be seen from there.  One level down in it, since bpftool
@@ -56,9 +66,18 @@ ifindex_of() {	# NS DEV
 }
 
 # rx_packets NS DEV: packets DEV has received (a tc drop at its ingress
-# still counts: veth counts a packet when it hands it over).
+# still counts: veth counts a packet when it hands it over).  Read at both
+# ends of a measuring window: without a jq to start (tens of ms on a busy
+# machine, which would stretch and jitter the window) unless ip's JSON
+# does not look as expected.
 rx_packets() {
-	ip -n "$1" -s -j link show dev "$2" | jq -r '.[0].stats64.rx.packets'
+	local j re='"stats64":\{"rx":\{"bytes":[0-9]+,"packets":([0-9]+)'
+	j=$(ip -n "$1" -s -j link show dev "$2")
+	if [[ $j =~ $re ]]; then
+		echo "${BASH_REMATCH[1]}"
+	else
+		jq -r '.[0].stats64.rx.packets' <<<"$j"
+	fi
 }
 
 # ---- the testbed ----
@@ -129,6 +148,8 @@ tb_build() {
 	# before it did would meet that state, and TCP timestamps (their
 	# offset is random per connection) would make the server refuse
 	# half of its SYNs as old duplicates (PAWS).
+	# The same in c1 for the connections the outside opens to its
+	# published port (tcp-crr-dnat): there c1's server keeps TIME_WAIT.
 	local port cfg
 	TB_CRR_PIDS=()
 	for cfg in $CONFIGS; do
@@ -136,17 +157,23 @@ tb_build() {
 		ip netns exec out "$BUILD/tools/tcp_crr" server \
 			-b "$SERVER_ADDR" -p "$port" -n 2 -t 3600 &
 		TB_CRR_PIDS+=($!)
+		cfg_tcp "$cfg" || continue
+		port=$(crr_port "$cfg" "$DNAT_CRR_PORT")
+		ip netns exec c1 "$BUILD/tools/tcp_crr" server \
+			-b "$C1_ADDR" -p "$port" -n 2 -t 3600 &
+		TB_CRR_PIDS+=($!)
 	done
 }
 
-# crr_port CONFIG: the port of CONFIG's tcp_crr server (rr; crr on + 1).
+# crr_port CONFIG [BASE]: the port of CONFIG's tcp_crr server (rr; crr on
+# + 1): in the outside (BASE: CRR_PORT), or in c1 (DNAT_CRR_PORT).
 crr_port() {
 	local i=0 cfg
 	for cfg in $CONFIGS; do
 		[[ $cfg == "$1" ]] && break
 		i=$((i + 1))
 	done
-	echo $((CRR_PORT + 2 * i))
+	echo $((${2:-$CRR_PORT} + 2 * i))
 }
 
 # ---- configurations ----
@@ -237,34 +264,87 @@ cfg_down_redirect() {
 
 masq_rule="POSTROUTING -s 172.18.0.0/16 -o up0 -j MASQUERADE"
 
+# The published ports of CONFIG as "PROTO HOSTPORT CONTAINER_PORT" lines:
+# UDP to c1's sink, TCP to c1's crr server of that configuration.
+pub_ports() {
+	echo "udp $PUB_UDP_PORT $SINK_PORT"
+	echo "tcp $PUB_TCP_PORT $(($(crr_port "$1" "$DNAT_CRR_PORT") + 1))"
+}
+
+# ipt_rules CONFIG: the iptables nat rules of CONFIG, one a line, without
+# the -A: MASQUERADE out of the uplink, and for each published port what
+# Docker's -p adds (the CNI portmap plugin's are the same in substance):
+# its DNAT in PREROUTING and in OUTPUT (the host's own connections to its
+# address), and the hairpin, the container to itself through the port,
+# MASQUERADEd.  Docker jumps to its chain for every local destination
+# (-m addrtype --dst-type LOCAL) and matches ! -i docker0 there; here the
+# rules name the SNAT address, as `-p HOSTIP:...` does.  The nat table
+# sees only the first packet of a connection.
+ipt_rules() {
+	local proto hport cport
+	echo "$masq_rule"
+	while read -r proto hport cport; do
+		echo "PREROUTING -d $SNAT_ADDR/32 -p $proto -m $proto" \
+			"--dport $hport -j DNAT --to-destination $C1_ADDR:$cport"
+		echo "OUTPUT -d $SNAT_ADDR/32 -p $proto -m $proto" \
+			"--dport $hport -j DNAT --to-destination $C1_ADDR:$cport"
+		echo "POSTROUTING -s $C1_ADDR/32 -d $C1_ADDR/32 -p $proto" \
+			"-m $proto --dport $cport -j MASQUERADE"
+	done < <(pub_ports "$1")
+}
+
+# ipt_apply IPTABLES -A|-D CONFIG: add stops at the first rule that fails
+# (cfg_try_up then takes the configuration down); delete tries them all.
+ipt_apply() {
+	local rule rc=0
+	while read -r rule; do
+		# shellcheck disable=SC2086
+		"$1" -t nat "$2" $rule || { rc=1; [[ $2 == -D ]] || break; }
+	done < <(ipt_rules "$3")
+	return "$rc"
+}
+
 cfg_up_ipt-legacy() {
-	# shellcheck disable=SC2086
-	iptables-legacy -t nat -A $masq_rule
+	ipt_apply iptables-legacy -A ipt-legacy
 }
 cfg_down_ipt-legacy() {
-	# shellcheck disable=SC2086
-	iptables-legacy -t nat -D $masq_rule
+	ipt_apply iptables-legacy -D ipt-legacy
 	conntrack -F 2>/dev/null || true
 }
 
 cfg_up_ipt-nft() {
-	# shellcheck disable=SC2086
-	iptables-nft -t nat -A $masq_rule
+	ipt_apply iptables-nft -A ipt-nft
 }
 cfg_down_ipt-nft() {
-	# shellcheck disable=SC2086
-	iptables-nft -t nat -D $masq_rule
+	ipt_apply iptables-nft -D ipt-nft
 	# iptables-nft leaves its table; take it so no hook stays behind
 	nft delete table ip nat 2>/dev/null || true
 	conntrack -F 2>/dev/null || true
 }
 
+# Native nftables: the same rules in a table of its own.
 cfg_up_nft() {
+	local proto hport cport dnat="" hairpin=""
+	while read -r proto hport cport; do
+		dnat+="ip daddr $SNAT_ADDR $proto dport $hport"
+		dnat+=" dnat to $C1_ADDR:$cport"$'\n'
+		hairpin+="ip saddr $C1_ADDR ip daddr $C1_ADDR $proto dport"
+		hairpin+=" $cport masquerade"$'\n'
+	done < <(pub_ports nft)
 	nft -f - <<-EOF
 	table ip bench_nat {
+		chain prerouting {
+			type nat hook prerouting priority dstnat; policy accept;
+			$dnat
+		}
+		chain output {
+			type nat hook output priority -100; policy accept;
+			$dnat
+		}
 		chain postrouting {
 			type nat hook postrouting priority srcnat; policy accept;
 			ip saddr 172.18.0.0/16 oifname "up0" masquerade
+			$hairpin
 		}
 	}
 	EOF
@@ -276,8 +356,18 @@ cfg_down_nft() {
 
 CT_MAX=""	# --ct-max of the next bpfnat up; empty: bpfnat's default
 
+# bpfnat_publish CONFIG: c1's published ports, as `bpfnat port add`.
+bpfnat_publish() {
+	local proto hport cport
+	while read -r proto hport cport; do
+		"$BPFNAT" port add c1 "$hport:$cport/$proto" >/dev/null ||
+			return 1
+	done < <(pub_ports "$1")
+}
+
 cfg_up_bpfnat-tc() {
-	"$BPFNAT" up --uplink up0 --mode tc ${CT_MAX:+--ct-max "$CT_MAX"}
+	"$BPFNAT" up --uplink up0 --mode tc ${CT_MAX:+--ct-max "$CT_MAX"} &&
+		bpfnat_publish bpfnat-tc
 }
 cfg_down_bpfnat-tc() {
 	"$BPFNAT" down
@@ -292,7 +382,7 @@ cfg_up_bpfnat-xdp() {
 		pinned "$PIN/bench_xdp_pass"
 	ip netns exec out ethtool -K eth0 tx off >/dev/null
 	"$BPFNAT" up --uplink up0 --mode xdp --xdp-uplink on \
-		${CT_MAX:+--ct-max "$CT_MAX"}
+		${CT_MAX:+--ct-max "$CT_MAX"} && bpfnat_publish bpfnat-xdp
 }
 cfg_down_bpfnat-xdp() {
 	"$BPFNAT" down
@@ -339,11 +429,30 @@ trafgen_cfg() {
 
 # load_for CONFIG DIR FLOWS FILE: write the trafgen configuration of a
 # load and print "NS DEV SINK_NS SINK_DEV": where it is sent from and
-# where it is counted.
+# where it is counted.  DIR: fwd (c1 -> the outside), rep (the replies),
+# dnat (the outside's client, FLOWS source ports, to c1's published UDP
+# port; the configurations without NAT get it addressed to c1 itself).
 load_for() {
 	local cfg=$1 dir=$2 flows=$3 file=$4 sp dp
 	read -r sp dp <<<"$(ports_for "$flows")"
 	case $dir:$cfg in
+	dnat:veth)
+		trafgen_cfg "$file" "$TB_GEN_MAC" "$CLIENT_ADDR" "$sp" \
+			"$C1_ADDR" "$SINK_PORT"
+		echo "out eth1 gen eth0" ;;
+	dnat:*)
+		if cfg_nats "$cfg" || [[ $cfg == gen ]]; then
+			trafgen_cfg "$file" "$TB_UP0_MAC" "$CLIENT_ADDR" "$sp" \
+				"$SNAT_ADDR" "$PUB_UDP_PORT"
+		else
+			trafgen_cfg "$file" "$TB_UP0_MAC" "$CLIENT_ADDR" "$sp" \
+				"$C1_ADDR" "$SINK_PORT"
+		fi
+		if [[ $cfg == gen ]]; then
+			echo "out eth0 router up0"
+		else
+			echo "out eth0 c1 eth0"
+		fi ;;
 	fwd:veth)
 		trafgen_cfg "$file" "$TB_ETH1_MAC" "$C1_ADDR" "$sp" \
 			"$SERVER_ADDR" "$dp"
@@ -506,15 +615,25 @@ retry_ss() {	# NS PORT: wait until something listens
 	return 1
 }
 
-# tcp_txn CONFIG rr|crr THREADS: "per_second p50_us p99_us
+# tcp_txn CONFIG rr|crr THREADS [dnat]: "per_second p50_us p99_us
 # cpu_us_per_transaction errors", from tools/tcp_crr in c1 against its
-# server in the outside.
+# server in the outside; with dnat, from the outside to c1's server through
+# its published port (to c1 itself where nothing NATs).
 tcp_txn() {
-	local mode=$2 threads=$3 out b0 b1
+	local mode=$2 threads=$3 out b0 b1 ns=c1 addr=$SERVER_ADDR port
+	port=$(crr_port "$1")
+	if [[ ${4:-} == dnat ]]; then
+		ns=out addr=$C1_ADDR
+		port=$(crr_port "$1" "$DNAT_CRR_PORT")
+		if cfg_nats "$1"; then
+			# the client asks for PORT and connects to PORT + 1
+			addr=$SNAT_ADDR port=$((PUB_TCP_PORT - 1))
+		fi
+	fi
 	b0=$(cpu_ticks)
-	out=$(ip netns exec c1 timeout $((RUN_S + 10)) "$BUILD/tools/tcp_crr" \
-		"$mode" -c "$SERVER_ADDR" -p "$(crr_port "$1")" -n "$threads" \
-		-t "$RUN_S" 2>>"$WORK/tcp_crr.log") || true
+	out=$(ip netns exec "$ns" timeout $((RUN_S + 10)) \
+		"$BUILD/tools/tcp_crr" "$mode" -c "$addr" -p "$port" \
+		-n "$threads" -t "$RUN_S" 2>>"$WORK/tcp_crr.log") || true
 	b1=$(cpu_ticks)
 	[[ -n $out ]] ||
 		out='{"count":0,"per_second":0,"p50_us":0,"p99_us":0,"errors":-1}'

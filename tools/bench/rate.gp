@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# A figure per configuration for each of the four UDP loads, side by side,
+# A figure per configuration for each of the five UDP loads, side by side,
 # median with the range over rounds: the packet rate (rate.png) or the
 # forwarding cost (cost.png).  gnuplot -e "datafile=...; outfile=..."
 # -e "set title ...; set ylabel ..." rate.gp; datafile: config, then
-# median/min/max of udp-1-fwd, udp-10k-fwd, udp-1-rep, udp-10k-rep.
+# median/min/max of udp-1-fwd, udp-10k-fwd, udp-1-rep, udp-10k-rep,
+# udp-10k-dnat.
 set terminal pngcairo size 1100,520 font ",10"
 set output outfile
 set style data histograms
@@ -17,4 +18,5 @@ set xtics nomirror
 plot datafile using 2:3:4:xtic(1) title "1 flow, out", \
      '' using 5:6:7 title "10k flows, out", \
      '' using 8:9:10 title "1 flow, reply", \
-     '' using 11:12:13 title "10k flows, reply"
+     '' using 11:12:13 title "10k flows, reply", \
+     '' using 14:15:16 title "10k flows, to a published port"

@@ -5,8 +5,13 @@
 # tools/bench/report.sh turns them into medians, ratios, a table and plots.
 # shellcheck shell=bash disable=SC2034,SC2153  # lib.sh's and bench.sh's
 
-UDP_SCENARIOS="udp-1-fwd udp-10k-fwd udp-1-rep udp-10k-rep"
-TCP_SCENARIOS="tcp-stream-1 tcp-stream-4 tcp-rr tcp-crr"
+# -fwd: c1 -> the outside; -rep: the replies; -dnat: the outside to c1's
+# published port (the same measurement as -rep, but every flow is a DNAT
+# made by its first packet, with no flow from c1 before it).
+UDP_SCENARIOS="udp-1-fwd udp-10k-fwd udp-1-rep udp-10k-rep udp-10k-dnat"
+TCP_SCENARIOS="tcp-stream-1 tcp-stream-4 tcp-rr tcp-crr tcp-crr-dnat"
+N_UDP=$(wc -w <<<"$UDP_SCENARIOS")
+N_TCP=$(wc -w <<<"$TCP_SCENARIOS")
 TABLE_CONFIGS="ipt-nft bpfnat-tc bpfnat-xdp"
 
 declare -A SKIP=()	# configuration -> why it is skipped
@@ -82,12 +87,15 @@ run_tcp() {	# ROUND CONFIG SCENARIO
 			  value: $v, unit: "bit/s", cpu_ns_per_unit: $cpu,
 			  cpu_unit: "kB"}')"
 		;;
-	tcp-rr | tcp-crr)
+	tcp-rr | tcp-crr | tcp-crr-dnat)
 		# rr: one connection, one transaction in flight (latency);
-		# crr: one connecting thread per core (rate)
-		local threads=1
-		[[ $scen == tcp-crr ]] && threads=2
-		read -r v p50 p99 cpu errs <<<"$(tcp_txn "$cfg" "${scen#tcp-}" "$threads")"
+		# crr: one connecting thread per core (rate); -dnat: from the
+		# outside to c1's published port
+		local threads=1 mode=${scen#tcp-} via=""
+		[[ $mode == *-dnat ]] && via=dnat mode=${mode%-dnat}
+		[[ $mode == crr ]] && threads=2
+		read -r v p50 p99 cpu errs \
+			<<<"$(tcp_txn "$cfg" "$mode" "$threads" "$via")"
 		sample "$(jq -cn --argjson r "$r" --arg c "$cfg" --arg s "$scen" \
 			--argjson v "$v" --argjson p50 "$p50" --argjson p99 "$p99" \
 			--argjson cpu "$cpu" --argjson e "$errs" \
@@ -153,13 +161,16 @@ run_table() {	# ROUND CONFIG SIZE
 run_testrun() {
 	local bpfnat=/sys/fs/bpf/bpfnat
 	local c1=$C1_ADDR:1024 server=$SERVER_ADDR:$SINK_PORT
+	local client=$CLIENT_ADDR:1024 pub=$SNAT_ADDR:$PUB_UDP_PORT
 	local host=$TB_HOST_IFINDEX up0=$TB_UP0_IFINDEX
 	local mode
 	for mode in tc xdp; do
 		cfg_try_up "bpfnat-$mode" || continue
+		# the first run of each makes the flow, the others find it
 		testrun_rows <<-EOF
 		$bpfnat/${mode}_container fwd $host $c1 $server
 		$bpfnat/${mode}_uplink rep $up0 $server $SNAT_ADDR:1024
+		$bpfnat/${mode}_uplink dnat $up0 $client $pub
 		EOF
 		"cfg_down_bpfnat-$mode" >/dev/null 2>&1 || true
 	done
@@ -189,10 +200,10 @@ testrun_rows() {
 
 # The programs' own run time while they carry the 10k-flow loads.
 run_bpf_stats() {
-	local cfg dir file ns dev sns sdev pid out pins
+	local cfg dir file ns dev sns sdev pid out pins f
 	for cfg in redirect bpfnat-tc bpfnat-xdp; do
 		cfg_try_up "$cfg" || continue
-		for dir in fwd rep; do
+		for dir in fwd rep dnat; do
 			progress "bpf run time $cfg $dir"
 			if [[ $dir == rep ]] && cfg_nats "$cfg"; then
 				prime "$cfg" 10k
@@ -206,8 +217,12 @@ run_bpf_stats() {
 			if [[ $cfg == redirect ]]; then
 				pins="$PIN/bench_redirect $PIN/bench_drop"
 			else
-				pins=$(ls /sys/fs/bpf/bpfnat/{tc,xdp}_{container,uplink} \
-					2>/dev/null | tr '\n' ' ')
+				# tc mode has no XDP programs: only those
+				# pinned (ls of a missing one fails the run)
+				pins=""
+				for f in /sys/fs/bpf/bpfnat/{tc,xdp}_{container,uplink}; do
+					[[ -e $f ]] && pins+="$f "
+				done
 				pins+="$PIN/bench_drop"
 			fi
 			# shellcheck disable=SC2086
@@ -243,14 +258,14 @@ bench_inside() {
 
 	# steps, for the progress line
 	for cfg in "${configs[@]}"; do
-		STEPS=$((STEPS + ROUNDS * 4))
-		cfg_tcp "$cfg" && STEPS=$((STEPS + ROUNDS * 4))
+		STEPS=$((STEPS + ROUNDS * N_UDP))
+		cfg_tcp "$cfg" && STEPS=$((STEPS + ROUNDS * N_TCP))
 		if [[ " $TABLE_CONFIGS " == *" $cfg "* ]]; then
 			STEPS=$((STEPS + TABLE_ROUNDS * $(wc -w <<<"$TABLE_SIZES")))
 		fi
 	done
-	STEPS=$((STEPS + 7))
-	[[ $BPF_STATS == 1 ]] && STEPS=$((STEPS + 6))
+	STEPS=$((STEPS + 9))
+	[[ $BPF_STATS == 1 ]] && STEPS=$((STEPS + 9))
 	T_START=$(date +%s)
 
 	for ((r = 1; r <= ROUNDS; r++)); do
@@ -262,8 +277,8 @@ bench_inside() {
 		done
 		for cfg in "${order[@]}"; do
 			if ! cfg_try_up "$cfg"; then
-				STEP=$((STEP + 4))
-				cfg_tcp "$cfg" && STEP=$((STEP + 4))
+				STEP=$((STEP + N_UDP))
+				cfg_tcp "$cfg" && STEP=$((STEP + N_TCP))
 				continue
 			fi
 			for scen in $UDP_SCENARIOS; do

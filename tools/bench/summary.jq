@@ -61,8 +61,8 @@ def own_cost_ratio($x; $b):
 		else $cb / $cx end end;
 
 def scenario_order:
-	["udp-1-fwd", "udp-10k-fwd", "udp-1-rep", "udp-10k-rep",
-	 "tcp-stream-1", "tcp-stream-4", "tcp-rr", "tcp-crr"];
+	["udp-1-fwd", "udp-10k-fwd", "udp-1-rep", "udp-10k-rep", "udp-10k-dnat",
+	 "tcp-stream-1", "tcp-stream-4", "tcp-rr", "tcp-crr", "tcp-crr-dnat"];
 
 def config_order:
 	["gen", "veth", "route", "redirect", "ipt-legacy", "ipt-nft", "nft",

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * bpfnat's programs.  The entry points are thin: they parse, hand the packet
- * to a worker in datapath.h, and leave through the one verdict in stats.h.
+ * to a worker in datapath.h, and leave through the one verdict in stats.h;
+ * the cgroup socket hooks hand the socket's address to sock.h.
  * The last two programs are not attached anywhere; `bpfnat` runs them with
  * BPF_PROG_TEST_RUN to start the conntrack expiry timer and to flush flows.
  */
@@ -13,6 +14,7 @@
 #include "datapath.h"
 #include "frag.h"
 #include "guard.h"
+#include "sock.h"
 #include "stats.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -124,6 +126,35 @@ SEC("xdp")
 int xdp_pass(struct xdp_md *ctx)
 {
 	return XDP_PASS;
+}
+
+/*
+ * Host-local access to published ports (sock.h), attached to the cgroup
+ * `up --cgroup` names.  Each returns 1: the call goes on, rewritten or not.
+ */
+SEC("cgroup/connect4")
+int sock_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_to_container(ctx, SOCK_STAT_CONNECT);
+}
+
+SEC("cgroup/sendmsg4")
+int sock_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_to_container(ctx, SOCK_STAT_SENDMSG);
+}
+
+SEC("cgroup/recvmsg4")
+int sock_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_from_container(ctx, SOCK_STAT_RECVMSG);
+}
+
+/* (the kernel's name for a program is 15 characters at most) */
+SEC("cgroup/getpeername4")
+int sock_getpeer4(struct bpf_sock_addr *ctx)
+{
+	return sock_from_container(ctx, SOCK_STAT_GETPEERNAME);
 }
 
 struct sweep {

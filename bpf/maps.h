@@ -140,6 +140,33 @@ struct {
 	__type(value, struct stat_val);
 } stats SEC(".maps");
 
+/* Host-local access (sock.h): the host's own addresses, as `up` found
+ * them (a wildcard published port answers on each).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HOST_ADDRS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __be32);
+	__type(value, __u8);
+} host_addrs SEC(".maps");
+
+/* Host-local access: per socket, where its rewrites went (sock_rev). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sock_rev);
+} sock_rev SEC(".maps");
+
+/* Host-local access: system calls rewritten, per CPU, by sock_stat_id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SOCK_STAT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sock_stats SEC(".maps");
+
 static __always_inline const struct bpfnat_config *config_get(void)
 {
 	__u32 zero = 0;

@@ -44,6 +44,20 @@
 #define PIN_PROG_XDP_CONTAINER	"xdp_container"
 #define PIN_PROG_XDP_UPLINK	"xdp_uplink"
 #define PIN_PROG_XDP_PASS	"xdp_pass"
+/* Host-local access to published ports (bpf/sock.h): the maps, the
+ * cgroup socket programs and the bpf_links that attach them.
+ */
+#define PIN_HOST_ADDRS		"host_addrs"
+#define PIN_SOCK_REV		"sock_rev"
+#define PIN_SOCK_STATS		"sock_stats"
+#define PIN_PROG_CONNECT4	"sock_connect4"
+#define PIN_PROG_SENDMSG4	"sock_sendmsg4"
+#define PIN_PROG_RECVMSG4	"sock_recvmsg4"
+#define PIN_PROG_GETPEERNAME4	"sock_getpeer4"
+#define PIN_LINK_CONNECT4	"link_connect4"
+#define PIN_LINK_SENDMSG4	"link_sendmsg4"
+#define PIN_LINK_RECVMSG4	"link_recvmsg4"
+#define PIN_LINK_GETPEERNAME4	"link_getpeer4"
 
 /* tc filter identity: bpfnat only ever touches filters at this spot. */
 #define BPFNAT_TC_PRIO		0xb9
@@ -67,6 +81,9 @@
 #endif
 #ifndef EXHAUSTED_MAX
 #define EXHAUSTED_MAX		1024
+#endif
+#ifndef HOST_ADDRS_MAX
+#define HOST_ADDRS_MAX		256
 #endif
 
 #define POOL_DEFAULT		"172.18.0.0/16"
@@ -309,6 +326,34 @@ struct nat_binding {
 _Static_assert(sizeof(struct nat_binding) == 16, "nat_binding layout");
 
 /*
+ * sock_rev: per socket (socket-local storage, freed with the socket),
+ * where the socket's connects and datagrams to published ports were sent
+ * instead, so that what the application reads back names the address it
+ * asked for: the source of an answer (recvmsg) and the peer
+ * (getpeername).  SOCK_REV_SLOTS containers at once; one more takes the
+ * oldest slot (sock_rev_replaced counts it).
+ */
+#define SOCK_REV_SLOTS		8
+
+struct sock_rev_slot {
+	__be32 asked_addr;	/* what the application sent to */
+	__be32 addr;		/* the container it went to; 0: free */
+	__be16 asked_port;
+	__be16 port;
+};
+_Static_assert(sizeof(struct sock_rev_slot) == 12, "sock_rev_slot layout");
+
+struct sock_rev {
+	struct sock_rev_slot slot[SOCK_REV_SLOTS];
+	__u32 next;		/* destinations remembered so far: the next
+				 * one takes slot next % SOCK_REV_SLOTS
+				 */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct sock_rev) == 8 + 12 * SOCK_REV_SLOTS,
+	       "sock_rev layout");
+
+/*
  * frags: what became of a fragmented datagram from the outside, learnt from
  * its first fragment, so that the later ones (which carry no ports) follow.
  */
@@ -464,6 +509,37 @@ _Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
 						 * through a published port
 						 */ \
 	X(DROP_FILTERED,	"drop_filtered")
+
+/*
+ * The socket hooks' counters, in a per-CPU array of their own (sock_stats,
+ * one __u64 per id), apart from the packet outcomes above, which are the
+ * data path's: they count system calls, not packets.  `bpfnat stats`
+ * prints them after those, a call as a packet, no bytes.  New ones go at
+ * the end.
+ */
+#define BPFNAT_SOCK_STATS(X)						\
+	X(CONNECT,	"sock_connect")	/* connect() to a published port,
+					 * sent to its container
+					 */				\
+	X(SENDMSG,	"sock_sendmsg")	/* a datagram to one, the same */ \
+	X(RECVMSG,	"sock_recvmsg")	/* an answer's source put back */ \
+	X(GETPEERNAME,	"sock_getpeername") /* a peer's name put back */ \
+	X(REV_REPLACED,	"sock_rev_replaced") /* a socket's slots all
+					 * taken: the oldest forgotten
+					 */				\
+	X(REV_FAILED,	"sock_rev_failed") /* no storage for the socket:
+					 * its answers show the container
+					 */
+
+#define BPFNAT_SOCK_STAT_ENUM(id, name) SOCK_STAT_##id,
+enum sock_stat_id {
+	BPFNAT_SOCK_STATS(BPFNAT_SOCK_STAT_ENUM)
+	SOCK_STAT_MAX,
+};
+#undef BPFNAT_SOCK_STAT_ENUM
+
+#define SOCK_STAT_SLOTS		16	/* room for counters to come */
+_Static_assert(SOCK_STAT_MAX <= SOCK_STAT_SLOTS, "room for every counter");
 
 /* How a packet was sent on; the unit tests' build records it. */
 enum redirect_kind {

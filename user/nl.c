@@ -492,6 +492,43 @@ static int addr_find(struct nl *nl, struct addr_find *f)
 	return f->found ? 0 : -ENOENT;
 }
 
+struct addr_walk {
+	nl_addr_cb cb;
+	void *data;
+	int err;
+};
+
+static int addr_walk_each(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct addr_walk *w = data;
+	uint32_t local = 0;
+
+	if (w->err || nlh->nlmsg_type != RTM_NEWADDR ||
+	    ifa->ifa_family != AF_INET)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifa), addr_attr, &local);
+	if (local)
+		w->err = w->cb(ifa->ifa_index, local, w->data);
+	return MNL_CB_OK;
+}
+
+int nl_addr_dump(struct nl *nl, nl_addr_cb cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct addr_walk w = { .cb = cb, .data = data };
+	struct ifaddrmsg *ifa;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	err = nl_request(nl, nlh, addr_walk_each, &w);
+	return err ?: w.err;
+}
+
 int nl_addr_first(struct nl *nl, int ifindex, uint32_t *addr)
 {
 	struct addr_find f = { .ifindex = ifindex };

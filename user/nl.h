@@ -70,6 +70,12 @@ int nl_addr_first(struct nl *nl, int ifindex, uint32_t *addr);
 /* The prefix length of address @addr on @ifindex; -ENOENT if it has not. */
 int nl_addr_plen(struct nl *nl, int ifindex, uint32_t addr);
 
+/* Every IPv4 address of the namespace: @cb(ifindex, address, @data),
+ * stopping at the first that returns non-zero (returned).
+ */
+typedef int (*nl_addr_cb)(int ifindex, uint32_t addr, void *data);
+int nl_addr_dump(struct nl *nl, nl_addr_cb cb, void *data);
+
 /* Routes in the main table.  @gw 0 means directly connected (scope link). */
 int nl_route_add(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
 		 int ifindex, uint32_t prefsrc);

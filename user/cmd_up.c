@@ -16,6 +16,7 @@
 #include "lock.h"
 #include "log.h"
 #include "maps.h"
+#include "sock.h"
 #include "tc.h"
 #include "xdp.h"
 
@@ -29,6 +30,7 @@ enum {
 	OPT_CT_MAX,
 	OPT_XDP_UPLINK,
 	OPT_FILTERING,
+	OPT_CGROUP,
 	OPT_TIMEOUT,		/* + enum ct_timeout_id */
 };
 
@@ -42,6 +44,7 @@ static const struct option up_options[] = {
 	{ "ct-max", required_argument, NULL, OPT_CT_MAX },
 	{ "xdp-uplink", required_argument, NULL, OPT_XDP_UPLINK },
 	{ "filtering", required_argument, NULL, OPT_FILTERING },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "tcp-timeout-syn", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_SYN },
 	{ "tcp-timeout-est", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_EST },
 	{ "tcp-timeout-fin", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_FIN },
@@ -154,6 +157,15 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 						   "or endpoint-independent",
 						   arg);
 			o->given |= GIVEN_FILTERING;
+			break;
+		case OPT_CGROUP:
+			/* absolute, so that "none" can only mean none */
+			if (strcmp(arg, "none") && arg[0] != '/')
+				return usage_error("up", "--cgroup '%s': "
+						   "expected an absolute path "
+						   "or none", arg);
+			o->cgroup = strcmp(arg, "none") ? arg : NULL;
+			o->given |= GIVEN_CGROUP;
 			break;
 		case OPT_CT_MAX:
 			if (parse_u32(arg, 64, 1 << 23, &o->ct_max))
@@ -268,11 +280,63 @@ static struct ct_sweep sweep_counts(void)
 	return s;
 }
 
+/*
+ * Where the socket hooks run (host-local access to published ports), into
+ * @o: "cgroup", its path (null: none, or not known), and with hooks,
+ * "cgroup_id" (0: the cgroup is gone) and "cgroup_hooks".
+ */
+static void sock_status(json_t *o)
+{
+	struct sock_running r;
+	json_t *hooks;
+
+	sock_running_read(&r);
+	json_object_set_new(o, "cgroup", r.n && r.path[0] ?
+				json_string(r.path) : json_null());
+	if (r.n) {
+		hooks = json_array();
+		for (int i = 0; i < SOCK_HOOKS; i++)
+			if (r.link[i] >= 0)
+				json_array_append_new(hooks, json_string(
+					sock_hooks[i].name));
+		json_object_set_new(o, "cgroup_id",
+				    json_integer((json_int_t)r.cgroup_id));
+		json_object_set_new(o, "cgroup_hooks", hooks);
+	}
+	sock_running_close(&r);
+}
+
+static void sock_status_print(const json_t *o)
+{
+	const json_t *hooks = json_object_get(o, "cgroup_hooks");
+	const char *path = json_string_value(json_object_get(o, "cgroup"));
+	json_int_t id = json_integer_value(json_object_get(o, "cgroup_id"));
+
+	printf("cgroup:    ");
+	if (!hooks) {
+		printf("none (no host-local access to published ports)\n");
+		return;
+	}
+	if (!id) {
+		printf("%s, gone: its hooks run nowhere\n", path ? path : "?");
+		return;
+	}
+	if (path)
+		printf("%s, hooks", path);
+	else
+		printf("id %lld (path not known), hooks", (long long)id);
+	for (size_t i = 0; i < json_array_size(hooks); i++)
+		printf(" %s", json_string_value(json_array_get(hooks, i)));
+	printf("\n");
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const char *const progs[] = {
 		PIN_PROG_CONTAINER, PIN_PROG_UPLINK, PIN_PROG_GUARD, PIN_PROG_FLUSH,
 		PIN_PROG_XDP_CONTAINER, PIN_PROG_XDP_UPLINK, PIN_PROG_XDP_PASS,
+		PIN_PROG_CONNECT4, PIN_PROG_SENDMSG4, PIN_PROG_RECVMSG4,
+		PIN_PROG_GETPEERNAME4,
 	};
 	const int n_progs = sizeof(progs) / sizeof(progs[0]);
 	char uplink[IF_NAMESIZE] = "?", ifname[IF_NAMESIZE];
@@ -384,6 +448,7 @@ int cmd_status(int argc, char **argv)
 			json_object_set_new(pr, progs[i], json_integer(id));
 	}
 	json_object_set_new(o, "program_ids", pr);
+	sock_status(o);
 
 	if (json_output) {
 		json_print(o);
@@ -418,7 +483,9 @@ int cmd_status(int argc, char **argv)
 		       json_is_true(json_object_get(dev, "guard")) ?
 			       "(+guard)" : "");
 	}
-	printf("\nprograms: ");
+	printf("\n");
+	sock_status_print(o);
+	printf("programs: ");
 	for (i = 0; i < n_progs; i++)
 		if (json_object_get(pr, progs[i]))
 			printf(" %s id %lld", progs[i],

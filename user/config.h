@@ -28,6 +28,7 @@ enum {
 	GIVEN_XDP_UPLINK = 1 << 6,
 	GIVEN_TIMEOUT = 1 << 7,		/* << enum ct_timeout_id */
 	GIVEN_FILTERING = 1 << 16,
+	GIVEN_CGROUP = 1 << 17,
 };
 _Static_assert(TMO_MAX <= 8, "the timeouts' GIVEN_ bits end before 16");
 
@@ -61,6 +62,9 @@ struct up_opts {
 	struct exclude_key exclude[EXCLUDE_MAX];
 	unsigned int n_exclude;
 	uint32_t timeout[TMO_MAX];	/* seconds */
+	const char *cgroup;		/* the socket hooks' cgroup; NULL:
+					 * none (given) or as it runs
+					 */
 };
 
 /* Defaults of DESIGN.md and of the NAT RFCs' minimum timeouts. */

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "maps.h"
 #include "ports.h"
+#include "sock.h"
 #include "tc.h"
 #include "xdp.h"
 
@@ -32,10 +33,13 @@
 struct gen {
 	int container, uplink, guard, flush;
 	int xdp_container, xdp_uplink, xdp_pass;
+	int sock[SOCK_HOOKS];	/* the cgroup socket hooks (sock.h) */
 	int exclude, config;	/* config last: its pin says "running" */
 };
 
-#define GEN_NONE ((struct gen){ -1, -1, -1, -1, -1, -1, -1, -1, -1 })
+#define GEN_NONE							\
+	((struct gen){ -1, -1, -1, -1, -1, -1, -1, { -1, -1, -1, -1 },	\
+		       -1, -1 })
 
 /* Each program of a generation with its pin name; then each object, in
  * the order of a commit.
@@ -47,7 +51,11 @@ struct gen {
 	X((g)->flush, PIN_PROG_FLUSH)					\
 	X((g)->xdp_container, PIN_PROG_XDP_CONTAINER)			\
 	X((g)->xdp_uplink, PIN_PROG_XDP_UPLINK)				\
-	X((g)->xdp_pass, PIN_PROG_XDP_PASS)
+	X((g)->xdp_pass, PIN_PROG_XDP_PASS)				\
+	X((g)->sock[SOCK_CONNECT4], PIN_PROG_CONNECT4)			\
+	X((g)->sock[SOCK_SENDMSG4], PIN_PROG_SENDMSG4)			\
+	X((g)->sock[SOCK_RECVMSG4], PIN_PROG_RECVMSG4)			\
+	X((g)->sock[SOCK_GETPEERNAME4], PIN_PROG_GETPEERNAME4)
 #define GEN_EACH(g, X)							\
 	GEN_EACH_PROG(g, X)						\
 	X((g)->exclude, PIN_EXCLUDE)					\
@@ -73,6 +81,7 @@ struct up {
 	size_t n;
 	struct bpfnat_bpf *skel;
 	struct world new, old;
+	struct sock_up sock;	/* the cgroup socket hooks */
 };
 
 static int up_stop(const char *phase)
@@ -209,6 +218,10 @@ static int up_plan(struct up *u)
 	config_make(o, &u->new.uplink,
 		    nl_addr_plen(u->nl, u->new.uplink.ifindex, o->snat_addr),
 		    &u->new.cfg);
+	err = sock_plan(&u->sock, o->cgroup, o->given & GIVEN_CGROUP,
+			u->fresh);
+	if (err)
+		return err;
 	if (o->mode == MODE_XDP &&
 	    !xdp_uplink_wanted(o->xdp_uplink, &u->new.uplink, &why))
 		pr_warn("note: XDP leaves uplink %s to tc (%s)%s",
@@ -280,9 +293,23 @@ static bool map_is_scratch(const struct bpfnat_bpf *skel,
 	       (n > 5 && !strcmp(name + n - 5, "_room"));
 }
 
+/* The program of socket hook @i (sock.h's order). */
+static struct bpf_program *sock_prog(struct bpfnat_bpf *skel, int i)
+{
+	struct bpf_program *const prog[SOCK_HOOKS] = {
+		[SOCK_CONNECT4] = skel->progs.sock_connect4,
+		[SOCK_SENDMSG4] = skel->progs.sock_sendmsg4,
+		[SOCK_RECVMSG4] = skel->progs.sock_recvmsg4,
+		[SOCK_GETPEERNAME4] = skel->progs.sock_getpeer4,
+	};
+
+	return prog[i];
+}
+
 static int up_load(struct up *u)
 {
 	const bool xdp = u->o->mode == MODE_XDP;
+	const bool sock = u->sock.plan != SOCK_OFF;
 	struct bpfnat_bpf *skel;
 	char path[PATH_MAX];
 	struct bpf_map *map;
@@ -290,9 +317,12 @@ static int up_load(struct up *u)
 	int err = 0;
 
 	/* What a killed command left; its programs are known (up_plan). */
+	sock_detach_pinned(PIN_STAGING_DIR);
 	pins_remove(PIN_STAGING_DIR);
-	if (u->fresh)
+	if (u->fresh) {
+		sock_detach_pinned(BPFNAT_PIN_DIR);
 		pins_remove(BPFNAT_PIN_DIR);
+	}
 	err = pin_dir_make(PIN_STAGING_DIR);
 	if (err)
 		return err;
@@ -323,6 +353,8 @@ static int up_load(struct up *u)
 	/* the guard needs nothing but the pool to know a leak */
 	skel->rodata->guard_pool_addr = u->o->pool.net;
 	skel->rodata->guard_pool_mask = u->o->pool.mask;
+	/* the socket hooks rewrite the host's sockets alone */
+	skel->rodata->sock_netns_cookie = u->sock.netns_cookie;
 	if (!u->fresh) {
 		err = devmap_reuse(skel->maps.tx_ports) ?:
 		      pins_compatible(skel);
@@ -333,6 +365,9 @@ static int up_load(struct up *u)
 	bpf_program__set_autoload(skel->progs.xdp_container, xdp);
 	bpf_program__set_autoload(skel->progs.xdp_uplink, xdp);
 	bpf_program__set_autoload(skel->progs.xdp_pass, xdp);
+	/* ... and the socket hooks are loaded only to be attached */
+	for (int i = 0; i < SOCK_HOOKS; i++)
+		bpf_program__set_autoload(sock_prog(skel, i), sock);
 
 	err = bpfnat_bpf__load(skel);
 	if (err) {
@@ -352,6 +387,9 @@ static int up_load(struct up *u)
 		.exclude = bpf_map__fd(skel->maps.exclude),
 		.config = bpf_map__fd(skel->maps.config),
 	};
+	for (int i = 0; i < SOCK_HOOKS; i++)
+		u->new.g.sock[i] = sock ? bpf_program__fd(sock_prog(skel, i)) :
+					  -1;
 	u->new.tx_ports = bpf_map__fd(skel->maps.tx_ports);
 	/* bpfnat's before it runs anywhere, and pinned where a killed
 	 * `up` leaves it for the next to find (the maps are pinned by
@@ -387,6 +425,15 @@ static int up_populate(struct up *u)
 	err = endpoints_sync(bpf_map__fd(skel->maps.endpoints), u->v, u->n);
 	if (err)
 		return err;
+	if (u->sock.plan != SOCK_OFF) {
+		err = host_addrs_sync(bpf_map__fd(skel->maps.host_addrs),
+				      u->nl);
+		if (err) {
+			pr_warn("up: fill host_addrs: %s",
+				nl_strerror(u->nl, err));
+			return err;
+		}
+	}
 	/* last: a program attached from here on has its configuration */
 	if (bpf_map_update_elem(u->new.g.config, &zero, &u->new.cfg, 0)) {
 		err = -errno;
@@ -583,6 +630,15 @@ static int world_attach(struct up *u, const struct world *w, bool may_stop)
 	return detach_all_but(u, up_if, true);
 }
 
+static int up_sock_attach(struct up *u)
+{
+	struct bpf_program *prog[SOCK_HOOKS];
+
+	for (int i = 0; i < SOCK_HOOKS; i++)
+		prog[i] = sock_prog(u->skel, i);
+	return sock_attach(&u->sock, prog);
+}
+
 static int sweep_start(struct bpfnat_bpf *skel)
 {
 	char pkt[ETH_HLEN] = {};
@@ -604,7 +660,7 @@ static int up_commit(struct up *u)
 {
 	int err;
 
-	err = sweep_start(u->skel);
+	err = sweep_start(u->skel) ?: sock_commit(&u->sock, u->fresh);
 	if (err)
 		return err;
 	if (u->fresh) {
@@ -629,6 +685,8 @@ static int up_commit(struct up *u)
 			return err;
 		pins_remove(PIN_STAGING_DIR);
 	}
+	/* what the new hooks replaced, off before the programs are forgotten */
+	sock_finish(&u->sock);
 	progs_forget_unpinned();
 	return 0;
 }
@@ -636,11 +694,13 @@ static int up_commit(struct up *u)
 /* Back to where `up` started; says what it could not put back. */
 static void up_rollback(struct up *u)
 {
-	int err = 0, ret;
+	int err, ret;
 
+	err = sock_rollback(&u->sock, u->old.g.sock);
 	if (u->fresh) {
 		if (u->attaching) {
-			err = containers_xdp_down(u);
+			ret = containers_xdp_down(u);
+			err = err ?: ret;
 			ret = detach_all_but(u, 0, false);
 			err = err ?: ret;
 		}
@@ -653,8 +713,10 @@ static void up_rollback(struct up *u)
 			progs_forget_unpinned();
 		return;
 	}
-	if (u->attaching)
-		err = world_attach(u, &u->old, false);
+	if (u->attaching) {
+		ret = world_attach(u, &u->old, false);
+		err = err ?: ret;
+	}
 	/* the old generation's pins, where a failed commit moved them */
 #define REPIN_ONE(fd, name)						\
 	if ((fd) >= 0) {						\
@@ -681,6 +743,7 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	u.old.g = GEN_NONE;
 	u.new.g = GEN_NONE;
 	u.old.tx_ports = -1;
+	sock_up_init(&u.sock);
 	/* half-made containers go first: the plan lists what stays */
 	dp_containers_recover(nl);
 	err = up_plan(&u);
@@ -691,7 +754,9 @@ int dp_up(struct nl *nl, struct up_opts *o)
 		err = up_stop("loading") ?: up_populate(&u);
 	if (!err) {
 		u.attaching = true;
-		err = up_stop("filling maps") ?: world_attach(&u, &u.new, true);
+		/* the socket hooks first: they need nothing of the devices */
+		err = up_stop("filling maps") ?: up_sock_attach(&u) ?:
+		      world_attach(&u, &u.new, true);
 	}
 	if (!err)
 		err = up_stop("attaching") ?: up_commit(&u);
@@ -702,6 +767,7 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	pr_info("up: %s, SNAT to %s, %zu containers", u.new.uplink.name,
 		ip_str(o->snat_addr), u.n);
 out:
+	sock_up_close(&u.sock);
 	gen_close(&u.old.g);
 	if (u.old.tx_ports >= 0)
 		close(u.old.tx_ports);
@@ -724,6 +790,8 @@ int dp_down(struct nl *nl)
 	err = containers_xdp_down(&u);
 	ret = ret ?: err;
 	err = detach_all_but(&u, 0, false);
+	ret = ret ?: err;
+	err = sock_down();
 	ret = ret ?: err;
 	pins_remove(PIN_STAGING_DIR);
 	pins_remove(BPFNAT_PIN_DIR);

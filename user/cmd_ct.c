@@ -2,6 +2,7 @@
 /*
  * bpfnat ct list | count | flush, bpfnat stats
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -212,6 +213,7 @@ int cmd_ct_flush(int argc, char **argv)
 int cmd_stats(int argc, char **argv)
 {
 	struct stat_val v[STAT_MAX], x[STAT_MAX];
+	uint64_t sock[SOCK_STAT_MAX];
 	json_t *o;
 	int err;
 
@@ -225,6 +227,11 @@ int cmd_stats(int argc, char **argv)
 		pr_warn("stats: read counters: %s", strerror(-err));
 		return EXIT_FAIL;
 	}
+	err = sock_stats_read(sock);
+	if (err && err != -ENOENT) {
+		pr_warn("stats: read socket hook counters: %s", strerror(-err));
+		return EXIT_FAIL;
+	}
 	if (json_output) {
 		o = json_object();
 		for (int i = 0; i < STAT_MAX; i++)
@@ -234,6 +241,12 @@ int cmd_stats(int argc, char **argv)
 				"bytes", (json_int_t)v[i].bytes,
 				"xdp_packets", (json_int_t)x[i].packets,
 				"xdp_bytes", (json_int_t)x[i].bytes));
+		/* the socket hooks': a system call counts as a packet */
+		for (int i = 0; i < SOCK_STAT_MAX; i++)
+			json_object_set_new(o, sock_stat_names[i], json_pack(
+				"{s:I, s:I, s:I, s:I}",
+				"packets", (json_int_t)sock[i], "bytes", 0,
+				"xdp_packets", 0, "xdp_bytes", 0));
 		json_print(o);
 		return EXIT_OK;
 	}
@@ -245,5 +258,9 @@ int cmd_stats(int argc, char **argv)
 		       (unsigned long long)v[i].packets,
 		       (unsigned long long)v[i].bytes,
 		       (unsigned long long)x[i].packets);
+	/* the socket hooks': system calls, in the packets' column */
+	for (int i = 0; i < SOCK_STAT_MAX; i++)
+		printf("%-22s %14llu %16u %14u\n", sock_stat_names[i],
+		       (unsigned long long)sock[i], 0, 0);
 	return EXIT_OK;
 }

@@ -15,6 +15,12 @@
 const char *const stat_names[STAT_MAX] = { BPFNAT_STATS(BPFNAT_STAT_NAME) };
 #undef BPFNAT_STAT_NAME
 
+#define BPFNAT_SOCK_STAT_NAME(id, name) [SOCK_STAT_##id] = name,
+const char *const sock_stat_names[SOCK_STAT_MAX] = {
+	BPFNAT_SOCK_STATS(BPFNAT_SOCK_STAT_NAME)
+};
+#undef BPFNAT_SOCK_STAT_NAME
+
 int ct_flush(uint32_t addr)
 {
 	char pkt[ETH_HLEN] = {};
@@ -147,6 +153,36 @@ int stats_read(struct stat_val *total, struct stat_val *xdp)
 				xdp[id].bytes += percpu[cpu].bytes;
 			}
 		}
+	}
+	free(percpu);
+	close(fd);
+	return err;
+}
+
+int sock_stats_read(uint64_t *count)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *percpu;
+	int fd, err = 0;
+
+	memset(count, 0, SOCK_STAT_MAX * sizeof(*count));
+	if (ncpu < 0)
+		return ncpu;
+	fd = dp_pin_open(PIN_SOCK_STATS);
+	if (fd < 0)
+		return fd;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (__u32 key = 0; key < SOCK_STAT_MAX; key++) {
+		if (bpf_map_lookup_elem(fd, &key, percpu)) {
+			err = -errno;
+			break;
+		}
+		for (int cpu = 0; cpu < ncpu; cpu++)
+			count[key] += percpu[cpu];
 	}
 	free(percpu);
 	close(fd);

@@ -33,4 +33,10 @@ int stats_read(struct stat_val *total, struct stat_val *xdp);
 /* Counter names, indexed by enum stat_id. */
 extern const char *const stat_names[STAT_MAX];
 
+/* The socket hooks' counters summed over CPUs, @count[SOCK_STAT_MAX]
+ * (zeros, and -ENOENT, from a data path without them); their names.
+ */
+int sock_stats_read(uint64_t *count);
+extern const char *const sock_stat_names[SOCK_STAT_MAX];
+
 #endif /* BPFNAT_MAPS_H */

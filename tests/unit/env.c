@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "env.h"
+#include "sock.h"
 #include "unit.h"
 
 uint32_t ip(const char *s)
@@ -93,6 +94,17 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	bpf_program__set_autoload(e->skel->progs.xdp_container, e->xdp);
 	bpf_program__set_autoload(e->skel->progs.xdp_uplink, e->xdp);
 	bpf_program__set_autoload(e->skel->progs.xdp_pass, e->xdp);
+	bpf_program__set_autoload(e->skel->progs.sock_connect4, o && o->sock);
+	bpf_program__set_autoload(e->skel->progs.sock_sendmsg4, o && o->sock);
+	bpf_program__set_autoload(e->skel->progs.sock_recvmsg4, o && o->sock);
+	bpf_program__set_autoload(e->skel->progs.sock_getpeer4, o && o->sock);
+	if (o && o->sock) {
+		__u64 cookie = 0;
+
+		if (!ASSERT_OK(netns_cookie(&cookie), "this namespace's cookie"))
+			return false;
+		e->skel->rodata->sock_netns_cookie = cookie;
+	}
 	e->skel->rodata->guard_pool_addr = ip("172.18.0.0");
 	e->skel->rodata->guard_pool_mask = ip("255.255.0.0");
 	if (!ASSERT_OK(bpfnat_test_bpf__load(e->skel), "load test object"))

@@ -370,3 +370,64 @@ nothing_left() {
 	[[ -z $(cat /run/bpfnat/programs 2>/dev/null) ]] ||
 		fail "programs still recorded: $(cat /run/bpfnat/programs)"
 }
+
+# at_exit CMD [ARG...]: run CMD when the test ends, passed or failed, the
+# last registered first.  For what outlives the test's namespaces (a
+# cgroup); everything else vanishes with the sandbox by itself.
+AT_EXIT=()
+at_exit() {
+	AT_EXIT=("$(printf '%q ' "$@")" "${AT_EXIT[@]}")
+	trap at_exit_run EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+at_exit_run() {
+	local cmd
+	for cmd in "${AT_EXIT[@]}"; do
+		eval "$cmd" || echo "at exit: '$cmd' failed" >&2
+	done
+	AT_EXIT=()
+}
+
+# cgroup_make VAR: a cgroup of this test's own, made in the machine's
+# cgroup2 hierarchy (no namespace hides it), its path in VAR, removed when
+# the test ends.  Never the root: nothing of a test is ever attached to
+# the cgroup every process of the machine is under.
+cgroup_make() {
+	local root=/sys/fs/cgroup path
+	# the sandbox's own sysfs came without it
+	if [[ $(stat -f -c %T $root) != cgroup2fs ]]; then
+		mount -t cgroup2 cgroup2 $root 2>/dev/null ||
+			skip "no cgroup2 hierarchy to make a cgroup in"
+	fi
+	path=$(mktemp -d -u "$root/bpfnat-test-XXXXXXXX")
+	mkdir "$path"
+	at_exit cgroup_remove "$path"
+	printf -v "$1" '%s' "$path"
+}
+
+# cgroup_remove PATH: its processes moved out (back where this shell is),
+# then the cgroup itself; nothing if it is gone already.
+cgroup_remove() {
+	local path=$1 home pid i
+	[[ -d $path ]] || return 0
+	home=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)
+	for ((i = 0; i < 50; i++)); do
+		[[ -s $path/cgroup.procs ]] || break
+		while read -r pid; do
+			echo "$pid" >"$home/cgroup.procs" 2>/dev/null || true
+		done <"$path/cgroup.procs"
+		sleep 0.1
+	done
+	rmdir "$path"
+}
+
+# in_cgroup PATH CMD...: CMD run as a process of cgroup PATH (from this
+# namespace, the host's, unless CMD enters another).
+in_cgroup() {
+	local path=$1
+	shift
+	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$path" "$@"
+}

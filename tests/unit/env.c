@@ -56,6 +56,7 @@ static void mac(const char *s, uint8_t *out)
 bool env_setup(struct env *e, const struct env_opts *o)
 {
 	struct endpoint ep_a = {}, ep_b = {};
+	struct bpf_program *prog;
 	struct exclude_key ex;
 	__u32 zero = 0, slot;
 	uint8_t one = 1;
@@ -94,10 +95,18 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	bpf_program__set_autoload(e->skel->progs.xdp_container, e->xdp);
 	bpf_program__set_autoload(e->skel->progs.xdp_uplink, e->xdp);
 	bpf_program__set_autoload(e->skel->progs.xdp_pass, e->xdp);
-	bpf_program__set_autoload(e->skel->progs.sock_connect4, o && o->sock);
-	bpf_program__set_autoload(e->skel->progs.sock_sendmsg4, o && o->sock);
-	bpf_program__set_autoload(e->skel->progs.sock_recvmsg4, o && o->sock);
-	bpf_program__set_autoload(e->skel->progs.sock_getpeer4, o && o->sock);
+	/* the socket hooks only where asked, and then alone: they read
+	 * maps, nothing of what the packets' programs do
+	 */
+	bpf_object__for_each_program(prog, e->skel->obj) {
+		bool sock = bpf_program__type(prog) ==
+			    BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+
+		if (o && o->sock)
+			bpf_program__set_autoload(prog, sock);
+		else if (sock)
+			bpf_program__set_autoload(prog, false);
+	}
 	if (o && o->sock) {
 		__u64 cookie = 0;
 

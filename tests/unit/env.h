@@ -34,8 +34,9 @@ struct env_opts {
 	const char *exclude;		/* a CIDR, or NULL */
 	bool xdp;			/* load the XDP programs too */
 	bool filter_eif;		/* --filtering endpoint-independent */
-	bool sock;			/* ... the socket hooks too, for
-					 * this namespace's sockets
+	bool sock;			/* the socket hooks alone, for this
+					 * namespace's sockets: no packet
+					 * program is loaded
 					 */
 };
 

@@ -11,9 +11,12 @@
  *             pinned in the staging directory, recorded as bpfnat's
  *   populate  the maps filled, the configuration last: no program runs
  *             before it has its configuration
- *   attach    every device made to run the new programs: the uplink's
- *             guard first, then receivers before senders
+ *   attach    the socket hooks on their cgroup (sock.h), then every
+ *             device made to run the new programs: the uplink's guard
+ *             first, then receivers before senders
  *   commit    the expiry timer, then the staging pins moved into place
+ *             (the socket hooks' links before the programs), and last
+ *             the links this up replaced detached
  *
  * A phase that fails, or a SIGINT or SIGTERM between two steps, rolls
  * everything back in one place: from down, nothing of the new data path

@@ -17,7 +17,7 @@ hostlocal_up() {
 	ip addr add 203.0.113.77/32 dev lo
 	cgroup_make CG
 	nat_up --cgroup "$CG" "$@"
-	http_serve a 172.18.0.2 $((1024 * 1024))
+	http_serve a 172.18.0.2 $((256 * 1024))
 	bpfnat port add a 8080:80
 }
 
@@ -319,20 +319,20 @@ test_killed_up_leaves_the_hooks_whole() {
 	hostlocal_up
 	local cg2 i n spin pid target on other midway=0 sig
 	cgroup_make cg2
-	for ((i = 0; i < 16; i++)); do
+	for ((i = 0; i < 8; i++)); do
 		target=$CG sig=-9
 		((i % 2)) && target=$cg2
-		((i % 4 < 2)) || sig=-INT
+		((i % 4 == 3)) && sig=-INT
 		env --default-signal=INT "$BPFNAT" up --uplink up0 \
 			"${MODE_ARGS[@]}" --cgroup "$target" 2>>/tmp/up.err &
 		pid=$!
-		if ((i % 8)); then
+		if ((i % 4)); then
 			# a few steps after the first new link is pinned
 			for ((n = 0; n < 200000; n++)); do
 				[[ ! -e /sys/fs/bpf/bpfnat_staging/link_connect4 ]] &&
 					kill -0 "$pid" 2>/dev/null || break
 			done
-			for ((spin = RANDOM % 400; spin > 0; spin--)); do
+			for ((spin = RANDOM % 100; spin > 0; spin--)); do
 				:
 			done
 		else
@@ -352,7 +352,7 @@ test_killed_up_leaves_the_hooks_whole() {
 			http://127.0.0.1:8080/blob || fail "round $i: host-local access"
 		state_agrees
 	done
-	echo "$midway of 16 signals landed while an up was under way"
+	echo "$midway of 8 signals landed while an up was under way"
 	sort /tmp/up.err | uniq -c
 	[[ $midway -ge 1 ]] || fail "no signal landed in an up: the test tested nothing"
 	bpfnat down

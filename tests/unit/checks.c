@@ -163,3 +163,14 @@ size_t l3_len(const uint8_t *frame)
 {
 	return ntohs(((const struct iphdr *)l3(frame))->tot_len);
 }
+
+bool check_quote_checksums(const struct iphdr *q)
+{
+	uint8_t f[PKT_MAX] = {};
+	bool ok;
+
+	ok = ASSERT_EQ(csum_compute(q, 20, 0), 0, "quoted IP checksum");
+	memcpy(f + ETH_HLEN, q, ntohs(q->tot_len));
+	ok &= ASSERT_TRUE(pkt_l4_csum_ok(f), "quoted UDP checksum");
+	return ok;
+}

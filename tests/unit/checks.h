@@ -33,6 +33,11 @@ size_t icmp_error_build(struct env *e, uint8_t *buf, uint32_t from,
 const uint8_t *l3(const uint8_t *frame);
 size_t l3_len(const uint8_t *frame);
 
+/* The IP header and the L4 checksum of the packet quoted at @q (the whole
+ * datagram), recomputed from scratch.
+ */
+bool check_quote_checksums(const struct iphdr *q);
+
 struct ct_key key_of(uint8_t proto, uint32_t s, uint32_t d, uint16_t sport,
 		     uint16_t dport);
 

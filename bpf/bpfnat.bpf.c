@@ -254,19 +254,31 @@ int ct_sweep_start(struct __sk_buff *skb)
 }
 
 /*
- * Remove flows now: all of them, or those of the container whose address
- * is in skb->cb[0].  Returns how many were removed.
+ * Remove flows now (struct ct_flush_args in skb->cb): all of them, those
+ * of one container, or one flow if it is still the one the caller saw.
+ * Returns how many were removed.
  */
 SEC("tc")
 int ct_flush(struct __sk_buff *skb)
 {
 	const struct bpfnat_config *cfg = config_get();
 	struct sweep s = { .flush = true, .only_addr = skb->cb[0] };
+	__u32 slot = skb->cb[1] - 1, zero = 0;
 	struct ct_sweep *t;
-	__u32 zero = 0;
+	struct ct_flow *f;
+	__u64 seen;
 
 	if (!cfg)
 		return 0;
+	if (skb->cb[1]) {
+		f = bpf_map_lookup_elem(&ct_flows, &slot);
+		if (!f)
+			return 0;
+		seen = ct_seen(f);
+		if (seen != (((__u64)skb->cb[2] << 32) | CT_SLOT_LIVE))
+			return 0;
+		return ct_delete(slot, f, seen);
+	}
 	s.cfg = cfg;
 	bpf_loop(cfg->ct_max, sweep_slot, &s, 0);
 	t = bpf_map_lookup_elem(&ct_sweep, &zero);

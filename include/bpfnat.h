@@ -579,12 +579,15 @@ struct stat_val {
 };
 _Static_assert(sizeof(struct stat_val) == 16, "stat_val layout");
 
-/* Context of the ct_flush program, run by `ct flush` and `ns del`. */
+/* The ct_flush program's input, in its context's cb[] (run by `ct flush`,
+ * `ct del` and `ns del`); it returns how many flows it removed.
+ */
 struct ct_flush_args {
-	__be32 addr;		/* in: only this container's flows; 0 for all */
-	__u32 flushed;		/* out: flows removed */
+	__be32 addr;		/* only this container's flows; 0 for all */
+	__u32 slot;		/* else just the flow in slot - 1, if ... */
+	__u32 gen;		/* ... it is still this one (ct_flow.gen) */
 };
-_Static_assert(sizeof(struct ct_flush_args) == 8, "ct_flush_args layout");
+_Static_assert(sizeof(struct ct_flush_args) == 12, "ct_flush_args layout");
 
 /* ct_sweep[0]: the in-kernel expiry timer and where it stopped. */
 struct ct_sweep {

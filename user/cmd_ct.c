@@ -12,31 +12,8 @@
 #include "loader.h"
 #include "lock.h"
 #include "log.h"
+#include "flow.h"
 #include "maps.h"
-
-static const char *const state_names[CT_STATE_MAX] = {
-	[CT_NEW] = "NEW",
-	[CT_ESTABLISHED] = "ESTABLISHED",
-	[CT_SYN_SENT] = "SYN_SENT",
-	[CT_SYN_RECV] = "SYN_RECV",
-	[CT_FIN_WAIT] = "FIN_WAIT",
-	[CT_TIME_WAIT] = "TIME_WAIT",
-	[CT_CLOSE] = "CLOSE",
-};
-
-static const char *proto_name(__u8 proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMP:
-		return "icmp";
-	default:
-		return "unknown";
-	}
-}
 
 static bool need_running(const char *what, struct bpfnat_config *cfg)
 {
@@ -46,34 +23,22 @@ static bool need_running(const char *what, struct bpfnat_config *cfg)
 	return false;
 }
 
-/* One direction of a flow, as conntrack -L prints it. */
-static void tuple_print(const struct ct_key *k, __u64 packets, __u64 bytes)
+/* One direction of @f with its counters, as conntrack -L prints it. */
+static void counted_print(const struct ct_key *k, const struct ct_flow *f,
+			  int dir)
 {
-	printf(" src=%s", ip_str(k->saddr));
-	printf(" dst=%s", ip_str(k->daddr));
-	if (k->proto == IPPROTO_ICMP)
-		printf(" type=%u code=0 id=%u", k->sport ? 8 : 0,
-		       ntohs(k->sport ? k->sport : k->dport));
-	else
-		printf(" sport=%u dport=%u", ntohs(k->sport), ntohs(k->dport));
-	printf(" packets=%llu bytes=%llu", (unsigned long long)packets,
-	       (unsigned long long)bytes);
+	tuple_print(k);
+	printf(" packets=%llu bytes=%llu", (unsigned long long)f->packets[dir],
+	       (unsigned long long)f->bytes[dir]);
 }
 
-static json_t *tuple_json(const struct ct_key *k, __u64 packets, __u64 bytes)
+static json_t *counted_json(const struct ct_key *k, const struct ct_flow *f,
+			    int dir)
 {
-	json_t *o = json_pack("{s:s, s:s}", "src", ip_str(k->saddr), "dst",
-			      ip_str(k->daddr));
+	json_t *o = tuple_json(k);
 
-	if (k->proto == IPPROTO_ICMP) {
-		json_object_set_new(o, "id", json_integer(ntohs(
-				k->sport ? k->sport : k->dport)));
-	} else {
-		json_object_set_new(o, "sport", json_integer(ntohs(k->sport)));
-		json_object_set_new(o, "dport", json_integer(ntohs(k->dport)));
-	}
-	json_object_set_new(o, "packets", json_integer(packets));
-	json_object_set_new(o, "bytes", json_integer(bytes));
+	json_object_set_new(o, "packets", json_integer(f->packets[dir]));
+	json_object_set_new(o, "bytes", json_integer(f->bytes[dir]));
 	return o;
 }
 
@@ -81,20 +46,6 @@ struct list_ctx {
 	const struct bpfnat_config *cfg;
 	json_t *arr;
 };
-
-static const char *kind_name(uint8_t kind)
-{
-	switch (kind) {
-	case CT_KIND_SNAT:
-		return "snat";
-	case CT_KIND_DNAT:
-		return "dnat";
-	case CT_KIND_HAIRPIN:
-		return "hairpin";
-	default:
-		return "?";
-	}
-}
 
 /* The host side of the veth of the flow's container (a hairpin's: the
  * initiator's).
@@ -110,7 +61,7 @@ static int flow_print(uint32_t slot, const struct ct_flow *f, void *data)
 	const struct ct_key *orig = &f->tuple[CT_DIR_ORIG];
 	const struct ct_key *reply = &f->tuple[CT_DIR_REPLY];
 	struct list_ctx *l = data;
-	const char *state = f->state < CT_STATE_MAX ? state_names[f->state] :
+	const char *state = f->state < CT_STATE_MAX ? ct_state_names[f->state] :
 						      "?";
 	bool replied = f->flags & CT_F_REPLIED;
 
@@ -123,10 +74,8 @@ static int flow_print(uint32_t slot, const struct ct_flow *f, void *data)
 			"state", state,
 			"timeout", (json_int_t)ct_seconds_left(f, l->cfg),
 			"replied", replied,
-			"original", tuple_json(orig, f->packets[0],
-					       f->bytes[0]),
-			"reply", tuple_json(reply, f->packets[1],
-					    f->bytes[1]),
+			"original", counted_json(orig, f, CT_DIR_ORIG),
+			"reply", counted_json(reply, f, CT_DIR_REPLY),
 			"ifindex", flow_ifindex(f),
 			"slot", slot));
 		return 0;
@@ -135,10 +84,10 @@ static int flow_print(uint32_t slot, const struct ct_flow *f, void *data)
 	       (unsigned long long)ct_seconds_left(f, l->cfg));
 	if (orig->proto == IPPROTO_TCP)
 		printf(" %s", state);
-	tuple_print(orig, f->packets[0], f->bytes[0]);
+	counted_print(orig, f, CT_DIR_ORIG);
 	if (!replied)
 		printf(" [UNREPLIED]");
-	tuple_print(reply, f->packets[1], f->bytes[1]);
+	counted_print(reply, f, CT_DIR_REPLY);
 	printf(" kind=%s\n", kind_name(f->kind));
 	return 0;
 }

@@ -21,15 +21,18 @@ const char *const sock_stat_names[SOCK_STAT_MAX] = {
 };
 #undef BPFNAT_SOCK_STAT_NAME
 
-int ct_flush(uint32_t addr)
+/* Run the ct_flush program with @args; returns what it removed. */
+static int flush_run(const struct ct_flush_args *args)
 {
 	char pkt[ETH_HLEN] = {};
-	struct __sk_buff skb = { .cb = { addr } };
+	struct __sk_buff skb = {};
 	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
 			    .data_size_in = sizeof(pkt), .ctx_in = &skb,
 			    .ctx_size_in = sizeof(skb), .repeat = 1);
 	int fd, err;
 
+	_Static_assert(sizeof(*args) <= sizeof(skb.cb), "ct_flush_args in cb");
+	memcpy(skb.cb, args, sizeof(*args));
 	fd = dp_pin_open(PIN_PROG_FLUSH);
 	if (fd < 0)
 		return fd;
@@ -38,6 +41,20 @@ int ct_flush(uint32_t addr)
 		err = -errno;
 	close(fd);
 	return err ? err : (int)opts.retval;
+}
+
+int ct_flush(uint32_t addr)
+{
+	struct ct_flush_args args = { .addr = addr };
+
+	return flush_run(&args);
+}
+
+int ct_delete_flow(uint32_t slot, const struct ct_flow *f)
+{
+	struct ct_flush_args args = { .slot = slot + 1, .gen = f->gen };
+
+	return flush_run(&args);
 }
 
 /* Flows are read in batches: a syscall per 1024 slots, not per slot. */

@@ -14,6 +14,9 @@
 /* Remove flows, all or those of container @addr; returns how many. */
 int ct_flush(uint32_t addr);
 
+/* Remove flow @f, read from @slot, if it is still there: 1 if it was. */
+int ct_delete_flow(uint32_t slot, const struct ct_flow *f);
+
 /* Walk the live flows.  @cb returning non-zero stops the walk. */
 typedef int (*ct_flow_cb)(uint32_t slot, const struct ct_flow *f, void *data);
 int ct_each(ct_flow_cb cb, void *data);

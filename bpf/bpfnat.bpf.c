@@ -167,6 +167,20 @@ struct sweep {
 	bool flush;		/* remove live flows, expired or not */
 };
 
+/* ct_delete(), and the flow's end told to a listening monitor. */
+static __always_inline bool ct_remove(__u32 slot, struct ct_flow *f,
+				      __u64 seen, __u32 why)
+{
+	struct monitor_event ev;
+	bool told = monitor_flow_end_fill(&ev, f, why);
+
+	if (!ct_delete(slot, f, seen))
+		return false;
+	if (told)
+		monitor_flow_end_send(&ev);
+	return true;
+}
+
 static long sweep_slot(__u32 i, struct sweep *s)
 {
 	__u32 slot = s->cursor + i;
@@ -196,7 +210,8 @@ static long sweep_slot(__u32 i, struct sweep *s)
 	} else if (!ct_expired(f, s->cfg, s->now)) {
 		return 0;
 	}
-	if (ct_delete(slot, f, seen))
+	if (ct_remove(slot, f, seen,
+		      s->flush ? MON_END_REMOVED : MON_END_EXPIRED))
 		s->removed++;
 	return 0;
 }
@@ -277,7 +292,7 @@ int ct_flush(struct __sk_buff *skb)
 		seen = ct_seen(f);
 		if (seen != (((__u64)skb->cb[2] << 32) | CT_SLOT_LIVE))
 			return 0;
-		return ct_delete(slot, f, seen);
+		return ct_remove(slot, f, seen, MON_END_REMOVED);
 	}
 	s.cfg = cfg;
 	bpf_loop(cfg->ct_max, sweep_slot, &s, 0);

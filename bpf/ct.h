@@ -24,6 +24,7 @@
 #include "maps.h"
 #include "parse.h"
 #include "ct_hooks.h"
+#include "monitor.h"
 #include "ct_port.h"
 #include "ct_tcp.h"
 
@@ -526,6 +527,7 @@ static __always_inline int ct_create_flow(void *ctx, const struct ct_new *n,
 	asm volatile("" ::: "memory");	/* the tuple after live */
 	if (!ct_key_eq(&f->tuple[CT_DIR_ORIG], &n->key))
 		return STAT_DROP_CT_RACE;
+	monitor_flow_new(f, xdp ? MON_HOOK_XDP : MON_HOOK_TC);
 	*out = f;
 	return CONTINUE;
 }

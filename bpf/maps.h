@@ -140,6 +140,19 @@ struct {
 	__type(value, struct stat_val);
 } stats SEC(".maps");
 
+/* `bpfnat monitor`'s events, and its lease (bpf/monitor.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MONITOR_RING_BYTES);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct monitor_ctl);
+} monitor SEC(".maps");
+
 /* Host-local access (sock.h): the host's own addresses, as `up` found
  * them (a wildcard published port answers on each).
  */

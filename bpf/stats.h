@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "maps.h"
+#include "monitor.h"
 #include "parse.h"
 
 static __always_inline void stat_count(__u32 id, __u32 bytes, const bool xdp)
@@ -45,6 +46,8 @@ static __always_inline int verdict(const struct pkt *p, int outcome,
 	if (xdp && outcome == STAT_PASS)
 		outcome = STAT_TO_TC;
 	stat_count(outcome, p->frame_len, xdp);
+	if (STAT_IS_DROP(outcome))
+		monitor_drop(p, outcome, xdp ? MON_HOOK_XDP : MON_HOOK_TC);
 
 	if (outcome == STAT_PASS || outcome == STAT_TO_TC)
 		return xdp ? XDP_PASS : TC_ACT_OK;

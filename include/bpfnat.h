@@ -37,6 +37,8 @@
 #define PIN_PORTS		"ports"
 #define PIN_NAT_BINDINGS	"nat_bindings"
 #define PIN_NAT_BOUND		"nat_bound"
+#define PIN_EVENTS		"events"
+#define PIN_MONITOR		"monitor"
 #define PIN_PROG_CONTAINER	"tc_container"
 #define PIN_PROG_UPLINK		"tc_uplink"
 #define PIN_PROG_GUARD		"tc_guard"
@@ -508,7 +510,11 @@ _Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
 	X(HAIRPIN,		"hairpin")	/* container to container,
 						 * through a published port
 						 */ \
-	X(DROP_FILTERED,	"drop_filtered")
+	X(DROP_FILTERED,	"drop_filtered")				\
+	X(MONITOR_LOST,		"monitor_lost")	/* not a packet: an event
+						 * `bpfnat monitor`'s full
+						 * ring had no room for
+						 */
 
 /*
  * The socket hooks' counters, in a per-CPU array of their own (sock_stats,
@@ -552,7 +558,8 @@ enum redirect_kind {
 /* Outcomes after STAT_PASS are drops, but for those that came after the
  * drops began (a counter keeps its slot).
  */
-#define STAT_LATE_NON_DROPS	((1ULL << STAT_DNAT) | (1ULL << STAT_HAIRPIN))
+#define STAT_LATE_NON_DROPS	((1ULL << STAT_DNAT) | (1ULL << STAT_HAIRPIN) | \
+				 (1ULL << STAT_MONITOR_LOST))
 #define STAT_IS_DROP(id)	((id) > STAT_PASS && \
 				 !((1ULL << (id)) & STAT_LATE_NON_DROPS))
 
@@ -604,6 +611,58 @@ struct ct_sweep {
 				 */
 };
 _Static_assert(sizeof(struct ct_sweep) == 48, "ct_sweep layout");
+
+/*
+ * `bpfnat monitor`: what the data path tells a listener through the events
+ * ring buffer (bpf/monitor.h).  Nothing is written there unless a listener
+ * holds a lease in monitor[0]: it renews it every second, so the events of
+ * a monitor killed with -9 stop within MONITOR_LEASE_NS.
+ */
+#define MONITOR_RING_BYTES	(1U << 20)
+#define MONITOR_LEASE_NS	3000000000ULL
+
+enum monitor_event_type {
+	MON_DROP = 1,		/* a packet dropped, under reason (stat_id) */
+	MON_FLOW_NEW,		/* a flow created */
+	MON_FLOW_DESTROY,	/* a flow removed, for reason (monitor_end) */
+};
+
+enum monitor_end {
+	MON_END_EXPIRED,	/* idle past its timeout: the sweep */
+	MON_END_REMOVED,	/* ct flush, ct del, ns del */
+};
+
+enum monitor_hook {
+	MON_HOOK_TC,
+	MON_HOOK_XDP,
+	MON_HOOK_SWEEP,		/* no packet: the expiry timer or a flush */
+};
+
+struct monitor_event {
+	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u8 type;		/* enum monitor_event_type */
+	__u8 hook;		/* enum monitor_hook */
+	__u8 kind;		/* flows: enum ct_kind */
+	__u8 state;		/* flows: enum ct_state */
+	__u32 reason;		/* drops: enum stat_id; ends: monitor_end */
+	__u32 ifindex;		/* drops: where it came; flows: the
+				 * container's veth (see `ct list`)
+				 */
+	__u32 len;		/* drops: bytes of the frame */
+	struct ct_key tuple[2];	/* drops: [0] as parsed; flows: by ct_dir */
+	__u64 packets[2];	/* destroys: the flow's counters */
+	__u64 bytes[2];
+};
+_Static_assert(sizeof(struct monitor_event) == 88, "monitor_event layout");
+
+/* monitor[0]: the listener's leases, 0 for none; written by it alone.
+ * (What the full ring lost is counted in stats, as monitor_lost.)
+ */
+struct monitor_ctl {
+	__u64 drops_until_ns;	/* bpf_ktime_get_ns() clock */
+	__u64 flows_until_ns;
+};
+_Static_assert(sizeof(struct monitor_ctl) == 16, "monitor_ctl layout");
 
 /*
  * Logic both sides need to agree on, kept next to the layouts it reads.

@@ -32,6 +32,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_port_add(int argc, char **argv);
 int cmd_port_del(int argc, char **argv);
 int cmd_port_list(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 
 /* "bpfnat: WHAT: MESSAGE" (WHAT NULL: "bpfnat: MESSAGE") and EXIT_USAGE */
 int usage_error(const char *what, const char *fmt, ...)

@@ -37,6 +37,7 @@ static const char usage_text[] =
 "  bpfnat port add NAME [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|/udp]\n"
 "  bpfnat port del NAME [HOSTIP:]HOSTPORT[-END][/tcp|/udp]\n"
 "  bpfnat port list [-j]\n"
+"  bpfnat monitor [-j] [--drops] [--flows]\n"
 "\n"
 "  -v, --verbose   say more, libbpf's messages included\n"
 "  -j, --json      JSON on stdout\n"
@@ -67,6 +68,10 @@ static const char usage_text[] =
 "host side alone.  ns add --publish SPEC publishes with the new container:\n"
 "every SPEC, or no container.  These need the data path up; ns del and\n"
 "down remove the mappings with the rest.\n"
+"monitor shows each drop (reason, hook, tuple) and, like conntrack -E, each\n"
+"flow created and removed, until SIGINT; both unless --drops or --flows\n"
+"says, -j a JSON object a line.  One monitor at a time; the data path\n"
+"writes no event while none runs.\n"
 "Commands that change state wait for each other (a lock in /run/bpfnat).\n"
 "Exit codes: 0 done, 1 failed, 2 usage error.\n";
 
@@ -90,6 +95,7 @@ static const struct command commands[] = {
 	{ "port", "add", cmd_port_add },
 	{ "port", "del", cmd_port_del },
 	{ "port", "list", cmd_port_list },
+	{ "monitor", NULL, cmd_monitor },
 };
 
 int usage_error(const char *what, const char *fmt, ...)

@@ -7,13 +7,13 @@
  *
  *   pktsend -i IF --dmac MAC --src A --dst B --sport P --dport Q
  *           [--mtu N] [--reverse] [--spoil ihl|options|totlen|udplen]
- *           [--tcp FLAGS --seq N [--ack N] [--window N]]
+ *           [--tcp FLAGS --seq N [--ack N] [--window N]] [--count N]
  *
  * Frames go out through an AF_PACKET socket, so the kernel changes nothing;
  * checksums are computed here.  With --mtu the datagram is cut into
  * fragments of at most N bytes of IP packet each.  --tcp sends a TCP
  * segment instead, unfragmented, with FLAGS among S, A, F, R, P (e.g. R,
- * or RA).
+ * or RA).  --count N sends every frame N times, back to back (a flood).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -101,6 +101,7 @@ int main(int argc, char **argv)
 		{ "seq", required_argument, NULL, 'q' },
 		{ "ack", required_argument, NULL, 'a' },
 		{ "window", required_argument, NULL, 'w' },
+		{ "count", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static uint8_t dgram[sizeof(struct tcphdr) + PAYLOAD_MAX];
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
 	struct tcphdr *tcp = (struct tcphdr *)dgram;
 	bool reverse = false, have_mac = false, have_seq = false;
 	bool tcp_opt = false;
-	unsigned long seq = 0, ack = 0, window = 65535;
+	unsigned long seq = 0, ack = 0, window = 65535, count = 1;
 	size_t plen = 0, dlen, hlen = sizeof(*udp);
 	uint8_t proto = IPPROTO_UDP;
 	struct ifreq ifr = {};
@@ -135,6 +136,7 @@ int main(int argc, char **argv)
 		case 'q': seq = strtoul(optarg, NULL, 0); have_seq = 1; break;
 		case 'a': ack = strtoul(optarg, NULL, 0); break;
 		case 'w': window = strtoul(optarg, NULL, 0); break;
+		case 'c': count = strtoul(optarg, NULL, 0); break;
 		default: usage();
 		}
 	}
@@ -233,10 +235,12 @@ int main(int argc, char **argv)
 			memset(frame + flen, 0, ETH_ZLEN - flen);
 			flen = ETH_ZLEN;
 		}
-		if (sendto(fd, frame, flen, 0, (struct sockaddr *)&sll,
-			   sizeof(sll)) < 0) {
-			perror("pktsend: send");
-			return 1;
+		for (unsigned long c = 0; c < count; c++) {
+			if (sendto(fd, frame, flen, 0, (struct sockaddr *)&sll,
+				   sizeof(sll)) < 0) {
+				perror("pktsend: send");
+				return 1;
+			}
 		}
 	}
 	close(fd);

@@ -44,6 +44,9 @@ struct monitor {
 	__u64 start_ns;		/* events before it are a killed one's */
 	__u64 wall_offset_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	__u64 lost;		/* monitor_lost when we last looked */
+	__u64 renewed_ns;	/* the lease, last renewed */
+	unsigned int shown;	/* events, for renew()'s checks */
+	int err;		/* what stopped the reading of events */
 };
 
 static __u64 clock_ns(clockid_t id)
@@ -191,27 +194,6 @@ static void event_print(const struct monitor *m,
 	printf(" dev=%s\n", dev_name(e->ifindex, dev));
 }
 
-static int on_event(void *ctx, void *data, size_t size)
-{
-	const struct monitor_event *e = data;
-	struct monitor *m = ctx;
-
-	if (size < sizeof(*e) || e->time_ns < m->start_ns)
-		return 0;
-	if (e->type == MON_DROP ? !m->drops : !m->flows)
-		return 0;
-	if (json_output) {
-		json_t *o = event_json(m, e);
-
-		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
-		json_decref(o);
-	} else {
-		event_print(m, e);
-	}
-	return 0;
-}
-
 /* Say so when the ring lost events since the last look. */
 static void lost_report(struct monitor *m, __u64 now)
 {
@@ -271,31 +253,74 @@ static int one_monitor(void)
 	return fd;	/* held until exit */
 }
 
+/*
+ * Renew the lease if a second has passed since the last time: from the
+ * wait for events, and from among them (under a flood, one read of the
+ * ring may go on for longer than the lease lasts).  Also says what the
+ * ring lost meanwhile, and notices bpfnat going down.
+ */
+static int renew(struct monitor *m)
+{
+	__u64 now = clock_ns(CLOCK_MONOTONIC);
+	int err;
+
+	if (now - m->renewed_ns < RENEW_MS * 1000000ULL)
+		return 0;
+	if (!dp_running(NULL)) {
+		pr_warn("monitor: bpfnat went down");
+		return -ENOENT;
+	}
+	err = lease(m, now + MONITOR_LEASE_NS);
+	if (err) {
+		pr_warn("monitor: renew the lease: %s", strerror(-err));
+		return err;
+	}
+	m->renewed_ns = now;
+	lost_report(m, now);
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	const struct monitor_event *e = data;
+	struct monitor *m = ctx;
+
+	/* a look at the clock every 1024 events */
+	if (!(++m->shown % 1024)) {
+		m->err = renew(m);
+		if (m->err)
+			return m->err;
+	}
+	if (size < sizeof(*e) || e->time_ns < m->start_ns)
+		return 0;
+	if (e->type == MON_DROP ? !m->drops : !m->flows)
+		return 0;
+	if (json_output) {
+		json_t *o = event_json(m, e);
+
+		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(o);
+	} else {
+		event_print(m, e);
+	}
+	return 0;
+}
+
 static int watch(struct monitor *m, struct ring_buffer *rb)
 {
-	__u64 now, renewed = 0;
 	struct stat_val v[STAT_MAX];
 	int err;
 
 	if (!stats_read(v, NULL))
 		m->lost = v[STAT_MONITOR_LOST].packets;
 	while (!stopping) {
-		now = clock_ns(CLOCK_MONOTONIC);
-		if (now - renewed >= RENEW_MS * 1000000ULL) {
-			if (!dp_running(NULL)) {
-				pr_warn("monitor: bpfnat went down");
-				return -ENOENT;
-			}
-			err = lease(m, now + MONITOR_LEASE_NS);
-			if (err) {
-				pr_warn("monitor: renew the lease: %s",
-					strerror(-err));
-				return err;
-			}
-			renewed = now;
-			lost_report(m, now);
-		}
+		err = renew(m);
+		if (err)
+			return err;
 		err = ring_buffer__poll(rb, RENEW_MS);
+		if (m->err)
+			return m->err;
 		if (err < 0 && err != -EINTR) {
 			pr_warn("monitor: read events: %s", strerror(-err));
 			return err;

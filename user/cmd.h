@@ -42,6 +42,13 @@ int usage_error(const char *what, const char *fmt, ...)
  */
 int check_name(const char *what, const char *name);
 
+struct bpfnat_config;
+
+/* Is the data path up (its configuration into @cfg, if not NULL)?  If not,
+ * says "WHAT: bpfnat is down" on stderr.
+ */
+bool need_running(const char *what, struct bpfnat_config *cfg);
+
 /* Print @v on stdout and release it. */
 void json_print(json_t *v);
 

@@ -26,6 +26,7 @@ int cmd_ns_add(int argc, char **argv);
 int cmd_ns_del(int argc, char **argv);
 int cmd_ns_list(int argc, char **argv);
 int cmd_ct_list(int argc, char **argv);
+int cmd_ct_del(int argc, char **argv);
 int cmd_ct_count(int argc, char **argv);
 int cmd_ct_flush(int argc, char **argv);
 int cmd_stats(int argc, char **argv);

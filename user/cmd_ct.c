@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * bpfnat ct list | count | flush
+ * bpfnat ct list | del | count | flush
  */
 #include <errno.h>
 #include <getopt.h>
@@ -354,6 +354,57 @@ int cmd_ct_list(int argc, char **argv)
 	}
 	if (l.arr)
 		json_print(l.arr);
+	return EXIT_OK;
+}
+
+struct del_ctx {
+	const struct ct_filter *flt;
+	int deleted;
+};
+
+/* Both directions go: they are the one flow's two keys. */
+static int flow_delete(uint32_t slot, const struct ct_flow *f, void *data)
+{
+	struct del_ctx *d = data;
+	int n;
+
+	if (!ct_filter_match(d->flt, f))
+		return 0;
+	/* 0: it ended, or its slot holds another flow, since it was read */
+	n = ct_delete_flow(slot, f);
+	if (n < 0)
+		return n;
+	d->deleted += n;
+	return 0;
+}
+
+int cmd_ct_del(int argc, char **argv)
+{
+	struct ct_filter flt;
+	struct del_ctx d = { .flt = &flt };
+	int err;
+
+	err = ct_filter_parse("ct del", argc, argv, &flt);
+	if (err)
+		return err;
+	/* a forgotten filter must not empty the table */
+	if (!flt.given)
+		return usage_error("ct del", "give a filter, or use ct flush");
+	if (lock_take("ct del"))
+		return EXIT_FAIL;
+	/* down, there is no flow: as with ct flush, nothing to remove */
+	if (dp_running(NULL)) {
+		err = ct_each(flow_delete, &d);
+		if (err) {
+			pr_warn("ct del: %s (after %d removed)", strerror(-err),
+				d.deleted);
+			return EXIT_FAIL;
+		}
+	}
+	if (json_output)
+		json_print(json_pack("{s:i}", "deleted", d.deleted));
+	else
+		printf("%d flows removed\n", d.deleted);
 	return EXIT_OK;
 }
 

@@ -85,6 +85,7 @@ static const struct command commands[] = {
 	{ "ns", "del", cmd_ns_del },
 	{ "ns", "list", cmd_ns_list },
 	{ "ct", "list", cmd_ct_list },
+	{ "ct", "del", cmd_ct_del },
 	{ "ct", "count", cmd_ct_count },
 	{ "ct", "flush", cmd_ct_flush },
 	{ "port", "add", cmd_port_add },

@@ -26,6 +26,7 @@ int cmd_ns_add(int argc, char **argv);
 int cmd_ns_del(int argc, char **argv);
 int cmd_ns_list(int argc, char **argv);
 int cmd_ct_list(int argc, char **argv);
+int cmd_ct_del(int argc, char **argv);
 int cmd_ct_count(int argc, char **argv);
 int cmd_ct_flush(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
@@ -42,6 +43,13 @@ int usage_error(const char *what, const char *fmt, ...)
  * saying why.
  */
 int check_name(const char *what, const char *name);
+
+struct bpfnat_config;
+
+/* Is the data path up (its configuration into @cfg, if not NULL)?  If not,
+ * says "WHAT: bpfnat is down" on stderr.
+ */
+bool need_running(const char *what, struct bpfnat_config *cfg);
 
 /* Print @v on stdout and release it. */
 void json_print(json_t *v);

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * bpfnat ct list | count | flush, bpfnat stats
+ * bpfnat ct list | del | count | flush
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "addr.h"
 #include "cmd.h"
 #include "loader.h"
 #include "lock.h"
@@ -15,12 +18,246 @@
 #include "flow.h"
 #include "maps.h"
 
-static bool need_running(const char *what, struct bpfnat_config *cfg)
+bool need_running(const char *what, struct bpfnat_config *cfg)
 {
 	if (dp_running(cfg))
 		return true;
 	pr_warn("%s: bpfnat is down (run 'bpfnat up')", what);
 	return false;
+}
+
+/*
+ * Which flows `ct list` and `ct del` mean, in conntrack's spelling and
+ * with its sense: --src, --dst, --sport and --dport are the original
+ * direction's tuple (the initiator's packet as it sent it), --reply-src
+ * and --reply-dst the reply direction's (the answer as its sender sent
+ * it: for SNAT, from the outside to the SNAT address).  Every part given
+ * must match.  An address takes a prefix, ADDR/LEN.
+ */
+struct ct_filter {
+	unsigned int given;		/* FILTER_* */
+	uint8_t proto;			/* IPPROTO_*, if FILTER_PROTO */
+	struct prefix {
+		uint32_t addr;		/* masked */
+		uint32_t mask;
+	} src, dst, reply_src, reply_dst;
+	uint16_t sport, dport;		/* host byte order */
+	uint32_t state;			/* enum ct_state */
+};
+
+enum {
+	FILTER_PROTO = 1 << 0,
+	FILTER_SRC = 1 << 1,
+	FILTER_DST = 1 << 2,
+	FILTER_REPLY_SRC = 1 << 3,
+	FILTER_REPLY_DST = 1 << 4,
+	FILTER_SPORT = 1 << 5,
+	FILTER_DPORT = 1 << 6,
+	FILTER_STATE = 1 << 7,
+};
+
+static const struct option filter_options[] = {
+	{ "proto", required_argument, NULL, 'p' },
+	{ "src", required_argument, NULL, 's' },
+	{ "dst", required_argument, NULL, 'd' },
+	{ "reply-src", required_argument, NULL, 'r' },
+	{ "reply-dst", required_argument, NULL, 'q' },
+	{ "sport", required_argument, NULL, 'S' },
+	{ "dport", required_argument, NULL, 'D' },
+	{ "state", required_argument, NULL, 't' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The long name of filter option @opt, for messages. */
+static const char *option_name(int opt)
+{
+	for (const struct option *o = filter_options; o->name; o++)
+		if (o->val == opt)
+			return o->name;
+	return "?";
+}
+
+static bool has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
+}
+
+static int parse_proto(const char *s, uint8_t *proto)
+{
+	if (!strcasecmp(s, "tcp"))
+		*proto = IPPROTO_TCP;
+	else if (!strcasecmp(s, "udp"))
+		*proto = IPPROTO_UDP;
+	else if (!strcasecmp(s, "icmp"))
+		*proto = IPPROTO_ICMP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_prefix(const char *s, struct prefix *p)
+{
+	int plen;
+
+	if (parse_cidr(s, &p->addr, &plen, true))
+		return -EINVAL;
+	p->mask = plen_to_mask(plen);
+	p->addr &= p->mask;
+	return 0;
+}
+
+/* A state by the name ct list prints, in any case. */
+static int parse_state(const char *s, uint32_t *state)
+{
+	for (uint32_t i = 0; i < CT_STATE_MAX; i++) {
+		if (!strcasecmp(s, ct_state_names[i])) {
+			*state = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *state_choices(void)
+{
+	static char buf[128];
+	size_t len = 0;
+
+	for (int i = 0; i < CT_STATE_MAX && len < sizeof(buf); i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%s",
+				i ? ", " : "", ct_state_names[i]);
+	return buf;
+}
+
+/*
+ * The filter of `ct WHAT`'s command line into @flt: EXIT_OK, or EXIT_USAGE
+ * after saying why.
+ */
+static int ct_filter_parse(const char *what, int argc, char **argv,
+			   struct ct_filter *flt)
+{
+	uint32_t port;
+	int opt, bit;
+
+	memset(flt, 0, sizeof(*flt));
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":p:s:d:", filter_options,
+				  NULL)) != -1) {
+		if (opt == ':')
+			return usage_error(what, "'%s' needs a value",
+					   argv[optind - 1]);
+		if (opt == '?')
+			return usage_error(what, "unknown option '%s'",
+					   argv[optind - 1]);
+		switch (opt) {
+		case 'p':
+			bit = FILTER_PROTO;
+			if (parse_proto(optarg, &flt->proto))
+				return usage_error(what, "--proto '%s': "
+						   "expected tcp, udp or icmp",
+						   optarg);
+			break;
+		case 's':
+			bit = FILTER_SRC;
+			if (parse_prefix(optarg, &flt->src))
+				goto bad_addr;
+			break;
+		case 'd':
+			bit = FILTER_DST;
+			if (parse_prefix(optarg, &flt->dst))
+				goto bad_addr;
+			break;
+		case 'r':
+			bit = FILTER_REPLY_SRC;
+			if (parse_prefix(optarg, &flt->reply_src))
+				goto bad_addr;
+			break;
+		case 'q':
+			bit = FILTER_REPLY_DST;
+			if (parse_prefix(optarg, &flt->reply_dst))
+				goto bad_addr;
+			break;
+		case 'S':
+		case 'D':
+			bit = opt == 'S' ? FILTER_SPORT : FILTER_DPORT;
+			if (parse_u32(optarg, 1, 65535, &port))
+				return usage_error(what, "--%s '%s': expected "
+						   "a port, 1-65535",
+						   option_name(opt), optarg);
+			if (opt == 'S')
+				flt->sport = port;
+			else
+				flt->dport = port;
+			break;
+		default: /* 't' */
+			bit = FILTER_STATE;
+			if (parse_state(optarg, &flt->state))
+				return usage_error(what, "--state '%s': "
+						   "expected one of %s", optarg,
+						   state_choices());
+			break;
+		}
+		if (flt->given & bit)
+			return usage_error(what, "--%s given twice",
+					   option_name(opt));
+		flt->given |= bit;
+	}
+	if (optind != argc)
+		return usage_error(what, "unexpected argument '%s'",
+				   argv[optind]);
+
+	/* as conntrack's: ports are TCP's and UDP's, states TCP's */
+	if ((flt->given & FILTER_PROTO) && !has_ports(flt->proto) &&
+	    (flt->given & (FILTER_SPORT | FILTER_DPORT)))
+		return usage_error(what, "--sport and --dport are for tcp "
+				   "and udp, not %s", proto_name(flt->proto));
+	if ((flt->given & FILTER_PROTO) && flt->proto != IPPROTO_TCP &&
+	    (flt->given & FILTER_STATE))
+		return usage_error(what, "--state is for tcp, not %s",
+				   proto_name(flt->proto));
+	return EXIT_OK;
+
+bad_addr:
+	return usage_error(what, "--%s '%s': expected ADDR or ADDR/LEN",
+			   option_name(opt), optarg);
+}
+
+static bool prefix_has(const struct prefix *p, __be32 addr)
+{
+	return (addr & p->mask) == p->addr;
+}
+
+static bool ct_filter_match(const struct ct_filter *flt,
+			    const struct ct_flow *f)
+{
+	const struct ct_key *orig = &f->tuple[CT_DIR_ORIG];
+	const struct ct_key *reply = &f->tuple[CT_DIR_REPLY];
+	unsigned int g = flt->given;
+
+	if ((g & FILTER_PROTO) && orig->proto != flt->proto)
+		return false;
+	if ((g & FILTER_SRC) && !prefix_has(&flt->src, orig->saddr))
+		return false;
+	if ((g & FILTER_DST) && !prefix_has(&flt->dst, orig->daddr))
+		return false;
+	if ((g & FILTER_REPLY_SRC) &&
+	    !prefix_has(&flt->reply_src, reply->saddr))
+		return false;
+	if ((g & FILTER_REPLY_DST) &&
+	    !prefix_has(&flt->reply_dst, reply->daddr))
+		return false;
+	/* an ICMP flow's key holds the echo id where the ports would be */
+	if ((g & FILTER_SPORT) && (!has_ports(orig->proto) ||
+				   ntohs(orig->sport) != flt->sport))
+		return false;
+	if ((g & FILTER_DPORT) && (!has_ports(orig->proto) ||
+				   ntohs(orig->dport) != flt->dport))
+		return false;
+	if ((g & FILTER_STATE) && (orig->proto != IPPROTO_TCP ||
+				   f->state != flt->state))
+		return false;
+	return true;
 }
 
 /* One direction of @f with its counters, as conntrack -L prints it. */
@@ -44,6 +281,7 @@ static json_t *counted_json(const struct ct_key *k, const struct ct_flow *f,
 
 struct list_ctx {
 	const struct bpfnat_config *cfg;
+	const struct ct_filter *flt;
 	json_t *arr;
 };
 
@@ -65,6 +303,8 @@ static int flow_print(uint32_t slot, const struct ct_flow *f, void *data)
 						      "?";
 	bool replied = f->flags & CT_F_REPLIED;
 
+	if (!ct_filter_match(l->flt, f))
+		return 0;
 	if (l->arr) {
 		json_array_append_new(l->arr, json_pack(
 			"{s:s, s:i, s:s, s:s, s:I, s:b, s:o, s:o, s:i, s:i}",
@@ -95,12 +335,13 @@ static int flow_print(uint32_t slot, const struct ct_flow *f, void *data)
 int cmd_ct_list(int argc, char **argv)
 {
 	struct bpfnat_config cfg;
-	struct list_ctx l = { .cfg = &cfg };
+	struct ct_filter flt;
+	struct list_ctx l = { .cfg = &cfg, .flt = &flt };
 	int err;
 
-	if (argc != 1)
-		return usage_error("ct list", "unexpected argument '%s'",
-				   argv[1]);
+	err = ct_filter_parse("ct list", argc, argv, &flt);
+	if (err)
+		return err;
 	if (!need_running("ct list", &cfg))
 		return EXIT_FAIL;
 	if (json_output)
@@ -113,6 +354,57 @@ int cmd_ct_list(int argc, char **argv)
 	}
 	if (l.arr)
 		json_print(l.arr);
+	return EXIT_OK;
+}
+
+struct del_ctx {
+	const struct ct_filter *flt;
+	int deleted;
+};
+
+/* Both directions go: they are the one flow's two keys. */
+static int flow_delete(uint32_t slot, const struct ct_flow *f, void *data)
+{
+	struct del_ctx *d = data;
+	int n;
+
+	if (!ct_filter_match(d->flt, f))
+		return 0;
+	/* 0: it ended, or its slot holds another flow, since it was read */
+	n = ct_delete_flow(slot, f);
+	if (n < 0)
+		return n;
+	d->deleted += n;
+	return 0;
+}
+
+int cmd_ct_del(int argc, char **argv)
+{
+	struct ct_filter flt;
+	struct del_ctx d = { .flt = &flt };
+	int err;
+
+	err = ct_filter_parse("ct del", argc, argv, &flt);
+	if (err)
+		return err;
+	/* a forgotten filter must not empty the table */
+	if (!flt.given)
+		return usage_error("ct del", "give a filter, or use ct flush");
+	if (lock_take("ct del"))
+		return EXIT_FAIL;
+	/* down, there is no flow: as with ct flush, nothing to remove */
+	if (dp_running(NULL)) {
+		err = ct_each(flow_delete, &d);
+		if (err) {
+			pr_warn("ct del: %s (after %d removed)", strerror(-err),
+				d.deleted);
+			return EXIT_FAIL;
+		}
+	}
+	if (json_output)
+		json_print(json_pack("{s:i}", "deleted", d.deleted));
+	else
+		printf("%d flows removed\n", d.deleted);
 	return EXIT_OK;
 }
 
@@ -156,60 +448,5 @@ int cmd_ct_flush(int argc, char **argv)
 		json_print(json_pack("{s:i}", "flushed", n));
 	else
 		printf("%d flows removed\n", n);
-	return EXIT_OK;
-}
-
-int cmd_stats(int argc, char **argv)
-{
-	struct stat_val v[STAT_MAX], x[STAT_MAX];
-	uint64_t sock[SOCK_STAT_MAX];
-	json_t *o;
-	int err;
-
-	if (argc != 1)
-		return usage_error("stats", "unexpected argument '%s'",
-				   argv[1]);
-	if (!need_running("stats", NULL))
-		return EXIT_FAIL;
-	err = stats_read(v, x);
-	if (err) {
-		pr_warn("stats: read counters: %s", strerror(-err));
-		return EXIT_FAIL;
-	}
-	err = sock_stats_read(sock);
-	if (err && err != -ENOENT) {
-		pr_warn("stats: read socket hook counters: %s", strerror(-err));
-		return EXIT_FAIL;
-	}
-	if (json_output) {
-		o = json_object();
-		for (int i = 0; i < STAT_MAX; i++)
-			json_object_set_new(o, stat_names[i], json_pack(
-				"{s:I, s:I, s:I, s:I}",
-				"packets", (json_int_t)v[i].packets,
-				"bytes", (json_int_t)v[i].bytes,
-				"xdp_packets", (json_int_t)x[i].packets,
-				"xdp_bytes", (json_int_t)x[i].bytes));
-		/* the socket hooks': a system call counts as a packet */
-		for (int i = 0; i < SOCK_STAT_MAX; i++)
-			json_object_set_new(o, sock_stat_names[i], json_pack(
-				"{s:I, s:I, s:I, s:I}",
-				"packets", (json_int_t)sock[i], "bytes", 0,
-				"xdp_packets", 0, "xdp_bytes", 0));
-		json_print(o);
-		return EXIT_OK;
-	}
-	/* packets and bytes of both hooks; the XDP programs' share apart */
-	printf("%-22s %14s %16s %14s\n", "COUNTER", "PACKETS", "BYTES",
-	       "OF_WHICH_XDP");
-	for (int i = 0; i < STAT_MAX; i++)
-		printf("%-22s %14llu %16llu %14llu\n", stat_names[i],
-		       (unsigned long long)v[i].packets,
-		       (unsigned long long)v[i].bytes,
-		       (unsigned long long)x[i].packets);
-	/* the socket hooks': system calls, in the packets' column */
-	for (int i = 0; i < SOCK_STAT_MAX; i++)
-		printf("%-22s %14llu %16u %14u\n", sock_stat_names[i],
-		       (unsigned long long)sock[i], 0, 0);
 	return EXIT_OK;
 }

@@ -265,21 +265,6 @@ static unsigned long endpoints_count(void)
 }
 
 /* The expiry timer's counts: flows expired, dying slots reclaimed. */
-static struct ct_sweep sweep_counts(void)
-{
-	struct ct_sweep s = {};
-	__u32 zero = 0;
-	int fd;
-
-	fd = dp_pin_open(PIN_CT_SWEEP);
-	if (fd < 0)
-		return s;
-	if (bpf_map_lookup_elem(fd, &zero, &s))
-		memset(&s, 0, sizeof(s));
-	close(fd);
-	return s;
-}
-
 /*
  * Where the socket hooks run (host-local access to published ports), into
  * @o: "cgroup", its path (null: none, or not known), and with hooks,
@@ -390,7 +375,7 @@ int cmd_status(int argc, char **argv)
 		n = sizeof(ifindex) / sizeof(ifindex[0]);
 	if_indextoname(cfg.uplink_ifindex, uplink);
 	flows = ct_count();
-	sweep = sweep_counts();
+	ct_sweep_read(&sweep);
 	if (flows < 0) {
 		pr_warn("status: read ct_flows: %s", strerror(-flows));
 		return EXIT_FAIL;

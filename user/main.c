@@ -30,10 +30,11 @@ static const char usage_text[] =
 "  bpfnat ns add NAME [--ip ADDR] [--publish SPEC]...\n"
 "  bpfnat ns del NAME\n"
 "  bpfnat ns list [-j]\n"
-"  bpfnat ct list [-j]\n"
+"  bpfnat ct list [-j] [FILTER...]\n"
+"  bpfnat ct del [-j] FILTER...\n"
 "  bpfnat ct count\n"
 "  bpfnat ct flush\n"
-"  bpfnat stats [-j]\n"
+"  bpfnat stats [-j | --prometheus]\n"
 "  bpfnat port add NAME [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|/udp]\n"
 "  bpfnat port del NAME [HOSTIP:]HOSTPORT[-END][/tcp|/udp]\n"
 "  bpfnat port list [-j]\n"
@@ -68,6 +69,20 @@ static const char usage_text[] =
 "host side alone.  ns add --publish SPEC publishes with the new container:\n"
 "every SPEC, or no container.  These need the data path up; ns del and\n"
 "down remove the mappings with the rest.\n"
+"ct list and ct del take conntrack's filters, all of which must match:\n"
+"-p, --proto tcp|udp|icmp; -s, --src ADDR[/LEN]; -d, --dst ADDR[/LEN];\n"
+"--sport N; --dport N (TCP and UDP); --state STATE (TCP: NEW, ESTABLISHED,\n"
+"SYN_SENT, SYN_RECV, FIN_WAIT, TIME_WAIT, CLOSE, in any case): the original\n"
+"direction's, as conntrack's; --reply-src, --reply-dst ADDR[/LEN]: the\n"
+"reply direction's.  ct del removes the flows matched, both directions,\n"
+"and says how many (0 is no failure); without a filter it is refused\n"
+"(ct flush removes every flow).\n"
+"stats --prometheus prints the counters in Prometheus's text format (for\n"
+"node_exporter's textfile collector): bpfnat_packets_total,\n"
+"bpfnat_bytes_total, bpfnat_xdp_packets_total, bpfnat_xdp_bytes_total\n"
+"{outcome=COUNTER}, bpfnat_sock_events_total{event=COUNTER}, and the flow\n"
+"table's bpfnat_ct_flows, bpfnat_ct_max, bpfnat_ct_expired_total and\n"
+"bpfnat_ct_reclaimed_total.\n"
 "monitor shows each drop (reason, hook, tuple) and, like conntrack -E, each\n"
 "flow created and removed, until SIGINT; both unless --drops or --flows\n"
 "says, -j a JSON object a line.  One monitor at a time; the data path\n"
@@ -90,6 +105,7 @@ static const struct command commands[] = {
 	{ "ns", "del", cmd_ns_del },
 	{ "ns", "list", cmd_ns_list },
 	{ "ct", "list", cmd_ct_list },
+	{ "ct", "del", cmd_ct_del },
 	{ "ct", "count", cmd_ct_count },
 	{ "ct", "flush", cmd_ct_flush },
 	{ "port", "add", cmd_port_add },

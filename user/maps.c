@@ -134,6 +134,20 @@ uint64_t ct_seconds_left(const struct ct_flow *f,
 	return idle >= tmo ? 0 : (tmo - idle) / 1000000000ULL;
 }
 
+void ct_sweep_read(struct ct_sweep *sweep)
+{
+	__u32 zero = 0;
+	int fd;
+
+	memset(sweep, 0, sizeof(*sweep));
+	fd = dp_pin_open(PIN_CT_SWEEP);
+	if (fd < 0)
+		return;
+	if (bpf_map_lookup_elem(fd, &zero, sweep))
+		memset(sweep, 0, sizeof(*sweep));
+	close(fd);
+}
+
 int stats_read(struct stat_val *total, struct stat_val *xdp)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -28,6 +28,9 @@ long ct_count(void);
 uint64_t ct_seconds_left(const struct ct_flow *f,
 			 const struct bpfnat_config *cfg);
 
+/* The expiry timer's counts (zeros if they cannot be read). */
+void ct_sweep_read(struct ct_sweep *sweep);
+
 /* Per-CPU counters summed: @total[STAT_MAX] both hooks, @xdp[STAT_MAX]
  * the XDP programs' share (NULL if not wanted).
  */

@@ -61,7 +61,7 @@ test_man_names_every_command_and_option_of_help() {
 		fail "parsed only these commands from --help: $commands"
 	[[ $(wc -l <<<"$options") -ge 20 ]] ||
 		fail "parsed only these options from --help: $options"
-	missing=$(sed 's/^/bpfnat /' <<<"$commands" |
+	missing=$(awk '{ print "bpfnat " $0 }' <<<"$commands" |
 		untagged "$(section "$text" COMMANDS)")
 	assert_eq "$missing" "" "commands of --help without an entry in COMMANDS"
 	missing=$(untagged "$text" <<<"$options")

@@ -10,6 +10,8 @@
 #   make demo       a small world in a throw-away namespace, shown working
 #   make bench      bpfnat against iptables, side by side (QUICK=1: short)
 #   make vmtest     the tests on Debian's 6.1 kernel under qemu
+#   make install    the CLI and its man page under $(DESTDIR)$(PREFIX)
+#   make uninstall  remove what install put
 
 OUTPUT ?= build
 CLANG ?= clang
@@ -59,7 +61,7 @@ UPGRADE_BIN := $(OUTPUT)/upgrade/bpfnat
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.PHONY: all clean deps test demo bench vmtest format FORCE
+.PHONY: all clean deps test demo bench vmtest format install uninstall FORCE
 
 all: $(OUTPUT)/bpfnat $(BPF_OBJS) $(UNIT_BIN) $(TOOLS_BINS) $(UPGRADE_BIN)
 
@@ -137,3 +139,48 @@ format:
 
 clean:
 	$(Q)rm -rf $(OUTPUT)
+
+# Where `make install` puts things (GNU names; DESTDIR for staging).
+PREFIX ?= /usr/local
+sbindir ?= $(PREFIX)/sbin
+datadir ?= $(PREFIX)/share
+man8dir ?= $(datadir)/man/man8
+pkgdatadir ?= $(datadir)/bpfnat
+# CNI looks for plugins here whatever the prefix.
+cnibindir ?= /opt/cni/bin
+INSTALL ?= install
+
+# What install puts, one file a line: SOURCE:DESTINATION:MODE.
+INSTALL_FILES := \
+	$(OUTPUT)/bpfnat:$(sbindir)/bpfnat:0755 \
+	man/man8/bpfnat.8:$(man8dir)/bpfnat.8:0644
+# Directories that are bpfnat's alone: uninstall removes them once empty.
+# The others (sbin, man8, ...) are shared, and stay.
+INSTALL_OWN_DIRS := $(pkgdatadir)
+
+install_field = $(word $(1),$(subst :, ,$(2)))
+install_srcs = $(foreach f,$(INSTALL_FILES),$(call install_field,1,$(f)))
+
+# One recipe line per step, whatever the number of files.
+define newline
+
+
+endef
+define install_one
+$(call msg,INSTALL,$(DESTDIR)$(call install_field,2,$(1)))
+$(Q)$(INSTALL) -D -m $(call install_field,3,$(1)) $(call install_field,1,$(1)) '$(DESTDIR)$(call install_field,2,$(1))'
+endef
+define uninstall_one
+$(call msg,RM,$(DESTDIR)$(call install_field,2,$(1)))
+$(Q)rm -f '$(DESTDIR)$(call install_field,2,$(1))'
+endef
+
+install: $(install_srcs)
+	$(foreach f,$(INSTALL_FILES),$(call install_one,$(f))$(newline))
+
+uninstall:
+	$(foreach f,$(INSTALL_FILES),$(call uninstall_one,$(f))$(newline))
+	$(Q)for d in $(INSTALL_OWN_DIRS); do \
+		[ ! -d "$(DESTDIR)$$d" ] || \
+		rmdir --ignore-fail-on-non-empty "$(DESTDIR)$$d"; \
+	done

@@ -10,7 +10,8 @@ build=(make gcc pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev
        libmnl-dev libjansson-dev bpftool)
 run=(iproute2 iputils-ping util-linux procps kmod)
 test=(iperf3 socat nginx-light curl conntrack iptables nftables tcpdump
-      traceroute iputils-tracepath jq ethtool fping)
+      traceroute iputils-tracepath jq ethtool fping
+      containernetworking-plugins)
 bench=(netsniff-ng gnuplot-nox)
 vmtest=(qemu-system-x86 busybox-static linux-image-amd64 clang-19)
 

@@ -25,11 +25,14 @@ int check_name(const char *what, const char *name)
 	return EXIT_OK;
 }
 
+/* ifname and netns: where it lives; cni: made by the CNI plugin */
 static json_t *container_json(const struct container *c)
 {
-	return json_pack("{s:s, s:s, s:s, s:i}", "name", c->name, "address",
-			 cidr_str(c->addr, c->plen), "host_if", c->host_if,
-			 "host_ifindex", c->host_ifindex);
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:b}", "name",
+			 c->name, "address", cidr_str(c->addr, c->plen),
+			 "host_if", c->host_if, "host_ifindex",
+			 c->host_ifindex, "ifname", c->ifname, "netns",
+			 c->netns, "cni", c->attachment);
 }
 
 /* More would be a range, or a mistake. */

@@ -75,8 +75,8 @@ nothing_attached() {
 		assert_eq "$(bpfnat port list -j)" "[]" "no published port left"
 	fi
 	assert_eq "$(ls /run/bpfnat/cni 2>/dev/null | wc -l)" 0 "no record left"
-	assert_eq "$(ls "$LEASES" 2>/dev/null | grep -c '^172\.' || true)" 0 \
-		"no lease left"
+	assert_eq "$(ls /run/cni-leases/* 2>/dev/null | grep -c '^172\.' || true)" \
+		0 "no lease left"
 }
 
 test_version() {
@@ -109,6 +109,11 @@ test_add_check_del() {
 	assert_eq "$(bpfnat status -j | jq -r .state)" up "ADD brought bpfnat up"
 	assert_eq "$(bpfnat ns list -j | jq -r '.[0].name + " " + .[0].address')" \
 		"0123456789ab-eth0 172.18.0.2/16" "ns list names the attachment"
+	assert_eq "$(bpfnat ns list -j | jq -c '.[0] | [.ifname, .netns, .cni]')" \
+		"[\"eth0\",\"$NS\",true]" "ns list -j: where it lives"
+	assert_exit 1 "ns del of an attachment" bpfnat ns del 0123456789ab-eth0
+	assert_match "$LAST_ERR" "CNI DEL" "says who removes it"
+	assert_exit 1 "ns add of its name" bpfnat ns add 0123456789ab-eth0
 	state_agrees
 
 	jq --argjson prev "$res" '.prevResult = $prev' /tmp/conf >/tmp/check
@@ -157,7 +162,7 @@ test_host_local_ipam() {
 	cni_ok ADD podman1 eth0 "$NS" </tmp/conf
 	assert_eq "$(jq -r '.ips[0].address' <<<"$OUT")" "172.18.1.2/16" \
 		"host-local's first address"
-	assert_eq "$(cat "$LEASES/172.18.1.2" | head -n1)" "podman1" \
+	assert_eq "$(head -n1 "$LEASES/172.18.1.2" | tr -d '\r')" "podman1" \
 		"the lease names the container"
 	assert_match "$(in_ns c1 ip -4 -o addr show dev eth0)" "172.18.1.2/16" \
 		"the address inside"
@@ -173,7 +178,10 @@ test_del_without_netns() {
 	outside_add
 	unshare -n sleep 600 &
 	local pid=$!
-	retry 50 test "$(readlink /proc/$pid/ns/net)" != "$(readlink /proc/self/ns/net)"
+	# (once unshare has made the namespace and exec'd sleep)
+	retry 50 sh -c '[ "$(readlink "/proc/$1/ns/net")" != \
+		"$(readlink /proc/self/ns/net)" ]' sh "$pid" ||
+		fail "no namespace of its own for sleep"
 	conf 1.0.0 "$IPAM | .runtimeConfig.portMappings = [{hostPort: 8080,
 		containerPort: 80, protocol: \"tcp\"}]" >/tmp/conf
 	cni_ok ADD gone1 eth0 "/proc/$pid/ns/net" </tmp/conf
@@ -191,12 +199,12 @@ test_del_without_netns() {
 test_add_of_an_existing_interface_refused() {
 	outside_add
 	ctr_add c1
-	ip -n c1 link add eth0 type dummy
+	ip -n c1 link add eth0 type veth peer name other0
 	conf 1.0.0 "$IPAM" >/tmp/conf
 	cni_err 101 "eth0 exists" ADD x1 eth0 "$NS" </tmp/conf
 	assert_match "$MSG" "eth0 exists" "says what"
 	nothing_attached
-	assert_eq "$(ip -n c1 -o link show eth0 | grep -c dummy)" 1 \
+	assert_eq "$(ip -n c1 -o link show | grep -c 'eth0@other0')" 1 \
 		"the interface is left as it was"
 }
 
@@ -366,29 +374,45 @@ test_error_codes() {
 	cni_err 7 "another pool than the running one" ADD x2 eth0 /run/netns/c2 \
 		< <(conf 1.0.0 '.pool = "172.19.0.0/16"')
 	cni_err 102 "pool full" ADD x2 eth0 /run/netns/c2 </tmp/tiny
-	cni_ok DEL x1 eth0 "$NS" </tmp/tiny
+	cni_ok DEL x1 eth0 /run/netns/c1 </tmp/tiny
 	bpfnat down
 	nothing_attached
 
 	# an address that IPAM gives and a container has
 	bpfnat ns add taken --ip 172.18.1.2
-	cni_err 103 "address in use" ADD x1 eth0 "$NS" < <(conf 1.0.0 "$IPAM")
+	cni_err 103 "address in use" ADD x1 eth0 /run/netns/c1 < <(conf 1.0.0 "$IPAM")
 	assert_eq "$(ls "$LEASES" | grep -c '^172' || true)" 0 "the lease is released"
 	bpfnat ns del taken
 
 	# a host port that is published already
 	conf 1.0.0 '.runtimeConfig.portMappings = [{hostPort: 8080, containerPort: 80}]' \
 		>/tmp/ports
-	cni_ok ADD x1 eth0 "$NS" </tmp/ports
+	cni_ok ADD x1 eth0 /run/netns/c1 </tmp/ports
 	cni_err 104 "host port taken" ADD x2 eth0 /run/netns/c2 </tmp/ports
 	assert_eq "$(bpfnat ns list -j | jq length)" 1 "the second made nothing"
-	cni_ok DEL x1 eth0 "$NS" </tmp/ports
+	cni_ok DEL x1 eth0 /run/netns/c1 </tmp/ports
 
 	# the record cannot be written
 	mkdir -p /run/bpfnat
 	rmdir /run/bpfnat/cni 2>/dev/null || true
 	touch /run/bpfnat/cni
-	cni_err 5 "record not written" ADD x1 eth0 "$NS" </tmp/conf
+	cni_err 5 "record not written" ADD x1 eth0 /run/netns/c1 </tmp/conf
 	rm /run/bpfnat/cni
+	nothing_attached
+}
+
+# The example that make install puts beside the plugin works as it is,
+# but for its uplink.
+test_example_conflist() {
+	outside_add
+	ctr_add c1
+	jq '.plugins[0] + {cniVersion, name} | .uplink = "up0" |
+		.ipam.dataDir = "/run/cni-leases"' \
+		"$BPFNAT_TOP/cni/bpfnat.conflist" >/tmp/conf
+	cni_ok ADD ex1 eth0 "$NS" </tmp/conf
+	assert_eq "$(jq -r '.cniVersion + " " + .ips[0].version + " " +
+		.ips[0].address' <<<"$OUT")" "0.4.0 4 172.18.0.2/16" "the result"
+	assert_ok "ping the outside" in_ns c1 ping -c1 -W2 198.51.100.2
+	cni_ok DEL ex1 eth0 "$NS" </tmp/conf
 	nothing_attached
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cmd.h"
 #include "container.h"
 #include "loader.h"
@@ -65,6 +66,7 @@ int cmd_ns_add(int argc, char **argv)
 	char *spec_args[PUBLISH_MAX];
 	const char *ip = NULL, *name, *why;
 	int n_specs = 0, ports_fd = -1;
+	struct attachment a;
 	struct container c;
 	struct pool pool;
 	uint32_t addr = 0;
@@ -135,10 +137,13 @@ int cmd_ns_add(int argc, char **argv)
 	/* A namespace that is not a container of ours is not touched: it
 	 * has no intent, so no later command takes it for half made.
 	 */
-	if (netns_exists(name) || !container_find(&nl, name, &c)) {
+	if (netns_exists(name) || !container_find(&nl, name, &c) ||
+	    !attachment_read(name, &a)) {
 		err = -EEXIST;
 		if (!container_find(&nl, name, &c))
 			pr_warn("ns add %s: the container exists", name);
+		else if (!attachment_read(name, &a))
+			pr_warn("ns add %s: the name of a CNI attachment", name);
 		else
 			pr_warn("ns add %s: a namespace of that name exists",
 				name);

@@ -191,6 +191,10 @@ test_del_without_netns() {
 	wait "$pid" || true
 	retry 50 sh -c '! ip -o link show | grep -q " bn"' ||
 		fail "the veth outlived its namespace"
+	# its name and address stay its own until its DEL
+	assert_exit 1 "ns add of its name" bpfnat ns add gone1-eth0
+	assert_exit 1 "ns add of its address" bpfnat ns add other --ip 172.18.1.2
+	assert_match "$LAST_ERR" "in use" "says why"
 	cni_ok DEL gone1 eth0 "" </tmp/conf
 	nothing_attached
 	cni_ok DEL gone1 eth0 "" </tmp/conf

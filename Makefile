@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # bpfnat: bpf/*.bpf.c -> build/*.bpf.o -> build/*.skel.h -> build/bpfnat
+# user/ but the CLI's main and commands -> build/libbpfnat.a, which both
+# front ends link: the CLI (build/bpfnat) and the CNI plugin
+# (build/cni/bpfnat, from cni/)
 #
 #   make            build everything into $(OUTPUT)
 #   make V=1        ... showing the commands
@@ -18,6 +21,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= gcc
 PKG_CONFIG ?= pkg-config
+AR ?= ar
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1)
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
@@ -48,8 +52,16 @@ BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/*.h)
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
-# The CLI's modules without its commands: what the unit tests link.
+# The CLI's modules without its commands: the library of both front ends,
+# and what the unit tests link.
 LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o $(OUTPUT)/user/cmd_%.o,$(USER_OBJS))
+CLI_OBJS := $(filter-out $(LIB_OBJS),$(USER_OBJS))
+LIB := $(OUTPUT)/libbpfnat.a
+# The CNI plugin: a conflist's "type": "bpfnat".
+CNI_SRCS := $(wildcard cni/*.c)
+CNI_OBJS := $(patsubst cni/%.c,$(OUTPUT)/cni/%.o,$(CNI_SRCS))
+CNI_HDRS := $(wildcard cni/*.h)
+CNI_BIN := $(OUTPUT)/cni/bpfnat
 
 UNIT_SRCS := $(filter-out %.bpf.c,$(wildcard tests/unit/*.c))
 UNIT_BIN := $(OUTPUT)/test_unit
@@ -63,13 +75,13 @@ UPGRADE_BIN := $(OUTPUT)/upgrade/bpfnat
 .DELETE_ON_ERROR:
 .PHONY: all clean deps test demo bench vmtest format install uninstall FORCE
 
-all: $(OUTPUT)/bpfnat $(BPF_OBJS) $(UNIT_BIN) $(TOOLS_BINS) $(UPGRADE_BIN)
+all: $(OUTPUT)/bpfnat $(CNI_BIN) $(BPF_OBJS) $(UNIT_BIN) $(TOOLS_BINS) $(UPGRADE_BIN)
 
 # The objects are wanted in their own right (bpftool, tc, the benchmark),
 # not only as steps to the skeletons.
 .SECONDARY: $(BPF_OBJS) $(OUTPUT)/bpfnat_test.bpf.o
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tools:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/cni $(OUTPUT)/tools:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
@@ -95,9 +107,21 @@ $(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(OUTPUT)/user
 $(OUTPUT)/version: FORCE | $(OUTPUT)
 	$(Q)echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
 
-$(OUTPUT)/user/main.o: $(OUTPUT)/version
+$(OUTPUT)/user/main.o $(OUTPUT)/cni/main.o: $(OUTPUT)/version
 
-$(OUTPUT)/bpfnat: $(USER_OBJS)
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUTPUT)/bpfnat: $(CLI_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/cni/%.o: cni/%.c $(CNI_HDRS) $(USER_HDRS) $(SKELS) | $(OUTPUT)/cni
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Icni -c $< -o $@
+
+$(CNI_BIN): $(CNI_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -135,7 +159,7 @@ vmtest: deps
 
 format:
 	$(Q)clang-format -i bpf/*.c bpf/*.h include/*.h user/*.c user/*.h \
-		tests/unit/*.c tests/unit/*.h tools/*.c
+		cni/*.c cni/*.h tests/unit/*.c tests/unit/*.h tools/*.c
 
 clean:
 	$(Q)rm -rf $(OUTPUT)
@@ -153,6 +177,8 @@ INSTALL ?= install
 # What install puts, one file a line: SOURCE:DESTINATION:MODE.
 INSTALL_FILES := \
 	$(OUTPUT)/bpfnat:$(sbindir)/bpfnat:0755 \
+	$(OUTPUT)/cni/bpfnat:$(cnibindir)/bpfnat:0755 \
+	cni/bpfnat.conflist:$(pkgdatadir)/bpfnat.conflist:0644 \
 	man/man8/bpfnat.8:$(man8dir)/bpfnat.8:0644
 # Directories that are bpfnat's alone: uninstall removes them once empty.
 # The others (sbin, man8, ...) are shared, and stay.

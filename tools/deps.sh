@@ -11,6 +11,7 @@ build=(make gcc pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev
 run=(iproute2 iputils-ping util-linux procps kmod)
 test=(iperf3 socat nginx-light curl conntrack iptables nftables tcpdump
       traceroute iputils-tracepath jq ethtool fping man-db groff-base
+      containernetworking-plugins
       prometheus)	# for promtool, which checks `stats --prometheus`
 bench=(netsniff-ng gnuplot-nox)
 vmtest=(qemu-system-x86 busybox-static linux-image-amd64 clang-19)

@@ -9,28 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cmd.h"
 #include "container.h"
 #include "loader.h"
 #include "lock.h"
 #include "log.h"
 #include "ports.h"
-
-/* The pool of the running data path, or the default one. */
-static void current_pool(struct pool *pool)
-{
-	struct bpfnat_config cfg;
-	uint32_t addr;
-	int plen;
-
-	if (dp_running(&cfg)) {
-		pool_init(pool, cfg.pool_addr,
-			  __builtin_popcount(cfg.pool_mask));
-		return;
-	}
-	parse_cidr(POOL_DEFAULT, &addr, &plen, false);
-	pool_init(pool, addr, plen);
-}
 
 int check_name(const char *what, const char *name)
 {
@@ -41,33 +26,33 @@ int check_name(const char *what, const char *name)
 	return EXIT_OK;
 }
 
+/* ifname and netns: where it lives; cni: made by the CNI plugin */
 static json_t *container_json(const struct container *c)
 {
-	return json_pack("{s:s, s:s, s:s, s:i}", "name", c->name, "address",
-			 cidr_str(c->addr, c->plen), "host_if", c->host_if,
-			 "host_ifindex", c->host_ifindex);
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:b}", "name",
+			 c->name, "address", cidr_str(c->addr, c->plen),
+			 "host_if", c->host_if, "host_ifindex",
+			 c->host_ifindex, "ifname", c->ifname, "netns",
+			 c->netns, "cni", c->attachment);
 }
 
 /* More would be a range, or a mistake. */
 #define PUBLISH_MAX 64
 
-/* Every --publish of a new container, or none of them. */
-static int publish_all(int fd, const struct container *c,
-		       const struct port_spec *specs, char *const *args, int n)
-{
-	struct port_log log = {};
-	char what[128];
-	int err = 0;
+struct publish_what {
+	const char *name;
+	char *const *args;
+	char buf[128];
+};
 
-	for (int i = 0; !err && i < n; i++) {
-		snprintf(what, sizeof(what), "ns add %s: --publish %s",
-			 c->name, args[i]);
-		err = ports_publish(fd, what, &specs[i], c->addr, &log);
-	}
-	if (err)
-		port_log_undo(fd, &log);
-	port_log_free(&log);
-	return err;
+/* "ns add NAME: --publish SPEC", for the i-th --publish */
+static const char *publish_what(size_t i, void *arg)
+{
+	struct publish_what *w = arg;
+
+	snprintf(w->buf, sizeof(w->buf), "ns add %s: --publish %s", w->name,
+		 w->args[i]);
+	return w->buf;
 }
 
 int cmd_ns_add(int argc, char **argv)
@@ -81,6 +66,7 @@ int cmd_ns_add(int argc, char **argv)
 	char *spec_args[PUBLISH_MAX];
 	const char *ip = NULL, *name, *why;
 	int n_specs = 0, ports_fd = -1;
+	struct attachment a;
 	struct container c;
 	struct pool pool;
 	uint32_t addr = 0;
@@ -118,7 +104,7 @@ int cmd_ns_add(int argc, char **argv)
 	if (lock_take("ns add"))
 		return EXIT_FAIL;
 	/* the pool as it is once no `up` can change it any more */
-	current_pool(&pool);
+	dp_pool(&pool);
 	if (ip && ((strchr(ip, '/') && plen != pool.plen) ||
 		   !pool_usable(&pool, addr)))
 		return usage_error("ns add", "--ip %s is not a container "
@@ -151,10 +137,13 @@ int cmd_ns_add(int argc, char **argv)
 	/* A namespace that is not a container of ours is not touched: it
 	 * has no intent, so no later command takes it for half made.
 	 */
-	if (netns_exists(name)) {
+	if (netns_exists(name) || !container_find(&nl, name, &c) ||
+	    !attachment_read(name, &a)) {
 		err = -EEXIST;
 		if (!container_find(&nl, name, &c))
 			pr_warn("ns add %s: the container exists", name);
+		else if (!attachment_read(name, &a))
+			pr_warn("ns add %s: the name of a CNI attachment", name);
 		else
 			pr_warn("ns add %s: a namespace of that name exists",
 				name);
@@ -170,7 +159,10 @@ int cmd_ns_add(int argc, char **argv)
 			container_del(&nl, &c);
 	}
 	if (!err && n_specs) {
-		err = publish_all(ports_fd, &c, specs, spec_args, n_specs);
+		struct publish_what w = { .name = name, .args = spec_args };
+
+		err = ports_publish_all(ports_fd, specs, n_specs, c.addr,
+					publish_what, &w);
 		if (err) {
 			dp_container_detach(&c);
 			container_del(&nl, &c);
@@ -219,6 +211,12 @@ int cmd_ns_del(int argc, char **argv)
 			pr_warn("ns del %s: no such container", argv[1]);
 		else
 			pr_warn("ns del %s: %s", argv[1], nl_strerror(&nl, err));
+		goto out;
+	}
+	if (c.attachment) {
+		pr_warn("ns del %s: a CNI attachment: its runtime removes it "
+			"(CNI DEL)", argv[1]);
+		err = -EPERM;
 		goto out;
 	}
 	err = container_intent_note(c.name, c.host_if) ?:

@@ -20,43 +20,6 @@
 #include "tc.h"
 #include "xdp.h"
 
-enum {
-	OPT_UPLINK = 256,
-	OPT_SNAT_IP,
-	OPT_POOL,
-	OPT_PORTS,
-	OPT_EXCLUDE,
-	OPT_MODE,
-	OPT_CT_MAX,
-	OPT_XDP_UPLINK,
-	OPT_FILTERING,
-	OPT_CGROUP,
-	OPT_TIMEOUT,		/* + enum ct_timeout_id */
-};
-
-static const struct option up_options[] = {
-	{ "uplink", required_argument, NULL, OPT_UPLINK },
-	{ "snat-ip", required_argument, NULL, OPT_SNAT_IP },
-	{ "pool", required_argument, NULL, OPT_POOL },
-	{ "ports", required_argument, NULL, OPT_PORTS },
-	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
-	{ "mode", required_argument, NULL, OPT_MODE },
-	{ "ct-max", required_argument, NULL, OPT_CT_MAX },
-	{ "xdp-uplink", required_argument, NULL, OPT_XDP_UPLINK },
-	{ "filtering", required_argument, NULL, OPT_FILTERING },
-	{ "cgroup", required_argument, NULL, OPT_CGROUP },
-	{ "tcp-timeout-syn", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_SYN },
-	{ "tcp-timeout-est", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_EST },
-	{ "tcp-timeout-fin", required_argument, NULL, OPT_TIMEOUT + TMO_TCP_FIN },
-	{ "tcp-timeout-close", required_argument, NULL,
-	  OPT_TIMEOUT + TMO_TCP_CLOSE },
-	{ "udp-timeout", required_argument, NULL, OPT_TIMEOUT + TMO_UDP_NEW },
-	{ "udp-timeout-stream", required_argument, NULL,
-	  OPT_TIMEOUT + TMO_UDP_EST },
-	{ "icmp-timeout", required_argument, NULL, OPT_TIMEOUT + TMO_ICMP },
-	{ NULL, 0, NULL, 0 },
-};
-
 static const char *const mode_names[] = {
 	[MODE_TC] = "tc",
 	[MODE_XDP] = "xdp",
@@ -70,123 +33,26 @@ static const char *filtering_name(const struct bpfnat_config *cfg)
 
 static int up_parse(int argc, char **argv, struct up_opts *o)
 {
-	const char *arg;
-	uint32_t addr;
-	int opt, plen;
+	struct option longopts[UP_OPT_MAX + 1] = {};
+	const char *why;
+	int opt;
 
+	/* every option of up_opt_set(), by its CLI name */
+	for (int i = 0; i < UP_OPT_MAX; i++)
+		longopts[i] = (struct option){ up_opt_names[i].cli,
+					       required_argument, NULL,
+					       256 + i };
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+", up_options, NULL)) != -1) {
-		arg = optarg;
-		switch (opt) {
-		case OPT_UPLINK:
-			if (!*arg || strlen(arg) >= IF_NAMESIZE)
-				return usage_error("up", "--uplink '%s': not "
-						   "an interface name", arg);
-			o->uplink = arg;
-			o->given |= GIVEN_UPLINK;
-			break;
-		case OPT_SNAT_IP:
-			if (parse_ipv4(arg, &o->snat_addr))
-				return usage_error("up", "--snat-ip '%s': not "
-						   "an IPv4 address", arg);
-			o->given |= GIVEN_SNAT;
-			break;
-		case OPT_POOL:
-			if (parse_cidr(arg, &addr, &plen, false) ||
-			    pool_init(&o->pool, addr, plen))
-				return usage_error("up", "--pool '%s': expected "
-						   "ADDR/LEN, LEN 1-30", arg);
-			o->given |= GIVEN_POOL;
-			break;
-		case OPT_PORTS:
-			if (parse_port_range(arg, &o->port_lo, &o->port_hi))
-				return usage_error("up", "--ports '%s': "
-						   "expected LO-HI within "
-						   "1-65535", arg);
-			o->given |= GIVEN_PORTS;
-			break;
-		case OPT_EXCLUDE:
-			if (o->n_exclude == EXCLUDE_MAX)
-				return usage_error("up", "at most %d --exclude",
-						   EXCLUDE_MAX);
-			if (parse_cidr(arg, &addr, &plen, true))
-				return usage_error("up", "--exclude '%s': "
-						   "expected ADDR[/LEN]", arg);
-			o->exclude[o->n_exclude].prefixlen = plen;
-			o->exclude[o->n_exclude].addr = addr &
-							plen_to_mask(plen);
-			o->n_exclude++;
-			o->given |= GIVEN_EXCLUDE;
-			break;
-		case OPT_MODE:
-			if (!strcmp(arg, "tc"))
-				o->mode = MODE_TC;
-			else if (!strcmp(arg, "xdp"))
-				o->mode = MODE_XDP;
-			else
-				return usage_error("up", "--mode '%s': "
-						   "expected tc or xdp", arg);
-			o->given |= GIVEN_MODE;
-			break;
-		case OPT_XDP_UPLINK:
-			if (!strcmp(arg, "auto"))
-				o->xdp_uplink = XDP_UPLINK_AUTO;
-			else if (!strcmp(arg, "on"))
-				o->xdp_uplink = XDP_UPLINK_ON;
-			else if (!strcmp(arg, "off"))
-				o->xdp_uplink = XDP_UPLINK_OFF;
-			else
-				return usage_error("up", "--xdp-uplink '%s': "
-						   "expected auto, on or off",
-						   arg);
-			o->given |= GIVEN_XDP_UPLINK;
-			break;
-		case OPT_FILTERING:
-			/* RFC 4787's names; bpfnat's address-dependent
-			 * filtering is the stricter address-and-port one
-			 */
-			if (!strcmp(arg, "endpoint-independent"))
-				o->filter_eif = true;
-			else if (!strcmp(arg, "address-dependent") ||
-				 !strcmp(arg, "address-and-port-dependent"))
-				o->filter_eif = false;
-			else
-				return usage_error("up", "--filtering '%s': "
-						   "expected address-dependent "
-						   "or endpoint-independent",
-						   arg);
-			o->given |= GIVEN_FILTERING;
-			break;
-		case OPT_CGROUP:
-			/* absolute, so that "none" can only mean none */
-			if (strcmp(arg, "none") && arg[0] != '/')
-				return usage_error("up", "--cgroup '%s': "
-						   "expected an absolute path "
-						   "or none", arg);
-			o->cgroup = strcmp(arg, "none") ? arg : NULL;
-			o->given |= GIVEN_CGROUP;
-			break;
-		case OPT_CT_MAX:
-			if (parse_u32(arg, 64, 1 << 23, &o->ct_max))
-				return usage_error("up", "--ct-max '%s': "
-						   "expected 64 to %u", arg,
-						   1 << 23);
-			break;
-		default:
-			if (opt >= OPT_TIMEOUT && opt < OPT_TIMEOUT + TMO_MAX) {
-				if (parse_u32(arg, 1, 7 * 24 * 3600,
-					      &o->timeout[opt - OPT_TIMEOUT]))
-					return usage_error("up", "%s '%s': "
-						"expected seconds, 1 to "
-						"604800", argv[optind - 1],
-						arg);
-				o->given |= GIVEN_TIMEOUT << (opt - OPT_TIMEOUT);
-				break;
-			}
+	while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		if (opt < 256 || opt >= 256 + UP_OPT_MAX)
 			return usage_error("up", "unknown option '%s'",
 					   argv[optind - 1]);
-		}
+		why = up_opt_set(o, opt - 256, optarg);
+		if (why)
+			return usage_error("up", "--%s '%s': %s",
+					   up_opt_names[opt - 256].cli, optarg,
+					   why);
 	}
 	if (optind != argc)
 		return usage_error("up", "unexpected argument '%s'",

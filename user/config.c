@@ -10,6 +10,130 @@
 #include "log.h"
 #include "pins.h"
 
+const struct up_opt_name up_opt_names[UP_OPT_MAX] = {
+	[UP_OPT_UPLINK] = { "uplink", "uplink" },
+	[UP_OPT_SNAT_IP] = { "snat-ip", "snatIP" },
+	[UP_OPT_POOL] = { "pool", "pool" },
+	[UP_OPT_PORTS] = { "ports", "ports" },
+	[UP_OPT_EXCLUDE] = { "exclude", "exclude" },
+	[UP_OPT_MODE] = { "mode", "mode" },
+	[UP_OPT_CT_MAX] = { "ct-max", "ctMax" },
+	[UP_OPT_XDP_UPLINK] = { "xdp-uplink", "xdpUplink" },
+	[UP_OPT_FILTERING] = { "filtering", "filtering" },
+	[UP_OPT_CGROUP] = { "cgroup", "cgroup" },
+	[UP_OPT_TIMEOUT + TMO_TCP_SYN] = { "tcp-timeout-syn", "tcpTimeoutSyn" },
+	[UP_OPT_TIMEOUT + TMO_TCP_EST] = { "tcp-timeout-est", "tcpTimeoutEst" },
+	[UP_OPT_TIMEOUT + TMO_TCP_FIN] = { "tcp-timeout-fin", "tcpTimeoutFin" },
+	[UP_OPT_TIMEOUT + TMO_TCP_CLOSE] = { "tcp-timeout-close",
+					     "tcpTimeoutClose" },
+	[UP_OPT_TIMEOUT + TMO_UDP_NEW] = { "udp-timeout", "udpTimeout" },
+	[UP_OPT_TIMEOUT + TMO_UDP_EST] = { "udp-timeout-stream",
+					   "udpTimeoutStream" },
+	[UP_OPT_TIMEOUT + TMO_ICMP] = { "icmp-timeout", "icmpTimeout" },
+};
+
+const char *up_opt_set(struct up_opts *o, enum up_opt opt, const char *arg)
+{
+	static char why[64];
+	uint32_t addr;
+	int plen;
+
+	switch (opt) {
+	case UP_OPT_UPLINK:
+		if (!*arg || strlen(arg) >= IF_NAMESIZE)
+			return "not an interface name";
+		o->uplink = arg;
+		o->given |= GIVEN_UPLINK;
+		return NULL;
+	case UP_OPT_SNAT_IP:
+		if (parse_ipv4(arg, &o->snat_addr))
+			return "not an IPv4 address";
+		o->given |= GIVEN_SNAT;
+		return NULL;
+	case UP_OPT_POOL:
+		if (parse_cidr(arg, &addr, &plen, false) ||
+		    pool_init(&o->pool, addr, plen))
+			return "expected ADDR/LEN, LEN 1-30";
+		o->given |= GIVEN_POOL;
+		return NULL;
+	case UP_OPT_PORTS:
+		if (parse_port_range(arg, &o->port_lo, &o->port_hi))
+			return "expected LO-HI within 1-65535";
+		o->given |= GIVEN_PORTS;
+		return NULL;
+	case UP_OPT_EXCLUDE:
+		if (o->n_exclude == EXCLUDE_MAX) {
+			snprintf(why, sizeof(why), "more than %d exclusions",
+				 EXCLUDE_MAX);
+			return why;
+		}
+		if (parse_cidr(arg, &addr, &plen, true))
+			return "expected ADDR[/LEN]";
+		o->exclude[o->n_exclude].prefixlen = plen;
+		o->exclude[o->n_exclude].addr = addr & plen_to_mask(plen);
+		o->n_exclude++;
+		o->given |= GIVEN_EXCLUDE;
+		return NULL;
+	case UP_OPT_MODE:
+		if (!strcmp(arg, "tc"))
+			o->mode = MODE_TC;
+		else if (!strcmp(arg, "xdp"))
+			o->mode = MODE_XDP;
+		else
+			return "expected tc or xdp";
+		o->given |= GIVEN_MODE;
+		return NULL;
+	case UP_OPT_XDP_UPLINK:
+		if (!strcmp(arg, "auto"))
+			o->xdp_uplink = XDP_UPLINK_AUTO;
+		else if (!strcmp(arg, "on"))
+			o->xdp_uplink = XDP_UPLINK_ON;
+		else if (!strcmp(arg, "off"))
+			o->xdp_uplink = XDP_UPLINK_OFF;
+		else
+			return "expected auto, on or off";
+		o->given |= GIVEN_XDP_UPLINK;
+		return NULL;
+	case UP_OPT_FILTERING:
+		/* RFC 4787's names; bpfnat's address-dependent filtering
+		 * is the stricter address-and-port one
+		 */
+		if (!strcmp(arg, "endpoint-independent"))
+			o->filter_eif = true;
+		else if (!strcmp(arg, "address-dependent") ||
+			 !strcmp(arg, "address-and-port-dependent"))
+			o->filter_eif = false;
+		else
+			return "expected address-dependent or "
+			       "endpoint-independent";
+		o->given |= GIVEN_FILTERING;
+		return NULL;
+	case UP_OPT_CGROUP:
+		/* absolute, so that "none" can only mean none */
+		if (strcmp(arg, "none") && arg[0] != '/')
+			return "expected an absolute path or none";
+		o->cgroup = strcmp(arg, "none") ? arg : NULL;
+		o->given |= GIVEN_CGROUP;
+		return NULL;
+	case UP_OPT_CT_MAX:
+		if (parse_u32(arg, 64, 1 << 23, &o->ct_max)) {
+			snprintf(why, sizeof(why), "expected 64 to %u",
+				 1 << 23);
+			return why;
+		}
+		return NULL;
+	default:
+		if (opt >= UP_OPT_TIMEOUT && opt < UP_OPT_MAX) {
+			if (parse_u32(arg, 1, 7 * 24 * 3600,
+				      &o->timeout[opt - UP_OPT_TIMEOUT]))
+				return "expected seconds, 1 to 604800";
+			o->given |= GIVEN_TIMEOUT << (opt - UP_OPT_TIMEOUT);
+			return NULL;
+		}
+		return "not an option of up";
+	}
+}
+
 void up_opts_default(struct up_opts *o)
 {
 	uint32_t addr;

@@ -67,6 +67,37 @@ struct up_opts {
 					 */
 };
 
+/*
+ * The options of `up`, one function for every front end: the CLI's
+ * --NAME and a CNI network configuration's key set them alike.
+ */
+enum up_opt {
+	UP_OPT_UPLINK,
+	UP_OPT_SNAT_IP,
+	UP_OPT_POOL,
+	UP_OPT_PORTS,
+	UP_OPT_EXCLUDE,
+	UP_OPT_MODE,
+	UP_OPT_CT_MAX,
+	UP_OPT_XDP_UPLINK,
+	UP_OPT_FILTERING,
+	UP_OPT_CGROUP,
+	UP_OPT_TIMEOUT,			/* + enum ct_timeout_id */
+	UP_OPT_MAX = UP_OPT_TIMEOUT + TMO_MAX,
+};
+
+struct up_opt_name {
+	const char *cli;		/* "snat-ip": --snat-ip */
+	const char *key;		/* "snatIP": a CNI configuration's */
+};
+extern const struct up_opt_name up_opt_names[UP_OPT_MAX];
+
+/*
+ * Option @opt set from @arg (kept, not copied): NULL, or what is wrong
+ * with @arg ("not an IPv4 address"), for a usage error.
+ */
+const char *up_opt_set(struct up_opts *o, enum up_opt opt, const char *arg);
+
 /* Defaults of DESIGN.md and of the NAT RFCs' minimum timeouts. */
 void up_opts_default(struct up_opts *o);
 

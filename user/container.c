@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include "attach.h"
 #include "container.h"
 #include "log.h"
 
@@ -38,6 +40,21 @@ struct list_ctx {
 	size_t n, cap;
 };
 
+void container_locate(struct container *c)
+{
+	struct attachment a;
+
+	if (!attachment_read(c->name, &a)) {
+		snprintf(c->ifname, sizeof(c->ifname), "%s", a.ifname);
+		snprintf(c->netns, sizeof(c->netns), "%s", a.netns);
+		c->attachment = true;
+		return;
+	}
+	snprintf(c->ifname, sizeof(c->ifname), "%s", CONTAINER_IFNAME);
+	snprintf(c->netns, sizeof(c->netns), "%s/%s", NETNS_RUN_DIR, c->name);
+	c->attachment = false;
+}
+
 static int list_one(const struct nl_link *link, void *data)
 {
 	struct list_ctx *l = data;
@@ -48,6 +65,7 @@ static int list_one(const struct nl_link *link, void *data)
 	c.host_ifindex = link->ifindex;
 	snprintf(c.host_if, sizeof(c.host_if), "%s", link->name);
 	memcpy(c.host_mac, link->mac, ETH_ALEN);
+	container_locate(&c);
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
 		struct container *v = realloc(l->v, cap * sizeof(*v));
@@ -107,23 +125,82 @@ int container_find(struct nl *nl, const char *name, struct container *c)
 	return err;
 }
 
-/* The lowest usable address of @pool that no container has. */
-static int pool_next_free(struct nl *nl, const struct pool *pool,
-			  uint32_t after, uint32_t *addr)
+/* Every address that is taken, sorted: the containers', and those that
+ * attachments' records hold (a container whose namespace the runtime
+ * removed keeps its address until its DEL).
+ */
+static int addrs_taken(struct nl *nl, uint32_t **out, size_t *count)
 {
+	struct attachment *a;
 	struct container *v;
-	uint32_t a = ntohl(after) + 1;
-	size_t n, i = 0;
+	size_t n, n_a, i;
+	uint32_t *addrs;
 	int err;
 
 	err = container_list(nl, &v, &n);
 	if (err)
 		return err;
+	err = attachment_list(&a, &n_a);
+	if (err) {
+		free(v);
+		return err;
+	}
+	addrs = calloc(n + n_a + 1, sizeof(*addrs));
+	if (!addrs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		addrs[i] = ntohl(v[i].addr);
+	for (i = 0; i < n_a; i++)
+		addrs[n + i] = ntohl(a[i].addr);
+	*out = addrs;
+	*count = n + n_a;
+out:
+	free(v);
+	free(a);
+	return err;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+bool container_addr_taken(struct nl *nl, uint32_t addr)
+{
+	uint32_t *v;
+	size_t n, i;
+	bool taken = false;
+
+	if (addrs_taken(nl, &v, &n))
+		return false;	/* the veth's name will tell */
+	for (i = 0; i < n && !taken; i++)
+		taken = v[i] == ntohl(addr);
+	free(v);
+	return taken;
+}
+
+/* The lowest usable address of @pool after @after that is not taken. */
+static int pool_next_free(struct nl *nl, const struct pool *pool,
+			  uint32_t after, uint32_t *addr)
+{
+	uint32_t a = ntohl(after) + 1, *v;
+	size_t n, i = 0;
+	int err;
+
+	err = addrs_taken(nl, &v, &n);
+	if (err)
+		return err;
+	if (n)
+		qsort(v, n, sizeof(*v), u32_cmp);
 	err = -ENOSPC;
 	for (; pool_usable(pool, htonl(a)); a++) {
-		while (i < n && ntohl(v[i].addr) < a)
+		while (i < n && v[i] < a)
 			i++;
-		if (i < n && ntohl(v[i].addr) == a)
+		if (i < n && v[i] == a)
 			continue;
 		*addr = htonl(a);
 		err = 0;
@@ -133,68 +210,106 @@ static int pool_next_free(struct nl *nl, const struct pool *pool,
 	return err;
 }
 
-/* Everything inside the container: lo and eth0 up, address, route. */
-static int container_inside(struct container *c, int nsfd,
-			    const struct pool *pool)
+int container_pool_free(struct nl *nl, const struct pool *pool,
+			uint32_t *addr)
 {
+	return pool_next_free(nl, pool, pool->gateway, addr);
+}
+
+int container_inside_exists(int nsfd, const char *ifname)
+{
+	struct nl_link link;
+	struct nl cnl;
+	int saved, err;
+
+	saved = netns_enter(nsfd);
+	if (saved < 0)
+		return saved;
+	err = nl_open(&cnl);
+	netns_leave(saved);
+	if (err)
+		return err;
+	err = nl_link_get(&cnl, ifname, &link);
+	nl_close(&cnl);
+	if (err == -ENODEV)
+		return 0;
+	return err ? err : 1;
+}
+
+/* Everything inside the container: lo and its interface up, address,
+ * routes.
+ */
+static int container_inside(struct container *c, int nsfd,
+			    const struct plumb *p)
+{
+	const struct container_route def = { 0, 0, 0 };
+	const struct container_route *r = p->n_routes ? p->routes : &def;
+	size_t n_routes = p->n_routes ? p->n_routes : 1;
 	struct nl_link lo, eth;
-	const char *step;
+	char step[64];
 	struct nl cnl;
 	int saved, err;
 
 	saved = netns_enter(nsfd);
 	if (saved < 0) {
-		pr_warn("ns add %s: enter namespace: %s", c->name,
-			strerror(-saved));
+		pr_warn("%s: enter namespace: %s", p->what, strerror(-saved));
 		return saved;
 	}
 	err = nl_open(&cnl);
 	netns_leave(saved);
 	if (err) {
-		pr_warn("ns add %s: netlink in namespace: %s", c->name,
+		pr_warn("%s: netlink in namespace: %s", p->what,
 			strerror(-err));
 		return err;
 	}
 
-	step = "find lo";
+	snprintf(step, sizeof(step), "find lo");
 	err = nl_link_get(&cnl, "lo", &lo);
 	if (err)
 		goto out;
-	step = "set lo up";
+	snprintf(step, sizeof(step), "set lo up");
 	err = nl_link_set_up(&cnl, lo.ifindex);
 	if (err)
 		goto out;
-	step = "find " CONTAINER_IFNAME;
-	err = nl_link_get(&cnl, CONTAINER_IFNAME, &eth);
+	snprintf(step, sizeof(step), "find %s", c->ifname);
+	err = nl_link_get(&cnl, c->ifname, &eth);
 	if (err)
 		goto out;
-	step = "configure " CONTAINER_IFNAME;
+	snprintf(step, sizeof(step), "configure %s", c->ifname);
 	err = nl_link_set_inet(&cnl, eth.ifindex, false, false);
 	if (err)
 		goto out;
-	step = "add address";
+	snprintf(step, sizeof(step), "add address");
 	err = nl_addr_add(&cnl, eth.ifindex, c->addr, c->plen);
 	if (err)
 		goto out;
-	step = "set " CONTAINER_IFNAME " up";
+	snprintf(step, sizeof(step), "set %s up", c->ifname);
 	err = nl_link_set_up(&cnl, eth.ifindex);
 	if (err)
 		goto out;
-	step = "add default route";
-	err = nl_route_add(&cnl, 0, 0, pool->gateway, eth.ifindex, 0);
+	for (size_t i = 0; !err && i < n_routes; i++) {
+		if (r[i].plen)
+			snprintf(step, sizeof(step), "add route to %s",
+				 cidr_str(r[i].dst, r[i].plen));
+		else
+			snprintf(step, sizeof(step), "add default route");
+		err = nl_route_add(&cnl, r[i].dst, r[i].plen,
+				   r[i].gw ? r[i].gw : p->pool->gateway,
+				   eth.ifindex, 0);
+	}
 out:
 	if (err)
-		pr_warn("ns add %s: %s: %s", c->name, step,
-			nl_strerror(&cnl, err));
+		pr_warn("%s: %s: %s", p->what, step, nl_strerror(&cnl, err));
 	nl_close(&cnl);
 	return err;
 }
 
 /* The host side: alias, settings, gateway address, up, route. */
 static int container_host_side(struct nl *nl, struct container *c,
-			       const struct pool *pool)
+			       const struct plumb *p)
 {
 	char alias[sizeof(CONTAINER_ALIAS_PREFIX) + NETNS_NAME_MAX + 20];
+	uint32_t gateway = p->pool->gateway;
 	struct nl_link link;
 	const char *step;
 	int err;
@@ -221,7 +336,7 @@ static int container_host_side(struct nl *nl, struct container *c,
 	if (err)
 		goto out;
 	step = "add gateway address";
-	err = nl_addr_add(nl, c->host_ifindex, pool->gateway, 32);
+	err = nl_addr_add(nl, c->host_ifindex, gateway, 32);
 	if (err)
 		goto out;
 	step = "set host side up";
@@ -229,23 +344,111 @@ static int container_host_side(struct nl *nl, struct container *c,
 	if (err)
 		goto out;
 	step = "add route";
-	err = nl_route_add(nl, c->addr, 32, 0, c->host_ifindex, pool->gateway);
+	err = nl_route_add(nl, c->addr, 32, 0, c->host_ifindex, gateway);
 out:
 	if (err)
-		pr_warn("ns add %s: %s: %s", c->name, step,
-			nl_strerror(nl, err));
+		pr_warn("%s: %s: %s", p->what, step, nl_strerror(nl, err));
 	return err;
+}
+
+int container_plumb(struct nl *nl, struct container *c, int nsfd,
+		    const struct plumb *p)
+{
+	uint32_t addr = p->pick ? 0 : c->addr;
+	int err, tries;
+
+	err = container_inside_exists(nsfd, c->ifname);
+	if (err) {
+		if (err > 0)
+			pr_warn("%s: interface %s exists in the container",
+				p->what, c->ifname);
+		else
+			pr_warn("%s: look for %s in the container: %s",
+				p->what, c->ifname, strerror(-err));
+		return err > 0 ? -EEXIST : err;
+	}
+	if (!p->pick && container_addr_taken(nl, addr)) {
+		pr_warn("%s: address %s is in use", p->what, ip_str(addr));
+		return -EADDRINUSE;
+	}
+	/* The host side's name comes from the address, so two commands
+	 * racing for one address cannot both get it: the kernel refuses the
+	 * second veth, and a picked address moves on to the next.
+	 */
+	for (tries = 0; tries < 64; tries++) {
+		if (p->pick) {
+			err = pool_next_free(nl, p->pool, addr ? addr :
+					     p->pool->gateway, &addr);
+			if (err) {
+				pr_warn("%s: no free address in %s", p->what,
+					cidr_str(p->pool->net, p->pool->plen));
+				return -ENOSPC;
+			}
+			c->plen = p->pool->plen;
+		}
+		c->addr = addr;
+		host_ifname(addr, c->host_if);
+		err = p->note ? p->note(c, p->note_arg) : 0;
+		if (err)
+			return err;
+		err = nl_veth_add(nl, c->host_if, c->ifname, nsfd);
+		if (err != -EEXIST || !p->pick)
+			break;
+	}
+	if (err == -EEXIST)
+		err = -EADDRINUSE;	/* the interface inside was free */
+	if (err) {
+		if (err == -EADDRINUSE)
+			pr_warn("%s: address %s is in use", p->what,
+				ip_str(addr));
+		else
+			pr_warn("%s: create veth %s: %s", p->what, c->host_if,
+				nl_strerror(nl, err));
+		return err;
+	}
+
+	err = container_host_side(nl, c, p);
+	if (!err)
+		err = container_inside(c, nsfd, p);
+	/* Deleting one end removes both, now rather than when the
+	 * namespace is finally freed.
+	 */
+	if (err && !c->host_ifindex) {
+		struct nl_link link;
+
+		if (!nl_link_get(nl, c->host_if, &link))
+			c->host_ifindex = link.ifindex;
+	}
+	if (err && c->host_ifindex)
+		nl_link_del(nl, c->host_ifindex);
+	return err;
+}
+
+static int note_intent(const struct container *c, void *arg)
+{
+	(void)arg;
+	return container_intent_note(c->name, c->host_if);
 }
 
 int container_add(struct nl *nl, const char *name, const struct pool *pool,
 		  uint32_t addr, struct container *c)
 {
-	bool pick = !addr;
-	int nsfd, err, tries;
+	char what[NETNS_NAME_MAX + 16];
+	struct plumb p = {
+		.what = what,
+		.pool = pool,
+		.pick = !addr,
+		.note = note_intent,
+	};
+	int nsfd, err;
 
+	snprintf(what, sizeof(what), "ns add %s", name);
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->ifname, sizeof(c->ifname), "%s", CONTAINER_IFNAME);
+	snprintf(c->netns, sizeof(c->netns), "%s/%s", NETNS_RUN_DIR, name);
 	c->plen = pool->plen;
+	c->addr = addr;
 
 	nsfd = netns_add(name);
 	if (nsfd < 0) {
@@ -259,61 +462,14 @@ int container_add(struct nl *nl, const char *name, const struct pool *pool,
 				strerror(-nsfd));
 		return nsfd;
 	}
-
-	/* The host side's name comes from the address, so two commands
-	 * racing for one address cannot both get it: the kernel refuses the
-	 * second veth, and a picked address moves on to the next.
-	 */
-	for (tries = 0; tries < 64; tries++) {
-		if (pick) {
-			err = pool_next_free(nl, pool, addr ? addr :
-					     pool->gateway, &addr);
-			if (err) {
-				pr_warn("ns add %s: no free address in %s",
-					name, cidr_str(pool->net, pool->plen));
-				goto out_netns;
-			}
-		}
-		c->addr = addr;
-		host_ifname(addr, c->host_if);
-		err = container_intent_note(name, c->host_if);
-		if (err)
-			goto out_netns;
-		err = nl_veth_add(nl, c->host_if, CONTAINER_IFNAME, nsfd);
-		if (err != -EEXIST || !pick)
-			break;
-	}
-	if (err == -EEXIST)
-		err = -EADDRINUSE;	/* -EEXIST: the namespace's name */
+	err = container_plumb(nl, c, nsfd, &p);
+	close(nsfd);
 	if (err) {
-		if (err == -EADDRINUSE)
-			pr_warn("ns add %s: address %s is in use", name,
-				ip_str(addr));
-		else
-			pr_warn("ns add %s: create veth %s: %s", name,
-				c->host_if, nl_strerror(nl, err));
-		goto out_netns;
+		netns_del(name);
+		/* -EEXIST: the namespace's name, to ns add's caller */
+		return err == -EEXIST ? -EIO : err;
 	}
-
-	err = container_host_side(nl, c, pool);
-	if (err)
-		goto out_veth;
-	err = container_inside(c, nsfd, pool);
-	if (err)
-		goto out_veth;
-	close(nsfd);
 	return 0;
-
-out_veth:
-	/* Deleting one end removes both, now rather than when the
-	 * namespace is finally freed.
-	 */
-	if (c->host_ifindex)
-		nl_link_del(nl, c->host_ifindex);
-out_netns:
-	close(nsfd);
-	netns_del(name);
-	return err;
 }
 
 int container_del(struct nl *nl, const struct container *c)
@@ -322,10 +478,12 @@ int container_del(struct nl *nl, const struct container *c)
 
 	err = nl_link_del(nl, c->host_ifindex);
 	if (err && err != -ENODEV) {
-		pr_warn("ns del %s: delete veth %s: %s", c->name, c->host_if,
+		pr_warn("%s: delete veth %s: %s", c->name, c->host_if,
 			nl_strerror(nl, err));
 		return err;
 	}
+	if (c->attachment)
+		return 0;
 	err = netns_del(c->name);
 	if (err && err != -ENOENT) {
 		pr_warn("ns del %s: remove namespace: %s", c->name,
@@ -339,9 +497,10 @@ int container_run(const struct container *c, container_fn fn, void *arg)
 {
 	int nsfd, saved, err;
 
-	nsfd = netns_open(c->name);
+	nsfd = c->netns[0] ? open(c->netns, O_RDONLY | O_CLOEXEC) :
+			     netns_open(c->name);
 	if (nsfd < 0)
-		return nsfd;
+		return c->netns[0] ? -errno : nsfd;
 	saved = netns_enter(nsfd);
 	close(nsfd);
 	if (saved < 0)
@@ -351,17 +510,16 @@ int container_run(const struct container *c, container_fn fn, void *arg)
 	return err;
 }
 
-/* Inside a container: its eth0, into the struct nl_link @arg. */
-static int read_eth0(const struct container *c, void *arg)
+/* Inside a container: its interface, into the struct nl_link @arg. */
+static int read_inside(const struct container *c, void *arg)
 {
 	struct nl cnl;
 	int err;
 
-	(void)c;
 	err = nl_open(&cnl);
 	if (err)
 		return err;
-	err = nl_link_get(&cnl, CONTAINER_IFNAME, arg);
+	err = nl_link_get(&cnl, c->ifname, arg);
 	nl_close(&cnl);
 	return err;
 }
@@ -374,7 +532,7 @@ int container_endpoint(const struct container *c, struct endpoint *ep)
 	memset(ep, 0, sizeof(*ep));
 	ep->ifindex = c->host_ifindex;
 	memcpy(ep->host_mac, c->host_mac, ETH_ALEN);
-	err = container_run(c, read_eth0, &eth);
+	err = container_run(c, read_inside, &eth);
 	if (!err)
 		memcpy(ep->mac, eth.mac, ETH_ALEN);
 	return err;
@@ -441,7 +599,8 @@ static bool peer_is_eth0(const char *name, int ifindex)
 	struct nl_link eth;
 
 	snprintf(c.name, sizeof(c.name), "%s", name);
-	return !container_run(&c, read_eth0, &eth) &&
+	snprintf(c.ifname, sizeof(c.ifname), "%s", CONTAINER_IFNAME);
+	return !container_run(&c, read_inside, &eth) &&
 	       eth.peer_ifindex == ifindex;
 }
 
@@ -465,6 +624,7 @@ int container_intent_read(struct nl *nl, const char *name,
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->ifname, sizeof(c->ifname), "%s", CONTAINER_IFNAME);
 	/* the host side's name holds the address (host_ifname()) */
 	if (sscanf(host_if, "bn%8x", &hex) != 1)
 		return 0;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Containers: a named network namespace whose eth0 is one end of a veth
- * pair, the other end in the host namespace.
+ * Containers: a network namespace with one end of a veth pair in it, the
+ * other end in the host namespace.  `ns add` makes a named namespace
+ * (netns.h) whose interface is eth0; the CNI plugin is handed a namespace
+ * and an interface name by the runtime (attach.h).  Both plumb the veth
+ * with container_plumb().
  *
  * The host side carries everything bpfnat needs to find its containers
  * again, held by the kernel: its name is "bn" and the container's address
@@ -14,6 +17,7 @@
 #ifndef BPFNAT_CONTAINER_H
 #define BPFNAT_CONTAINER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <net/if.h>
@@ -26,7 +30,9 @@
 #include "nl.h"
 
 #define CONTAINER_ALIAS_PREFIX "bpfnat:"
+/* The interface of a container that `ns add` made. */
 #define CONTAINER_IFNAME "eth0"
+#define CONTAINER_NETNS_MAX 256
 
 struct container {
 	char name[NETNS_NAME_MAX + 1];
@@ -35,19 +41,76 @@ struct container {
 	char host_if[IF_NAMESIZE];
 	int host_ifindex;
 	uint8_t host_mac[ETH_ALEN];
+	char ifname[IF_NAMESIZE];	/* its end of the veth, inside */
+	char netns[CONTAINER_NETNS_MAX];	/* the path of its namespace */
+	bool attachment;		/* a CNI attachment: the namespace is
+					 * the runtime's, never removed here
+					 */
 };
+
+/* Where container @c (its name known) lives: its interface and
+ * namespace, from its attachment record or else as `ns add` makes them.
+ */
+void container_locate(struct container *c);
 
 /* All of bpfnat's containers in this namespace, sorted by address. */
 int container_list(struct nl *nl, struct container **out, size_t *count);
 /* -ENOENT if there is no container @name. */
 int container_find(struct nl *nl, const char *name, struct container *c);
 
+/* A route inside a container; @gw 0: the pool's gateway. */
+struct container_route {
+	uint32_t dst;
+	int plen;
+	uint32_t gw;
+};
+
+/* How container_plumb() joins a container to the host. */
+struct plumb {
+	const char *what;		/* for messages: "ns add a", ... */
+	const struct pool *pool;	/* the gateway, and where to pick */
+	bool pick;			/* the lowest free address of @pool,
+					 * else the container's own
+					 */
+	const struct container_route *routes;	/* inside; none: a */
+	size_t n_routes;			/* default route */
+	/* Told the host side's name and the address before the veth is
+	 * made (a killed command's leftovers are found by it): 0 or -errno.
+	 */
+	int (*note)(const struct container *c, void *arg);
+	void *note_arg;
+};
+
 /*
- * Build container @name with address @addr, or the lowest free address of
- * @pool when @addr is 0.  Either everything is built or nothing is left.
+ * The veth of container @c, whose name, interface name and namespace
+ * (@nsfd) are set, and whose address and prefix length are unless
+ * @p->pick: the host side (named after the address, with the gateway,
+ * proxy ARP and a route to the container) and inside, the interface
+ * addressed and up with its routes, lo up.  Either everything is built
+ * or nothing is left; -EADDRINUSE when the address is taken, -EEXIST when
+ * the interface exists inside, -ENOSPC when @p->pool is full.
+ */
+int container_plumb(struct nl *nl, struct container *c, int nsfd,
+		    const struct plumb *p);
+
+/* Has namespace @nsfd an interface @ifname?  1, 0 or -errno. */
+int container_inside_exists(int nsfd, const char *ifname);
+
+/* The lowest free address of @pool: 0 and @addr, -ENOSPC, or -errno. */
+int container_pool_free(struct nl *nl, const struct pool *pool,
+			uint32_t *addr);
+
+/* Is @addr a container's, or held by an attachment's record? */
+bool container_addr_taken(struct nl *nl, uint32_t addr);
+
+/*
+ * Build container @name (a named namespace and its eth0) with address
+ * @addr, or the lowest free address of @pool when @addr is 0.  Either
+ * everything is built or nothing is left.
  */
 int container_add(struct nl *nl, const char *name, const struct pool *pool,
 		  uint32_t addr, struct container *c);
+/* Its veth gone, and its namespace unless it is an attachment's. */
 int container_del(struct nl *nl, const struct container *c);
 
 /*
@@ -73,7 +136,7 @@ int container_intent_read(struct nl *nl, const char *name,
 /* The names of up to @max intents there are, or -errno. */
 int container_intents(char (*names)[NETNS_NAME_MAX + 1], int max);
 
-/* What the data path needs to deliver to @c: reads its eth0's MAC. */
+/* What the data path needs to deliver to @c: reads its interface's MAC. */
 int container_endpoint(const struct container *c, struct endpoint *ep);
 
 /* Run @fn inside @c's network namespace; returns what @fn returns. */

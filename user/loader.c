@@ -802,6 +802,21 @@ int dp_down(struct nl *nl)
 	return ret;
 }
 
+void dp_pool(struct pool *pool)
+{
+	struct bpfnat_config cfg;
+	uint32_t addr;
+	int plen;
+
+	if (dp_running(&cfg)) {
+		pool_init(pool, cfg.pool_addr,
+			  __builtin_popcount(cfg.pool_mask));
+		return;
+	}
+	parse_cidr(POOL_DEFAULT, &addr, &plen, false);
+	pool_init(pool, addr, plen);
+}
+
 /* A container added while XDP mode runs joins it. */
 static int container_xdp_up(const struct container *c)
 {

@@ -39,6 +39,9 @@
 int dp_up(struct nl *nl, struct up_opts *o);
 int dp_down(struct nl *nl);
 
+/* The pool of the running data path, or the default one. */
+void dp_pool(struct pool *pool);
+
 /* A container appeared or is going: keep the data path in step.  Both do
  * nothing when bpfnat is down.
  */

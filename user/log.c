@@ -7,6 +7,8 @@
 #include "log.h"
 
 static bool verbose;
+static char *kept;
+static size_t kept_size;
 
 void log_set_verbose(bool on)
 {
@@ -26,10 +28,24 @@ static void log_line(const char *fmt, va_list ap)
 		fputc('\n', stderr);
 }
 
+void log_keep_first(char *buf, size_t size)
+{
+	kept = buf;
+	kept_size = size;
+	if (buf && size)
+		buf[0] = '\0';
+}
+
 void pr_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (kept && kept_size && !kept[0]) {
+		va_start(ap, fmt);
+		vsnprintf(kept, kept_size, fmt, ap);
+		va_end(ap);
+		kept[strcspn(kept, "\n")] = '\0';
+	}
 	va_start(ap, fmt);
 	log_line(fmt, ap);
 	va_end(ap);

@@ -73,6 +73,11 @@ const char *nl_strerror(const struct nl *nl, int err)
 	return buf;
 }
 
+static uint32_t plen_mask(int plen)
+{
+	return plen ? htonl(~0u << (32 - plen)) : 0;
+}
+
 struct request {
 	struct nl *nl;
 	mnl_cb_t cb;
@@ -608,6 +613,64 @@ static int route_each(const struct nlmsghdr *nlh, void *data)
 		f->metric = v[1];
 	}
 	return MNL_CB_OK;
+}
+
+struct route_want {
+	uint32_t dst, gw;
+	int plen, ifindex;
+	bool found;
+};
+
+static int route_want_attr(const struct nlattr *attr, void *data)
+{
+	uint32_t *v = data;	/* dst, gateway, oif */
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_validate(attr, MNL_TYPE_U32))
+		return MNL_CB_OK;
+	if (type == RTA_DST)
+		v[0] = mnl_attr_get_u32(attr);
+	else if (type == RTA_GATEWAY)
+		v[1] = mnl_attr_get_u32(attr);
+	else if (type == RTA_OIF)
+		v[2] = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+static int route_want_each(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct route_want *w = data;
+	uint32_t v[3] = { 0, 0, 0 };
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET ||
+	    rtm->rtm_table != RT_TABLE_MAIN || rtm->rtm_dst_len != w->plen)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*rtm), route_want_attr, v);
+	if (v[0] == w->dst && (!w->gw || v[1] == w->gw) &&
+	    (int)v[2] == w->ifindex)
+		w->found = true;
+	return MNL_CB_OK;
+}
+
+int nl_route_find(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
+		  int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct route_want w = { dst & plen_mask(plen), gw, plen, ifindex,
+				false };
+	struct rtmsg *rtm;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	err = nl_request(nl, nlh, route_want_each, &w);
+	if (err)
+		return err;
+	return w.found ? 0 : -ENOENT;
 }
 
 int nl_route_default(struct nl *nl, int *ifindex)

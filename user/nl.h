@@ -79,6 +79,11 @@ int nl_addr_dump(struct nl *nl, nl_addr_cb cb, void *data);
 /* Routes in the main table.  @gw 0 means directly connected (scope link). */
 int nl_route_add(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
 		 int ifindex, uint32_t prefsrc);
+/* Is there a route in the main table to @dst/@plen through @ifindex, via
+ * @gw (0: whatever the gateway)?  0, -ENOENT, or another -errno.
+ */
+int nl_route_find(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
+		  int ifindex);
 /* Device of the IPv4 default route; -ENOENT if there is none. */
 int nl_route_default(struct nl *nl, int *ifindex);
 

@@ -527,6 +527,21 @@ out:
 	return err;
 }
 
+int ports_publish_all(int fd, const struct port_spec *specs, size_t n,
+		      uint32_t addr, const char *(*what)(size_t i, void *arg),
+		      void *arg)
+{
+	struct port_log log = {};
+	int err = 0;
+
+	for (size_t i = 0; !err && i < n; i++)
+		err = ports_publish(fd, what(i, arg), &specs[i], addr, &log);
+	if (err)
+		port_log_undo(fd, &log);
+	port_log_free(&log);
+	return err;
+}
+
 int ports_unpublish(int fd, const char *what, const struct port_spec *spec,
 		    uint32_t addr)
 {

@@ -101,6 +101,14 @@ int ports_publish(int fd, const char *what, const struct port_spec *spec,
 		  uint32_t addr, struct port_log *log);
 
 /*
+ * Publish every one of @specs (@n) to the container at @addr, or none:
+ * what ports_publish() says, @what(i) naming the i-th in messages.
+ */
+int ports_publish_all(int fd, const struct port_spec *specs, size_t n,
+		      uint32_t addr, const char *(*what)(size_t i, void *arg),
+		      void *arg);
+
+/*
  * Take back the host ports of @spec, every one published to @addr, all or
  * none.  0, or -errno after a line "WHAT: why": -ENOENT when a port is not
  * published, or published to another container.

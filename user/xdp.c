@@ -120,12 +120,12 @@ struct eth_xdp {
 static int eth_xdp_apply(const struct container *c, void *arg)
 {
 	const struct eth_xdp *x = arg;
-	char what[NETNS_NAME_MAX + 16];
+	char what[NETNS_NAME_MAX + IF_NAMESIZE + 8];
 	int ifindex, err;
 	__u32 id;
 
-	snprintf(what, sizeof(what), "eth0 of %s", c->name);
-	ifindex = if_nametoindex(CONTAINER_IFNAME);
+	snprintf(what, sizeof(what), "%s of %s", c->ifname, c->name);
+	ifindex = if_nametoindex(c->ifname);
 	if (!ifindex)
 		return -errno;
 	if (x->pass_fd < 0) {
@@ -138,9 +138,9 @@ static int eth_xdp_apply(const struct container *c, void *arg)
 		if (id && !dp_prog_is_ours(id))
 			return 0;
 		err = xdp_detach(ifindex);
-		return err ? err : eth_tx_csum(CONTAINER_IFNAME, true);
+		return err ? err : eth_tx_csum(c->ifname, true);
 	}
-	err = eth_tx_csum(CONTAINER_IFNAME, false);
+	err = eth_tx_csum(c->ifname, false);
 	if (err) {
 		pr_warn("%s: turn TX checksum offload off: %s", what,
 			strerror(-err));

@@ -92,24 +92,34 @@ tree() { (cd "$1" && find . -mindepth 1 | sort); }
 
 test_make_install_uninstall() {
 	local dest=/tmp/dest prefix=/usr/local want got
-	mkdir -p "$dest$prefix/sbin" "$dest$prefix/share/man/man8"
+	mkdir -p "$dest$prefix/sbin" "$dest$prefix/share/man/man8" \
+		"$dest/opt/cni/bin"
 	# someone else's files, beside and in the directories install uses
 	echo other >"$dest$prefix/sbin/other"
 	echo other >"$dest$prefix/share/man/man8/other.8"
+	echo other >"$dest/opt/cni/bin/other"
 	local before
 	before=$(tree "$dest")
 
 	# -o: install the build under test as it is, never rebuild it (the
 	# tests write nothing into the tree)
 	step "make install DESTDIR=$dest"
-	make --no-print-directory -C "$BPFNAT_TOP" -o "$BPFNAT" \
+	make --no-print-directory -C "$BPFNAT_TOP" -o "$BPFNAT" -o "$BPFNAT_BUILD/cni/bpfnat" \
 		OUTPUT="$BPFNAT_BUILD" DESTDIR="$dest" install
 	want=$(printf '%s\n' "$before" ./usr/local/sbin/bpfnat \
-		./usr/local/share/man/man8/bpfnat.8 | sort)
+		./usr/local/share/man/man8/bpfnat.8 ./opt/cni/bin/bpfnat \
+		./usr/local/share/bpfnat ./usr/local/share/bpfnat/bpfnat.conflist |
+		sort)
 	assert_eq "$(tree "$dest")" "$want" "the tree after install"
 	assert_eq "$(stat -c %a "$dest$prefix/sbin/bpfnat")" 755 "CLI's mode"
 	assert_eq "$(stat -c %a "$dest$prefix/share/man/man8/bpfnat.8")" 644 \
 		"man page's mode"
+	assert_eq "$(stat -c %a "$dest/opt/cni/bin/bpfnat")" 755 "plugin's mode"
+	cmp -s "$BPFNAT_BUILD/cni/bpfnat" "$dest/opt/cni/bin/bpfnat" ||
+		fail "the installed plugin is not the build's"
+	jq -e '.plugins[0].type == "bpfnat"' \
+		"$dest$prefix/share/bpfnat/bpfnat.conflist" >/dev/null ||
+		fail "the example conflist"
 	assert_eq "$("$dest$prefix/sbin/bpfnat" --version)" \
 		"$(bpfnat --version)" "installed bpfnat --version"
 	assert_match "$("$dest$prefix/sbin/bpfnat" --version)" '^bpfnat .+' \
@@ -120,13 +130,13 @@ test_make_install_uninstall() {
 		fail "the installed page is not the tree's"
 
 	step "make uninstall DESTDIR=$dest"
-	make --no-print-directory -C "$BPFNAT_TOP" -o "$BPFNAT" \
+	make --no-print-directory -C "$BPFNAT_TOP" -o "$BPFNAT" -o "$BPFNAT_BUILD/cni/bpfnat" \
 		OUTPUT="$BPFNAT_BUILD" DESTDIR="$dest" uninstall
 	assert_eq "$(tree "$dest")" "$before" "the tree after uninstall"
 
 	step "uninstall of an empty DESTDIR"
 	rm -rf "$dest" && mkdir "$dest"
-	make --no-print-directory -C "$BPFNAT_TOP" -o "$BPFNAT" \
+	make --no-print-directory -C "$BPFNAT_TOP" -o "$BPFNAT" -o "$BPFNAT_BUILD/cni/bpfnat" \
 		OUTPUT="$BPFNAT_BUILD" DESTDIR="$dest" uninstall
 	assert_eq "$(tree "$dest")" "" "an empty DESTDIR after uninstall"
 }

@@ -97,6 +97,20 @@ static const struct stat_group sock_events = {
 	},
 };
 
+/* not packets: the events `bpfnat monitor`'s ring had no room for, a
+ * number of its own (no label)
+ */
+static const struct stat_group monitor_events = {
+	.label = NULL,
+	.families = (const struct stat_family[]){
+		{ "monitor_events_lost_total", "counter",
+		  "Events bpfnat monitor's full ring buffer had no room for "
+		  "(never packets).",
+		  offsetof(struct stat_row, packets) },
+		{ NULL, NULL, NULL, 0 },
+	},
+};
+
 static struct stat_row *row_add(struct stats *s, const char *name,
 				const struct stat_group *group)
 {
@@ -141,7 +155,9 @@ static int stats_collect(struct stats *s)
 		return EXIT_FAIL;
 	}
 	for (int i = 0; i < STAT_MAX; i++) {
-		r = row_add(s, stat_names[i], &outcomes);
+		r = row_add(s, stat_names[i], i == STAT_MONITOR_LOST ?
+						      &monitor_events :
+						      &outcomes);
 		r->packets = v[i].packets;
 		r->bytes = v[i].bytes;
 		r->xdp_packets = x[i].packets;
@@ -226,11 +242,18 @@ static void stats_print_prometheus(const struct stats *s)
 		for (fam = group->families; fam->name; fam++) {
 			printf("# HELP bpfnat_%s %s\n", fam->name, fam->help);
 			printf("# TYPE bpfnat_%s %s\n", fam->name, fam->type);
-			for (int i = first; i < end; i++)
+			for (int i = first; i < end; i++) {
+				uint64_t v = row_field(&s->row[i], fam->field);
+
+				if (!group->label) {
+					printf("bpfnat_%s %llu\n", fam->name,
+					       (unsigned long long)v);
+					continue;
+				}
 				printf("bpfnat_%s{%s=\"%s\"} %llu\n", fam->name,
 				       group->label, s->row[i].name,
-				       (unsigned long long)row_field(
-					       &s->row[i], fam->field));
+				       (unsigned long long)v);
+			}
 		}
 	}
 	for (int i = 0; i < s->n_scalars; i++) {

@@ -218,6 +218,8 @@ expected_samples() {
 		bpfnat stats -j | jq -r 'to_entries[] |
 			if (.key | startswith("sock_")) then
 				"bpfnat_sock_events_total{event=\"\(.key)\"} \(.value.packets)"
+			elif .key == "monitor_lost" then
+				"bpfnat_monitor_events_lost_total \(.value.packets)"
 			else
 				(.key as $k | .value | to_entries[] |
 				"bpfnat_\(.key)_total{outcome=\"\($k)\"} \(.value)")

@@ -111,6 +111,7 @@ static int plugin_exec(const char *path, char **env, const char *input,
 		/* the signals the lock holds back are the plugin's again */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);	/* ignored only in here */
 		if (dup2(in[0], 0) < 0 || dup2(res[1], 1) < 0)
 			_exit(127);
 		execve(path, (char *[]){ (char *)path, NULL }, env);

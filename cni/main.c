@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,10 @@ int main(int argc, char **argv)
 		       CNI_VERSION_LATEST);
 		return 0;
 	}
+	/* an IPAM plugin that stops reading, or a runtime that stops
+	 * listening, is an error to report, not a reason to die of SIGPIPE
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	if (getenv("BPFNAT_CNI_VERBOSE"))
 		log_set_verbose(true);
 	log_setup_libbpf();

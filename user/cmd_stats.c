@@ -230,28 +230,31 @@ static void stats_print_json(const struct stats *s)
  */
 static void stats_print_prometheus(const struct stats *s)
 {
+	/* each family once, its rows wherever they stand */
+	static const struct stat_group *const groups[] = {
+		&outcomes, &monitor_events, &sock_events,
+	};
 	const struct stat_group *group;
 	const struct stat_family *fam;
-	int first, end;
 
-	for (first = 0; first < s->n_rows; first = end) {
-		group = s->row[first].group;
-		for (end = first; end < s->n_rows; end++)
-			if (s->row[end].group != group)
-				break;
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		group = groups[g];
 		for (fam = group->families; fam->name; fam++) {
 			printf("# HELP bpfnat_%s %s\n", fam->name, fam->help);
 			printf("# TYPE bpfnat_%s %s\n", fam->name, fam->type);
-			for (int i = first; i < end; i++) {
-				uint64_t v = row_field(&s->row[i], fam->field);
+			for (int i = 0; i < s->n_rows; i++) {
+				const struct stat_row *r = &s->row[i];
+				uint64_t v = row_field(r, fam->field);
 
+				if (r->group != group)
+					continue;
 				if (!group->label) {
 					printf("bpfnat_%s %llu\n", fam->name,
 					       (unsigned long long)v);
 					continue;
 				}
 				printf("bpfnat_%s{%s=\"%s\"} %llu\n", fam->name,
-				       group->label, s->row[i].name,
+				       group->label, r->name,
 				       (unsigned long long)v);
 			}
 		}

@@ -22,8 +22,8 @@ runtime_needed() {
 }
 
 # cni_world: the outside; /var/lib (CNI's cache and host-local's leases,
-# the runtime's storage) and /etc/cni/net.d on tmpfs; a busybox rootfs;
-# a host that does not forward.
+# the runtime's storage), /etc/cni/net.d and /opt (the plugin in
+# /opt/cni/bin) on tmpfs; a busybox rootfs; a host that does not forward.
 cni_world() {
 	outside_add
 	# runtimes look at a cgroup2 hierarchy even when told to make no
@@ -32,6 +32,11 @@ cni_world() {
 		mount -t cgroup2 cgroup2 /sys/fs/cgroup
 	mount -t tmpfs -o mode=0755 tmpfs /var/lib
 	mount -t tmpfs -o mode=0755 tmpfs /etc/cni/net.d
+	# the plugin where `make install` puts it, which both runtimes
+	# search (with Debian's /usr/lib/cni, host-local's)
+	mount -t tmpfs -o mode=0755 tmpfs /opt
+	mkdir -p /opt/cni/bin
+	ln -s "$BPFNAT_BUILD/cni/bpfnat" /opt/cni/bin/bpfnat
 	rootfs_make
 	sysctl -qw net.ipv4.ip_forward=0
 	iptables -P FORWARD DROP

@@ -18,9 +18,6 @@ runtime_needed ctr
 # containerd_world: cni_world, the network, containerd running.
 containerd_world() {
 	cni_world
-	mount -t tmpfs -o mode=0755 tmpfs /opt
-	mkdir -p /opt/cni/bin
-	ln -s "$BPFNAT_BUILD/cni/bpfnat" /opt/cni/bin/bpfnat
 	net_conf "/etc/cni/net.d/10-$NET.conflist" 1.0.0
 	# no CRI (kubelet's API): nothing here uses it
 	cat >/tmp/containerd.toml <<-EOF

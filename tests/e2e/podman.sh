@@ -14,25 +14,21 @@ source "$BPFNAT_TOP/tests/runtimes.sh"
 runtime_needed podman
 
 # podman_world [CNIVERSION [JQ-FILTER]]: cni_world, podman configured for
-# CNI (the exact containers.conf of the README, but for the plugin's
-# directory), and the network $NET.
+# CNI (the README's containers.conf, and what the sandbox needs besides),
+# and the network $NET.
 podman_world() {
 	cni_world
 	cp /etc/containers/policy.json /tmp/policy.json
 	mount -t tmpfs -o mode=0755 tmpfs /etc/containers
 	mv /tmp/policy.json /etc/containers/
-	# the plugin by its type's name, next to Debian's (host-local)
-	mkdir /tmp/cni-bin
-	ln -s "$BPFNAT_BUILD/cni/bpfnat" /tmp/cni-bin/bpfnat
-	# default_ulimits: within the sandbox's hard limits (podman's
-	# default raises them, which needs CAP_SYS_RESOURCE); no systemd
-	# here: cgroupfs and a file of events
+	# [network]: the README's; default_ulimits: within the sandbox's
+	# hard limits (podman's default raises them, which needs
+	# CAP_SYS_RESOURCE); no systemd here: cgroupfs and a file of events
 	cat >/etc/containers/containers.conf <<-EOF
 	[containers]
 	default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 	[network]
 	network_backend = "cni"
-	cni_plugin_dirs = ["/tmp/cni-bin", "/usr/lib/cni"]
 	[engine]
 	cgroup_manager = "cgroupfs"
 	events_logger = "file"

@@ -59,14 +59,11 @@ if [[ ${1:-} == --inside ]]; then
 	cp /etc/containers/policy.json /tmp/policy.json
 	mount -t tmpfs -o mode=0755 tmpfs /etc/containers
 	mv /tmp/policy.json /etc/containers/
-	mkdir /tmp/cni-bin
-	ln -s "$BUILD/cni/bpfnat" /tmp/cni-bin/bpfnat
 	cat >/etc/containers/containers.conf <<-EOF
 	[containers]
 	default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 	[network]
 	network_backend = "cni"
-	cni_plugin_dirs = ["/tmp/cni-bin", "/usr/lib/cni"]
 	[engine]
 	cgroup_manager = "cgroupfs"
 	events_logger = "file"

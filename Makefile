@@ -143,7 +143,7 @@ deps:
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tests/run.sh
+	$(Q)BPFNAT_TEST_STRICT=1 tests/run.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

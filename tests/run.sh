@@ -19,7 +19,9 @@
 # which brackets stand for themselves: 'nat/*[tc]' is the nat suite in tc
 # mode.
 # Environment: BPFNAT_BUILD (default build) is where the binaries are;
-# TEST_TIMEOUT (default 300) bounds each test in seconds.  Logs go under
+# TEST_TIMEOUT (default 300) bounds each test in seconds;
+# BPFNAT_TEST_STRICT=1 (`make test`, after tools/deps.sh) makes a test
+# whose runtime (podman, containerd) is missing fail instead of skip.  Logs go under
 # ${TMPDIR:-/tmp}; nothing is written into the source tree.
 set -uo pipefail
 

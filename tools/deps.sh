@@ -12,9 +12,10 @@ run=(iproute2 iputils-ping util-linux procps kmod)
 test=(iperf3 socat nginx-light curl conntrack iptables nftables tcpdump
       traceroute iputils-tracepath jq ethtool fping man-db groff-base
       containernetworking-plugins
+      podman containerd busybox-static	# real runtimes over the plugin
       prometheus)	# for promtool, which checks `stats --prometheus`
 bench=(netsniff-ng gnuplot-nox)
-vmtest=(qemu-system-x86 busybox-static linux-image-amd64 clang-19)
+vmtest=(qemu-system-x86 linux-image-amd64 clang-19)
 
 want=("${build[@]}" "${run[@]}" "${test[@]}" "${bench[@]}")
 case "${1:-}" in

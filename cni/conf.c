@@ -210,6 +210,11 @@ int conf_parse(struct cni_req *r)
 {
 	json_t *ipam, *prev;
 
+	/* the runtime passes one plugin's configuration, never the list */
+	if (!json_is_string(json_object_get(r->conf, "type")))
+		return bad("type", json_object_get(r->conf, "plugins") ?
+			   "missing: a network configuration list, not one "
+			   "plugin's configuration from it" : "missing");
 	r->network = json_string_value(json_object_get(r->conf, "name"));
 	if (!r->network || !*r->network)
 		return bad("name", "the network's name is missing");

@@ -353,6 +353,11 @@ test_error_codes() {
 	cni_err 7 "bad mode" ADD x1 eth0 "$NS" < <(conf 1.0.0 '.mode = "fast"')
 	assert_match "$MSG" "mode 'fast'" "names the key"
 	cni_err 7 "no name" ADD x1 eth0 "$NS" < <(conf 1.0.0 'del(.name)')
+	# a whole conflist where one plugin's configuration belongs (its
+	# DEL would otherwise pass for one without IPAM and keep the lease)
+	cni_err 7 "a conflist" DEL x1 eth0 "$NS" < <(conf 1.0.0 \
+		'{cniVersion, name, plugins: [del(.cniVersion, .name)]}')
+	assert_match "$MSG" "type" "names the key"
 	# (the first error after bpfnat is up: it stays up)
 	cni_err 105 "no uplink" ADD x1 eth0 "$NS" < <(conf 1.0.0 '.uplink = "nope0"')
 	assert_eq "$(bpfnat status -j | jq -r .state)" down "still down"

@@ -237,7 +237,7 @@ while [[ $# -gt 0 ]]; do
 	--cold) cold=$2; shift ;;
 	--configs) configs=$2; shift ;;
 	--json) json=1 ;;
-	-h | --help) sed -n '3,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench-cni: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift

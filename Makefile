@@ -134,9 +134,13 @@ $(UPGRADE_BIN): $(OUTPUT)/bpfnat
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/upgrade \
 		EXTRA_BPF_CFLAGS=-DBPFNAT_REBUILD_MARK=1 $@
 
+TOOLS_LIBS := -lpthread
+# (the benchmark's CNI runtime reads and writes JSON)
+$(OUTPUT)/tools/cni_chain: TOOLS_LIBS += -ljansson
+
 $(OUTPUT)/tools/%: tools/%.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(TOOLS_LIBS)
 
 deps:
 	$(Q)tools/deps.sh

@@ -4,7 +4,7 @@
 # bpfnat against the kernel's NATs, side by side, on one testbed.
 #
 #   tools/bench.sh [--quick] [--rounds N] [--configs "A B ..."]
-#                  [--no-setup] [--bpf-stats]
+#                  [--no-setup] [--no-cni] [--bpf-stats]
 #
 # Every configuration (limits: gen, veth, route, redirect; competitors:
 # ipt-legacy, ipt-nft, nft; ours: bpfnat-tc, bpfnat-xdp) runs on the same
@@ -25,6 +25,8 @@
 #                working with it): about a minute on 2 cores; the full
 #                run (5 rounds) takes about 13 minutes
 #   --no-setup   leave out the container setup times (tools/bench-setup.sh)
+#   --no-cni     leave out CNI ADD and DEL latency, bpfnat's plugin against
+#                ptp + host-local + portmap (tools/bench-cni.sh)
 #   --bpf-stats  also measure the run time of the BPF programs in place:
 #                this turns the kernel's BPF statistics (a machine-wide
 #                switch) on for a few seconds, through a file descriptor
@@ -57,15 +59,16 @@ fi
 
 # ---- outside: options, checks, the run, the report ----
 
-QUICK=0 ROUNDS="" CONFIGS="" SETUP=1 BPF_STATS=0
+QUICK=0 ROUNDS="" CONFIGS="" SETUP=1 CNI=1 BPF_STATS=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--rounds) ROUNDS=$2; shift ;;
 	--configs) CONFIGS=$2; shift ;;
 	--no-setup) SETUP=0 ;;
+	--no-cni) CNI=0 ;;
 	--bpf-stats) BPF_STATS=1 ;;
-	-h | --help) sed -n '3,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -84,7 +87,8 @@ if [[ $(id -u) -ne 0 ]]; then
 	echo "bench: needs root (namespaces, BPF)" >&2
 	exit 2
 fi
-for f in bpfnat bench.bpf.o tools/tcp_crr tools/testrun_ns; do
+for f in bpfnat bench.bpf.o tools/tcp_crr tools/testrun_ns tools/cni_chain \
+	 cni/bpfnat; do
 	[[ -e $build/$f ]] ||
 		{ echo "bench: $build/$f missing; run make" >&2; exit 2; }
 done
@@ -102,11 +106,13 @@ if [[ $QUICK == 1 ]]; then
 	TABLE_ROUNDS=1
 	export UDP_S=0.3 WARM_S=0.2 RUN_S=1 TABLE_SIZES="1k 10k"
 	export SETUP_SIZES="10" SETUP_IP_N=10 TESTRUN_CALLS=20000
+	CNI_N=10 CNI_COLD=1
 else
 	: "${ROUNDS:=5}"
 	TABLE_ROUNDS=3
 	export UDP_S=1 WARM_S=0.4 RUN_S=2 TABLE_SIZES="1k 100k 1m"
 	export SETUP_SIZES="10 100 1000" SETUP_IP_N=100 TESTRUN_CALLS=200000
+	CNI_N=100 CNI_COLD=3
 fi
 export ROUNDS TABLE_ROUNDS QUICK BPF_STATS
 export CONFIGS=${CONFIGS:-"gen veth route redirect ipt-legacy ipt-nft nft bpfnat-tc bpfnat-xdp"}
@@ -121,9 +127,11 @@ export BENCH_DATE
 
 # The binaries this run measures, copied once: a rebuild during the run
 # must not mix two versions into one set of samples.
-mkdir -p "$WORK/build/tools"
+mkdir -p "$WORK/build/tools" "$WORK/build/cni"
 cp "$build/bpfnat" "$build/bench.bpf.o" "$WORK/build/"
-cp "$build/tools/tcp_crr" "$build/tools/testrun_ns" "$WORK/build/tools/"
+cp "$build/tools/tcp_crr" "$build/tools/testrun_ns" "$build/tools/cni_chain" \
+	"$WORK/build/tools/"
+cp "$build/cni/bpfnat" "$WORK/build/cni/"
 export BUILD=$WORK/build BPFNAT=$WORK/build/bpfnat
 BPFNAT_VERSION=$("$BPFNAT" --version | awk '{ print $2 }')
 export BPFNAT_VERSION
@@ -157,6 +165,17 @@ if [[ $SETUP == 1 ]]; then
 			2>>"$WORK/setup.log" ||
 			echo "bench: setup time at $n containers failed" >&2
 	done
+	printf '\r\033[K' >&2
+fi
+
+if [[ $CNI == 1 ]]; then
+	# CNI ADD and DEL latency: bpfnat's plugin against the standard
+	# chain, CNI_N containers side by side, and CNI_COLD first ADDs
+	# that bring the data path up
+	printf '\r\033[K[cni] %d containers ...' "$CNI_N" >&2
+	"$top/tools/bench-cni.sh" -n "$CNI_N" --cold "$CNI_COLD" --json \
+		>>"$WORK/cni.jsonl" 2>>"$WORK/cni.log" ||
+		echo "bench: CNI latency failed (see logs/cni.log)" >&2
 	printf '\r\033[K' >&2
 fi
 

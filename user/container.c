@@ -38,6 +38,7 @@ static int alias_parse(const char *alias, struct container *c)
 struct list_ctx {
 	struct container *v;
 	size_t n, cap;
+	bool locate;	/* each one's record read too (container_locate) */
 };
 
 void container_locate(struct container *c)
@@ -65,7 +66,8 @@ static int list_one(const struct nl_link *link, void *data)
 	c.host_ifindex = link->ifindex;
 	snprintf(c.host_if, sizeof(c.host_if), "%s", link->name);
 	memcpy(c.host_mac, link->mac, ETH_ALEN);
-	container_locate(&c);
+	if (l->locate)
+		container_locate(&c);
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
 		struct container *v = realloc(l->v, cap * sizeof(*v));
@@ -87,9 +89,16 @@ static int by_addr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int container_list(struct nl *nl, struct container **out, size_t *count)
+/*
+ * The containers, sorted by address; located (@locate) or only named,
+ * addressed and with their host side: locating reads a record file per
+ * attachment, which those who want one container or the addresses alone
+ * need not pay for each of them (a CNI ADD lists twice).
+ */
+static int containers_read(struct nl *nl, bool locate,
+			   struct container **out, size_t *count)
 {
-	struct list_ctx l = {};
+	struct list_ctx l = { .locate = locate };
 	int err;
 
 	err = nl_link_dump(nl, list_one, &l);
@@ -104,19 +113,25 @@ int container_list(struct nl *nl, struct container **out, size_t *count)
 	return 0;
 }
 
+int container_list(struct nl *nl, struct container **out, size_t *count)
+{
+	return containers_read(nl, true, out, count);
+}
+
 int container_find(struct nl *nl, const char *name, struct container *c)
 {
 	struct container *v;
 	size_t n, i;
 	int err;
 
-	err = container_list(nl, &v, &n);
+	err = containers_read(nl, false, &v, &n);
 	if (err)
 		return err;
 	err = -ENOENT;
 	for (i = 0; i < n; i++) {
 		if (!strcmp(v[i].name, name)) {
 			*c = v[i];
+			container_locate(c);
 			err = 0;
 			break;
 		}
@@ -137,7 +152,7 @@ static int addrs_taken(struct nl *nl, uint32_t **out, size_t *count)
 	uint32_t *addrs;
 	int err;
 
-	err = container_list(nl, &v, &n);
+	err = containers_read(nl, false, &v, &n);
 	if (err)
 		return err;
 	err = attachment_list(&a, &n_a);

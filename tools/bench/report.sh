@@ -6,7 +6,8 @@
 #
 #   tools/bench/report.sh WORK OUT ELAPSED_SECONDS
 #
-# WORK holds samples.jsonl (and setup.jsonl) as tools/bench.sh left them.
+# WORK holds samples.jsonl (and setup.jsonl, cni.jsonl) as tools/bench.sh
+# left them.
 set -euo pipefail
 
 work=$1 out=$2 elapsed=$3
@@ -15,8 +16,9 @@ top=$(cd "$here/../.." && pwd)
 BASE=${BENCH_BASELINE:-ipt-nft}
 L0=gen
 
-touch "$work/samples.jsonl" "$work/setup.jsonl"
-cat "$work/samples.jsonl" "$work/setup.jsonl" | jq -s . >"$work/samples.json"
+touch "$work/samples.jsonl" "$work/setup.jsonl" "$work/cni.jsonl"
+cat "$work/samples.jsonl" "$work/setup.jsonl" "$work/cni.jsonl" |
+	jq -s . >"$work/samples.json"
 
 version=${BPFNAT_VERSION:-$(git -C "$top" describe --tags --always --dirty \
 	2>/dev/null || echo unknown)}
@@ -42,7 +44,7 @@ jq -n \
 		  "baseline; medians with min and max over rounds")}' \
 	>"$work/meta.json"
 
-jq --arg base "$BASE" --arg l0 "$L0" -f "$here/summary.jq" \
+jq -L "$here" --arg base "$BASE" --arg l0 "$L0" -f "$here/summary.jq" \
 	"$work/samples.json" >"$work/summary.json"
 
 jq -n --slurpfile m "$work/meta.json" --slurpfile s "$work/summary.json" \
@@ -51,7 +53,7 @@ jq -n --slurpfile m "$work/meta.json" --slurpfile s "$work/summary.json" \
 
 # ---- the table ----
 
-jq -r --arg base "$BASE" -f "$here/table.jq" "$out/results.json" |
+jq -L "$here" -r --arg base "$BASE" -f "$here/table.jq" "$out/results.json" |
 	tee "$out/table.txt"
 
 # ---- plots ----

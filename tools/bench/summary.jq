@@ -6,11 +6,13 @@
 # took: on a shared machine the generator's speed drifts, and ratios of
 # neighbours drift much less than either figure.
 #
-#   jq --arg base CONFIG --arg l0 CONFIG -f summary.jq samples.json
+#   jq -L tools/bench --arg base CONFIG --arg l0 CONFIG -f summary.jq samples.json
 #
 # $base: the configuration every ratio is taken against (iptables
 # MASQUERADE); $l0: the generator's capacity (the load dropped at its first
 # hop).  Forwarding cost per packet = 1/pps(config) - 1/pps(l0), in ns.
+
+include "cni";	# CNI latency (tools/bench/cni.jq; jq -L tools/bench)
 
 def median:
 	sort | if length == 0 then null
@@ -141,6 +143,8 @@ def idx($list): . as $v | ($list | index($v)) // 99;
 		{method: .[0].method, containers: .[0].containers,
 		 ms_per_container: (map(.ms_per_container) | spread)}
 	] | sort_by(.containers, .method),
+
+	cni: ($all | cni_summary),
 
 	testrun: [$all[] | select(.kind == "testrun") |
 		  {prog: (.prog | split("/") | last), dir, ns_median, ns_mean, calls, retval}],

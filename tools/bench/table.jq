@@ -2,7 +2,9 @@
 #
 # The benchmark's table, for the terminal and table.txt, from results.json.
 #
-#   jq -r --arg base CONFIG -f table.jq results.json
+#   jq -L tools/bench -r --arg base CONFIG -f table.jq results.json
+
+include "cni";	# the CNI latency table (tools/bench/cni.jq; jq -L tools/bench)
 
 def n0: if . == null then "-" else (round | tostring) end;
 def n1: if . == null then "-" else ((. * 10 | round) / 10 | tostring) end;
@@ -145,6 +147,15 @@ flow_table,
 	"",
 	"Container setup, ms per container (bpfnat-up: with the data path attached)",
 	setup_table
+else empty end),
+(if (.cni // [] | length) > 0 then
+	"",
+	"CNI latency, ms per command: bpfnat's plugin against ptp + host-local + portmap, one",
+	"published port per container, driven as libcni does (tools/cni_chain); steady: the data",
+	"path up, the containers made one after the other, each configuration in turn; cold: the",
+	"first ADD in a fresh host (bpfnat's brings the data path up).  p99 by nearest rank;",
+	"x chain: the chain's figure / this one",
+	(.cni | cni_table)
 else empty end),
 (if (.testrun | length) > 0 then
 	"",

@@ -527,7 +527,8 @@ static __always_inline int ct_create_flow(void *ctx, const struct ct_new *n,
 	asm volatile("" ::: "memory");	/* the tuple after live */
 	if (!ct_key_eq(&f->tuple[CT_DIR_ORIG], &n->key))
 		return STAT_DROP_CT_RACE;
-	monitor_flow_new(f, xdp ? MON_HOOK_XDP : MON_HOOK_TC);
+	if (monitor_listener(MON_FLOW_NEW))
+		monitor_flow_new(f, xdp ? MON_HOOK_XDP : MON_HOOK_TC);
 	*out = f;
 	return CONTINUE;
 }

@@ -7,7 +7,9 @@
  * counted as monitor_lost, never the packet.
  *
  * The emitters are subprograms, not inlined: their frames are not added to
- * the programs' own, which ct_create() shares (see ct.h).
+ * the programs' own, which ct_create() shares (see ct.h).  Whether anyone
+ * listens is asked inline, so that with nobody listening not even the
+ * call is made.
  */
 #ifndef BPFNAT_MONITOR_H
 #define BPFNAT_MONITOR_H
@@ -57,13 +59,15 @@ static __always_inline struct monitor_event *monitor_reserve(void)
 	return e;
 }
 
-/* Packet @p is dropped as @reason at a @hook (enum monitor_hook). */
+/* Packet @p is dropped as @reason at a @hook (enum monitor_hook), and a
+ * listener wants to know (the caller asked monitor_listener(MON_DROP)).
+ */
 static __noinline int monitor_drop(const struct pkt *p, __u32 reason,
 				   __u32 hook)
 {
 	struct monitor_event *e;
 
-	if (!p || !monitor_listener(MON_DROP))
+	if (!p)
 		return 0;
 	e = monitor_reserve();
 	if (!e)
@@ -95,12 +99,14 @@ static __always_inline void monitor_flow_fill(struct monitor_event *e,
 	e->tuple[CT_DIR_REPLY] = f->tuple[CT_DIR_REPLY];
 }
 
-/* Flow @f was just created by a packet at @hook. */
+/* Flow @f was just created by a packet at @hook, and a listener wants to
+ * know (the caller asked monitor_listener(MON_FLOW_NEW)).
+ */
 static __noinline int monitor_flow_new(const struct ct_flow *f, __u32 hook)
 {
 	struct monitor_event *e;
 
-	if (!f || !monitor_listener(MON_FLOW_NEW))
+	if (!f)
 		return 0;
 	e = monitor_reserve();
 	if (!e)

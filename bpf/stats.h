@@ -46,7 +46,7 @@ static __always_inline int verdict(const struct pkt *p, int outcome,
 	if (xdp && outcome == STAT_PASS)
 		outcome = STAT_TO_TC;
 	stat_count(outcome, p->frame_len, xdp);
-	if (STAT_IS_DROP(outcome))
+	if (STAT_IS_DROP(outcome) && monitor_listener(MON_DROP))
 		monitor_drop(p, outcome, xdp ? MON_HOOK_XDP : MON_HOOK_TC);
 
 	if (outcome == STAT_PASS || outcome == STAT_TO_TC)

@@ -653,21 +653,28 @@ static int route_want_each(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_route_find(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
-		  int ifindex)
+/* Every IPv4 route of the namespace, each to @cb. */
+static int route_dump(struct nl *nl, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct route_want w = { dst & plen_mask(plen), gw, plen, ifindex,
-				false };
 	struct rtmsg *rtm;
-	int err;
 
 	nlh->nlmsg_type = RTM_GETROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
-	err = nl_request(nl, nlh, route_want_each, &w);
+	return nl_request(nl, nlh, cb, data);
+}
+
+int nl_route_find(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
+		  int ifindex)
+{
+	struct route_want w = { dst & plen_mask(plen), gw, plen, ifindex,
+				false };
+	int err;
+
+	err = route_dump(nl, route_want_each, &w);
 	if (err)
 		return err;
 	return w.found ? 0 : -ENOENT;
@@ -675,17 +682,10 @@ int nl_route_find(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
 
 int nl_route_default(struct nl *nl, int *ifindex)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct route_find f = { 0, 0 };
-	struct rtmsg *rtm;
 	int err;
 
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
-	err = nl_request(nl, nlh, route_each, &f);
+	err = route_dump(nl, route_each, &f);
 	if (err)
 		return err;
 	if (!f.ifindex)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
@@ -46,8 +47,24 @@ static int flock_wait(int fd, unsigned int seconds)
 	return err;
 }
 
+/* LOCK_WAIT_SECONDS, or what BPFNAT_LOCK_WAIT says (1 to 3600). */
+static int wait_seconds(void)
+{
+	const char *v = getenv("BPFNAT_LOCK_WAIT");
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return LOCK_WAIT_SECONDS;
+	n = strtol(v, &end, 10);
+	if (*end || n < 1 || n > 3600)
+		return LOCK_WAIT_SECONDS;
+	return n;
+}
+
 int lock_take(const char *what)
 {
+	int wait = wait_seconds();
 	sigset_t set;
 	int fd, err;
 
@@ -65,12 +82,11 @@ int lock_take(const char *what)
 			strerror(-err));
 		return err;
 	}
-	err = flock_wait(fd, LOCK_WAIT_SECONDS);
+	err = flock_wait(fd, wait);
 	if (err) {
 		if (err == -ETIMEDOUT)
 			pr_warn("%s: another bpfnat command has held %s for "
-				"%d s", what, BPFNAT_LOCK_FILE,
-				LOCK_WAIT_SECONDS);
+				"%d s", what, BPFNAT_LOCK_FILE, wait);
 		else
 			pr_warn("%s: lock %s: %s", what, BPFNAT_LOCK_FILE,
 				strerror(-err));

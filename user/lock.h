@@ -22,7 +22,9 @@
 #define BPFNAT_RUN_DIR		"/run/bpfnat"
 #define BPFNAT_LOCK_FILE	BPFNAT_RUN_DIR "/lock"
 
-/* How long a command waits for another to finish before it gives up. */
+/* How long a command waits for another to finish before it gives up;
+ * the environment's BPFNAT_LOCK_WAIT (seconds, 1 to 3600) says otherwise.
+ */
 #define LOCK_WAIT_SECONDS	300
 
 /*

@@ -410,6 +410,33 @@ test_error_codes() {
 	nothing_attached
 }
 
+# A runtime is told to try again (code 11) when bpfnat stays busy longer
+# than BPFNAT_LOCK_WAIT; the CLI says the same in one line.  Nothing is
+# left of the ADD that gave up.
+test_busy_is_try_again() {
+	outside_add
+	ctr_add busy
+	mkdir -p /run/bpfnat
+	flock -o /run/bpfnat/lock sleep 20 &	# -o: flock alone holds it
+	local holder=$! t0
+	retry 20 sh -c '! flock -n /run/bpfnat/lock true'
+	t0=$SECONDS
+	BPFNAT_LOCK_WAIT=1 cni_err 11 "ADD while the lock is held" \
+		ADD busy eth0 "$NS" < <(conf 1.0.0)
+	assert_match "$MSG" "busy" "says why"
+	[[ $((SECONDS - t0)) -lt 10 ]] || fail "waited $((SECONDS - t0)) s"
+	BPFNAT_LOCK_WAIT=1 assert_exit 1 "ns add while the lock is held" \
+		bpfnat ns add x
+	assert_match "$LAST_ERR" "held /run/bpfnat/lock for 1 s" "the CLI's line"
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	assert_eq "$(ip -n busy -o link show | grep -c eth0 || true)" 0 \
+		"no interface in the container"
+	nothing_attached
+	# once the lock is free, the same ADD works
+	cni_ok ADD busy eth0 "$NS" < <(conf 1.0.0)
+}
+
 # The example that make install puts beside the plugin works as it is,
 # but for its uplink.
 test_example_conflist() {

@@ -5,6 +5,7 @@
 # bpfnat's CNI plugin against Debian's standard CNI chains, side by side.
 #
 #   tools/bench/runtime-start.sh [-r ROUNDS] [--networks "N..."] [--json]
+#                                [--check]
 #
 # Networks (default "bpfnat ptp bridge"), each a conflist of podman's CNI
 # backend, host-local over 172.18.0.0/16 in every one:
@@ -28,9 +29,12 @@
 #    "first_packet_ms":F,"run_ms":T}
 #
 # Needs podman, busybox-static, containernetworking-plugins, tcpdump
-# (tools/deps.sh).  All of it runs on tmpfs in the run's namespaces: the
-# machine's root namespace, its firewall and its storage are never
-# touched.  Nothing is asserted: the figures are compared as ratios.
+# (tools/deps.sh); BUILD (default build) has bpfnat and cni/bpfnat.
+# Without them it says what is missing and exits 3; --check only checks
+# (tools/bench.sh skips the piece on 3).  All of it runs on tmpfs in the
+# run's namespaces: the machine's root namespace, its firewall and its
+# storage are never touched.  Nothing is asserted: the figures are
+# compared as ratios.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,6 +48,12 @@ if [[ ${1:-} == --inside ]]; then
 	mount -t sysfs sysfs /sys
 	mount -t bpf bpf /sys/fs/bpf
 	mount -t tmpfs -o mode=0755 tmpfs /run
+	# the binaries onto the run's own tmpfs first: the one below hides
+	# /tmp, where tools/bench.sh keeps the copy it measures
+	mkdir -p /run/bench-build/cni
+	cp "$BUILD/bpfnat" /run/bench-build/
+	cp "$BUILD/cni/bpfnat" /run/bench-build/cni/
+	BUILD=/run/bench-build
 	mount -t tmpfs tmpfs /tmp
 	ip link set lo up
 	# tests/lib.sh's outside (198.51.100.0/24 behind up0) and
@@ -125,13 +135,14 @@ fi
 
 # ---- outside ----
 
-rounds=10 networks="bpfnat ptp bridge" json=0
+rounds=10 networks="bpfnat ptp bridge" json=0 check=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	-r) rounds=$2; shift ;;
 	--networks) networks=$2; shift ;;
 	--json) json=1 ;;
-	-h | --help) sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--check) check=1 ;;
+	-h | --help) sed -n '3,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "runtime-start: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -150,10 +161,19 @@ if [[ $(id -u) -ne 0 ]]; then
 	echo "runtime-start: needs root (namespaces)" >&2
 	exit 2
 fi
-for tool in podman tcpdump jq /bin/busybox /usr/lib/cni/ptp "$BUILD/cni/bpfnat"; do
-	command -v "$tool" >/dev/null ||
-		{ echo "runtime-start: $tool missing (tools/deps.sh, make)" >&2; exit 2; }
+# what this machine lacks (exit 3: nothing measured, nothing wrong)
+for tool in podman tcpdump jq /bin/busybox /usr/lib/cni/ptp \
+	    "$BUILD/bpfnat" "$BUILD/cni/bpfnat"; do
+	command -v "$tool" >/dev/null && continue
+	case $tool in
+	podman | tcpdump | jq) echo "$tool is not installed (tools/deps.sh)" ;;
+	/bin/busybox) echo "busybox-static is not installed (tools/deps.sh)" ;;
+	/usr/lib/cni/*) echo "containernetworking-plugins is not installed (tools/deps.sh)" ;;
+	*) echo "$tool missing (make)" ;;
+	esac | sed 's/^/runtime-start: /' >&2
+	exit 3
 done
+[[ $check == 0 ]] || exit 0
 
 read -ra nets <<<"$networks"
 declare -A first=() run=()

@@ -23,8 +23,9 @@
 # network in turn (rotating order) in network, mount and PID namespaces
 # of its own, built fresh: a first run, which brings bpfnat's data path up
 # and fills podman's storage, is not counted; then one counted run.
-# Printed: median and range per network, and each network's median over
-# bpfnat's.  --json prints one object per sample instead:
+# Printed: median and range per network, and the chain's (ptp's) figure
+# over this one, round by round (tools/bench/runtime.jq); --json prints
+# one object per sample instead, for tools/bench.sh:
 #   {"kind":"runtime_start","runtime":"podman","network":N,"round":R,
 #    "first_packet_ms":F,"run_ms":T}
 #
@@ -142,7 +143,7 @@ while [[ $# -gt 0 ]]; do
 	--networks) networks=$2; shift ;;
 	--json) json=1 ;;
 	--check) check=1 ;;
-	-h | --help) sed -n '3,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "runtime-start: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -176,7 +177,7 @@ done
 [[ $check == 0 ]] || exit 0
 
 read -ra nets <<<"$networks"
-declare -A first=() run=()
+lines=""
 for ((r = 1; r <= rounds; r++)); do
 	for ((k = 0; k < ${#nets[@]}; k++)); do
 		n=${nets[$(((k + r - 1) % ${#nets[@]}))]}
@@ -188,39 +189,20 @@ for ((r = 1; r <= rounds; r++)); do
 			exit 1
 		fi
 		read -r f t <<<"$out"
-		first[$n]+="$f " run[$n]+="$t "
+		line=$(printf '{"kind":"runtime_start","runtime":"podman","network":"%s","round":%d,"first_packet_ms":%s,"run_ms":%s}' \
+			"$n" "$r" "$f" "$t")
 		if [[ $json == 1 ]]; then
-			printf '{"kind":"runtime_start","runtime":"podman","network":"%s","round":%d,"first_packet_ms":%s,"run_ms":%s}\n' \
-				"$n" "$r" "$f" "$t"
+			echo "$line"
+		else
+			lines+=$line$'\n'
 		fi
 	done
 done
 [[ $json == 1 ]] && exit 0
 printf '\r\033[K' >&2
 
-median() {	# values...
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-		m = v[(NR + 1) / 2]
-		if (NR % 2 == 0) m = (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.1f\n", m }'
-}
-range() {	# values...
-	printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
-		END { printf "%s..%s", lo, hi }'
-}
-
-# shellcheck disable=SC2086 # the samples, split
-base=$(median ${first[${nets[0]}]})
-printf 'podman run to first packet, %d rounds (%s, %s, %s)\n' "$rounds" \
-	"$(podman --version | awk '{ print $3 }')" "$(date -u +%Y-%m-%d)" \
-	"$(uname -r)"
-printf '  %-8s %9s %14s %6s %9s %14s\n' network "first ms" range \
-	"x ${nets[0]}" "run ms" range
-for n in "${nets[@]}"; do
-	# shellcheck disable=SC2086 # the samples, split
-	f=$(median ${first[$n]}) t=$(median ${run[$n]})
-	# shellcheck disable=SC2086
-	printf '  %-8s %9s %14s %6s %9s %14s\n' "$n" "$f" "$(range ${first[$n]})" \
-		"$(awk -v a="$f" -v b="$base" 'BEGIN { printf "%.2f", a / b }')" \
-		"$t" "$(range ${run[$n]})"
-done
+printf 'podman run to first packet, %d rounds (podman %s, %s, Linux %s)\n' \
+	"$rounds" "$(podman --version | awk '{ print $3 }')" \
+	"$(date -u +%Y-%m-%d)" "$(uname -r)"
+printf '%s' "$lines" |
+	jq -s -r -L "$top/tools/bench" 'include "runtime"; runtime_report'

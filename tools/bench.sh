@@ -4,7 +4,7 @@
 # bpfnat against the kernel's NATs, side by side, on one testbed.
 #
 #   tools/bench.sh [--quick] [--rounds N] [--configs "A B ..."]
-#                  [--no-setup] [--no-cni] [--bpf-stats]
+#                  [--no-setup] [--no-cni] [--no-runtime] [--bpf-stats]
 #
 # Every configuration (limits: gen, veth, route, redirect; competitors:
 # ipt-legacy, ipt-nft, nft; ours: bpfnat-tc, bpfnat-xdp) runs on the same
@@ -23,10 +23,14 @@
 #
 #   --quick      one short round of everything (CI keeps the harness
 #                working with it): about a minute on 2 cores; the full
-#                run (5 rounds) takes about 13 minutes
+#                run (5 rounds) takes about 15 minutes
 #   --no-setup   leave out the container setup times (tools/bench-setup.sh)
 #   --no-cni     leave out CNI ADD and DEL latency, bpfnat's plugin against
 #                ptp + host-local + portmap (tools/bench-cni.sh)
+#   --no-runtime leave out podman run to first packet over bpfnat's
+#                network against ptp's and podman's bridge
+#                (tools/bench/runtime-start.sh; without podman, busybox-static,
+#                the CNI plugins or tcpdump it is skipped, and said so)
 #   --bpf-stats  also measure the run time of the BPF programs in place:
 #                this turns the kernel's BPF statistics (a machine-wide
 #                switch) on for a few seconds, through a file descriptor
@@ -59,7 +63,7 @@ fi
 
 # ---- outside: options, checks, the run, the report ----
 
-QUICK=0 ROUNDS="" CONFIGS="" SETUP=1 CNI=1 BPF_STATS=0
+QUICK=0 ROUNDS="" CONFIGS="" SETUP=1 CNI=1 RUNTIME=1 BPF_STATS=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--quick) QUICK=1 ;;
@@ -67,8 +71,9 @@ while [[ $# -gt 0 ]]; do
 	--configs) CONFIGS=$2; shift ;;
 	--no-setup) SETUP=0 ;;
 	--no-cni) CNI=0 ;;
+	--no-runtime) RUNTIME=0 ;;
 	--bpf-stats) BPF_STATS=1 ;;
-	-h | --help) sed -n '3,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -106,13 +111,13 @@ if [[ $QUICK == 1 ]]; then
 	TABLE_ROUNDS=1
 	export UDP_S=0.3 WARM_S=0.2 RUN_S=1 TABLE_SIZES="1k 10k"
 	export SETUP_SIZES="10" SETUP_IP_N=10 TESTRUN_CALLS=20000
-	CNI_N=10 CNI_COLD=1
+	CNI_N=10 CNI_COLD=1 RUNTIME_ROUNDS=1
 else
 	: "${ROUNDS:=5}"
 	TABLE_ROUNDS=3
 	export UDP_S=1 WARM_S=0.4 RUN_S=2 TABLE_SIZES="1k 100k 1m"
 	export SETUP_SIZES="10 100 1000" SETUP_IP_N=100 TESTRUN_CALLS=200000
-	CNI_N=100 CNI_COLD=3
+	CNI_N=100 CNI_COLD=3 RUNTIME_ROUNDS=10
 fi
 export ROUNDS TABLE_ROUNDS QUICK BPF_STATS
 export CONFIGS=${CONFIGS:-"gen veth route redirect ipt-legacy ipt-nft nft bpfnat-tc bpfnat-xdp"}
@@ -166,6 +171,31 @@ if [[ $SETUP == 1 ]]; then
 			echo "bench: setup time at $n containers failed" >&2
 	done
 	printf '\r\033[K' >&2
+fi
+
+if [[ $RUNTIME == 1 ]]; then
+	# podman run to the container's first packet on the outside, over
+	# bpfnat's network and the standard chains; on this run's copy of
+	# the build (each of its runs copies it off /tmp onto its own tmpfs).
+	# Without podman & co. (exit 3) it is skipped, and the report says so.
+	runtime_skip() {	# REASON
+		printf '\r\033[K' >&2
+		echo "bench: podman run to first packet skipped: $1" >&2
+		jq -cn --arg r "$1" '{kind: "skip", config: "podman-run", reason: $r}' \
+			>>"$WORK/setup.jsonl"
+	}
+	rt=$top/tools/bench/runtime-start.sh
+	if why=$(BUILD=$BUILD "$rt" --check 2>&1); then
+		printf '\r\033[K[runtime] podman run, %d round(s) ...' \
+			"$RUNTIME_ROUNDS" >&2
+		BUILD=$BUILD "$rt" -r "$RUNTIME_ROUNDS" --json \
+			>>"$WORK/setup.jsonl" 2>>"$WORK/runtime.log" ||
+			runtime_skip "failed (logs/runtime.log: $(tail -n1 \
+				"$WORK/runtime.log" 2>/dev/null))"
+		printf '\r\033[K' >&2
+	else
+		runtime_skip "${why#runtime-start: }"
+	fi
 fi
 
 if [[ $CNI == 1 ]]; then

@@ -5,6 +5,7 @@
 # bpfnat's CNI plugin against Debian's standard CNI chains, side by side.
 #
 #   tools/bench/runtime-start.sh [-r ROUNDS] [--networks "N..."] [--json]
+#                                [--check]
 #
 # Networks (default "bpfnat ptp bridge"), each a conflist of podman's CNI
 # backend, host-local over 172.18.0.0/16 in every one:
@@ -22,15 +23,19 @@
 # network in turn (rotating order) in network, mount and PID namespaces
 # of its own, built fresh: a first run, which brings bpfnat's data path up
 # and fills podman's storage, is not counted; then one counted run.
-# Printed: median and range per network, and each network's median over
-# bpfnat's.  --json prints one object per sample instead:
+# Printed: median and range per network, and the chain's (ptp's) figure
+# over this one, round by round (tools/bench/runtime.jq); --json prints
+# one object per sample instead, for tools/bench.sh:
 #   {"kind":"runtime_start","runtime":"podman","network":N,"round":R,
 #    "first_packet_ms":F,"run_ms":T}
 #
 # Needs podman, busybox-static, containernetworking-plugins, tcpdump
-# (tools/deps.sh).  All of it runs on tmpfs in the run's namespaces: the
-# machine's root namespace, its firewall and its storage are never
-# touched.  Nothing is asserted: the figures are compared as ratios.
+# (tools/deps.sh); BUILD (default build) has bpfnat and cni/bpfnat.
+# Without them it says what is missing and exits 3; --check only checks
+# (tools/bench.sh skips the piece on 3).  All of it runs on tmpfs in the
+# run's namespaces: the machine's root namespace, its firewall and its
+# storage are never touched.  Nothing is asserted: the figures are
+# compared as ratios.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,6 +49,12 @@ if [[ ${1:-} == --inside ]]; then
 	mount -t sysfs sysfs /sys
 	mount -t bpf bpf /sys/fs/bpf
 	mount -t tmpfs -o mode=0755 tmpfs /run
+	# the binaries onto the run's own tmpfs first: the one below hides
+	# /tmp, where tools/bench.sh keeps the copy it measures
+	mkdir -p /run/bench-build/cni
+	cp "$BUILD/bpfnat" /run/bench-build/
+	cp "$BUILD/cni/bpfnat" /run/bench-build/cni/
+	BUILD=/run/bench-build
 	mount -t tmpfs tmpfs /tmp
 	ip link set lo up
 	# tests/lib.sh's outside (198.51.100.0/24 behind up0) and
@@ -125,13 +136,14 @@ fi
 
 # ---- outside ----
 
-rounds=10 networks="bpfnat ptp bridge" json=0
+rounds=10 networks="bpfnat ptp bridge" json=0 check=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	-r) rounds=$2; shift ;;
 	--networks) networks=$2; shift ;;
 	--json) json=1 ;;
-	-h | --help) sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--check) check=1 ;;
+	-h | --help) sed -n '3,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "runtime-start: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -150,13 +162,22 @@ if [[ $(id -u) -ne 0 ]]; then
 	echo "runtime-start: needs root (namespaces)" >&2
 	exit 2
 fi
-for tool in podman tcpdump jq /bin/busybox /usr/lib/cni/ptp "$BUILD/cni/bpfnat"; do
-	command -v "$tool" >/dev/null ||
-		{ echo "runtime-start: $tool missing (tools/deps.sh, make)" >&2; exit 2; }
+# what this machine lacks (exit 3: nothing measured, nothing wrong)
+for tool in podman tcpdump jq /bin/busybox /usr/lib/cni/ptp \
+	    "$BUILD/bpfnat" "$BUILD/cni/bpfnat"; do
+	command -v "$tool" >/dev/null && continue
+	case $tool in
+	podman | tcpdump | jq) echo "$tool is not installed (tools/deps.sh)" ;;
+	/bin/busybox) echo "busybox-static is not installed (tools/deps.sh)" ;;
+	/usr/lib/cni/*) echo "containernetworking-plugins is not installed (tools/deps.sh)" ;;
+	*) echo "$tool missing (make)" ;;
+	esac | sed 's/^/runtime-start: /' >&2
+	exit 3
 done
+[[ $check == 0 ]] || exit 0
 
 read -ra nets <<<"$networks"
-declare -A first=() run=()
+lines=""
 for ((r = 1; r <= rounds; r++)); do
 	for ((k = 0; k < ${#nets[@]}; k++)); do
 		n=${nets[$(((k + r - 1) % ${#nets[@]}))]}
@@ -168,39 +189,20 @@ for ((r = 1; r <= rounds; r++)); do
 			exit 1
 		fi
 		read -r f t <<<"$out"
-		first[$n]+="$f " run[$n]+="$t "
+		line=$(printf '{"kind":"runtime_start","runtime":"podman","network":"%s","round":%d,"first_packet_ms":%s,"run_ms":%s}' \
+			"$n" "$r" "$f" "$t")
 		if [[ $json == 1 ]]; then
-			printf '{"kind":"runtime_start","runtime":"podman","network":"%s","round":%d,"first_packet_ms":%s,"run_ms":%s}\n' \
-				"$n" "$r" "$f" "$t"
+			echo "$line"
+		else
+			lines+=$line$'\n'
 		fi
 	done
 done
 [[ $json == 1 ]] && exit 0
 printf '\r\033[K' >&2
 
-median() {	# values...
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-		m = v[(NR + 1) / 2]
-		if (NR % 2 == 0) m = (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.1f\n", m }'
-}
-range() {	# values...
-	printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
-		END { printf "%s..%s", lo, hi }'
-}
-
-# shellcheck disable=SC2086 # the samples, split
-base=$(median ${first[${nets[0]}]})
-printf 'podman run to first packet, %d rounds (%s, %s, %s)\n' "$rounds" \
-	"$(podman --version | awk '{ print $3 }')" "$(date -u +%Y-%m-%d)" \
-	"$(uname -r)"
-printf '  %-8s %9s %14s %6s %9s %14s\n' network "first ms" range \
-	"x ${nets[0]}" "run ms" range
-for n in "${nets[@]}"; do
-	# shellcheck disable=SC2086 # the samples, split
-	f=$(median ${first[$n]}) t=$(median ${run[$n]})
-	# shellcheck disable=SC2086
-	printf '  %-8s %9s %14s %6s %9s %14s\n' "$n" "$f" "$(range ${first[$n]})" \
-		"$(awk -v a="$f" -v b="$base" 'BEGIN { printf "%.2f", a / b }')" \
-		"$t" "$(range ${run[$n]})"
-done
+printf 'podman run to first packet, %d rounds (podman %s, %s, Linux %s)\n' \
+	"$rounds" "$(podman --version | awk '{ print $3 }')" \
+	"$(date -u +%Y-%m-%d)" "$(uname -r)"
+printf '%s' "$lines" |
+	jq -s -r -L "$top/tools/bench" 'include "runtime"; runtime_report'

@@ -13,6 +13,7 @@
 # hop).  Forwarding cost per packet = 1/pps(config) - 1/pps(l0), in ns.
 
 include "cni";	# CNI latency (tools/bench/cni.jq; jq -L tools/bench)
+include "runtime";	# podman run to first packet (tools/bench/runtime.jq)
 
 def median:
 	sort | if length == 0 then null
@@ -145,6 +146,10 @@ def idx($list): . as $v | ($list | index($v)) // 99;
 	] | sort_by(.containers, .method),
 
 	cni: ($all | cni_summary),
+
+	# by network: first_packet_ms and run_ms over rounds, x_first and
+	# x_run the chain's (ptp's) figure / this one, round by round
+	runtime_start: ($all | runtime_summary),
 
 	testrun: [$all[] | select(.kind == "testrun") |
 		  {prog: (.prog | split("/") | last), dir, ns_median, ns_mean, calls, retval}],

@@ -5,6 +5,7 @@
 #   jq -L tools/bench -r --arg base CONFIG -f table.jq results.json
 
 include "cni";	# the CNI latency table (tools/bench/cni.jq; jq -L tools/bench)
+include "runtime";	# podman run to first packet (tools/bench/runtime.jq)
 
 def n0: if . == null then "-" else (round | tostring) end;
 def n1: if . == null then "-" else ((. * 10 | round) / 10 | tostring) end;
@@ -156,6 +157,20 @@ else empty end),
 	"first ADD in a fresh host (bpfnat's brings the data path up).  p99 by nearest rank;",
 	"x chain: the chain's figure / this one",
 	(.cni | cni_table)
+else empty end),
+([.skipped[] | select(.config == "podman-run")] | first // null) as $rt_skip |
+(if (.runtime_start // [] | length) > 0 then
+	"",
+	"podman run to first packet, ms: podman run --rm -p 8080:80 of a busybox ping, from",
+	"podman's start to the echo request on the outside (first packet) and to podman's exit",
+	"(podman run); over bpfnat's CNI network, ptp + host-local + portmap, and podman's bridge",
+	"network, each round every network in turn in fresh namespaces (a first run not counted);",
+	"x ptp: ptp's figure / this one, round by round",
+	(.runtime_start | runtime_table),
+	(if $rt_skip != null then "  then \($rt_skip.reason)" else empty end)
+elif $rt_skip != null then
+	"",
+	"podman run to first packet: skipped: \($rt_skip.reason)"
 else empty end),
 (if (.testrun | length) > 0 then
 	"",

@@ -465,11 +465,18 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 	return STAT_SNAT;
 }
 
+/* To an excluded network (not the SNAT address, which may lie in one). */
+static __always_inline bool to_excluded(const struct bpfnat_config *cfg,
+					const struct pkt *p)
+{
+	return p->key.daddr != cfg->snat_addr && is_excluded(p->key.daddr);
+}
+
 /*
  * What bpfnat cannot translate (other IP protocols, ICMP queries but echo)
  * goes to the host's stack when it is for the host or routed elsewhere,
  * but never out of the uplink with a container's address: there it is
- * dropped and counted.
+ * dropped and counted.  (To an excluded network it is routed, as it is.)
  */
 static __always_inline int container_untranslated(void *ctx, struct pkt *p,
 						  const struct bpfnat_config *cfg,
@@ -477,7 +484,7 @@ static __always_inline int container_untranslated(void *ctx, struct pkt *p,
 {
 	struct bpf_fib_lookup fib = {};
 
-	if (p->key.daddr == cfg->snat_addr || is_excluded(p->key.daddr))
+	if (p->key.daddr == cfg->snat_addr)
 		return STAT_PASS;
 	if (route_outside(ctx, p, cfg, &fib, xdp) == ROUTE_STACK)
 		return STAT_PASS;
@@ -522,21 +529,23 @@ static __always_inline int from_container(void *ctx, struct pkt *p,
 	case IPPROTO_ICMP:
 		if (!p->l4 || p->icmp_type == ICMP_ECHO)
 			break;
+		/* to an excluded network, an echo reply, an error about
+		 * its packet, anything: routed as it is
+		 */
+		if (to_excluded(cfg, p))
+			break;
 		if (icmp_is_error(p->icmp_type) &&
-		    p->key.daddr != cfg->snat_addr) {
-			/* about an excluded network's packet: routed back
-			 * as it is, there is nothing to translate
-			 */
-			if (is_excluded(p->key.daddr))
-				break;
+		    p->key.daddr != cfg->snat_addr)
 			return container_icmp_error(ctx, p, cfg, xdp);
-		}
 		return container_untranslated(ctx, p, cfg, xdp);
 	default:
+		if (to_excluded(cfg, p))
+			break;
 		return container_untranslated(ctx, p, cfg, xdp);
 	}
-	/* One call for TCP, UDP and echo: inlined once, and the verifier
-	 * walks one copy of the NAT path, not one per protocol.
+	/* One call for TCP, UDP, echo and what is routed un-NATed: inlined
+	 * once, and the verifier walks one copy of the NAT path, not one
+	 * per protocol.
 	 */
 	return container_to_outside(ctx, p, cfg, xdp);
 }

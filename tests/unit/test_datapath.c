@@ -283,18 +283,26 @@ UNIT_TEST(excluded_destination_routed_unchanged)
 	ASSERT_EQ(env_stat(&e, STAT_ROUTED), 1, "routed counter");
 	ASSERT_EQ(env_stat(&e, STAT_SNAT), 0, "not NATed");
 
-	/* and so are ICMP errors about its packets, and later fragments */
-	s = env_spec_from(&e, false, IPPROTO_ICMP, e.far, 0, 0);
+	/* and so are echo replies, ICMP errors about its packets, other
+	 * protocols and later fragments
+	 */
+	s = env_spec_from(&e, false, IPPROTO_ICMP, e.far, 0, 7);
+	s.icmp_type = ICMP_ECHOREPLY;
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "echo reply: routed");
 	s.icmp_type = ICMP_DEST_UNREACH;
 	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "ICMP error: routed");
 	ASSERT_EQ(pkt_ip(r.out)->saddr, e.a, "ICMP error: its own source");
+	s = env_spec_from(&e, false, 47, e.far, 0, 0);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "GRE: routed");
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.far, 5000, 53);
 	s.frag = 100;
 	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "later fragment: routed");
 	ASSERT_EQ(pkt_ip(r.out)->saddr, e.a, "later fragment: its own source");
-	ASSERT_EQ(env_stat(&e, STAT_ROUTED), 3, "all routed");
+	ASSERT_EQ(env_stat(&e, STAT_ROUTED), 5, "all routed");
 	ASSERT_EQ(env_flows(&e), 0, "still no flow");
 }
 

@@ -8,8 +8,12 @@
  *                   another container -> redirect into its namespace;
  *                   the outside -> SNAT to the uplink address, and ICMP
  *                   errors about replies translated;
- *                   the host, excluded or unhandled -> the stack.
+ *                   an excluded network via the uplink -> routed there,
+ *                   un-NATed;
+ *                   the host, excluded elsewhere or unhandled -> the stack.
  *   from_uplink     a packet arriving from the outside:
+ *                   from an excluded network to a container's address ->
+ *                   routed into it, un-NATed;
  *                   reply of a NATed flow, a later fragment of one, or an
  *                   ICMP error about one -> reverse NAT, redirect into the
  *                   container; to a published port -> DNAT, a flow of
@@ -268,6 +272,44 @@ static __always_inline int container_hairpin(void *ctx, struct pkt *p,
 }
 
 /*
+ * Container -> an excluded network (a cluster's other nodes' pods): when
+ * the FIB says the uplink, routed there as it is, with the host's
+ * forwarding on or off; elsewhere, the stack's.  (The FIB is asked from
+ * the SNAT address, as for a new flow: only a policy rule on the source
+ * could tell the difference.)
+ */
+static __always_inline int container_routed(void *ctx, struct pkt *p,
+					    const struct bpfnat_config *cfg,
+					    struct bpf_fib_lookup *fib,
+					    const bool xdp)
+{
+	struct rewrite rw = {};	/* routed, not translated */
+	int route;
+
+	route = route_outside(ctx, p, cfg, fib, xdp);
+	if (route == ROUTE_STACK)
+		return STAT_PASS;
+	if (route == ROUTE_TOO_BIG) {
+		if (!(p->ip->frag_off & bpf_htons(IP_DF)))
+			return STAT_DROP_MTU;
+		return answer_container(ctx, p, cfg, STAT_DROP_MTU,
+					ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+					fib->mtu_result, xdp);
+	}
+	if (p->ip->ttl <= 1)
+		return answer_container(ctx, p, cfg, STAT_DROP_TTL,
+					ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
+					xdp);
+	if (xdp && (route != ROUTE_UPLINK || !xdp_can_send(fib->ifindex)))
+		return STAT_TO_TC;
+	p->redirect = redirect_uplink(route, fib, cfg, xdp);
+	__builtin_memcpy(rw.dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(rw.smac, fib->smac, ETH_ALEN);
+	packet_rewrite(ctx, p, &rw, xdp);
+	return STAT_ROUTED;
+}
+
+/*
  * Container -> outside.  An established flow is recognised by its tuple
  * and checked against the veth it came from; a new flow must come from
  * its container's own address, must not be excluded, and must be routed
@@ -303,7 +345,7 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 		if (!source_endpoint(p))
 			return STAT_DROP_SPOOFED;
 		if (is_excluded(p->key.daddr))
-			return STAT_PASS;
+			return container_routed(ctx, p, cfg, fib, xdp);
 	}
 
 	if (f)
@@ -423,11 +465,18 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 	return STAT_SNAT;
 }
 
+/* To an excluded network (not the SNAT address, which may lie in one). */
+static __always_inline bool to_excluded(const struct bpfnat_config *cfg,
+					const struct pkt *p)
+{
+	return p->key.daddr != cfg->snat_addr && is_excluded(p->key.daddr);
+}
+
 /*
  * What bpfnat cannot translate (other IP protocols, ICMP queries but echo)
  * goes to the host's stack when it is for the host or routed elsewhere,
  * but never out of the uplink with a container's address: there it is
- * dropped and counted.
+ * dropped and counted.  (To an excluded network it is routed, as it is.)
  */
 static __always_inline int container_untranslated(void *ctx, struct pkt *p,
 						  const struct bpfnat_config *cfg,
@@ -435,7 +484,7 @@ static __always_inline int container_untranslated(void *ctx, struct pkt *p,
 {
 	struct bpf_fib_lookup fib = {};
 
-	if (p->key.daddr == cfg->snat_addr || is_excluded(p->key.daddr))
+	if (p->key.daddr == cfg->snat_addr)
 		return STAT_PASS;
 	if (route_outside(ctx, p, cfg, &fib, xdp) == ROUTE_STACK)
 		return STAT_PASS;
@@ -480,15 +529,23 @@ static __always_inline int from_container(void *ctx, struct pkt *p,
 	case IPPROTO_ICMP:
 		if (!p->l4 || p->icmp_type == ICMP_ECHO)
 			break;
+		/* to an excluded network, an echo reply, an error about
+		 * its packet, anything: routed as it is
+		 */
+		if (to_excluded(cfg, p))
+			break;
 		if (icmp_is_error(p->icmp_type) &&
 		    p->key.daddr != cfg->snat_addr)
 			return container_icmp_error(ctx, p, cfg, xdp);
 		return container_untranslated(ctx, p, cfg, xdp);
 	default:
+		if (to_excluded(cfg, p))
+			break;
 		return container_untranslated(ctx, p, cfg, xdp);
 	}
-	/* One call for TCP, UDP and echo: inlined once, and the verifier
-	 * walks one copy of the NAT path, not one per protocol.
+	/* One call for TCP, UDP, echo and what is routed un-NATed: inlined
+	 * once, and the verifier walks one copy of the NAT path, not one
+	 * per protocol.
 	 */
 	return container_to_outside(ctx, p, cfg, xdp);
 }
@@ -713,6 +770,32 @@ static __always_inline int uplink_bound(void *ctx, struct pkt *p,
 }
 
 /*
+ * From an excluded network (in a cluster, another node's pods) to a
+ * container's own address: routed straight into it, as the host's routing
+ * would, but without its stack, so with its forwarding off too.  The
+ * container's answers go back un-NATed for the same exclusion.  CONTINUE
+ * for the rest: the host's addresses in the pool (the gateway's), other
+ * sources, a TTL the stack must answer.
+ */
+static __always_inline int uplink_to_container(void *ctx, struct pkt *p,
+					       struct rewrite *rw,
+					       const bool xdp)
+{
+	const struct endpoint *ep;
+
+	ep = bpf_map_lookup_elem(&endpoints, &p->key.daddr);
+	if (!ep || !is_excluded(p->key.saddr) || p->ip->ttl <= 1)
+		return CONTINUE;
+	if (xdp && !xdp_can_send(ep->ifindex))
+		return STAT_TO_TC;
+	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
+	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
+	p->redirect = redirect_container(ep, xdp);
+	packet_rewrite(ctx, p, rw, xdp);	/* rw->nat is 0 */
+	return STAT_ROUTED;
+}
+
+/*
  * Outside -> container: the answer of a NATed flow, reverse NATed, and a
  * published port's packets, DNATed.
  */
@@ -729,6 +812,11 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 
 	if (!cfg)
 		return STAT_PASS;
+	if (in_pool(cfg, p->key.daddr)) {
+		ret = uplink_to_container(ctx, p, &rw, xdp);
+		if (ret != CONTINUE)
+			return ret;
+	}
 	if (p->key.daddr != cfg->snat_addr) {
 		/* the host's other addresses have published ports only */
 		if (!p->l4 || p->is_fragment ||

@@ -514,6 +514,10 @@ _Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
 	X(MONITOR_LOST,		"monitor_lost")	/* not a packet: an event
 						 * `bpfnat monitor`'s full
 						 * ring had no room for
+						 */ \
+	X(ROUTED,		"routed")	/* container to or from an
+						 * excluded network via
+						 * the uplink, un-NATed
 						 */
 
 /*
@@ -559,7 +563,8 @@ enum redirect_kind {
  * drops began (a counter keeps its slot).
  */
 #define STAT_LATE_NON_DROPS	((1ULL << STAT_DNAT) | (1ULL << STAT_HAIRPIN) | \
-				 (1ULL << STAT_MONITOR_LOST))
+				 (1ULL << STAT_MONITOR_LOST) | \
+				 (1ULL << STAT_ROUTED))
 #define STAT_IS_DROP(id)	((id) > STAT_PASS && \
 				 !((1ULL << (id)) & STAT_LATE_NON_DROPS))
 

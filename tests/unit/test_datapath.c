@@ -252,12 +252,16 @@ UNIT_TEST(port_range_exhaustion)
 	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "other destination");
 }
 
-UNIT_TEST(excluded_destination_not_natted)
+/*
+ * An excluded network via the uplink (a cluster's other nodes' pods) is
+ * routed there by the data path as it is: a router's rewrite, no flow.
+ */
+UNIT_TEST(excluded_destination_routed_unchanged)
 {
 	struct env_opts o = { .exclude = "203.0.113.0/24" };
+	uint8_t pkt[PKT_MAX], expect[PKT_MAX];
 	struct env e;
 	struct run r;
-	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;
 	size_t len;
 
@@ -265,11 +269,98 @@ UNIT_TEST(excluded_destination_not_natted)
 		return;
 	s = env_spec_from(&e, false, IPPROTO_TCP, e.far, 40000, 80);
 	len = env_send(&e, e.ifindex_ha, &s, pkt, &r);
-	ASSERT_EQ(r.verdict, TC_ACT_OK, "passed to the stack");
-	ASSERT_MEM_EQ(r.out, pkt, len, "unchanged");
-	ASSERT_EQ(r.redirect.count, 0, "no redirect");
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "verdict");
+	ASSERT_EQ(r.redirect.kind, REDIRECT_EGRESS, "redirect kind");
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_up, "out of the uplink");
+	s.ttl = 63;
+	memcpy(s.dmac, e.mac_gw, ETH_ALEN);
+	memcpy(s.smac, e.mac_up, ETH_ALEN);
+	pkt_build(&s, expect);
+	ASSERT_EQ(r.out_len, len, "length");
+	ASSERT_MEM_EQ(r.out, expect, len, "bytes = a router's rewrite");
+	ASSERT_TRUE(pkt_ip_csum_ok(r.out), "IP checksum");
 	ASSERT_EQ(env_flows(&e), 0, "no flow");
-	ASSERT_EQ(env_stat(&e, STAT_PASS), 1, "passed counter");
+	ASSERT_EQ(env_stat(&e, STAT_ROUTED), 1, "routed counter");
+	ASSERT_EQ(env_stat(&e, STAT_SNAT), 0, "not NATed");
+
+	/* and so are echo replies, ICMP errors about its packets, other
+	 * protocols and later fragments
+	 */
+	s = env_spec_from(&e, false, IPPROTO_ICMP, e.far, 0, 7);
+	s.icmp_type = ICMP_ECHOREPLY;
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "echo reply: routed");
+	s.icmp_type = ICMP_DEST_UNREACH;
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "ICMP error: routed");
+	ASSERT_EQ(pkt_ip(r.out)->saddr, e.a, "ICMP error: its own source");
+	s = env_spec_from(&e, false, 47, e.far, 0, 0);
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "GRE: routed");
+	s = env_spec_from(&e, false, IPPROTO_UDP, e.far, 5000, 53);
+	s.frag = 100;
+	env_send(&e, e.ifindex_ha, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "later fragment: routed");
+	ASSERT_EQ(pkt_ip(r.out)->saddr, e.a, "later fragment: its own source");
+	ASSERT_EQ(env_stat(&e, STAT_ROUTED), 5, "all routed");
+	ASSERT_EQ(env_flows(&e), 0, "still no flow");
+}
+
+/*
+ * From an excluded network to a container's own address: routed straight
+ * into it, un-NATed.  From anywhere else, or to the gateway, it is the
+ * host's as before.
+ */
+UNIT_TEST(excluded_source_routed_into_the_container)
+{
+	struct env_opts o = { .exclude = "203.0.113.0/24" };
+	uint8_t pkt[PKT_MAX], expect[PKT_MAX];
+	struct env e;
+	struct run r;
+	struct pkt_spec s;
+	size_t len;
+
+	if (!env_setup(&e, &o))
+		return;
+	s = env_spec_reply(&e, IPPROTO_TCP, e.far, 40000, 80);
+	s.daddr = e.a;
+	s.tcp_flags = TCPF_SYN;
+	len = env_receive(&e, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "verdict");
+	ASSERT_EQ(r.redirect.kind, REDIRECT_PEER, "redirect kind");
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "into a's namespace");
+	s.ttl = 63;
+	memcpy(s.dmac, e.mac_ca, ETH_ALEN);
+	memcpy(s.smac, e.mac_ha, ETH_ALEN);
+	pkt_build(&s, expect);
+	ASSERT_EQ(r.out_len, len, "length");
+	ASSERT_MEM_EQ(r.out, expect, len, "bytes = a router's rewrite");
+	ASSERT_TRUE(pkt_ip_csum_ok(r.out), "IP checksum");
+	ASSERT_EQ(env_stat(&e, STAT_ROUTED), 1, "routed counter");
+	ASSERT_EQ(env_flows(&e), 0, "no flow");
+
+	s = env_spec_reply(&e, IPPROTO_ICMP, e.far, 7, 0);
+	s.daddr = e.b;
+	s.icmp_type = ICMP_ECHO;
+	env_receive(&e, &s, pkt, &r);
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_hb, "a ping into b's");
+
+	/* not from an excluded network, to the gateway, TTL 1: the host's */
+	s = env_spec_reply(&e, IPPROTO_TCP, e.remote, 40000, 80);
+	s.daddr = e.a;
+	len = env_receive(&e, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_OK, "another source: the stack's");
+	ASSERT_MEM_EQ(r.out, pkt, len, "unchanged");
+	s = env_spec_reply(&e, IPPROTO_ICMP, e.far, 7, 0);
+	s.daddr = e.gw;
+	s.icmp_type = ICMP_ECHO;
+	env_receive(&e, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_OK, "the gateway: the host's");
+	s.daddr = e.a;
+	s.ttl = 1;
+	env_receive(&e, &s, pkt, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_OK, "TTL 1: the stack answers");
+	ASSERT_EQ(env_stat(&e, STAT_ROUTED), 2, "only those routed");
 }
 
 UNIT_TEST(traffic_to_the_host_passes)

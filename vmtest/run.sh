@@ -29,6 +29,7 @@
 #   VMTEST_APPEND   more kernel command line
 #   SHELL_IN_GUEST=1         same as --shell
 #   TEST_TIMEOUT    passed on to tests/run.sh in the guest
+#   FUZZ_PACKETS    passed on to the unit tests' fuzz (default there: 1M)
 #
 # Prints PASS/FAIL per suite and for kernel splats, then "vmtest: N passed,
 # N failed"; exits 1 on any failure, 2 on a usage or setup error.
@@ -170,6 +171,7 @@ fi
 	printf 'SUITES=%q\n' "${suites[*]}"
 	printf 'ARGS=%q\n' "${args[*]+$(printf '%q ' "${args[@]}")}"
 	printf 'TEST_TIMEOUT=%q\n' "${TEST_TIMEOUT:-}"
+	printf 'FUZZ_PACKETS=%q\n' "${FUZZ_PACKETS:-}"
 	printf 'TERM=%q ROWS=%q COLS=%q\n' "${TERM:-dumb}" "$rows" "$cols"
 } >"$results/job"
 : >"$results/guest.log"

@@ -67,7 +67,7 @@ test_traceroute_and_tracepath() {
 	world_up
 	far_add
 	local hops
-	hops=$(in_ns a traceroute -n -q1 -w2 -m5 203.0.113.2 | tail -n +2 |
+	hops=$(in_ns a traceroute -n -q1 -w5 -m5 203.0.113.2 | tail -n +2 |
 		awk '{ print $2 }' | tr '\n' ' ')
 	assert_eq "$hops" "172.18.0.1 198.51.100.2 203.0.113.2 " \
 		"traceroute's hops"

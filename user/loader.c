@@ -641,6 +641,12 @@ static int up_sock_attach(struct up *u)
 
 static int sweep_start(struct bpfnat_bpf *skel)
 {
+	/* what ct_sweep_start() returns, by the step that refused */
+	static const char *const step[] = {
+		[1] = "no ct_sweep entry", [2] = "bpf_timer_init refused",
+		[3] = "bpf_timer_set_callback refused",
+		[4] = "bpf_timer_start refused",
+	};
 	char pkt[ETH_HLEN] = {};
 	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
 			    .data_size_in = sizeof(pkt), .repeat = 1);
@@ -650,7 +656,9 @@ static int sweep_start(struct bpfnat_bpf *skel)
 				     &opts);
 	if (err || opts.retval) {
 		pr_warn("up: start conntrack expiry: %s",
-			err ? strerror(errno) : "timer refused");
+			err ? strerror(errno) :
+			opts.retval < sizeof(step) / sizeof(step[0]) ?
+			step[opts.retval] : "timer refused");
 		return err ? -errno : -EINVAL;
 	}
 	return 0;

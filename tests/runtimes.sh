@@ -3,7 +3,14 @@
 # What the suites of real runtimes (tests/e2e/podman.sh, containerd.sh)
 # share, sourced by them after tests/lib.sh: a busybox rootfs (no image
 # can be pulled), a CNI world whose state is all on the sandbox's tmpfs,
-# a host that cannot forward, and the check that nothing is left.
+# a host that cannot forward, podman's configuration for the sandbox, the
+# check that nothing is left.
+#
+# tools/bench/runtime-start.sh sources it too, for the same world in its
+# own namespaces (cni_world, net_conf, podman_conf): so what the podman
+# suite and the bench run podman in is written once, here.  Of this file
+# the bench uses only what asserts nothing; the checks below are the
+# suites'.
 #
 # The kernel here does not forward (ip_forward 0, FORWARD policy DROP):
 # whatever crosses between a container and the outside, bpfnat carried.
@@ -40,6 +47,35 @@ cni_world() {
 	rootfs_make
 	sysctl -qw net.ipv4.ip_forward=0
 	iptables -P FORWARD DROP
+}
+
+# podman_conf: podman configured for CNI (the README's containers.conf)
+# and for the sandbox, its configuration on tmpfs over /etc/containers
+# (the machine's policy.json, podman's trust policy, carried over).
+podman_conf() {
+	cp /etc/containers/policy.json /tmp/policy.json
+	mount -t tmpfs -o mode=0755 tmpfs /etc/containers
+	mv /tmp/policy.json /etc/containers/
+	# [network]: the README's; default_ulimits: within the sandbox's
+	# hard limits (podman's default raises them, which needs
+	# CAP_SYS_RESOURCE); no systemd here: cgroupfs and a file of events
+	cat >/etc/containers/containers.conf <<-EOF
+	[containers]
+	default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+	[network]
+	network_backend = "cni"
+	[engine]
+	cgroup_manager = "cgroupfs"
+	events_logger = "file"
+	EOF
+	# its storage on the tmpfs /run and /var/lib, as plain directories
+	# (vfs)
+	cat >/etc/containers/storage.conf <<-EOF
+	[storage]
+	driver = "vfs"
+	runroot = "/run/containers/storage"
+	graphroot = "/var/lib/containers/storage"
+	EOF
 }
 
 # net_conf FILE CNIVERSION [JQ-FILTER]: the conflist of $NET in FILE, as

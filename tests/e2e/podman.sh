@@ -14,31 +14,10 @@ source "$BPFNAT_TOP/tests/runtimes.sh"
 runtime_needed podman
 
 # podman_world [CNIVERSION [JQ-FILTER]]: cni_world, podman configured for
-# CNI (the README's containers.conf, and what the sandbox needs besides),
-# and the network $NET.
+# CNI and the sandbox (podman_conf), and the network $NET.
 podman_world() {
 	cni_world
-	cp /etc/containers/policy.json /tmp/policy.json
-	mount -t tmpfs -o mode=0755 tmpfs /etc/containers
-	mv /tmp/policy.json /etc/containers/
-	# [network]: the README's; default_ulimits: within the sandbox's
-	# hard limits (podman's default raises them, which needs
-	# CAP_SYS_RESOURCE); no systemd here: cgroupfs and a file of events
-	cat >/etc/containers/containers.conf <<-EOF
-	[containers]
-	default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-	[network]
-	network_backend = "cni"
-	[engine]
-	cgroup_manager = "cgroupfs"
-	events_logger = "file"
-	EOF
-	cat >/etc/containers/storage.conf <<-EOF
-	[storage]
-	driver = "vfs"
-	runroot = "/run/containers/storage"
-	graphroot = "/var/lib/containers/storage"
-	EOF
+	podman_conf
 	net_conf "/etc/cni/net.d/$NET.conflist" "${1:-0.4.0}" "${2:-.}"
 }
 

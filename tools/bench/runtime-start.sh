@@ -58,7 +58,8 @@ if [[ ${1:-} == --inside ]]; then
 	mount -t tmpfs tmpfs /tmp
 	ip link set lo up
 	# tests/lib.sh's outside (198.51.100.0/24 behind up0) and
-	# tests/runtimes.sh's CNI world, podman as tests/e2e/podman.sh has it
+	# tests/runtimes.sh's CNI world, podman configured by the same
+	# podman_conf as tests/e2e/podman.sh
 	export BPFNAT=$BUILD/bpfnat BPFNAT_BUILD=$BUILD BPFNAT_MODE=tc
 	# shellcheck source=tests/lib.sh
 	source "$top/tests/lib.sh"
@@ -67,24 +68,7 @@ if [[ ${1:-} == --inside ]]; then
 	NET=$net LEASES=/var/lib/cni/networks/$net
 	cni_world
 	iptables -P FORWARD ACCEPT	# the kernel's chains forward
-	cp /etc/containers/policy.json /tmp/policy.json
-	mount -t tmpfs -o mode=0755 tmpfs /etc/containers
-	mv /tmp/policy.json /etc/containers/
-	cat >/etc/containers/containers.conf <<-EOF
-	[containers]
-	default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-	[network]
-	network_backend = "cni"
-	[engine]
-	cgroup_manager = "cgroupfs"
-	events_logger = "file"
-	EOF
-	cat >/etc/containers/storage.conf <<-EOF
-	[storage]
-	driver = "vfs"
-	runroot = "/run/containers/storage"
-	graphroot = "/var/lib/containers/storage"
-	EOF
+	podman_conf
 	ipam='{type: "host-local", ranges: [[{subnet: "172.18.0.0/16",
 		gateway: "172.18.0.1"}]], routes: [{dst: "0.0.0.0/0"}]}'
 	conf=/etc/cni/net.d/$net.conflist

@@ -123,6 +123,36 @@ said_addr_and_peer() {
 		"the outside sees the SNAT address"
 }
 
+# parallel_containers N RUNNER...: N containers at once, the Kth
+# `RUNNER... /bin/sh -c "$SAY_ADDR_AND_PEER"` with "{}" in RUNNER's
+# arguments standing for K (a container's name: c{}), its output in
+# /tmp/par/K.out and .err; each ran, said an address of the pool and the
+# SNAT address (echo_peer out 7000 listening), and the N addresses are
+# distinct.
+parallel_containers() {
+	local n=$1 i arg run pids=()
+	shift
+	mkdir /tmp/par
+	for ((i = 1; i <= n; i++)); do
+		run=()
+		for arg; do
+			run+=("${arg//\{\}/$i}")
+		done
+		"${run[@]}" /bin/sh -c "$SAY_ADDR_AND_PEER" \
+			>"/tmp/par/$i.out" 2>"/tmp/par/$i.err" &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" ||
+			fail "container $((i + 1)) failed: $(cat "/tmp/par/$((i + 1)).err")"
+	done
+	for ((i = 1; i <= n; i++)); do
+		said_addr_and_peer "$(cat "/tmp/par/$i.out")"
+	done
+	assert_eq "$(awk 'FNR == 1' /tmp/par/*.out | sort -u | wc -l)" "$n" \
+		"$n distinct addresses"
+}
+
 # What bpfnat and the kernel counted: bpfnat SNATed, in the conflist's
 # mode; the kernel's FORWARD chain (policy DROP) saw no packet, not even
 # to drop it.

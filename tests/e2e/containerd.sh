@@ -69,22 +69,7 @@ test_outside_through_snat() {
 test_ten_in_parallel() {
 	containerd_world
 	echo_peer out 7000
-	local i pids=()
-	mkdir /tmp/par
-	for ((i = 1; i <= 10; i++)); do
-		crun_ --rm -- "c$i" /bin/sh -c "$SAY_ADDR_AND_PEER" \
-			>"/tmp/par/$i.out" 2>"/tmp/par/$i.err" &
-		pids+=($!)
-	done
-	for i in "${!pids[@]}"; do
-		wait "${pids[$i]}" ||
-			fail "container $((i + 1)) failed: $(cat "/tmp/par/$((i + 1)).err")"
-	done
-	for ((i = 1; i <= 10; i++)); do
-		said_addr_and_peer "$(cat "/tmp/par/$i.out")"
-	done
-	assert_eq "$(awk 'FNR == 1' /tmp/par/*.out | sort -u | wc -l)" 10 \
-		"10 distinct addresses"
+	parallel_containers 10 crun_ --rm -- 'c{}'
 	no_attachment_left
 }
 

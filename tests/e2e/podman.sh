@@ -116,22 +116,7 @@ test_detached_rm_on_exit() {
 test_twenty_in_parallel() {
 	podman_world
 	echo_peer out 7000
-	local i pids=()
-	mkdir /tmp/par
-	for ((i = 1; i <= 20; i++)); do
-		prun --rm -- /bin/sh -c "$SAY_ADDR_AND_PEER" \
-			>"/tmp/par/$i.out" 2>"/tmp/par/$i.err" &
-		pids+=($!)
-	done
-	for i in "${!pids[@]}"; do
-		wait "${pids[$i]}" ||
-			fail "container $((i + 1)) failed: $(cat "/tmp/par/$((i + 1)).err")"
-	done
-	for ((i = 1; i <= 20; i++)); do
-		said_addr_and_peer "$(cat "/tmp/par/$i.out")"
-	done
-	assert_eq "$(awk 'FNR == 1' /tmp/par/*.out | sort -u | wc -l)" 20 \
-		"20 distinct addresses"
+	parallel_containers 20 prun --rm --
 	carried_by_bpfnat
 	nothing_left_of_containers
 }

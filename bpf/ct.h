@@ -89,6 +89,24 @@ stale:
 	return NULL;
 }
 
+/*
+ * After the flow ct_lookup() found for @key in direction @dir was read for
+ * a packet (its tuples, for the rewrite): is the slot still that flow's?
+ * A flush or an expiry on another CPU may have removed it and given the
+ * slot to a new flow meanwhile, and a rewrite from that one's tuples would
+ * send the packet somewhere else altogether.  (A flow made anew with the
+ * very same key is the packet's flow as much as the old one was.)
+ */
+static __always_inline bool ct_still(const struct ct_flow *f, __u8 dir,
+				     const struct ct_key *key)
+{
+	asm volatile("" ::: "memory");	/* after what was read */
+	if (*(volatile __u32 *)&f->live != CT_SLOT_LIVE)
+		return false;
+	asm volatile("" ::: "memory");
+	return ct_flow_has_key(f, dir, key);
+}
+
 static __always_inline __u64 ct_timeout_ns(const struct ct_flow *f,
 					   const struct bpfnat_config *cfg)
 {

@@ -395,6 +395,8 @@ static __always_inline int container_to_outside(void *ctx, struct pkt *p,
 		route_remember(f, fib, cfg, now, xdp);
 	ct_account(ctx, f, p, dir, now, xdp);
 	rewrite_for(&rw, f, dir);
+	if (!ct_still(f, dir, &p->key))
+		return STAT_DROP_CT_RACE;
 rewrite:
 	p->redirect = redirect_uplink(route, fib, cfg, xdp);
 	__builtin_memcpy(rw.dmac, fib->dmac, ETH_ALEN);
@@ -861,6 +863,8 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 		return STAT_PASS;
 	}
 	rewrite_for(&rw, f, dir);
+	if (!ct_still(f, dir, &p->key))
+		return STAT_DROP_CT_RACE;
 	if (p->is_fragment)
 		held = frag_learn(&fk, FRAG_NAT, rw.daddr);
 	ret = deliver(ctx, p, &rw, f, dir, xdp);

@@ -678,6 +678,37 @@ static __always_inline bool for_the_host(void *ctx, const struct pkt *p,
 }
 
 /*
+ * The flow of the outside's packet @p to container endpoint @ep's
+ * @addr:@port (a published port, or with @bound a mapping's binding):
+ * CONTINUE with the flow in *@out, or a drop reason.
+ */
+static __always_inline int uplink_dnat_flow(void *ctx, struct pkt *p,
+					    const struct endpoint *ep,
+					    __be32 addr, __be16 port,
+					    __u8 bound, struct ct_flow **out,
+					    const bool xdp)
+{
+	struct ct_new *n = ct_new_get();
+
+	if (!n)
+		return STAT_DROP_CT_FULL;	/* no room to build it */
+	n->key = p->key;
+	n->reply = (struct ct_key){
+		.saddr = addr,
+		.daddr = p->key.saddr,
+		.sport = port,
+		.dport = p->key.sport,
+		.proto = p->key.proto,
+	};
+	n->ifindex[CT_DIR_ORIG] = 0;
+	n->ifindex[CT_DIR_REPLY] = ep->ifindex;
+	n->kind = CT_KIND_DNAT;
+	n->tcp_flags = p->tcp_flags;
+	n->bound = bound;
+	return ct_create_flow(ctx, n, out, xdp);
+}
+
+/*
  * The first packet from the outside to a published port (`bpfnat port
  * add`): its DNAT flow, whose answer is the container's, from the
  * container's address and port to the client.  STAT_PASS when no port of
@@ -690,7 +721,6 @@ static __always_inline int uplink_published(void *ctx, struct pkt *p,
 {
 	const struct endpoint *ep;
 	const struct port_val *v;
-	struct ct_new *n;
 
 	v = published_at(p->key.daddr, p->key.dport, p->key.proto, false);
 	if (!v) {
@@ -703,23 +733,7 @@ static __always_inline int uplink_published(void *ctx, struct pkt *p,
 	ep = bpf_map_lookup_elem(&endpoints, &v->addr);
 	if (!ep)
 		return STAT_PASS;	/* its container is gone */
-	n = ct_new_get();
-	if (!n)
-		return STAT_DROP_CT_FULL;
-	n->key = p->key;
-	n->reply = (struct ct_key){
-		.saddr = v->addr,
-		.daddr = p->key.saddr,
-		.sport = v->port,
-		.dport = p->key.sport,
-		.proto = p->key.proto,
-	};
-	n->ifindex[CT_DIR_ORIG] = 0;
-	n->ifindex[CT_DIR_REPLY] = ep->ifindex;
-	n->kind = CT_KIND_DNAT;
-	n->tcp_flags = p->tcp_flags;
-	n->bound = 0;
-	return ct_create_flow(ctx, n, out, xdp);
+	return uplink_dnat_flow(ctx, p, ep, v->addr, v->port, 0, out, xdp);
 }
 
 /*
@@ -738,7 +752,6 @@ static __always_inline int uplink_bound(void *ctx, struct pkt *p,
 	const struct nat_endpoint *in;
 	const struct endpoint *ep;
 	struct bind_room *r;
-	struct ct_new *n;
 
 	if (!bind_applies(p->key.proto) || p->key.daddr != cfg->snat_addr)
 		return STAT_PASS;
@@ -752,23 +765,9 @@ static __always_inline int uplink_bound(void *ctx, struct pkt *p,
 	if (!(cfg->flags & CFG_F_FILTER_EIF))
 		return STAT_DROP_FILTERED;
 	ep = bpf_map_lookup_elem(&endpoints, &in->addr);
-	n = ct_new_get();
-	if (!ep || !n)
+	if (!ep)
 		return STAT_DROP_FILTERED;
-	n->key = p->key;
-	n->reply = (struct ct_key){
-		.saddr = in->addr,
-		.daddr = p->key.saddr,
-		.sport = in->port,
-		.dport = p->key.sport,
-		.proto = p->key.proto,
-	};
-	n->ifindex[CT_DIR_ORIG] = 0;
-	n->ifindex[CT_DIR_REPLY] = ep->ifindex;
-	n->kind = CT_KIND_DNAT;
-	n->tcp_flags = p->tcp_flags;
-	n->bound = 1;
-	return ct_create_flow(ctx, n, out, xdp);
+	return uplink_dnat_flow(ctx, p, ep, in->addr, in->port, 1, out, xdp);
 }
 
 /*

@@ -12,7 +12,7 @@
 #   make test       unit and end-to-end tests, each in its own namespaces
 #   make demo       a small world in a throw-away namespace, shown working
 #   make bench      bpfnat against iptables, side by side (QUICK=1: short)
-#   make vmtest     the tests on Debian's 6.1 kernel under qemu
+#   make vmtest     the tests on Debian 12's 6.1 and 6.12 kernels under qemu
 #   make install    the CLI and its man page under $(DESTDIR)$(PREFIX)
 #   make uninstall  remove what install put
 
@@ -137,6 +137,9 @@ $(UPGRADE_BIN): $(OUTPUT)/bpfnat
 TOOLS_LIBS := -lpthread
 # (the benchmark's CNI runtime reads and writes JSON)
 $(OUTPUT)/tools/cni_chain: TOOLS_LIBS += -ljansson
+# (vmtest's and CI's verifier figures load every program)
+$(OUTPUT)/tools/prog_insns: TOOLS_LIBS += -lbpf
+$(OUTPUT)/tools/prog_insns: $(OUTPUT)/bpfnat.skel.h
 
 $(OUTPUT)/tools/%: tools/%.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)

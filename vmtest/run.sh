@@ -1,38 +1,48 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# bpfnat's tests on a second kernel: Debian's linux-image-amd64 (6.1 LTS on
-# bookworm) booted under qemu with software emulation.  The guest mounts
-# this machine's root filesystem read-only over 9p and runs tests/run.sh in
-# a chroot into it (see vmtest/init); results come back through a shared
-# directory.  qemu gets no network device: only 9p and a serial line.
+# bpfnat's tests on other kernels: Debian 12's two, 6.1 LTS
+# (linux-image-amd64) and 6.12 LTS (bookworm-security's
+# linux-image-6.12.*+deb12-amd64-unsigned), each booted in turn under qemu
+# with software emulation.  The guest mounts this machine's root
+# filesystem read-only over 9p and runs tests/run.sh in a chroot into it
+# (see vmtest/init); results come back through a shared directory.  qemu
+# gets no network device: only 9p and a serial line.
 #
 #   vmtest/run.sh [--no-build] [PATTERN...] [-- RUN.SH-OPTION...]
 #   vmtest/run.sh --shell               an interactive shell in the guest
 #   vmtest/run.sh --exec 'CMD'          a bash command line in the guest
 #
 # PATTERNs and the options after -- (--mode tc, ...) go to tests/run.sh in
-# the guest.  The shell and CMD run as root in the source tree.
+# the guest.  The shell and CMD run as root in the source tree, on the
+# first kernel of VMTEST_KERNEL.
 # Environment:
+#   VMTEST_KERNEL   the kernels, in the order they boot: words of 6.1 and
+#                   6.12 (default "6.1 6.12"); each is the newest of its
+#                   series in /boot
+#   VMTEST_KVER     one kernel by its exact version (6.12.117+deb12-amd64);
+#                   overrides VMTEST_KERNEL
 #   VMTEST_SUITE    what to run, words of KIND or KIND:DIR, where KIND is
-#                   unit or e2e (alone: for every build) and "all" means
-#                   "unit e2e" (default all; CI: "unit:build-clang19 e2e:build")
+#                   insns, unit or e2e (alone: for every build) and "all"
+#                   means "insns unit e2e" (default all).  insns is the
+#                   verifier's count of every program (tools/prog_insns).
 #   VMTEST_BUILDS   build dirs inside the tree and the clang each is built
 #                   with (default "build=clang build-clang19=clang-19")
-#   VMTEST_TIMEOUT  seconds before the guest counts as hung (default: from
+#   VMTEST_TIMEOUT  seconds before a guest counts as hung (default: from
 #                   the suites, about five times what they take here)
 #   VMTEST_STALL    ... or when the suites print nothing for this long
 #                   (default 600)
-#   VMTEST_WORK     work dir (default ${TMPDIR:-/tmp}/bpfnat-vmtest)
-#   VMTEST_KVER     kernel version (default: the one linux-image-amd64 has)
+#   VMTEST_WORK     work dir (default ${TMPDIR:-/tmp}/bpfnat-vmtest), a
+#                   dir per kernel inside it
 #   VMTEST_MEM, VMTEST_SMP, VMTEST_CPU   guest (default 4G, 2, qemu64)
 #   VMTEST_APPEND   more kernel command line
 #   SHELL_IN_GUEST=1         same as --shell
 #   TEST_TIMEOUT    passed on to tests/run.sh in the guest
 #   FUZZ_PACKETS    passed on to the unit tests' fuzz (default there: 1M)
 #
-# Prints PASS/FAIL per suite and for kernel splats, then "vmtest: N passed,
-# N failed"; exits 1 on any failure, 2 on a usage or setup error.
+# Prints PASS/FAIL per suite and for kernel splats, each line naming its
+# kernel, then "vmtest: N passed, N failed" over all kernels; exits 1 on
+# any failure, 2 on a usage or setup error.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,12 +58,13 @@ mode=run
 build_first=1
 cmd=''
 args=()
+given=("$@")
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--shell) mode=shell ;;
 	--exec) mode=exec cmd=${2:?--exec needs a command}; shift ;;
 	--no-build) build_first=0 ;;
-	-h | --help) sed -n '3,33p' vmtest/run.sh | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,44p' vmtest/run.sh | sed 's/^# \{0,1\}//'; exit 0 ;;
 	--) shift; args+=("$@"); break ;;
 	-*) die "unknown option $1" ;;
 	*) args+=("$1") ;;
@@ -62,24 +73,22 @@ while [[ $# -gt 0 ]]; do
 done
 
 read -r -a builds <<<"${VMTEST_BUILDS:-build=clang build-clang19=clang-19}"
-work=${VMTEST_WORK:-${TMPDIR:-/tmp}/bpfnat-vmtest}
-results=$work/results
-serial=$work/serial.log
+base=${VMTEST_WORK:-${TMPDIR:-/tmp}/bpfnat-vmtest}
 
 # The suites as KIND:DIR, in the order they run.
 suites=()
 if [[ $mode == run ]]; then
 	for word in ${VMTEST_SUITE:-all}; do
-		[[ $word == all ]] && word="unit e2e"
+		[[ $word == all ]] && word="insns unit e2e"
 		for w in $word; do
 			case $w in
-			unit | e2e)
+			insns | unit | e2e)
 				for b in "${builds[@]}"; do
 					suites+=("$w:${b%%=*}")
 				done
 				;;
-			unit:?* | e2e:?*) suites+=("$w") ;;
-			*) die "VMTEST_SUITE: '$w' is not unit, e2e, all or KIND:DIR" ;;
+			insns:?* | unit:?* | e2e:?*) suites+=("$w") ;;
+			*) die "VMTEST_SUITE: '$w' is not insns, unit, e2e, all or KIND:DIR" ;;
 			esac
 		done
 	done
@@ -90,39 +99,71 @@ fi
 
 tools/deps.sh vmtest
 
-# The kernel: what the linux-image-amd64 meta-package points at, or else
-# the newest one in /boot whose modules are installed.
-kernel_version() {
-	local dep ver
-	dep=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null) || true
-	ver=$(grep -o 'linux-image-[^ ,]*' <<<"$dep" | head -n 1) || true
-	ver=${ver#linux-image-}
-	if [[ -z $ver || ! -e /boot/vmlinuz-$ver ]]; then
-		ver=$(for f in /boot/vmlinuz-*; do
-			v=${f#/boot/vmlinuz-}
-			[[ -e /lib/modules/$v/modules.dep ]] && echo "$v"
-		done | sort -V | tail -n 1)
-	fi
-	echo "$ver"
+# kernel_of SERIES: the newest kernel of SERIES (6.1, 6.12) in /boot whose
+# modules are installed.
+kernel_of() {
+	local f v
+	for f in /boot/vmlinuz-"$1".*; do
+		v=${f#/boot/vmlinuz-}
+		[[ -e /lib/modules/$v/modules.dep ]] && echo "$v"
+	done | sort -V | tail -n 1
 }
-kver=${VMTEST_KVER:-$(kernel_version)}
-kernel=/boot/vmlinuz-$kver
-[[ -n $kver && -r $kernel && -e /lib/modules/$kver/modules.dep ]] ||
-	die "no kernel with modules found in /boot and /lib/modules"
+kvers=()
+if [[ -n ${VMTEST_KVER:-} ]]; then
+	kvers=("$VMTEST_KVER")
+else
+	for series in ${VMTEST_KERNEL:-6.1 6.12}; do
+		[[ $series =~ ^[0-9]+\.[0-9]+$ ]] ||
+			die "VMTEST_KERNEL: '$series' is not a series like 6.12"
+		v=$(kernel_of "$series")
+		[[ -n $v ]] || die "no $series kernel with modules in /boot" \
+			"and /lib/modules (tools/deps.sh vmtest installs 6.1 and 6.12)"
+		kvers+=("$v")
+	done
+fi
+[[ ${#kvers[@]} -gt 0 ]] || die "VMTEST_KERNEL: no kernel named"
 
 if [[ $build_first == 1 ]]; then
 	for b in "${builds[@]}"; do
 		make --no-print-directory OUTPUT="${b%%=*}" CLANG="${b#*=}" all
 	done
 fi
+
+# Several kernels: each boots in turn, through this script run for it
+# alone; the counts of all make the last line.  A shell or a command runs
+# on the first.
+if [[ $mode != run ]]; then
+	kvers=("${kvers[0]}")
+elif [[ ${#kvers[@]} -gt 1 ]]; then
+	passed=0 failed=0
+	for v in "${kvers[@]}"; do
+		rm -f "$base/$v/counts"
+		VMTEST_KVER=$v "$0" --no-build "${given[@]}" || true
+		read -r p f <"$base/$v/counts" 2>/dev/null ||
+			{ p=0 f=1; echo "FAIL vmtest/$v (no result)"; }
+		passed=$((passed + p)) failed=$((failed + f))
+		echo
+	done
+	echo "vmtest: ${kvers[*]}: $passed passed, $failed failed"
+	[[ $failed -eq 0 ]]
+	exit
+fi
+kver=${kvers[0]}
+kernel=/boot/vmlinuz-$kver
+[[ -r $kernel && -e /lib/modules/$kver/modules.dep ]] ||
+	die "no kernel $kver with modules in /boot and /lib/modules"
+work=$base/$kver
+results=$work/results
+serial=$work/serial.log
+
 for s in "${suites[@]}"; do
 	dir=${s#*:}
 	# The guest sees the tree through a share of its own: a build must be
 	# inside it.
 	[[ $dir != /* && $dir != *..* ]] ||
 		die "build dir $dir: must be a path inside the source tree"
-	[[ -x $dir/bpfnat && -x $dir/test_unit ]] ||
-		die "$dir/bpfnat or $dir/test_unit missing; run make"
+	[[ -x $dir/bpfnat && -x $dir/test_unit && -x $dir/tools/prog_insns ]] ||
+		die "$dir/bpfnat, test_unit or tools/prog_insns missing; run make"
 done
 
 mkdir -p "$work"
@@ -213,7 +254,9 @@ fi
 # Nov 2026): a CI machine has run the same guest 2.3 times slower.
 limit=120
 for s in "${suites[@]}"; do
-	if [[ $s == unit:* ]]; then
+	if [[ $s == insns:* ]]; then
+		limit=$((limit + 300))
+	elif [[ $s == unit:* ]]; then
 		limit=$((limit + 750))
 	else
 		limit=$((limit + 2700))
@@ -258,7 +301,7 @@ echo
 echo "vmtest: qemu ran ${elapsed}s; serial log $serial"
 passed=0 failed=0
 verdict() { # PASS|FAIL NAME [DETAIL]
-	echo "$1 vmtest/$2${3:+ ($3)}"
+	echo "$1 vmtest/$kver/$2${3:+ ($3)}"
 	if [[ $1 == PASS ]]; then
 		passed=$((passed + 1))
 	else
@@ -284,8 +327,8 @@ fi
 for s in "${suites[@]}"; do
 	name=${s%%:*}-${s#*:} label="${s%%:*}[${s#*:}]"
 	status=$(cat "$results/$name.status")
-	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$results/$name.log" \
-		2>/dev/null | tail -n 1) || true
+	summary=$(grep -E '^[0-9]+ (passed, [0-9]+ failed|programs, )' \
+		"$results/$name.log" 2>/dev/null | tail -n 1) || true
 	skips=$(grep -E '^[0-9]+ skipped$' "$results/$name.log" 2>/dev/null |
 		tail -n 1) || true
 	secs=$(cat "$results/$name.seconds" 2>/dev/null || echo '?')
@@ -311,5 +354,6 @@ else
 	verdict PASS kernel-splats
 fi
 
-echo "vmtest: $passed passed, $failed failed"
+echo "vmtest: $kver: $passed passed, $failed failed"
+echo "$passed $failed" >"$work/counts"
 [[ $failed -eq 0 ]]

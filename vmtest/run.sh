@@ -35,6 +35,8 @@
 #   VMTEST_WORK     work dir (default ${TMPDIR:-/tmp}/bpfnat-vmtest), a
 #                   dir per kernel inside it
 #   VMTEST_MEM, VMTEST_SMP, VMTEST_CPU   guest (default 4G, 2, qemu64)
+#   VMTEST_ACCEL    qemu's -accel (default tcg,thread=multi: a host thread
+#                   per vCPU; tcg,thread=single runs them in turn)
 #   VMTEST_APPEND   more kernel command line
 #   SHELL_IN_GUEST=1         same as --shell
 #   TEST_TIMEOUT    passed on to tests/run.sh in the guest
@@ -64,7 +66,10 @@ while [[ $# -gt 0 ]]; do
 	--shell) mode=shell ;;
 	--exec) mode=exec cmd=${2:?--exec needs a command}; shift ;;
 	--no-build) build_first=0 ;;
-	-h | --help) sed -n '3,44p' vmtest/run.sh | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) # the comment above, to its end
+		awk 'NR > 3 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' \
+			vmtest/run.sh
+		exit 0 ;;
 	--) shift; args+=("$@"); break ;;
 	-*) die "unknown option $1" ;;
 	*) args+=("$1") ;;
@@ -230,7 +235,7 @@ qemu=(qemu-system-x86_64
 	# The plain qemu64 CPU runs the suites 1.5-2x faster than "max" under
 	# TCG: the guest then uses no feature that is costly to emulate
 	# (5-level paging, AVX-512 state, PCID ...).
-	-accel tcg,thread=multi -cpu "${VMTEST_CPU:-qemu64}"
+	-accel "${VMTEST_ACCEL:-tcg,thread=multi}" -cpu "${VMTEST_CPU:-qemu64}"
 	-smp "${VMTEST_SMP:-2}" -m "${VMTEST_MEM:-4G}"
 	-kernel "$kernel" -initrd "$work/initramfs.cpio.gz"
 	-append "$cmdline"

@@ -26,6 +26,15 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 step() { echo "--- $*"; }
 
+# needed CMD: CMD is installed, or the test skips (tests/run.sh alone) or
+# fails (make test, which installs it first: BPFNAT_TEST_STRICT).
+needed() {
+	command -v "$1" >/dev/null && return 0
+	[[ ${BPFNAT_TEST_STRICT:-} == 1 ]] &&
+		fail "$1 is not installed (tools/deps.sh installs it)"
+	skip "$1 is not installed (tools/deps.sh)"
+}
+
 assert_eq() {
 	[[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"
 }

@@ -21,7 +21,8 @@
 # Environment: BPFNAT_BUILD (default build) is where the binaries are;
 # TEST_TIMEOUT (default 300) bounds each test in seconds;
 # BPFNAT_TEST_STRICT=1 (`make test`, after tools/deps.sh) makes a test
-# whose runtime (podman, containerd) is missing fail instead of skip.  Logs go under
+# whose tool (podman, containerd, promtool) is missing fail instead of
+# skip.  Logs go under
 # ${TMPDIR:-/tmp}; nothing is written into the source tree.
 set -uo pipefail
 

@@ -19,15 +19,6 @@ NET=bpfnat
 ROOTFS=/tmp/rootfs
 LEASES=/var/lib/cni/networks/$NET
 
-# runtime_needed CMD: CMD is installed, or the test skips (tests/run.sh
-# alone) or fails (make test, which installs it first: BPFNAT_TEST_STRICT).
-runtime_needed() {
-	command -v "$1" >/dev/null && return 0
-	[[ ${BPFNAT_TEST_STRICT:-} == 1 ]] &&
-		fail "$1 is not installed (tools/deps.sh installs it)"
-	skip "$1 is not installed (tools/deps.sh)"
-}
-
 # cni_world: the outside; /var/lib (CNI's cache and host-local's leases,
 # the runtime's storage), /etc/cni/net.d and /opt (the plugin in
 # /opt/cni/bin) on tmpfs; a busybox rootfs; a host that does not forward.

@@ -12,8 +12,8 @@
 
 # shellcheck source=tests/runtimes.sh
 source "$BPFNAT_TOP/tests/runtimes.sh"
-runtime_needed containerd
-runtime_needed ctr
+needed containerd
+needed ctr
 
 # containerd_world: cni_world, the network, containerd running.
 containerd_world() {

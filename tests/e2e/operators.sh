@@ -277,7 +277,7 @@ test_stats_prometheus() {
 }
 
 test_stats_prometheus_passes_promtool() {
-	command -v promtool >/dev/null || skip "no promtool (tools/deps.sh)"
+	needed promtool
 	world_up
 	echo_peer_udp out 5301
 	udp_ask a 198.51.100.2:5301 <<<a >/dev/null

@@ -11,7 +11,7 @@
 
 # shellcheck source=tests/runtimes.sh
 source "$BPFNAT_TOP/tests/runtimes.sh"
-runtime_needed podman
+needed podman
 
 # podman_world [CNIVERSION [JQ-FILTER]]: cni_world, podman configured for
 # CNI and the sandbox (podman_conf), and the network $NET.

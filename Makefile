@@ -138,8 +138,9 @@ TOOLS_LIBS := -lpthread
 # (the benchmark's CNI runtime reads and writes JSON)
 $(OUTPUT)/tools/cni_chain: TOOLS_LIBS += -ljansson
 # (vmtest's and CI's verifier figures load every program)
-$(OUTPUT)/tools/prog_insns: TOOLS_LIBS += -lbpf
-$(OUTPUT)/tools/prog_insns: $(OUTPUT)/bpfnat.skel.h
+# (the default pool, as `up` has it)
+$(OUTPUT)/tools/prog_insns: TOOLS_LIBS += $(LIB) $(LDLIBS)
+$(OUTPUT)/tools/prog_insns: $(OUTPUT)/bpfnat.skel.h $(LIB)
 
 $(OUTPUT)/tools/%: tools/%.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)

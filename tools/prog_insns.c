@@ -28,8 +28,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <arpa/inet.h>
 #include "bpfnat.skel.h"
+#include "config.h"
 
 static int print_warnings(enum libbpf_print_level level, const char *fmt,
 			  va_list ap)
@@ -50,6 +50,7 @@ int main(int argc, char **argv)
 	struct bpf_prog_info info;
 	struct bpf_program *prog;
 	struct bpfnat_bpf *skel;
+	struct up_opts o;
 	unsigned int len, total = 0, most = 0, n = 0;
 	int json = 0, opt, err;
 
@@ -74,8 +75,9 @@ int main(int argc, char **argv)
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, true);
 	/* as `up` sets them: the default pool, some network namespace */
-	skel->rodata->guard_pool_addr = htonl(0xac120000);	/* 172.18.0.0 */
-	skel->rodata->guard_pool_mask = htonl(0xffff0000);
+	up_opts_default(&o);
+	skel->rodata->guard_pool_addr = o.pool.net;
+	skel->rodata->guard_pool_mask = o.pool.mask;
 	skel->rodata->sock_netns_cookie = 1;
 	err = bpfnat_bpf__load(skel);
 	if (err) {

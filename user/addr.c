@@ -53,6 +53,27 @@ int parse_cidr(const char *s, uint32_t *addr, int *plen, bool plen_optional)
 	return 0;
 }
 
+int parse_cidr6(const char *s, struct in6_addr *addr, int *plen,
+		bool plen_optional)
+{
+	char buf[INET6_ADDRSTRLEN + 4];
+	const char *slash = strchr(s, '/');
+	uint32_t len = 128;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	if (!slash && !plen_optional)
+		return -EINVAL;
+	if (slash && parse_u32(slash + 1, 0, 128, &len))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%.*s",
+		 (int)(slash ? slash - s : (long)strlen(s)), s);
+	if (inet_pton(AF_INET6, buf, addr) != 1)
+		return -EINVAL;
+	*plen = len;
+	return 0;
+}
+
 int parse_port_range(const char *s, uint16_t *lo, uint16_t *hi)
 {
 	char buf[16];
@@ -92,6 +113,69 @@ bool pool_usable(const struct pool *pool, uint32_t addr)
 {
 	return (addr & pool->mask) == pool->net && addr != pool->net &&
 	       addr != pool->gateway && addr != pool->broadcast;
+}
+
+bool in6_in_prefix(const struct in6_addr *a, const struct in6_addr *net,
+		   int plen)
+{
+	int whole = plen / 8, bits = plen % 8;
+
+	if (memcmp(a->s6_addr, net->s6_addr, whole))
+		return false;
+	return !bits || !((a->s6_addr[whole] ^ net->s6_addr[whole]) &
+			  (0xff << (8 - bits)));
+}
+
+int pool6_init(struct pool6 *pool, const struct in6_addr *addr, int plen)
+{
+	if (plen < 1 || plen > 126)
+		return -EINVAL;
+	memset(pool, 0, sizeof(*pool));
+	pool->plen = plen;
+	memcpy(pool->net.s6_addr, addr->s6_addr, plen / 8);
+	if (plen % 8)
+		pool->net.s6_addr[plen / 8] = addr->s6_addr[plen / 8] &
+					      (0xff << (8 - plen % 8));
+	pool->gateway = pool->net;
+	in6_next(&pool->gateway);
+	return 0;
+}
+
+bool pool6_usable(const struct pool6 *pool, const struct in6_addr *a)
+{
+	return in6_in_prefix(a, &pool->net, pool->plen) &&
+	       in6_cmp(a, &pool->net) && in6_cmp(a, &pool->gateway);
+}
+
+void in6_next(struct in6_addr *a)
+{
+	for (int i = 15; i >= 0 && !++a->s6_addr[i]; i--)
+		;
+}
+
+int in6_cmp(const struct in6_addr *a, const struct in6_addr *b)
+{
+	return memcmp(a->s6_addr, b->s6_addr, sizeof(a->s6_addr));
+}
+
+const char *ip6_str(const struct in6_addr *addr)
+{
+	static char buf[4][INET6_ADDRSTRLEN];
+	static int next;
+	char *out = buf[next++ % 4];
+
+	inet_ntop(AF_INET6, addr, out, INET6_ADDRSTRLEN);
+	return out;
+}
+
+const char *cidr6_str(const struct in6_addr *addr, int plen)
+{
+	static char buf[2][INET6_ADDRSTRLEN + 4];
+	static int next;
+	char *out = buf[next++ % 2];
+
+	snprintf(out, sizeof(buf[0]), "%s/%d", ip6_str(addr), plen);
+	return out;
 }
 
 const char *ip_str(uint32_t addr)

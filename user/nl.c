@@ -554,6 +554,56 @@ int nl_addr_plen(struct nl *nl, int ifindex, uint32_t addr)
 	return err ? err : f.plen;
 }
 
+int nl_addr_add6(struct nl *nl, int ifindex, const struct in6_addr *addr,
+		 int plen, bool no_prefix_route)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+	uint32_t flags = IFA_F_NODAD;
+
+	if (no_prefix_route)
+		flags |= IFA_F_NOPREFIXROUTE;
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = plen;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_flags = IFA_F_NODAD;
+	ifa->ifa_index = ifindex;
+	mnl_attr_put(nlh, IFA_LOCAL, sizeof(*addr), addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(*addr), addr);
+	mnl_attr_put_u32(nlh, IFA_FLAGS, flags);
+	return nl_request(nl, nlh, NULL, NULL);
+}
+
+int nl_route_add6(struct nl *nl, const struct in6_addr *dst, int plen,
+		  const struct in6_addr *gw, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET6;
+	rtm->rtm_dst_len = plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNICAST;
+	if (gw)
+		rtm->rtm_flags = RTNH_F_ONLINK;
+	if (plen)
+		mnl_attr_put(nlh, RTA_DST, sizeof(*dst), dst);
+	if (gw)
+		mnl_attr_put(nlh, RTA_GATEWAY, sizeof(*gw), gw);
+	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+	return nl_request(nl, nlh, NULL, NULL);
+}
+
 int nl_route_add(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
 		 int ifindex, uint32_t prefsrc)
 {

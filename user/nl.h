@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <net/if.h>
 #include <linux/if_ether.h>
 
@@ -70,6 +71,13 @@ int nl_addr_first(struct nl *nl, int ifindex, uint32_t *addr);
 /* The prefix length of address @addr on @ifindex; -ENOENT if it has not. */
 int nl_addr_plen(struct nl *nl, int ifindex, uint32_t addr);
 
+/* An IPv6 address, without duplicate address detection (bpfnat hands
+ * out the pool's addresses itself) and, with @no_prefix_route, without
+ * the on-link route of its prefix.
+ */
+int nl_addr_add6(struct nl *nl, int ifindex, const struct in6_addr *addr,
+		 int plen, bool no_prefix_route);
+
 /* Every IPv4 address of the namespace: @cb(ifindex, address, @data),
  * stopping at the first that returns non-zero (returned).
  */
@@ -79,6 +87,11 @@ int nl_addr_dump(struct nl *nl, nl_addr_cb cb, void *data);
 /* Routes in the main table.  @gw 0 means directly connected (scope link). */
 int nl_route_add(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
 		 int ifindex, uint32_t prefsrc);
+/* An IPv6 route; @gw NULL: directly connected.  A gateway is taken as
+ * on the link (RTNH_F_ONLINK): no prefix route need lead to it.
+ */
+int nl_route_add6(struct nl *nl, const struct in6_addr *dst, int plen,
+		  const struct in6_addr *gw, int ifindex);
 /* Is there a route in the main table to @dst/@plen through @ifindex, via
  * @gw (0: whatever the gateway)?  0, -ENOENT, or another -errno.
  */

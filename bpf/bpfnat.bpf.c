@@ -12,6 +12,7 @@
 #include "arp.h"
 #include "ct.h"
 #include "datapath.h"
+#include "datapath6.h"
 #include "frag.h"
 #include "guard.h"
 #include "sock.h"
@@ -59,6 +60,8 @@ int tc_container(struct __sk_buff *skb)
 		ret = from_container(skb, &p, false);
 	else if (ret == STAT_PASS && p.eth->h_proto == bpf_htons(ETH_P_ARP))
 		ret = from_container_arp(&p, false);
+	else if (ret == STAT_PASS && p.eth->h_proto == bpf_htons(ETH_P_IPV6))
+		ret = from_container6(skb, &p, false);
 	return verdict(&p, ret, false);
 }
 
@@ -103,6 +106,8 @@ int xdp_container(struct xdp_md *ctx)
 		ret = from_container(ctx, &p, true);
 	else if (ret == STAT_PASS && p.eth->h_proto == bpf_htons(ETH_P_ARP))
 		ret = from_container_arp(&p, true);
+	else if (ret == STAT_PASS && p.eth->h_proto == bpf_htons(ETH_P_IPV6))
+		ret = from_container6(ctx, &p, true);
 	return verdict(&p, ret, true);
 }
 

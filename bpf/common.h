@@ -36,6 +36,9 @@
 #ifndef AF_INET
 #define AF_INET		2
 #endif
+#ifndef AF_INET6
+#define AF_INET6	10
+#endif
 
 /* A step of the pipeline returns CONTINUE, or the packet's outcome: an
  * enum stat_id that says what happened and is counted at the exit.

@@ -26,6 +26,14 @@ struct {
 	__type(value, struct endpoint);
 } endpoints SEC(".maps");
 
+/* Containers by IPv6 address: the same endpoints, for IPv6. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ENDPOINTS_MAX);
+	__type(key, struct in6_key);
+	__type(value, struct endpoint);
+} endpoints6 SEC(".maps");
+
 /* Destinations that are routed without NAT (--exclude). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

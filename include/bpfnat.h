@@ -16,7 +16,7 @@
 #include <linux/bpf.h>
 #include <stddef.h>
 
-#define BPFNAT_LAYOUT_VERSION	6
+#define BPFNAT_LAYOUT_VERSION	7
 
 /* Where the kernel keeps bpfnat's state between CLI runs. */
 #define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
@@ -24,6 +24,7 @@
 /* Pinned names: map names as the kernel shows them (at most 15 chars). */
 #define PIN_CONFIG		"config"
 #define PIN_ENDPOINTS		"endpoints"
+#define PIN_ENDPOINTS6		"endpoints6"
 #define PIN_EXCLUDE		"exclude"
 #define PIN_CT_INDEX		"ct_index"
 #define PIN_CT_FLOWS		"ct_flows"
@@ -89,6 +90,7 @@
 #endif
 
 #define POOL_DEFAULT		"172.18.0.0/16"
+#define POOL6_DEFAULT		"fd00:18::/64"
 #define PORTS_DEFAULT_LO	1024
 #define PORTS_DEFAULT_HI	65535
 
@@ -270,6 +272,14 @@ struct endpoint {
 };
 _Static_assert(sizeof(struct endpoint) == 16, "endpoint layout");
 
+/* endpoints6 key: a container's IPv6 address; the value is its struct
+ * endpoint, the same as for its IPv4 address.
+ */
+struct in6_key {
+	__be32 addr[4];
+};
+_Static_assert(sizeof(struct in6_key) == 16, "in6_key layout");
+
 /* exclude: destinations that are never NATed (LPM trie key). */
 struct exclude_key {
 	__u32 prefixlen;
@@ -440,9 +450,11 @@ struct bpfnat_config {
 	__be32 uplink_bcast;	/* broadcast of the SNAT address's subnet on
 				 * the uplink; 0 if it has none there
 				 */
-	__u32 pad;
+	__u32 pool6_plen;	/* the IPv6 pool's prefix length */
+	struct in6_key pool6;	/* its network address */
+	struct in6_key gateway6; /* its first address */
 };
-_Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
+_Static_assert(sizeof(struct bpfnat_config) == 112, "bpfnat_config layout");
 
 /* bpfnat_config.flags */
 /* (1 << 0) is not used: which qdiscs are bpfnat's is in /run/bpfnat/qdiscs */
@@ -471,6 +483,12 @@ _Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
  *   drop_filtered      from the outside to a container's live binding,
  *                      by a host it never sent to (address-dependent
  *                      filtering, the default; RFC 4787 REQ-8)
+ *   drop_no_nat66      IPv6 from a container that would leave by the
+ *                      uplink, where nothing translates it (the
+ *                      container is told: ICMPv6 unreachable)
+ *   drop_multicast6    to an IPv6 multicast group beyond the link
+ *                      (ff02::/16, neighbour discovery's, goes on to
+ *                      the host): never NATed out
  */
 #define BPFNAT_STATS(X)							\
 	X(FORWARD,		"forwarded")	/* container to container */ \
@@ -518,7 +536,12 @@ _Static_assert(sizeof(struct bpfnat_config) == 80, "bpfnat_config layout");
 	X(ROUTED,		"routed")	/* container to or from an
 						 * excluded network via
 						 * the uplink, un-NATed
-						 */
+						 */ \
+	X(FORWARD6,		"forwarded6")	/* container to container,
+						 * IPv6
+						 */ \
+	X(DROP_NO_NAT66,	"drop_no_nat66")			\
+	X(DROP_MULTICAST6,	"drop_multicast6")
 
 /*
  * The socket hooks' counters, in a per-CPU array of their own (sock_stats,
@@ -564,7 +587,8 @@ enum redirect_kind {
  */
 #define STAT_LATE_NON_DROPS	((1ULL << STAT_DNAT) | (1ULL << STAT_HAIRPIN) | \
 				 (1ULL << STAT_MONITOR_LOST) | \
-				 (1ULL << STAT_ROUTED))
+				 (1ULL << STAT_ROUTED) | \
+				 (1ULL << STAT_FORWARD6))
 #define STAT_IS_DROP(id)	((id) > STAT_PASS && \
 				 !((1ULL << (id)) & STAT_LATE_NON_DROPS))
 

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * IPv6 parsing and addresses.  The IPv6 path looks at the fixed header
+ * alone: it forwards between containers whatever follows it, and what it
+ * does not forward it answers or leaves to the stack without reading the
+ * payload.  Addresses are compared as four 32-bit words in network order,
+ * as struct in6_key (include/bpfnat.h) holds them.
+ */
+#ifndef BPFNAT_PARSE6_H
+#define BPFNAT_PARSE6_H
+
+#include <linux/ipv6.h>
+
+#include "common.h"
+#include "parse.h"
+
+#ifndef ETH_P_IPV6
+#define ETH_P_IPV6	0x86DD
+#endif
+#ifndef IPPROTO_ICMPV6
+#define IPPROTO_ICMPV6	58
+#endif
+
+/* The IPv6 header of @p, checked against its length, or a drop reason;
+ * p->len becomes the IPv6 packet's length, header included.
+ */
+static __always_inline int parse_ipv6(struct pkt *p, struct ipv6hdr **out)
+{
+	struct ipv6hdr *ip6 = hdr_ptr(p, ETH_HLEN, sizeof(*ip6));
+	__u32 len;
+
+	if (!ip6)
+		return STAT_DROP_TRUNCATED;
+	if (ip6->version != 6)
+		return STAT_DROP_BAD_IHL;
+	len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	/* a jumbogram's payload length is 0: not taken either */
+	if (len == sizeof(*ip6) || len > p->frame_len - ETH_HLEN)
+		return STAT_DROP_BAD_LENGTH;
+	p->len = len;
+	*out = ip6;
+	return CONTINUE;
+}
+
+static __always_inline void in6_copy(struct in6_key *k,
+				     const struct in6_addr *a)
+{
+	__builtin_memcpy(k->addr, a, sizeof(k->addr));
+}
+
+static __always_inline bool in6_eq(const struct in6_key *a,
+				   const struct in6_key *b)
+{
+	return !((a->addr[0] ^ b->addr[0]) | (a->addr[1] ^ b->addr[1]) |
+		 (a->addr[2] ^ b->addr[2]) | (a->addr[3] ^ b->addr[3]));
+}
+
+/* Is @a in @net/@plen? */
+static __always_inline bool in6_prefix(const struct in6_key *a,
+				       const struct in6_key *net, __u32 plen)
+{
+	for (int i = 0; i < 4; i++) {
+		int bits = (int)plen - 32 * i;
+		__u32 mask;
+
+		if (bits <= 0)
+			break;
+		mask = bits >= 32 ? 0xffffffff : ~(0xffffffffu >> bits);
+		if ((a->addr[i] ^ net->addr[i]) & bpf_htonl(mask))
+			return false;
+	}
+	return true;
+}
+
+/* ff00::/8, and its scope (RFC 4291 2.7): 1 the node, 2 the link. */
+static __always_inline bool in6_multicast(const struct in6_key *a)
+{
+	return (a->addr[0] & bpf_htonl(0xff000000)) == bpf_htonl(0xff000000);
+}
+
+static __always_inline __u32 in6_mc_scope(const struct in6_key *a)
+{
+	return (bpf_ntohl(a->addr[0]) >> 16) & 0xf;
+}
+
+/* fe80::/10 */
+static __always_inline bool in6_link_local(const struct in6_key *a)
+{
+	return (a->addr[0] & bpf_htonl(0xffc00000)) == bpf_htonl(0xfe800000);
+}
+
+#endif /* BPFNAT_PARSE6_H */

@@ -26,14 +26,22 @@ int check_name(const char *what, const char *name)
 	return EXIT_OK;
 }
 
-/* ifname and netns: where it lives; cni: made by the CNI plugin */
+/* ifname and netns: where it lives; cni: made by the CNI plugin;
+ * address6 only when it has one
+ */
 static json_t *container_json(const struct container *c)
 {
-	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:b}", "name",
-			 c->name, "address", cidr_str(c->addr, c->plen),
-			 "host_if", c->host_if, "host_ifindex",
-			 c->host_ifindex, "ifname", c->ifname, "netns",
-			 c->netns, "cni", c->attachment);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:b}", "name",
+			      c->name, "address", cidr_str(c->addr, c->plen),
+			      "host_if", c->host_if, "host_ifindex",
+			      c->host_ifindex, "ifname", c->ifname, "netns",
+			      c->netns, "cni", c->attachment);
+
+	if (o && c->plen6)
+		json_object_set_new(o, "address6",
+				    json_string(cidr6_str(&c->addr6,
+							  c->plen6)));
+	return o;
 }
 
 /* More would be a range, or a mistake. */
@@ -59,25 +67,30 @@ int cmd_ns_add(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "ip", required_argument, NULL, 'i' },
+		{ "ip6", required_argument, NULL, '6' },
 		{ "publish", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct port_spec specs[PUBLISH_MAX];
 	char *spec_args[PUBLISH_MAX];
-	const char *ip = NULL, *name, *why;
+	const char *ip = NULL, *ip6 = NULL, *name, *why;
 	int n_specs = 0, ports_fd = -1;
 	struct attachment a;
 	struct container c;
 	struct pool pool;
+	struct pool6 pool6;
+	struct in6_addr addr6;
 	uint32_t addr = 0;
 	struct nl nl;
-	int opt, plen, err, ret;
+	int opt, plen, plen6, err, ret;
 
 	optind = 0;	/* glibc: start afresh, options may follow NAME */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (opt == 'i') {
 			ip = optarg;
+		} else if (opt == '6') {
+			ip6 = optarg;
 		} else if (opt == 'p') {
 			if (n_specs == PUBLISH_MAX)
 				return usage_error("ns add", "more than %d "
@@ -100,6 +113,9 @@ int cmd_ns_add(int argc, char **argv)
 
 	if (ip && parse_cidr(ip, &addr, &plen, true))
 		return usage_error("ns add", "--ip %s: not an address", ip);
+	if (ip6 && parse_cidr6(ip6, &addr6, &plen6, true))
+		return usage_error("ns add", "--ip6 %s: not an IPv6 address",
+				   ip6);
 
 	if (lock_take("ns add"))
 		return EXIT_FAIL;
@@ -110,6 +126,12 @@ int cmd_ns_add(int argc, char **argv)
 		return usage_error("ns add", "--ip %s is not a container "
 				   "address of %s", ip,
 				   cidr_str(pool.net, pool.plen));
+	dp_pool6(&pool6);
+	if (ip6 && ((strchr(ip6, '/') && plen6 != pool6.plen) ||
+		    !pool6_usable(&pool6, &addr6)))
+		return usage_error("ns add", "--ip6 %s is not a container "
+				   "address of %s", ip6,
+				   cidr6_str(&pool6.net, pool6.plen));
 	name = argv[optind];
 	/* ports are published only into a running data path: known before
 	 * anything is made
@@ -152,7 +174,8 @@ int cmd_ns_add(int argc, char **argv)
 	err = container_intent_begin(name);
 	if (err)
 		goto out;
-	err = container_add(&nl, name, &pool, addr, &c);
+	err = container_add(&nl, name, &pool, addr, &pool6, ip6 ? &addr6 : NULL,
+			    &c);
 	if (!err) {
 		err = dp_container_attach(&nl, &c);
 		if (err)
@@ -259,12 +282,13 @@ int cmd_ns_list(int argc, char **argv)
 		json_print(arr);
 	} else {
 		if (n)
-			printf("%-20s %-18s %-12s %s\n", "NAME", "ADDRESS",
-			       "HOST_IF", "IFINDEX");
+			printf("%-20s %-18s %-12s %-8s %s\n", "NAME", "ADDRESS",
+			       "HOST_IF", "IFINDEX", "ADDRESS6");
 		for (i = 0; i < n; i++)
-			printf("%-20s %-18s %-12s %d\n", v[i].name,
+			printf("%-20s %-18s %-12s %-8d %s\n", v[i].name,
 			       cidr_str(v[i].addr, v[i].plen), v[i].host_if,
-			       v[i].host_ifindex);
+			       v[i].host_ifindex, v[i].plen6 ?
+			       cidr6_str(&v[i].addr6, v[i].plen6) : "-");
 	}
 	free(v);
 	return EXIT_OK;

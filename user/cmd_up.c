@@ -193,6 +193,7 @@ int cmd_status(int argc, char **argv)
 	char uplink[IF_NAMESIZE] = "?", ifname[IF_NAMESIZE];
 	long flows;
 	struct bpfnat_config cfg;
+	struct pool6 pool6;
 	int ifindex[4096], n, i;
 	json_t *o, *arr, *pr;
 	const char *xdp_uplink_why = NULL;
@@ -269,6 +270,10 @@ int cmd_status(int argc, char **argv)
 	json_object_set_new(o, "pool", json_string(cidr_str(cfg.pool_addr,
 				__builtin_popcount(cfg.pool_mask))));
 	json_object_set_new(o, "gateway", json_string(ip_str(cfg.gateway)));
+	config_pool6(&cfg, &pool6);
+	json_object_set_new(o, "pool6", json_string(cidr6_str(&pool6.net,
+							      pool6.plen)));
+	json_object_set_new(o, "gateway6", json_string(ip6_str(&pool6.gateway)));
 	json_object_set_new(o, "ports", json_pack("[i, i]", cfg.port_lo,
 						  cfg.port_hi));
 	json_object_set_new(o, "containers", json_integer(endpoints_count()));
@@ -317,6 +322,8 @@ int cmd_status(int argc, char **argv)
 	printf("pool:      %s, gateway %s, %lu containers\n",
 	       cidr_str(cfg.pool_addr, __builtin_popcount(cfg.pool_mask)),
 	       ip_str(cfg.gateway), endpoints_count());
+	printf("pool6:     %s, gateway %s\n", cidr6_str(&pool6.net, pool6.plen),
+	       ip6_str(&pool6.gateway));
 	printf("conntrack: %ld flows of %u, %llu expired so far", flows,
 	       cfg.ct_max, (unsigned long long)sweep.expired);
 	if (sweep.reclaimed)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
@@ -21,6 +22,7 @@ const struct up_opt_name up_opt_names[UP_OPT_MAX] = {
 	[UP_OPT_XDP_UPLINK] = { "xdp-uplink", "xdpUplink" },
 	[UP_OPT_FILTERING] = { "filtering", "filtering" },
 	[UP_OPT_CGROUP] = { "cgroup", "cgroup" },
+	[UP_OPT_POOL6] = { "pool6", "pool6" },
 	[UP_OPT_TIMEOUT + TMO_TCP_SYN] = { "tcp-timeout-syn", "tcpTimeoutSyn" },
 	[UP_OPT_TIMEOUT + TMO_TCP_EST] = { "tcp-timeout-est", "tcpTimeoutEst" },
 	[UP_OPT_TIMEOUT + TMO_TCP_FIN] = { "tcp-timeout-fin", "tcpTimeoutFin" },
@@ -35,6 +37,7 @@ const struct up_opt_name up_opt_names[UP_OPT_MAX] = {
 const char *up_opt_set(struct up_opts *o, enum up_opt opt, const char *arg)
 {
 	static char why[64];
+	struct in6_addr addr6;
 	uint32_t addr;
 	int plen;
 
@@ -55,6 +58,12 @@ const char *up_opt_set(struct up_opts *o, enum up_opt opt, const char *arg)
 		    pool_init(&o->pool, addr, plen))
 			return "expected ADDR/LEN, LEN 1-30";
 		o->given |= GIVEN_POOL;
+		return NULL;
+	case UP_OPT_POOL6:
+		if (parse_cidr6(arg, &addr6, &plen, false) ||
+		    pool6_init(&o->pool6, &addr6, plen))
+			return "expected ADDR/LEN, LEN 1-126";
+		o->given |= GIVEN_POOL6;
 		return NULL;
 	case UP_OPT_PORTS:
 		if (parse_port_range(arg, &o->port_lo, &o->port_hi))
@@ -136,12 +145,15 @@ const char *up_opt_set(struct up_opts *o, enum up_opt opt, const char *arg)
 
 void up_opts_default(struct up_opts *o)
 {
+	struct in6_addr addr6;
 	uint32_t addr;
 	int plen;
 
 	memset(o, 0, sizeof(*o));
 	parse_cidr(POOL_DEFAULT, &addr, &plen, false);
 	pool_init(&o->pool, addr, plen);
+	parse_cidr6(POOL6_DEFAULT, &addr6, &plen, false);
+	pool6_init(&o->pool6, &addr6, plen);
 	o->port_lo = PORTS_DEFAULT_LO;
 	o->port_hi = PORTS_DEFAULT_HI;
 	o->mode = MODE_TC;
@@ -207,6 +219,8 @@ void up_opts_inherit(struct up_opts *o, const struct bpfnat_config *r)
 	if (!(o->given & GIVEN_POOL))
 		pool_init(&o->pool, r->pool_addr,
 			  __builtin_popcount(r->pool_mask));
+	if (!(o->given & GIVEN_POOL6))
+		config_pool6(r, &o->pool6);
 	for (int t = 0; t < TMO_MAX; t++)
 		if (!(o->given & (GIVEN_TIMEOUT << t)))
 			o->timeout[t] = r->timeout[t];
@@ -262,6 +276,10 @@ void config_make(const struct up_opts *o, const struct nl_link *uplink,
 	cfg->pool_addr = o->pool.net;
 	cfg->pool_mask = o->pool.mask;
 	cfg->gateway = o->pool.gateway;
+	cfg->pool6_plen = o->pool6.plen;
+	memcpy(cfg->pool6.addr, &o->pool6.net, sizeof(cfg->pool6.addr));
+	memcpy(cfg->gateway6.addr, &o->pool6.gateway,
+	       sizeof(cfg->gateway6.addr));
 	cfg->port_lo = o->port_lo;
 	cfg->port_hi = o->port_hi;
 	cfg->ct_max = o->ct_max;
@@ -324,23 +342,74 @@ void exclude_read(int fd, struct up_opts *o)
 	}
 }
 
-int endpoints_sync(int fd, const struct container *v, size_t n)
+void config_pool6(const struct bpfnat_config *cfg, struct pool6 *pool6)
+{
+	struct in6_addr net;
+
+	memcpy(&net, cfg->pool6.addr, sizeof(net));
+	pool6_init(pool6, &net, cfg->pool6_plen);
+}
+
+/* The containers of @v with an address in @pool6 are in endpoints6 @fd,
+ * and no other address.
+ */
+static int endpoints6_sync(int fd, const struct pool6 *pool6,
+			   const struct container *v, const struct endpoint *ep,
+			   size_t n)
+{
+	struct in6_key key, next, *pkey = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].plen6 && in6_in_prefix(&v[i].addr6, &pool6->net,
+						pool6->plen) &&
+		    bpf_map_update_elem(fd, &v[i].addr6, &ep[i], 0))
+			return -errno;
+	while (bpf_map_get_next_key(fd, pkey, &next) == 0) {
+		key = next;
+		pkey = &key;
+		for (i = 0; i < n; i++)
+			if (v[i].plen6 && !memcmp(&v[i].addr6, key.addr,
+						  sizeof(key.addr)) &&
+			    in6_in_prefix(&v[i].addr6, &pool6->net,
+					  pool6->plen))
+				break;
+		if (i == n) {
+			bpf_map_delete_elem(fd, &key);
+			pkey = NULL;
+		}
+	}
+	return 0;
+}
+
+int endpoints_sync(int fd, int fd6, const struct pool6 *pool6,
+		   const struct container *v, size_t n)
 {
 	__be32 key, next, *pkey = NULL;
-	struct endpoint ep;
+	struct endpoint *ep;
 	size_t i;
 	int err;
 
+	ep = calloc(n + 1, sizeof(*ep));
+	if (!ep)
+		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		err = container_endpoint(&v[i], &ep);
+		err = container_endpoint(&v[i], &ep[i]);
 		if (err) {
 			pr_warn("up: container %s: read eth0: %s", v[i].name,
 				strerror(-err));
+			free(ep);
 			return err;
 		}
-		if (bpf_map_update_elem(fd, &v[i].addr, &ep, 0))
+		if (bpf_map_update_elem(fd, &v[i].addr, &ep[i], 0)) {
+			free(ep);
 			return -errno;
+		}
 	}
+	err = endpoints6_sync(fd6, pool6, v, ep, n);
+	free(ep);
+	if (err)
+		return err;
 	/* forget containers that are gone */
 	while (bpf_map_get_next_key(fd, pkey, &next) == 0) {
 		key = next;

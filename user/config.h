@@ -29,6 +29,7 @@ enum {
 	GIVEN_TIMEOUT = 1 << 7,		/* << enum ct_timeout_id */
 	GIVEN_FILTERING = 1 << 16,
 	GIVEN_CGROUP = 1 << 17,
+	GIVEN_POOL6 = 1 << 18,
 };
 _Static_assert(TMO_MAX <= 8, "the timeouts' GIVEN_ bits end before 16");
 
@@ -54,6 +55,7 @@ struct up_opts {
 	const char *uplink;		/* NULL: the default route's device */
 	uint32_t snat_addr;		/* 0: the uplink's first address */
 	struct pool pool;
+	struct pool6 pool6;
 	uint16_t port_lo, port_hi;
 	uint32_t ct_max;		/* 0: the running value, or default */
 	enum bpfnat_mode mode;
@@ -82,6 +84,7 @@ enum up_opt {
 	UP_OPT_XDP_UPLINK,
 	UP_OPT_FILTERING,
 	UP_OPT_CGROUP,
+	UP_OPT_POOL6,
 	UP_OPT_TIMEOUT,			/* + enum ct_timeout_id */
 	UP_OPT_MAX = UP_OPT_TIMEOUT + TMO_MAX,
 };
@@ -123,8 +126,14 @@ void config_make(const struct up_opts *o, const struct nl_link *uplink,
 int exclude_sync(int fd, const struct up_opts *o);
 void exclude_read(int fd, struct up_opts *o);
 
-/* The endpoints map @fd holds exactly containers @v. */
-int endpoints_sync(int fd, const struct container *v, size_t n);
+/* The endpoints map @fd holds exactly containers @v; endpoints6 @fd6
+ * those of them that have an address in @pool6.
+ */
+int endpoints_sync(int fd, int fd6, const struct pool6 *pool6,
+		   const struct container *v, size_t n);
+
+/* The IPv6 pool of @cfg. */
+void config_pool6(const struct bpfnat_config *cfg, struct pool6 *pool6);
 
 /* Every conntrack slot, 0 to @ct_max - 1, free in queue @fd. */
 int ct_free_fill(int fd, uint32_t ct_max);

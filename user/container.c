@@ -19,11 +19,12 @@ static void host_ifname(uint32_t addr, char *name)
 	snprintf(name, IF_NAMESIZE, "bn%08x", ntohl(addr));
 }
 
-/* "bpfnat:NAME:A.B.C.D/N" -> name, address, prefix length. */
+/* "bpfnat:NAME:A.B.C.D/N[,IPV6/N]" -> name, addresses, prefix lengths. */
 static int alias_parse(const char *alias, struct container *c)
 {
 	const char *name = alias + strlen(CONTAINER_ALIAS_PREFIX);
-	const char *colon;
+	const char *colon, *comma;
+	char v4[INET_ADDRSTRLEN + 4];
 
 	if (strncmp(alias, CONTAINER_ALIAS_PREFIX,
 		    strlen(CONTAINER_ALIAS_PREFIX)))
@@ -32,7 +33,14 @@ static int alias_parse(const char *alias, struct container *c)
 	if (!colon || colon == name || colon - name > NETNS_NAME_MAX)
 		return -EINVAL;
 	snprintf(c->name, sizeof(c->name), "%.*s", (int)(colon - name), name);
-	return parse_cidr(colon + 1, &c->addr, &c->plen, false);
+	comma = strchr(colon + 1, ',');
+	if (!comma)
+		return parse_cidr(colon + 1, &c->addr, &c->plen, false);
+	if (comma - colon - 1 >= (long)sizeof(v4))
+		return -EINVAL;
+	snprintf(v4, sizeof(v4), "%.*s", (int)(comma - colon - 1), colon + 1);
+	return parse_cidr(v4, &c->addr, &c->plen, false) ?:
+	       parse_cidr6(comma + 1, &c->addr6, &c->plen6, false);
 }
 
 struct list_ctx {
@@ -225,6 +233,77 @@ static int pool_next_free(struct nl *nl, const struct pool *pool,
 	return err;
 }
 
+static int in6_sort_cmp(const void *a, const void *b)
+{
+	return in6_cmp(a, b);
+}
+
+/* The containers' IPv6 addresses, sorted. */
+static int addrs6_taken(struct nl *nl, struct in6_addr **out, size_t *count)
+{
+	struct in6_addr *addrs;
+	struct container *v;
+	size_t n, i, k = 0;
+	int err;
+
+	err = containers_read(nl, false, &v, &n);
+	if (err)
+		return err;
+	addrs = calloc(n + 1, sizeof(*addrs));
+	if (!addrs) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if (v[i].plen6)
+			addrs[k++] = v[i].addr6;
+	free(v);
+	if (k)
+		qsort(addrs, k, sizeof(*addrs), in6_sort_cmp);
+	*out = addrs;
+	*count = k;
+	return 0;
+}
+
+bool container_addr6_taken(struct nl *nl, const struct in6_addr *addr)
+{
+	struct in6_addr *v;
+	bool taken = false;
+	size_t n, i;
+
+	if (addrs6_taken(nl, &v, &n))
+		return false;
+	for (i = 0; i < n && !taken; i++)
+		taken = !in6_cmp(&v[i], addr);
+	free(v);
+	return taken;
+}
+
+/* The lowest usable address of @pool that is not taken. */
+static int pool6_next_free(struct nl *nl, const struct pool6 *pool,
+			   struct in6_addr *addr)
+{
+	struct in6_addr a = pool->gateway, *v;
+	size_t n, i = 0;
+	int err;
+
+	err = addrs6_taken(nl, &v, &n);
+	if (err)
+		return err;
+	err = -ENOSPC;
+	for (in6_next(&a); pool6_usable(pool, &a); in6_next(&a)) {
+		while (i < n && in6_cmp(&v[i], &a) < 0)
+			i++;
+		if (i < n && !in6_cmp(&v[i], &a))
+			continue;
+		*addr = a;
+		err = 0;
+		break;
+	}
+	free(v);
+	return err;
+}
+
 int container_pool_free(struct nl *nl, const struct pool *pool,
 			uint32_t *addr)
 {
@@ -312,6 +391,16 @@ static int container_inside(struct container *c, int nsfd,
 				   r[i].gw ? r[i].gw : p->pool->gateway,
 				   eth.ifindex, 0);
 	}
+	if (!err && c->plen6) {
+		snprintf(step, sizeof(step), "add IPv6 address");
+		err = nl_addr_add6(&cnl, eth.ifindex, &c->addr6, c->plen6,
+				   true);
+	}
+	if (!err && c->plen6) {
+		snprintf(step, sizeof(step), "add IPv6 default route");
+		err = nl_route_add6(&cnl, &in6addr_any, 0, &p->pool6->gateway,
+				    eth.ifindex);
+	}
 out:
 	if (err)
 		pr_warn("%s: %s: %s", p->what, step, nl_strerror(&cnl, err));
@@ -319,11 +408,39 @@ out:
 	return err;
 }
 
+/*
+ * IPv6 forwarding on the host side, for the data path's FIB lookups (the
+ * kernel's helper asks it of the device a packet came in by); the host's
+ * own, net.ipv6.conf.all.forwarding, stays as it is.  Not a netlink
+ * setting: the sysctl of this namespace.
+ */
+/* Every host side's link-local address, fe80::1, as a router's. */
+static const struct in6_addr host_ll = {
+	.s6_addr = { 0xfe, 0x80, [15] = 1 },
+};
+
+static int ipv6_forwarding_on(const char *ifname)
+{
+	char path[64];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/forwarding",
+		 ifname);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1", 1) != 1)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 /* The host side: alias, settings, gateway address, up, route. */
 static int container_host_side(struct nl *nl, struct container *c,
 			       const struct plumb *p)
 {
-	char alias[sizeof(CONTAINER_ALIAS_PREFIX) + NETNS_NAME_MAX + 20];
+	char alias[sizeof(CONTAINER_ALIAS_PREFIX) + NETNS_NAME_MAX + 20 +
+		   INET6_ADDRSTRLEN + 4];
 	uint32_t gateway = p->pool->gateway;
 	struct nl_link link;
 	const char *step;
@@ -336,8 +453,38 @@ static int container_host_side(struct nl *nl, struct container *c,
 	c->host_ifindex = link.ifindex;
 	memcpy(c->host_mac, link.mac, ETH_ALEN);
 
-	snprintf(alias, sizeof(alias), "%s%s:%s", CONTAINER_ALIAS_PREFIX,
-		 c->name, cidr_str(c->addr, c->plen));
+	if (c->plen6) {
+		step = "add IPv6 gateway address";
+		err = nl_addr_add6(nl, c->host_ifindex, &p->pool6->gateway, 128,
+				   true);
+		if (err == -EAFNOSUPPORT || err == -EACCES) {
+			/* no IPv6 here (ipv6.disable, disable_ipv6) */
+			pr_info("%s: IPv6 is off on the host: IPv4 alone",
+				p->what);
+			c->plen6 = 0;
+			err = 0;
+		}
+		if (!err && c->plen6) {
+			/* the source of the host's neighbour solicitations
+			 * for packets it forwards (the kernel path): the
+			 * kernel sends none without a link-local address
+			 */
+			step = "add IPv6 link-local address";
+			err = nl_addr_add6(nl, c->host_ifindex, &host_ll, 64,
+					   true);
+		}
+		if (err)
+			goto out;
+	}
+	if (c->plen6)
+		snprintf(alias, sizeof(alias), "%s%s:%s,%s",
+			 CONTAINER_ALIAS_PREFIX, c->name,
+			 cidr_str(c->addr, c->plen),
+			 cidr6_str(&c->addr6, c->plen6));
+	else
+		snprintf(alias, sizeof(alias), "%s%s:%s",
+			 CONTAINER_ALIAS_PREFIX, c->name,
+			 cidr_str(c->addr, c->plen));
 	step = "set alias";
 	err = nl_link_set_alias(nl, c->host_ifindex, alias);
 	if (err)
@@ -360,6 +507,19 @@ static int container_host_side(struct nl *nl, struct container *c,
 		goto out;
 	step = "add route";
 	err = nl_route_add(nl, c->addr, 32, 0, c->host_ifindex, gateway);
+	if (!err && c->plen6) {
+		step = "set IPv6 forwarding";
+		err = ipv6_forwarding_on(c->host_if);
+		if (err) {
+			pr_warn("%s: %s: %s", p->what, step, strerror(-err));
+			return err;
+		}
+	}
+	if (!err && c->plen6) {
+		step = "add IPv6 route";
+		err = nl_route_add6(nl, &c->addr6, 128, NULL,
+				    c->host_ifindex);
+	}
 out:
 	if (err)
 		pr_warn("%s: %s: %s", p->what, step, nl_strerror(nl, err));
@@ -384,6 +544,20 @@ int container_plumb(struct nl *nl, struct container *c, int nsfd,
 	}
 	if (!p->pick && container_addr_taken(nl, addr)) {
 		pr_warn("%s: address %s is in use", p->what, ip_str(addr));
+		return -EADDRINUSE;
+	}
+	c->plen6 = p->pool6 ? c->plen6 : 0;
+	if (p->pool6 && p->pick6) {
+		err = pool6_next_free(nl, p->pool6, &c->addr6);
+		if (err) {
+			pr_warn("%s: no free address in %s", p->what,
+				cidr6_str(&p->pool6->net, p->pool6->plen));
+			return err;
+		}
+		c->plen6 = p->pool6->plen;
+	} else if (p->pool6 && container_addr6_taken(nl, &c->addr6)) {
+		pr_warn("%s: address %s is in use", p->what,
+			ip6_str(&c->addr6));
 		return -EADDRINUSE;
 	}
 	/* The host side's name comes from the address, so two commands
@@ -446,13 +620,16 @@ static int note_intent(const struct container *c, void *arg)
 }
 
 int container_add(struct nl *nl, const char *name, const struct pool *pool,
-		  uint32_t addr, struct container *c)
+		  uint32_t addr, const struct pool6 *pool6,
+		  const struct in6_addr *addr6, struct container *c)
 {
 	char what[NETNS_NAME_MAX + 16];
 	struct plumb p = {
 		.what = what,
 		.pool = pool,
 		.pick = !addr,
+		.pool6 = pool6,
+		.pick6 = !addr6,
 		.note = note_intent,
 	};
 	int nsfd, err;
@@ -464,6 +641,10 @@ int container_add(struct nl *nl, const char *name, const struct pool *pool,
 	snprintf(c->netns, sizeof(c->netns), "%s/%s", NETNS_RUN_DIR, name);
 	c->plen = pool->plen;
 	c->addr = addr;
+	if (pool6 && addr6) {
+		c->addr6 = *addr6;
+		c->plen6 = pool6->plen;
+	}
 
 	nsfd = netns_add(name);
 	if (nsfd < 0) {
@@ -623,7 +804,7 @@ int container_intent_read(struct nl *nl, const char *name,
 			  struct container *c)
 {
 	char path[PATH_MAX], host_if[IF_NAMESIZE + 2] = "";
-	struct container other;
+	struct container other = {};
 	struct nl_link link;
 	unsigned int hex;
 	FILE *f;
@@ -655,6 +836,11 @@ int container_intent_read(struct nl *nl, const char *name,
 		return 0;
 	snprintf(c->host_if, sizeof(c->host_if), "%s", host_if);
 	c->addr = htonl(hex);
+	if (link.alias[0]) {
+		/* its IPv6 endpoint goes too */
+		c->addr6 = other.addr6;
+		c->plen6 = other.plen6;
+	}
 	c->host_ifindex = link.ifindex;
 	memcpy(c->host_mac, link.mac, ETH_ALEN);
 	return 0;

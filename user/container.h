@@ -9,10 +9,19 @@
  * The host side carries everything bpfnat needs to find its containers
  * again, held by the kernel: its name is "bn" and the container's address
  * in hex (unique because addresses are), and its alias is
- * "bpfnat:NAME:ADDRESS/PREFIX".  It has the pool's gateway as a /32, a /32
+ * "bpfnat:NAME:ADDRESS/PREFIX", or "bpfnat:NAME:ADDRESS/PREFIX,ADDRESS6/PREFIX"
+ * with an IPv6 address too.  It has the pool's gateway as a /32, a /32
  * route to the container, forwarding and proxy ARP on; so any number of
  * containers in one prefix reach each other and the host through the
  * kernel, with no bridge, whether or not bpfnat's programs are attached.
+ *
+ * IPv6 is the same without proxy ARP's part: the host side has the IPv6
+ * gateway as a /128, fe80::1 (the source of its neighbour solicitations),
+ * IPv6 forwarding on and a /128 route to the container, and inside, the
+ * address has no on-link prefix route, only a default route via the
+ * gateway (on the link by fiat), so a container solicits its gateway
+ * alone, which the host's stack answers, and everything else goes
+ * through the host side.
  */
 #ifndef BPFNAT_CONTAINER_H
 #define BPFNAT_CONTAINER_H
@@ -38,6 +47,8 @@ struct container {
 	char name[NETNS_NAME_MAX + 1];
 	uint32_t addr;			/* network byte order */
 	int plen;
+	struct in6_addr addr6;
+	int plen6;			/* 0: no IPv6 address */
 	char host_if[IF_NAMESIZE];
 	int host_ifindex;
 	uint8_t host_mac[ETH_ALEN];
@@ -72,6 +83,8 @@ struct plumb {
 	bool pick;			/* the lowest free address of @pool,
 					 * else the container's own
 					 */
+	const struct pool6 *pool6;	/* NULL: no IPv6 */
+	bool pick6;			/* as @pick, for IPv6 */
 	const struct container_route *routes;	/* inside; none: a */
 	size_t n_routes;			/* default route */
 	/* Told the host side's name and the address before the veth is
@@ -103,13 +116,18 @@ int container_pool_free(struct nl *nl, const struct pool *pool,
 /* Is @addr a container's, or held by an attachment's record? */
 bool container_addr_taken(struct nl *nl, uint32_t addr);
 
+/* Is @addr a container's IPv6 address? */
+bool container_addr6_taken(struct nl *nl, const struct in6_addr *addr);
+
 /*
  * Build container @name (a named namespace and its eth0) with address
- * @addr, or the lowest free address of @pool when @addr is 0.  Either
- * everything is built or nothing is left.
+ * @addr, or the lowest free address of @pool when @addr is 0, and IPv6
+ * address @addr6, or the lowest free one of @pool6 when @addr6 is NULL.
+ * Either everything is built or nothing is left.
  */
 int container_add(struct nl *nl, const char *name, const struct pool *pool,
-		  uint32_t addr, struct container *c);
+		  uint32_t addr, const struct pool6 *pool6,
+		  const struct in6_addr *addr6, struct container *c);
 /* Its veth gone, and its namespace unless it is an attachment's. */
 int container_del(struct nl *nl, const struct container *c);
 

@@ -353,6 +353,9 @@ static int up_load(struct up *u)
 	/* the guard needs nothing but the pool to know a leak */
 	skel->rodata->guard_pool_addr = u->o->pool.net;
 	skel->rodata->guard_pool_mask = u->o->pool.mask;
+	memcpy((void *)skel->rodata->guard_pool6, &u->o->pool6.net,
+	       sizeof(skel->rodata->guard_pool6));
+	skel->rodata->guard_pool6_plen = u->o->pool6.plen;
 	/* the socket hooks rewrite the host's sockets alone */
 	skel->rodata->sock_netns_cookie = u->sock.netns_cookie;
 	if (!u->fresh) {
@@ -422,7 +425,9 @@ static int up_populate(struct up *u)
 		pr_warn("up: fill exclude: %s", strerror(-err));
 		return err;
 	}
-	err = endpoints_sync(bpf_map__fd(skel->maps.endpoints), u->v, u->n);
+	err = endpoints_sync(bpf_map__fd(skel->maps.endpoints),
+			     bpf_map__fd(skel->maps.endpoints6), &u->o->pool6,
+			     u->v, u->n);
 	if (err)
 		return err;
 	if (u->sock.plan != SOCK_OFF) {
@@ -825,6 +830,44 @@ void dp_pool(struct pool *pool)
 	pool_init(pool, addr, plen);
 }
 
+void dp_pool6(struct pool6 *pool6)
+{
+	struct bpfnat_config cfg;
+	struct in6_addr addr;
+	int plen;
+
+	if (dp_running(&cfg)) {
+		config_pool6(&cfg, pool6);
+		return;
+	}
+	parse_cidr6(POOL6_DEFAULT, &addr, &plen, false);
+	pool6_init(pool6, &addr, plen);
+}
+
+/* The IPv6 endpoint of @c, if it has an address in the running pool:
+ * added (@add) or removed.  0 or -errno.
+ */
+static int endpoint6_set(const struct container *c,
+			 const struct bpfnat_config *cfg,
+			 const struct endpoint *ep, bool add)
+{
+	struct pool6 pool6;
+	int map, err = 0;
+
+	config_pool6(cfg, &pool6);
+	if (!c->plen6 || !in6_in_prefix(&c->addr6, &pool6.net, pool6.plen))
+		return 0;
+	map = dp_pin_open(PIN_ENDPOINTS6);
+	if (map < 0)
+		return map;
+	if (add && bpf_map_update_elem(map, &c->addr6, ep, 0))
+		err = -errno;
+	if (!add)
+		bpf_map_delete_elem(map, &c->addr6);
+	close(map);
+	return err;
+}
+
 /* A container added while XDP mode runs joins it. */
 static int container_xdp_up(const struct container *c)
 {
@@ -874,11 +917,20 @@ int dp_container_attach(struct nl *nl, const struct container *c)
 			strerror(-err));
 		goto out;
 	}
+	err = endpoint6_set(c, &cfg, &ep, true);
+	if (err) {
+		pr_warn("ns add %s: add IPv6 endpoint: %s", c->name,
+			strerror(-err));
+		bpf_map_delete_elem(map, &c->addr);
+		goto out;
+	}
 	err = tc_attach(nl, &host, BPF_TC_INGRESS, prog, true);
 	if (!err && cfg.mode == MODE_XDP)
 		err = container_xdp_up(c);
-	if (err)
+	if (err) {
 		bpf_map_delete_elem(map, &c->addr);
+		endpoint6_set(c, &cfg, &ep, false);
+	}
 out:
 	if (map >= 0)
 		close(map);
@@ -889,6 +941,7 @@ out:
 
 int dp_container_detach(const struct container *c)
 {
+	struct bpfnat_config cfg;
 	int map, n;
 
 	map = dp_pin_open(PIN_ENDPOINTS);
@@ -896,6 +949,8 @@ int dp_container_detach(const struct container *c)
 		return 0;	/* bpfnat is down */
 	bpf_map_delete_elem(map, &c->addr);
 	close(map);
+	if (dp_running(&cfg))
+		endpoint6_set(c, &cfg, NULL, false);
 	/* its published ports go with it, or a later container of this
 	 * address would receive them
 	 */

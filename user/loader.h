@@ -41,6 +41,8 @@ int dp_down(struct nl *nl);
 
 /* The pool of the running data path, or the default one. */
 void dp_pool(struct pool *pool);
+/* The same for the IPv6 pool. */
+void dp_pool6(struct pool6 *pool6);
 
 /* A container appeared or is going: keep the data path in step.  Both do
  * nothing when bpfnat is down.

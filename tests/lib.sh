@@ -332,6 +332,11 @@ state_agrees() {
 	assert_eq "$(jq .containers <<<"$st")" "$n_ns" "status counts the containers"
 	assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/endpoints -j |
 		jq length)" "$n_ns" "one endpoint per container"
+	assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/endpoints6 -j |
+		jq length)" "$(bpfnat ns list -j | jq --arg p "$(jq -r .pool6 <<<"$st")" \
+		'map(select(.address6 and (.address6 | sub("::.*"; "")) ==
+			($p | sub("::.*"; "")))) | length')" \
+		"one IPv6 endpoint per container with an address of the pool"
 	assert_eq "$(jq '.attached | length' <<<"$st")" $((n_ns + 1)) \
 		"attached: the containers and the uplink"
 	net=$(bpftool net show -j)

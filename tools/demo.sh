@@ -89,11 +89,14 @@ run sysctl -w net.ipv4.ip_forward=0
 run iptables -P FORWARD DROP
 run ip netns exec web ping -c2 -i0.2 -W2 198.51.100.2
 run ip netns exec web ping -c2 -i0.2 -W2 172.18.0.3
+run ip6tables -P FORWARD DROP
+run ip netns exec web ping -6 -c2 -i0.2 -W2 fd00:18::3
 run bpfnat stats
 
 say "Fail closed: what cannot be NATed never leaves with a container's address"
 run ip netns exec web ping -c1 -W1 172.18.200.200 || true
 run ip netns exec web ping -c1 -W1 -b 255.255.255.255 || true
+run ip netns exec web ping -6 -c1 -W1 2001:db8::1 || true   # no NAT66 yet
 bpfnat stats | grep -E 'drop_no_container|drop_broadcast|drop_unnated_leak'
 
 say "XDP mode, switched to on the running system: flows and maps stay"

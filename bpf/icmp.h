@@ -213,6 +213,58 @@ struct icmp_back {
 };
 
 /*
+ * The two ends of turning the packet in hand (@len bytes from its IP
+ * header on) into an error of ours, for ICMP and ICMPv6 alike.  First the
+ * quote, into the scratch buffer (*@quote): the packet's first bytes,
+ * whole words, at most ICMP_QUOTE_MAX, at least @min (*@qlen); and the
+ * error's Ethernet header @eth, back to where the packet came from, from
+ * @smac.  CONTINUE or a drop reason.
+ */
+static __always_inline int icmp_quote_take(struct __sk_buff *skb, __u32 len,
+					   __u32 min, const __u8 *smac,
+					   __u16 proto, struct ethhdr *eth,
+					   __u8 **quote, __u32 *qlen)
+{
+	__u32 zero = 0, n = len < ICMP_QUOTE_MAX ? len : ICMP_QUOTE_MAX;
+
+	*quote = bpf_map_lookup_elem(&scratch, &zero);
+	if (!*quote || !smac)
+		return STAT_DROP_UNSUPPORTED;
+	n &= ~3u;		/* whole words */
+	if (n < min)
+		return STAT_DROP_TRUNCATED;
+	n = LEN_IN(n, 0x1ff);
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, *quote, n))
+		return STAT_DROP_TRUNCATED;
+	*qlen = n;
+	if (bpf_skb_load_bytes(skb, offsetof(struct ethhdr, h_source),
+			       eth->h_dest, ETH_ALEN))
+		return STAT_DROP_TRUNCATED;
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	eth->h_proto = bpf_htons(proto);
+	return CONTINUE;
+}
+
+/*
+ * Then the headers: room for @hlen bytes of them (@h) in front of the
+ * offending packet, which becomes the quote, cut to its @qlen bytes.
+ */
+static __always_inline int icmp_headers_put(struct __sk_buff *skb,
+					    const struct ethhdr *eth,
+					    const void *h, __u32 hlen,
+					    __u32 qlen, __u32 len)
+{
+	if (bpf_skb_adjust_room(skb, hlen, BPF_ADJ_ROOM_MAC, 0))
+		return STAT_DROP_UNSUPPORTED;
+	if (len > qlen && bpf_skb_change_tail(skb, ETH_HLEN + hlen + qlen, 0))
+		return STAT_DROP_UNSUPPORTED;
+	if (bpf_skb_store_bytes(skb, 0, eth, sizeof(*eth), 0) ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN, h, hlen, 0))
+		return STAT_DROP_UNSUPPORTED;
+	return CONTINUE;
+}
+
+/*
  * Turn the packet in hand into the ICMP error @b about it, to be sent back
  * out of the device it came in by (the caller redirects it).  Returns
  * CONTINUE when the packet is the error, or a drop reason if it could not
@@ -227,26 +279,17 @@ __noinline int icmp_send_back(struct __sk_buff *skb, const struct icmp_back *b)
 {
 	struct icmp_head h = {};
 	struct ethhdr eth;
-	__u32 zero = 0, qlen;
+	__u32 qlen;
 	__u8 *quote;
 	__s64 sum;
+	int ret;
 
-	quote = bpf_map_lookup_elem(&scratch, &zero);
-	if (!quote || !b)
+	if (!b)
 		return STAT_DROP_UNSUPPORTED;
-	qlen = b->len < ICMP_QUOTE_MAX ? b->len : ICMP_QUOTE_MAX;
-	qlen &= ~3u;		/* whole words */
-	if (qlen < sizeof(struct iphdr) + 8)
-		return STAT_DROP_TRUNCATED;
-	qlen = LEN_IN(qlen, 0x1ff);
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, quote, qlen))
-		return STAT_DROP_TRUNCATED;
-	/* back to where the packet came from */
-	if (bpf_skb_load_bytes(skb, offsetof(struct ethhdr, h_source),
-			       eth.h_dest, ETH_ALEN))
-		return STAT_DROP_TRUNCATED;
-	__builtin_memcpy(eth.h_source, b->smac, ETH_ALEN);
-	eth.h_proto = bpf_htons(ETH_P_IP);
+	ret = icmp_quote_take(skb, b->len, sizeof(struct iphdr) + 8, b->smac,
+			      ETH_P_IP, &eth, &quote, &qlen);
+	if (ret != CONTINUE)
+		return ret;
 
 	h.ip.version = 4;
 	h.ip.ihl = 5;
@@ -271,18 +314,7 @@ __noinline int icmp_send_back(struct __sk_buff *skb, const struct icmp_back *b)
 		return STAT_DROP_UNSUPPORTED;
 	h.ip.check = csum_fold(sum);
 
-	/* Room for the new headers in front of the offending packet, which
-	 * becomes the quote, cut to its length.
-	 */
-	if (bpf_skb_adjust_room(skb, sizeof(h), BPF_ADJ_ROOM_MAC, 0))
-		return STAT_DROP_UNSUPPORTED;
-	if (b->len > qlen &&
-	    bpf_skb_change_tail(skb, ETH_HLEN + sizeof(h) + qlen, 0))
-		return STAT_DROP_UNSUPPORTED;
-	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof(h), 0))
-		return STAT_DROP_UNSUPPORTED;
-	return CONTINUE;
+	return icmp_headers_put(skb, &eth, &h, sizeof(h), qlen, b->len);
 }
 
 #endif /* BPFNAT_ICMP_H */

@@ -62,26 +62,18 @@ __noinline int icmp6_send_back(struct __sk_buff *skb,
 {
 	struct icmp6_head h = {};
 	struct ethhdr eth;
-	__u32 zero = 0, qlen, plen;
+	__u32 qlen, plen;
 	__be32 pseudo[2];
 	__u8 *quote;
 	__s64 sum;
+	int ret;
 
-	quote = bpf_map_lookup_elem(&scratch, &zero);
-	if (!quote || !b)
+	if (!b)
 		return STAT_DROP_UNSUPPORTED;
-	qlen = b->len < ICMP_QUOTE_MAX ? b->len : ICMP_QUOTE_MAX;
-	qlen &= ~3u;		/* whole words */
-	if (qlen < sizeof(struct ipv6hdr) + 8)
-		return STAT_DROP_TRUNCATED;
-	qlen = LEN_IN(qlen, 0x1ff);
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, quote, qlen))
-		return STAT_DROP_TRUNCATED;
-	if (bpf_skb_load_bytes(skb, offsetof(struct ethhdr, h_source),
-			       eth.h_dest, ETH_ALEN))
-		return STAT_DROP_TRUNCATED;
-	__builtin_memcpy(eth.h_source, b->smac, ETH_ALEN);
-	eth.h_proto = bpf_htons(ETH_P_IPV6);
+	ret = icmp_quote_take(skb, b->len, sizeof(struct ipv6hdr) + 8, b->smac,
+			      ETH_P_IPV6, &eth, &quote, &qlen);
+	if (ret != CONTINUE)
+		return ret;
 
 	plen = 8 + qlen;	/* the ICMPv6 header and the quote */
 	h.ip6.version = 6;
@@ -107,15 +99,7 @@ __noinline int icmp6_send_back(struct __sk_buff *skb,
 		return STAT_DROP_UNSUPPORTED;
 	h.checksum = csum_fold(sum);
 
-	if (bpf_skb_adjust_room(skb, sizeof(h), BPF_ADJ_ROOM_MAC, 0))
-		return STAT_DROP_UNSUPPORTED;
-	if (b->len > qlen &&
-	    bpf_skb_change_tail(skb, ETH_HLEN + sizeof(h) + qlen, 0))
-		return STAT_DROP_UNSUPPORTED;
-	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof(h), 0))
-		return STAT_DROP_UNSUPPORTED;
-	return CONTINUE;
+	return icmp_headers_put(skb, &eth, &h, sizeof(h), qlen, b->len);
 }
 
 #endif /* BPFNAT_ICMP6_H */

@@ -33,45 +33,39 @@ int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-int parse_cidr(const char *s, uint32_t *addr, int *plen, bool plen_optional)
+/* "ADDR/N" (or "ADDR" alone, @optional, meaning /@max) into @family's
+ * address at @addr and *@plen.
+ */
+static int parse_prefix(const char *s, int family, void *addr, int *plen,
+			bool optional)
 {
-	char buf[INET_ADDRSTRLEN + 4];
+	char buf[INET6_ADDRSTRLEN + 4];
 	const char *slash = strchr(s, '/');
-	uint32_t len = 32;
+	uint32_t max = family == AF_INET6 ? 128 : 32, len = max;
 
 	if (strlen(s) >= sizeof(buf))
 		return -EINVAL;
-	if (!slash && !plen_optional)
+	if (!slash && !optional)
 		return -EINVAL;
-	if (slash && parse_u32(slash + 1, 0, 32, &len))
+	if (slash && parse_u32(slash + 1, 0, max, &len))
 		return -EINVAL;
 	snprintf(buf, sizeof(buf), "%.*s",
 		 (int)(slash ? slash - s : (long)strlen(s)), s);
-	if (parse_ipv4(buf, addr))
+	if (inet_pton(family, buf, addr) != 1)
 		return -EINVAL;
 	*plen = len;
 	return 0;
 }
 
+int parse_cidr(const char *s, uint32_t *addr, int *plen, bool plen_optional)
+{
+	return parse_prefix(s, AF_INET, addr, plen, plen_optional);
+}
+
 int parse_cidr6(const char *s, struct in6_addr *addr, int *plen,
 		bool plen_optional)
 {
-	char buf[INET6_ADDRSTRLEN + 4];
-	const char *slash = strchr(s, '/');
-	uint32_t len = 128;
-
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	if (!slash && !plen_optional)
-		return -EINVAL;
-	if (slash && parse_u32(slash + 1, 0, 128, &len))
-		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%.*s",
-		 (int)(slash ? slash - s : (long)strlen(s)), s);
-	if (inet_pton(AF_INET6, buf, addr) != 1)
-		return -EINVAL;
-	*plen = len;
-	return 0;
+	return parse_prefix(s, AF_INET6, addr, plen, plen_optional);
 }
 
 int parse_port_range(const char *s, uint16_t *lo, uint16_t *hi)

@@ -422,22 +422,33 @@ int nl_link_dump(struct nl *nl, nl_link_cb cb, void *data)
 	return err ? err : w.err;
 }
 
-int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, int plen)
+/* RTM_NEWADDR of @family, @plen on @ifindex, with the address @len
+ * bytes at @addr as both its local and its peer address.
+ */
+static struct nlmsghdr *msg_addr_new(char *buf, int family, int ifindex,
+				     int plen, const void *addr, size_t len)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;
 
 	nlh->nlmsg_type = RTM_NEWADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
+	ifa->ifa_family = family;
 	ifa->ifa_prefixlen = plen;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = ifindex;
-	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
-	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr);
-	return nl_request(nl, nlh, NULL, NULL);
+	mnl_attr_put(nlh, IFA_LOCAL, len, addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, len, addr);
+	return nlh;
+}
+
+int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, int plen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	return nl_request(nl, msg_addr_new(buf, AF_INET, ifindex, plen, &addr,
+					   sizeof(addr)), NULL, NULL);
 }
 
 /* Looking for the first primary address, or for address @want. */
@@ -554,26 +565,37 @@ int nl_addr_plen(struct nl *nl, int ifindex, uint32_t addr)
 	return err ? err : f.plen;
 }
 
+/* RTM_NEWROUTE of @family to a prefix of length @plen, in the main
+ * table, a unicast route of @scope; the caller adds the attributes.
+ */
+static struct nlmsghdr *msg_route_new(char *buf, int family, int plen,
+				      uint8_t scope)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = family;
+	rtm->rtm_dst_len = plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_scope = scope;
+	rtm->rtm_type = RTN_UNICAST;
+	return nlh;
+}
+
 int nl_addr_add6(struct nl *nl, int ifindex, const struct in6_addr *addr,
 		 int plen, bool no_prefix_route)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifaddrmsg *ifa;
+	struct nlmsghdr *nlh;
 	uint32_t flags = IFA_F_NODAD;
 
 	if (no_prefix_route)
 		flags |= IFA_F_NOPREFIXROUTE;
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET6;
-	ifa->ifa_prefixlen = plen;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_flags = IFA_F_NODAD;
-	ifa->ifa_index = ifindex;
-	mnl_attr_put(nlh, IFA_LOCAL, sizeof(*addr), addr);
-	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(*addr), addr);
+	nlh = msg_addr_new(buf, AF_INET6, ifindex, plen, addr, sizeof(*addr));
 	mnl_attr_put_u32(nlh, IFA_FLAGS, flags);
 	return nl_request(nl, nlh, NULL, NULL);
 }
@@ -582,18 +604,11 @@ int nl_route_add6(struct nl *nl, const struct in6_addr *dst, int plen,
 		  const struct in6_addr *gw, int ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET6;
-	rtm->rtm_dst_len = plen;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_BOOT;
-	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
-	rtm->rtm_type = RTN_UNICAST;
+	nlh = msg_route_new(buf, AF_INET6, plen, RT_SCOPE_UNIVERSE);
+	rtm = mnl_nlmsg_get_payload(nlh);
 	if (gw)
 		rtm->rtm_flags = RTNH_F_ONLINK;
 	if (plen)
@@ -608,18 +623,10 @@ int nl_route_add(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
 		 int ifindex, uint32_t prefsrc)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtmsg *rtm;
+	struct nlmsghdr *nlh;
 
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_dst_len = plen;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_BOOT;
-	rtm->rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-	rtm->rtm_type = RTN_UNICAST;
+	nlh = msg_route_new(buf, AF_INET, plen,
+			    gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
 	if (plen)
 		mnl_attr_put_u32(nlh, RTA_DST, dst);
 	if (gw)

@@ -8,11 +8,11 @@
  *   another container -> redirect into its namespace;
  *   a pool address no container has -> ICMPv6 address unreachable;
  *   multicast beyond the link -> dropped;
- *   the outside via the uplink -> ICMPv6 no route, counted: nothing
- *   translates IPv6 yet, and an IPv6 packet with a pool source never
- *   leaves the uplink as it is (guard.h drops it there too);
- *   the host's own addresses, or a route that does not use the uplink ->
- *   the stack, as for IPv4.
+ *   the outside via the uplink (or a reject route) -> ICMPv6 no route,
+ *   counted: nothing translates IPv6 yet, and an IPv6 packet with a pool
+ *   source never leaves the uplink as it is (guard.h drops it there too);
+ *   the host's own addresses, no route at all, or a route that does not
+ *   use the uplink -> the stack, as for IPv4.
  *
  * A container solicits its gateway alone: its routes (container.c) send
  * the pool and the rest through it, and the host side holds the gateway's
@@ -119,11 +119,14 @@ static __always_inline bool leaves_by_uplink6(void *ctx, const struct pkt *p,
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		return fib->ifindex == cfg->uplink_ifindex;
 	case BPF_FIB_LKUP_RET_NOT_FWDED:
-		return false;	/* the host's own address */
+		/* the host's own address, or no route at all (the helper
+		 * says the same of both): the stack's, which answers the
+		 * latter itself, and nothing can leave
+		 */
+		return false;
 	default:
-		/* no route, a reject route, or a veth without forwarding
-		 * (made by an older bpfnat): the outside all the same, and
-		 * told so here rather than by chance
+		/* a reject route, or a veth without forwarding (made by
+		 * an older bpfnat): the outside all the same, told so
 		 */
 		return true;
 	}

@@ -24,6 +24,14 @@ uint32_t ip(const char *s)
 	return a;
 }
 
+struct in6_addr ip6(const char *s)
+{
+	struct in6_addr a = {};
+
+	inet_pton(AF_INET6, s, &a);
+	return a;
+}
+
 /* The devices, with fixed MACs so expected bytes can be written down. */
 static const char setup_script[] =
 	"set -e\n"
@@ -41,7 +49,16 @@ static const char setup_script[] =
 	"ip addr add 198.51.100.1/24 dev up0\n"
 	"ip neigh add 198.51.100.2 lladdr 02:00:00:00:99:99 dev up0 nud permanent\n"
 	"ip route add default via 198.51.100.2\n"
-	"sysctl -qw net.ipv4.conf.ha.forwarding=1 net.ipv4.conf.hb.forwarding=1\n";
+	"sysctl -qw net.ipv4.conf.ha.forwarding=1 net.ipv4.conf.hb.forwarding=1\n"
+	"ip -6 addr add fd00:18::1/128 dev ha nodad noprefixroute\n"
+	"ip -6 addr add fd00:18::1/128 dev hb nodad noprefixroute\n"
+	"ip -6 route add fd00:18::2/128 dev ha\n"
+	"ip -6 route add fd00:18::3/128 dev hb\n"
+	"ip -6 addr add 2001:db8:1::1/64 dev up0 nodad\n"
+	"ip -6 neigh add 2001:db8:1::2 lladdr 02:00:00:00:99:99 dev up0"
+	"   nud permanent\n"
+	"ip -6 route add default via 2001:db8:1::2\n"
+	"sysctl -qw net.ipv6.conf.ha.forwarding=1 net.ipv6.conf.hb.forwarding=1\n";
 
 static void mac(const char *s, uint8_t *out)
 {
@@ -82,6 +99,11 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	e->snat = ip(ADDR_SNAT);
 	e->remote = ip(ADDR_REMOTE);
 	e->far = ip(ADDR_FAR);
+	e->a6 = ip6(ADDR6_A);
+	e->b6 = ip6(ADDR6_B);
+	e->gw6 = ip6(ADDR6_GW);
+	e->uplink6 = ip6(ADDR6_UPLINK);
+	e->remote6 = ip6(ADDR6_REMOTE);
 
 	e->skel = bpfnat_test_bpf__open();
 	if (!ASSERT_TRUE(e->skel, "open test object"))
@@ -116,6 +138,14 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	}
 	e->skel->rodata->guard_pool_addr = ip("172.18.0.0");
 	e->skel->rodata->guard_pool_mask = ip("255.255.0.0");
+	/* as user/loader.c sets it */
+	{
+		struct in6_addr pool6 = ip6("fd00:18::");
+
+		memcpy((void *)e->skel->rodata->guard_pool6, &pool6,
+		       sizeof(pool6));
+		e->skel->rodata->guard_pool6_plen = 64;
+	}
 	if (!ASSERT_OK(bpfnat_test_bpf__load(e->skel), "load test object"))
 		return false;
 
@@ -127,6 +157,13 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	e->cfg.pool_mask = ip("255.255.0.0");
 	e->cfg.gateway = e->gw;
 	e->cfg.uplink_bcast = ip("198.51.100.255");
+	e->cfg.pool6_plen = 64;
+	{
+		struct in6_addr pool6 = ip6("fd00:18::");
+
+		memcpy(e->cfg.pool6.addr, &pool6, 16);
+		memcpy(e->cfg.gateway6.addr, &e->gw6, 16);
+	}
 	e->cfg.port_lo = o && o->port_lo ? o->port_lo : 1024;
 	e->cfg.port_hi = o && o->port_hi ? o->port_hi : 65535;
 	for (int t = 0; t < TMO_MAX; t++)
@@ -146,6 +183,12 @@ bool env_setup(struct env *e, const struct env_opts *o)
 	fd = bpf_map__fd(e->skel->maps.endpoints);
 	if (!ASSERT_OK(bpf_map_update_elem(fd, &e->a, &ep_a, 0), "endpoint a") ||
 	    !ASSERT_OK(bpf_map_update_elem(fd, &e->b, &ep_b, 0), "endpoint b"))
+		return false;
+	fd = bpf_map__fd(e->skel->maps.endpoints6);
+	if (!ASSERT_OK(bpf_map_update_elem(fd, &e->a6, &ep_a, 0),
+		       "IPv6 endpoint a") ||
+	    !ASSERT_OK(bpf_map_update_elem(fd, &e->b6, &ep_b, 0),
+		       "IPv6 endpoint b"))
 		return false;
 
 	/* XDP may send to the containers' host sides and the uplink */

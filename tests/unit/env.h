@@ -9,12 +9,17 @@
  *   hb = cb    container b, 172.18.0.3
  *   up0 = up0p the uplink, 198.51.100.1/24; next hop 198.51.100.2 with a
  *              permanent neighbour entry (GW_MAC)
+ *
+ * and over IPv6: a fd00:18::2, b fd00:18::3, the gateway fd00:18::1 on
+ * both host sides, the uplink 2001:db8:1::1/64 with its default route via
+ * 2001:db8:1::2 (permanent, GW_MAC).
  */
 #ifndef BPFNAT_UNIT_ENV_H
 #define BPFNAT_UNIT_ENV_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include "bpfnat.h"
 #include "bpfnat_test.skel.h"
@@ -27,6 +32,11 @@
 #define ADDR_SNAT	"198.51.100.1"
 #define ADDR_REMOTE	"198.51.100.2"
 #define ADDR_FAR	"203.0.113.9"	/* beyond the next hop */
+#define ADDR6_A		"fd00:18::2"
+#define ADDR6_B		"fd00:18::3"
+#define ADDR6_GW	"fd00:18::1"
+#define ADDR6_UPLINK	"2001:db8:1::1"
+#define ADDR6_REMOTE	"2001:db8:1::2"
 
 struct env_opts {
 	uint16_t port_lo, port_hi;	/* 0: 1024-65535 */
@@ -48,6 +58,7 @@ struct env {
 	uint8_t mac_hb[ETH_ALEN], mac_cb[ETH_ALEN];
 	uint8_t mac_up[ETH_ALEN], mac_gw[ETH_ALEN];
 	uint32_t a, b, gw, snat, remote, far;	/* network order */
+	struct in6_addr a6, b6, gw6, uplink6, remote6;
 	struct bpfnat_config cfg;
 };
 
@@ -140,5 +151,6 @@ bool env_flow_of(struct env *e, const struct ct_key *key, struct ct_flow *f);
 bool env_has_key(struct env *e, const struct ct_key *key);
 
 uint32_t ip(const char *s);
+struct in6_addr ip6(const char *s);
 
 #endif /* BPFNAT_UNIT_ENV_H */

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/ip6.h>
 
 #include "packet.h"
 
@@ -173,4 +174,100 @@ bool pkt_l4_csum_ok(uint8_t *buf)
 	default:
 		return true;
 	}
+}
+
+/* The IPv6 pseudo header's sum (RFC 8200 8.1), in host order. */
+static uint32_t pseudo6_sum(const struct ip6_hdr *ip6, uint32_t l4_len,
+			    uint8_t next)
+{
+	const uint8_t *a = (const uint8_t *)&ip6->ip6_src;
+	uint32_t sum = 0;
+
+	for (int i = 0; i < 32; i += 2)	/* source, then destination */
+		sum += a[i] << 8 | a[i + 1];
+	return sum + (l4_len >> 16) + (l4_len & 0xffff) + next;
+}
+
+size_t pkt6_build(const struct pkt_spec *s, const struct in6_addr *src,
+		  const struct in6_addr *dst, uint8_t *buf)
+{
+	struct ethhdr *eth = (struct ethhdr *)buf;
+	struct ip6_hdr *ip6 = (struct ip6_hdr *)(buf + ETH_HLEN);
+	uint8_t *l4 = buf + PKT6_L4_OFF;
+	size_t l4_hdr, l4_len, i;
+	uint16_t c, *csum;
+
+	memset(buf, 0, PKT_MAX);
+	memcpy(eth->h_dest, s->dmac, ETH_ALEN);
+	memcpy(eth->h_source, s->smac, ETH_ALEN);
+	eth->h_proto = htons(ETH_P_IPV6);
+	switch (s->proto) {
+	case IPPROTO_TCP:
+		l4_hdr = sizeof(struct tcphdr);
+		break;
+	case IPPROTO_UDP:
+	case IPPROTO_ICMPV6:
+		l4_hdr = 8;
+		break;
+	default:
+		l4_hdr = 0;
+	}
+	l4_len = l4_hdr + s->payload;
+	ip6->ip6_flow = htonl(6 << 28);
+	ip6->ip6_plen = htons(l4_len);
+	ip6->ip6_nxt = s->proto;
+	ip6->ip6_hlim = s->ttl ? s->ttl : 64;
+	ip6->ip6_src = *src;
+	ip6->ip6_dst = *dst;
+	for (i = 0; i < s->payload; i++)
+		l4[l4_hdr + i] = (uint8_t)(i * 7 + 3);
+
+	switch (s->proto) {
+	case IPPROTO_TCP: {
+		struct tcphdr *tcp = (struct tcphdr *)l4;
+
+		tcp->source = htons(s->sport);
+		tcp->dest = htons(s->dport);
+		tcp->seq = htonl(s->seq ? s->seq : 1000);
+		tcp->ack_seq = htonl(s->ack);
+		tcp->doff = 5;
+		l4[13] = s->tcp_flags;
+		tcp->window = htons(s->window ? s->window : 65535);
+		csum = &tcp->check;
+		break;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *udp = (struct udphdr *)l4;
+
+		udp->source = htons(s->sport);
+		udp->dest = htons(s->dport);
+		udp->len = htons(l4_len);
+		csum = &udp->check;
+		break;
+	}
+	case IPPROTO_ICMPV6:
+		l4[0] = s->icmp_type;
+		l4[4] = s->sport >> 8;	/* echo: identifier, sequence 1 */
+		l4[5] = s->sport & 0xff;
+		l4[7] = 1;
+		csum = (uint16_t *)(l4 + 2);
+		break;
+	default:
+		csum = NULL;
+	}
+	if (csum) {
+		c = csum_compute(l4, l4_len, pseudo6_sum(ip6, l4_len,
+							 s->proto));
+		*csum = htons(c || s->proto != IPPROTO_UDP ? c : 0xffff);
+	}
+	return ETH_HLEN + sizeof(*ip6) + l4_len;
+}
+
+bool pkt6_l4_csum_ok(const uint8_t *buf)
+{
+	const struct ip6_hdr *ip6 = (const struct ip6_hdr *)(buf + ETH_HLEN);
+	uint32_t l4_len = ntohs(ip6->ip6_plen);
+
+	return csum_compute(buf + PKT6_L4_OFF, l4_len,
+			    pseudo6_sum(ip6, l4_len, ip6->ip6_nxt)) == 0;
 }

@@ -66,4 +66,21 @@ bool pkt_ip_csum_ok(uint8_t *buf);
  */
 bool pkt_l4_csum_ok(uint8_t *buf);
 
+/*
+ * IPv6: Ethernet, the fixed IPv6 header and TCP, UDP or ICMPv6 echo (@s's
+ * proto IPPROTO_ICMPV6, icmp_type 128/129 or an error type), with its
+ * checksum over the RFC 8200 pseudo header.  Addresses in @src and @dst;
+ * @s's ttl is the hop limit.
+ */
+struct in6_addr;
+size_t pkt6_build(const struct pkt_spec *s, const struct in6_addr *src,
+		  const struct in6_addr *dst, uint8_t *buf);
+
+#define PKT6_L4_OFF (ETH_HLEN + 40)
+
+/* The L4 checksum of @buf's IPv6 packet, recomputed from scratch over
+ * its pseudo header and payload, holds.
+ */
+bool pkt6_l4_csum_ok(const uint8_t *buf);
+
 #endif /* BPFNAT_UNIT_PACKET_H */

@@ -9,6 +9,10 @@
  *     the pool and the host is handed to the stack (TC_ACT_OK), which
  *     would forward it un-NATed;
  *   - a rewritten packet whose input had valid checksums has valid ones;
+ *   - IPv6 (an eighth of the packets): nothing leaves by the uplink, and
+ *     nothing from the IPv6 pool to beyond it and the host is handed to
+ *     the stack; what is delivered into a container goes to an address
+ *     of the pool, its L4 checksum valid when the input's was;
  *   - the conntrack never holds half a pair, nor a key that leads to
  *     another flow's slot; every slot is live or waits in ct_free, once.
  *
@@ -24,6 +28,7 @@
 #include <stdlib.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/ip6.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -73,6 +78,21 @@ static uint32_t addr_from_container(struct fuzz *z)
 	return set[pick(sizeof(set) / sizeof(set[0]))];
 }
 
+/* An IPv6 address a container's packet has, or is for. */
+static struct in6_addr addr6_any(struct fuzz *z)
+{
+	struct in6_addr set[] = { z->e->a6, z->e->b6, z->e->gw6,
+				  z->e->uplink6, z->e->remote6,
+				  ip6("fd00:18::77"), ip6("ff02::1:ff00:1"),
+				  ip6("ff05::1:3"), ip6("fe80::1"),
+				  ip6("2001:db8:77::1"), {} };
+	struct in6_addr a = set[pick(sizeof(set) / sizeof(set[0]))];
+
+	if (!pick(8))
+		a.s6_addr[15] = rnd();	/* somewhere near */
+	return a;
+}
+
 /* A port published into container a (fuzz_world()). */
 #define FUZZ_PUBLISHED	8080
 
@@ -107,6 +127,23 @@ static size_t make_packet(struct fuzz *z, uint8_t *buf, bool uplink,
 	struct pkt_spec s;
 	size_t len;
 
+	if (!pick(8)) {
+		static const uint8_t protos6[] = { IPPROTO_TCP, IPPROTO_UDP,
+						   IPPROTO_ICMPV6, 47 };
+		static const uint8_t types6[] = { 128, 129, 1, 3, 135 };
+		struct in6_addr src = addr6_any(z), dst = addr6_any(z);
+
+		s = env_spec_from(z->e, from_b, IPPROTO_UDP, 0, port(z),
+				  port(z));
+		if (pick(3))
+			src = from_b ? z->e->b6 : z->e->a6;
+		s.proto = protos6[pick(sizeof(protos6))];
+		s.icmp_type = types6[pick(sizeof(types6))];
+		s.ttl = ttls[pick(sizeof(ttls))];
+		s.tcp_flags = rnd();
+		s.payload = pick(600);
+		return pkt6_build(&s, &src, &dst, buf);
+	}
 	if (uplink)
 		s = env_spec_reply(z->e, proto,
 				   pick(4) ? z->e->remote : (uint32_t)rnd(),
@@ -352,6 +389,74 @@ static bool passed_unnated(struct fuzz *z, const uint8_t *in, size_t len)
 	       ip->daddr != z->e->snat && (d >> 24) != 127;
 }
 
+static bool in_pool6(const struct in6_addr *a)
+{
+	static const uint8_t net[8] = { 0xfd, 0x00, 0x00, 0x18 };
+
+	return !memcmp(a->s6_addr, net, 8);
+}
+
+/* The same for IPv6: nothing translates it, so a packet from the pool
+ * that the stack may forward is one for beyond the pool, the link and
+ * the host (whose uplink address is its one global address).
+ */
+static bool passed_unnated6(struct fuzz *z, const uint8_t *in, size_t len)
+{
+	const struct ip6_hdr *ip6 = (const struct ip6_hdr *)(in + ETH_HLEN);
+	static const uint8_t zeros[15];
+	const uint8_t *d = ip6->ip6_dst.s6_addr;
+
+	if (len < ETH_HLEN + sizeof(*ip6) || in[12] != 0x86 || in[13] != 0xdd)
+		return false;
+	z->passes_checked++;
+	/* :: and ::1 the stack never forwards, as 127/8 for IPv4 */
+	return in_pool6(&ip6->ip6_src) && !in_pool6(&ip6->ip6_dst) &&
+	       d[0] != 0xff && !(d[0] == 0xfe && (d[1] & 0xc0) == 0x80) &&
+	       memcmp(d, &z->e->uplink6, 16) &&
+	       !(!memcmp(d, zeros, 15) && d[15] <= 1);
+}
+
+/* An IPv6 packet's result, after the checks of any packet. */
+static void check_result6(struct fuzz *z, const struct run *r, bool intact,
+			  const uint8_t *sent, size_t len, bool uplink)
+{
+	const struct ip6_hdr *ip6 = (const struct ip6_hdr *)(r->out + ETH_HLEN);
+	bool v6 = r->out_len >= ETH_HLEN + sizeof(*ip6) &&
+		  r->out[12] == 0x86 && r->out[13] == 0xdd;
+
+	if (!uplink && r->verdict == TC_ACT_OK &&
+	    passed_unnated6(z, sent, len)) {
+		const struct ip6_hdr *in6 = (const void *)(sent + ETH_HLEN);
+		char from[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &in6->ip6_src, from, sizeof(from));
+		inet_ntop(AF_INET6, &in6->ip6_dst, to, sizeof(to));
+		CHECK(false, "IPv6 passed to the stack un-NATed: %s -> %s "
+		      "(next header %u)", from, to, in6->ip6_nxt);
+		z->violations++;
+	}
+	if (r->verdict != TC_ACT_REDIRECT || !r->redirect.count || !v6)
+		return;
+	if (!CHECK(r->redirect.ifindex != (uint32_t)z->e->ifindex_up,
+		   "IPv6 redirected out of the uplink"))
+		z->violations++;
+	if (r->redirect.kind == REDIRECT_PEER &&
+	    !CHECK(in_pool6(&ip6->ip6_dst),
+		   "IPv6 delivered into a container, not to the pool"))
+		z->violations++;
+	/* a forward keeps the checksum; an error of ours has a valid one */
+	if ((intact || r->redirect.kind == REDIRECT_EGRESS) &&
+	    (ip6->ip6_nxt == IPPROTO_TCP || ip6->ip6_nxt == IPPROTO_UDP ||
+	     ip6->ip6_nxt == IPPROTO_ICMPV6) &&
+	    r->out_len >= ETH_HLEN + sizeof(*ip6) + ntohs(ip6->ip6_plen)) {
+		z->rewritten_checked++;
+		if (!CHECK(pkt6_l4_csum_ok(r->out),
+			   "IPv6 L4 checksum after a rewrite (proto %u)",
+			   ip6->ip6_nxt))
+			z->violations++;
+	}
+}
+
 /*
  * @run is what packet @sent (of @len bytes, from a container unless
  * @uplink) became; @in is the packet before any mutation, @intact if it
@@ -436,6 +541,11 @@ static bool fuzz_one(struct fuzz *z)
 	intact = pick(3) != 0;
 	if (!intact)
 		len = mutate(pkt, len);
+	/* BPF_PROG_TEST_RUN refuses an IPv6 frame shorter than the fixed
+	 * header (the kernel never hands such a one to tc): padded
+	 */
+	if (pkt[12] == 0x86 && pkt[13] == 0xdd && len < PKT6_L4_OFF)
+		len = PKT6_L4_OFF;
 	if (uplink) {
 		if (!env_from_uplink(z->e, pkt, len, &r))
 			return false;
@@ -445,6 +555,7 @@ static bool fuzz_one(struct fuzz *z)
 	}
 	z->runs++;
 	check_result(z, &r, intact, orig, pkt, len, uplink);
+	check_result6(z, &r, intact, pkt, len, uplink);
 	return true;
 }
 

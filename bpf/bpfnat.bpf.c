@@ -265,7 +265,7 @@ int ct_sweep_start(struct __sk_buff *skb)
 		return 1;
 	err = bpf_timer_init(&t->timer, &ct_sweep, CLOCK_MONOTONIC);
 	if (err && err != -EBUSY)
-		return 2;
+		return 2 | (__u32)-err << 8;	/* and why: the errno */
 	if (bpf_timer_set_callback(&t->timer, sweep_tick))
 		return 3;
 	if (bpf_timer_start(&t->timer, SWEEP_MIN_TICK_NS, 0))

@@ -644,9 +644,17 @@ static int up_sock_attach(struct up *u)
 	return sock_attach(&u->sock, prog);
 }
 
+/* How often, and how far apart, a timer the kernel could not allocate
+ * is asked for again.
+ */
+#define SWEEP_START_TRIES	10
+#define SWEEP_START_PAUSE_US	50000
+
 static int sweep_start(struct bpfnat_bpf *skel)
 {
-	/* what ct_sweep_start() returns, by the step that refused */
+	/* what ct_sweep_start() returns, by the step that refused (with
+	 * bpf_timer_init()'s errno above the low byte)
+	 */
 	static const char *const step[] = {
 		[1] = "no ct_sweep entry", [2] = "bpf_timer_init refused",
 		[3] = "bpf_timer_set_callback refused",
@@ -655,18 +663,37 @@ static int sweep_start(struct bpfnat_bpf *skel)
 	char pkt[ETH_HLEN] = {};
 	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
 			    .data_size_in = sizeof(pkt), .repeat = 1);
-	int err;
+	unsigned int why, errnum;
+	int err, tries = 0;
 
-	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.ct_sweep_start),
-				     &opts);
-	if (err || opts.retval) {
-		pr_warn("up: start conntrack expiry: %s",
-			err ? strerror(errno) :
-			opts.retval < sizeof(step) / sizeof(step[0]) ?
-			step[opts.retval] : "timer refused");
-		return err ? -errno : -EINVAL;
+	do {
+		err = bpf_prog_test_run_opts(
+			bpf_program__fd(skel->progs.ct_sweep_start), &opts);
+		if (err)
+			break;
+		why = opts.retval & 0xff;
+		errnum = opts.retval >> 8;
+		/* the timer is allocated atomically, which memory
+		 * pressure may refuse for a moment
+		 */
+	} while (why == 2 && errnum == ENOMEM &&
+		 ++tries < SWEEP_START_TRIES && !usleep(SWEEP_START_PAUSE_US));
+	if (err) {
+		err = -errno;
+		pr_warn("up: start conntrack expiry: %s", strerror(-err));
+		return err;
 	}
-	return 0;
+	if (!opts.retval)
+		return 0;
+	if (errnum)
+		pr_warn("up: start conntrack expiry: %s: %s",
+			why < sizeof(step) / sizeof(step[0]) && step[why] ?
+			step[why] : "timer refused", strerror(errnum));
+	else
+		pr_warn("up: start conntrack expiry: %s",
+			why < sizeof(step) / sizeof(step[0]) && step[why] ?
+			step[why] : "timer refused");
+	return errnum ? -(int)errnum : -EINVAL;
 }
 
 static int up_commit(struct up *u)

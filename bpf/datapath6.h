@@ -57,8 +57,11 @@ static __always_inline int answer_container6(void *ctx, struct pkt *p,
 
 	if (xdp)
 		return STAT_TO_TC;	/* turning a packet around needs an skb */
-	/* never an error about an error (RFC 4443 2.4 e) */
-	if (p->key.proto == IPPROTO_ICMPV6 && icmp6_is_error(p->icmp_type))
+	/* never an error about an error (RFC 4443 2.4 e), nor about what
+	 * might be one behind an extension header
+	 */
+	if ((p->key.proto == IPPROTO_ICMPV6 && icmp6_is_error(p->icmp_type)) ||
+	    ipv6_ext_header(p->key.proto))
 		return outcome;
 	__builtin_memcpy(b.smac, self->host_mac, ETH_ALEN);
 	if (icmp6_send_back(ctx, &b) == CONTINUE) {

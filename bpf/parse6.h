@@ -21,6 +21,31 @@
 #define IPPROTO_ICMPV6	58
 #endif
 
+/*
+ * Is @next an extension header (RFC 8200 4, RFC 7045's list)?  The IPv6
+ * path does not walk them: what follows one is not known, so no error of
+ * ours is sent about such a packet (it could be an ICMPv6 error).
+ */
+static __always_inline bool ipv6_ext_header(__u8 next)
+{
+	switch (next) {
+	case 0:		/* hop-by-hop options */
+	case 43:	/* routing */
+	case 44:	/* fragment */
+	case 50:	/* ESP */
+	case 51:	/* AH */
+	case 60:	/* destination options */
+	case 135:	/* mobility */
+	case 139:	/* HIP */
+	case 140:	/* shim6 */
+	case 253:	/* experiments */
+	case 254:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* The IPv6 header of @p, checked against its length, or a drop reason;
  * p->len becomes the IPv6 packet's length, header included.
  */

@@ -408,17 +408,17 @@ out:
 	return err;
 }
 
+/* Every host side's link-local address, fe80::1, as a router's. */
+static const struct in6_addr host_ll = {
+	.s6_addr = { 0xfe, 0x80, [15] = 1 },
+};
+
 /*
  * IPv6 forwarding on the host side, for the data path's FIB lookups (the
  * kernel's helper asks it of the device a packet came in by); the host's
  * own, net.ipv6.conf.all.forwarding, stays as it is.  Not a netlink
  * setting: the sysctl of this namespace.
  */
-/* Every host side's link-local address, fe80::1, as a router's. */
-static const struct in6_addr host_ll = {
-	.s6_addr = { 0xfe, 0x80, [15] = 1 },
-};
-
 static int ipv6_forwarding_on(const char *ifname)
 {
 	char path[64];

@@ -32,33 +32,38 @@ struct in6_addr ip6(const char *s)
 	return a;
 }
 
-/* The devices, with fixed MACs so expected bytes can be written down. */
+/* The devices, with fixed MACs so expected bytes can be written down:
+ * one ip and one sysctl process (each costs much under emulation).
+ */
 static const char setup_script[] =
 	"set -e\n"
-	"ip link add ha address 02:00:00:00:0a:01 type veth"
+	"ip -batch - <<EOF\n"
+	"link add ha address 02:00:00:00:0a:01 type veth"
 	"   peer name ca address 02:00:00:00:0a:02\n"
-	"ip link add hb address 02:00:00:00:0b:01 type veth"
+	"link add hb address 02:00:00:00:0b:01 type veth"
 	"   peer name cb address 02:00:00:00:0b:02\n"
-	"ip link add up0 address 02:00:00:00:01:01 type veth"
+	"link add up0 address 02:00:00:00:01:01 type veth"
 	"   peer name up0p address 02:00:00:00:01:02\n"
-	"for d in ha ca hb cb up0 up0p; do ip link set $d up; done\n"
-	"ip addr add 172.18.0.1/32 dev ha\n"
-	"ip addr add 172.18.0.1/32 dev hb\n"
-	"ip route add 172.18.0.2/32 dev ha\n"
-	"ip route add 172.18.0.3/32 dev hb\n"
-	"ip addr add 198.51.100.1/24 dev up0\n"
-	"ip neigh add 198.51.100.2 lladdr 02:00:00:00:99:99 dev up0 nud permanent\n"
-	"ip route add default via 198.51.100.2\n"
-	"sysctl -qw net.ipv4.conf.ha.forwarding=1 net.ipv4.conf.hb.forwarding=1\n"
-	"ip -6 addr add fd00:18::1/128 dev ha nodad noprefixroute\n"
-	"ip -6 addr add fd00:18::1/128 dev hb nodad noprefixroute\n"
-	"ip -6 route add fd00:18::2/128 dev ha\n"
-	"ip -6 route add fd00:18::3/128 dev hb\n"
-	"ip -6 addr add 2001:db8:1::1/64 dev up0 nodad\n"
-	"ip -6 neigh add 2001:db8:1::2 lladdr 02:00:00:00:99:99 dev up0"
+	"link set ha up\nlink set ca up\nlink set hb up\nlink set cb up\n"
+	"link set up0 up\nlink set up0p up\n"
+	"addr add 172.18.0.1/32 dev ha\n"
+	"addr add 172.18.0.1/32 dev hb\n"
+	"route add 172.18.0.2/32 dev ha\n"
+	"route add 172.18.0.3/32 dev hb\n"
+	"addr add 198.51.100.1/24 dev up0\n"
+	"neigh add 198.51.100.2 lladdr 02:00:00:00:99:99 dev up0 nud permanent\n"
+	"route add default via 198.51.100.2\n"
+	"addr add fd00:18::1/128 dev ha nodad noprefixroute\n"
+	"addr add fd00:18::1/128 dev hb nodad noprefixroute\n"
+	"route add fd00:18::2/128 dev ha\n"
+	"route add fd00:18::3/128 dev hb\n"
+	"addr add 2001:db8:1::1/64 dev up0 nodad\n"
+	"neigh add 2001:db8:1::2 lladdr 02:00:00:00:99:99 dev up0"
 	"   nud permanent\n"
-	"ip -6 route add default via 2001:db8:1::2\n"
-	"sysctl -qw net.ipv6.conf.ha.forwarding=1 net.ipv6.conf.hb.forwarding=1\n";
+	"route add ::/0 via 2001:db8:1::2\n"
+	"EOF\n"
+	"sysctl -qw net.ipv4.conf.ha.forwarding=1 net.ipv4.conf.hb.forwarding=1"
+	" net.ipv6.conf.ha.forwarding=1 net.ipv6.conf.hb.forwarding=1\n";
 
 static void mac(const char *s, uint8_t *out)
 {

@@ -35,6 +35,14 @@ int cmd_port_del(int argc, char **argv);
 int cmd_port_list(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 
+/* One command line as main() takes it (argv[0] the program's name). */
+int run_command(int argc, char **argv);
+
+/* The commands of @path ("-": standard input), a line each; @force: on
+ * after a failure.
+ */
+int cmd_batch(const char *path, bool force);
+
 /* "bpfnat: WHAT: MESSAGE" (WHAT NULL: "bpfnat: MESSAGE") and EXIT_USAGE */
 int usage_error(const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

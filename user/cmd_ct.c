@@ -140,7 +140,7 @@ static int ct_filter_parse(const char *what, int argc, char **argv,
 	int opt, bit;
 
 	memset(flt, 0, sizeof(*flt));
-	optind = 1;
+	optind = 0;	/* glibc: start afresh (a batch runs many) */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":p:s:d:", filter_options,
 				  NULL)) != -1) {

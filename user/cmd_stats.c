@@ -279,7 +279,7 @@ int cmd_stats(int argc, char **argv)
 	struct stats s;
 	int opt, ret;
 
-	optind = 1;
+	optind = 0;	/* glibc: start afresh (a batch runs many) */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (opt != 'P')

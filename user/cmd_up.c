@@ -42,7 +42,7 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 		longopts[i] = (struct option){ up_opt_names[i].cli,
 					       required_argument, NULL,
 					       256 + i };
-	optind = 1;
+	optind = 0;	/* glibc: start afresh (a batch runs many) */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		if (opt < 256 || opt >= 256 + UP_OPT_MAX)

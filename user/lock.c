@@ -64,10 +64,13 @@ static int wait_seconds(void)
 
 int lock_take(const char *what)
 {
+	static bool held;	/* by an earlier command of a batch */
 	int wait = wait_seconds();
 	sigset_t set;
 	int fd, err;
 
+	if (held)
+		return 0;
 	if (mkdir(BPFNAT_RUN_DIR, 0755) && errno != EEXIST) {
 		err = -errno;
 		pr_warn("%s: create %s: %s", what, BPFNAT_RUN_DIR,
@@ -97,6 +100,7 @@ int lock_take(const char *what)
 	for (size_t i = 0; i < N_HELD_BACK; i++)
 		sigaddset(&set, held_back[i].sig);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	held = true;
 	return 0;
 }
 

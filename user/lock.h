@@ -30,7 +30,8 @@
 /*
  * Take the lock for command @what (as error messages name it), waiting for
  * the holder to finish; then hold the signals back.  Returns 0, or -errno
- * after saying why on stderr.  Released when the process exits.
+ * after saying why on stderr.  Released when the process exits; a later
+ * command of the same process (a batch) finds it taken already.
  */
 int lock_take(const char *what);
 

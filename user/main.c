@@ -17,6 +17,7 @@ bool json_output;
 
 static const char usage_text[] =
 "Usage: bpfnat [-v] [-j] OBJECT VERB [ARGS]\n"
+"       bpfnat [-v] [-j] [-force] -batch FILE\n"
 "\n"
 "  bpfnat up     [--uplink IF] [--snat-ip ADDR] [--pool CIDR] [--ports LO-HI]\n"
 "                [--pool6 CIDR] [--exclude CIDR]... [--mode tc|xdp] [--ct-max N]\n"
@@ -44,6 +45,10 @@ static const char usage_text[] =
 "  -j, --json      JSON on stdout\n"
 "  -h, --help      this text\n"
 "  -V, --version   the version\n"
+"  -b, -batch FILE  the commands of FILE (- for standard input), one a line\n"
+"                  as after bpfnat, in one process; stop at the first that\n"
+"                  fails and exit as it did\n"
+"  -force          with -batch: go on after a failure, exit with the worst\n"
 "\n"
 "up attaches the data path (tc ingress of the uplink and of every\n"
 "container's host-side veth, and a guard at egress of the uplink that\n"
@@ -165,12 +170,11 @@ static int global_options(int argc, char **argv)
 	return out;
 }
 
-int main(int argc, char **argv)
+int run_command(int argc, char **argv)
 {
 	const char *object, *verb;
 
 	argc = global_options(argc, argv);
-	log_setup_libbpf();
 	if (argc < 2)
 		return usage_error(NULL, "no command");
 	object = argv[1];
@@ -200,4 +204,40 @@ int main(int argc, char **argv)
 	if (has_verbs(object))
 		return usage_error(object, "which verb?");
 	return usage_error(NULL, "unknown command '%s'", object);
+}
+
+static bool is_batch(const char *arg)
+{
+	return !strcmp(arg, "-b") || !strcmp(arg, "-batch") ||
+	       !strcmp(arg, "--batch");
+}
+
+static bool is_force(const char *arg)
+{
+	return !strcmp(arg, "-force") || !strcmp(arg, "--force");
+}
+
+int main(int argc, char **argv)
+{
+	bool force = false;
+
+	argc = global_options(argc, argv);
+	log_setup_libbpf();
+	/* [-force] -batch FILE [-force] */
+	if (argc > 1 && is_force(argv[1])) {
+		force = true;
+		argv++;
+		argc--;
+	}
+	if (argc > 1 && is_batch(argv[1])) {
+		if (argc == 4 && is_force(argv[3]))
+			force = true;
+		else if (argc != 3)
+			return usage_error(NULL, "-batch takes one FILE "
+					   "(- for standard input)");
+		return cmd_batch(argv[2], force);
+	}
+	if (force)
+		return usage_error(NULL, "-force is for -batch");
+	return run_command(argc, argv);
 }

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "alloc.h"
 #include "attach.h"
 #include "log.h"
 
@@ -136,10 +137,14 @@ int attachment_write(const struct attachment *a)
 
 void attachment_remove(const char *name)
 {
+	struct attachment a;
 	char path[PATH_MAX];
 
 	record_path(name, path, sizeof(path));
-	unlink(path);
+	if (!attachment_read(name, &a) && !unlink(path))
+		alloc_freed(a.addr, NULL);
+	else
+		unlink(path);
 }
 
 int attachment_list(struct attachment **out, size_t *count)

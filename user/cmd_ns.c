@@ -157,15 +157,16 @@ int cmd_ns_add(int argc, char **argv)
 	}
 	dp_containers_recover(&nl);
 	/* A namespace that is not a container of ours is not touched: it
-	 * has no intent, so no later command takes it for half made.
+	 * has no intent, so no later command takes it for half made.  (A
+	 * container of `ns add` has its named namespace; only the message
+	 * needs the list of containers.)
 	 */
-	if (netns_exists(name) || !container_find(&nl, name, &c) ||
-	    !attachment_read(name, &a)) {
+	if (netns_exists(name) || !attachment_read(name, &a)) {
 		err = -EEXIST;
-		if (!container_find(&nl, name, &c))
-			pr_warn("ns add %s: the container exists", name);
-		else if (!attachment_read(name, &a))
+		if (!attachment_read(name, &a))
 			pr_warn("ns add %s: the name of a CNI attachment", name);
+		else if (!container_find(&nl, name, &c))
+			pr_warn("ns add %s: the container exists", name);
 		else
 			pr_warn("ns add %s: a namespace of that name exists",
 				name);

@@ -8,13 +8,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "alloc.h"
 #include "attach.h"
 #include "container.h"
 #include "log.h"
 
-static void host_ifname(uint32_t addr, char *name)
+void container_host_ifname(uint32_t addr, char *name)
 {
 	snprintf(name, IF_NAMESIZE, "bn%08x", ntohl(addr));
 }
@@ -148,166 +151,11 @@ int container_find(struct nl *nl, const char *name, struct container *c)
 	return err;
 }
 
-/* Every address that is taken, sorted: the containers', and those that
- * attachments' records hold (a container whose namespace the runtime
- * removed keeps its address until its DEL).
- */
-static int addrs_taken(struct nl *nl, uint32_t **out, size_t *count)
-{
-	struct attachment *a;
-	struct container *v;
-	size_t n, n_a, i;
-	uint32_t *addrs;
-	int err;
-
-	err = containers_read(nl, false, &v, &n);
-	if (err)
-		return err;
-	err = attachment_list(&a, &n_a);
-	if (err) {
-		free(v);
-		return err;
-	}
-	addrs = calloc(n + n_a + 1, sizeof(*addrs));
-	if (!addrs) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		addrs[i] = ntohl(v[i].addr);
-	for (i = 0; i < n_a; i++)
-		addrs[n + i] = ntohl(a[i].addr);
-	*out = addrs;
-	*count = n + n_a;
-out:
-	free(v);
-	free(a);
-	return err;
-}
-
-static int u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-bool container_addr_taken(struct nl *nl, uint32_t addr)
-{
-	uint32_t *v;
-	size_t n, i;
-	bool taken = false;
-
-	if (addrs_taken(nl, &v, &n))
-		return false;	/* the veth's name will tell */
-	for (i = 0; i < n && !taken; i++)
-		taken = v[i] == ntohl(addr);
-	free(v);
-	return taken;
-}
-
-/* The lowest usable address of @pool after @after that is not taken. */
-static int pool_next_free(struct nl *nl, const struct pool *pool,
-			  uint32_t after, uint32_t *addr)
-{
-	uint32_t a = ntohl(after) + 1, *v;
-	size_t n, i = 0;
-	int err;
-
-	err = addrs_taken(nl, &v, &n);
-	if (err)
-		return err;
-	if (n)
-		qsort(v, n, sizeof(*v), u32_cmp);
-	err = -ENOSPC;
-	for (; pool_usable(pool, htonl(a)); a++) {
-		while (i < n && v[i] < a)
-			i++;
-		if (i < n && v[i] == a)
-			continue;
-		*addr = htonl(a);
-		err = 0;
-		break;
-	}
-	free(v);
-	return err;
-}
-
-static int in6_sort_cmp(const void *a, const void *b)
-{
-	return in6_cmp(a, b);
-}
-
-/* The containers' IPv6 addresses, sorted. */
-static int addrs6_taken(struct nl *nl, struct in6_addr **out, size_t *count)
-{
-	struct in6_addr *addrs;
-	struct container *v;
-	size_t n, i, k = 0;
-	int err;
-
-	err = containers_read(nl, false, &v, &n);
-	if (err)
-		return err;
-	addrs = calloc(n + 1, sizeof(*addrs));
-	if (!addrs) {
-		free(v);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		if (v[i].plen6)
-			addrs[k++] = v[i].addr6;
-	free(v);
-	if (k)
-		qsort(addrs, k, sizeof(*addrs), in6_sort_cmp);
-	*out = addrs;
-	*count = k;
-	return 0;
-}
-
-bool container_addr6_taken(struct nl *nl, const struct in6_addr *addr)
-{
-	struct in6_addr *v;
-	bool taken = false;
-	size_t n, i;
-
-	if (addrs6_taken(nl, &v, &n))
-		return false;
-	for (i = 0; i < n && !taken; i++)
-		taken = !in6_cmp(&v[i], addr);
-	free(v);
-	return taken;
-}
-
-/* The lowest usable address of @pool that is not taken. */
-static int pool6_next_free(struct nl *nl, const struct pool6 *pool,
-			   struct in6_addr *addr)
-{
-	struct in6_addr a = pool->gateway, *v;
-	size_t n, i = 0;
-	int err;
-
-	err = addrs6_taken(nl, &v, &n);
-	if (err)
-		return err;
-	err = -ENOSPC;
-	for (in6_next(&a); pool6_usable(pool, &a); in6_next(&a)) {
-		while (i < n && in6_cmp(&v[i], &a) < 0)
-			i++;
-		if (i < n && !in6_cmp(&v[i], &a))
-			continue;
-		*addr = a;
-		err = 0;
-		break;
-	}
-	free(v);
-	return err;
-}
-
 int container_pool_free(struct nl *nl, const struct pool *pool,
 			uint32_t *addr)
 {
-	return pool_next_free(nl, pool, pool->gateway, addr);
+	(void)nl;
+	return alloc_pick(pool, 0, addr);
 }
 
 int container_inside_exists(int nsfd, const char *ifname)
@@ -435,6 +283,32 @@ static int ipv6_forwarding_on(const char *ifname)
 	return err;
 }
 
+/* The host side's index and MAC address, by name: the kernel's index of
+ * names answers, where a netlink answer would be filled with all the
+ * link's attributes, its peer's namespace id among them (found by a walk
+ * over every namespace's id that grows with the containers).
+ */
+static int host_side_find(struct container *c)
+{
+	struct ifreq ifr = { 0 };
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", c->host_if);
+	if (ioctl(fd, SIOCGIFINDEX, &ifr))
+		err = -errno;
+	else
+		c->host_ifindex = ifr.ifr_ifindex;
+	if (!err && ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else if (!err)
+		memcpy(c->host_mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+	close(fd);
+	return err;
+}
+
 /* The host side: alias, settings, gateway address, up, route. */
 static int container_host_side(struct nl *nl, struct container *c,
 			       const struct plumb *p)
@@ -442,16 +316,13 @@ static int container_host_side(struct nl *nl, struct container *c,
 	char alias[sizeof(CONTAINER_ALIAS_PREFIX) + NETNS_NAME_MAX + 20 +
 		   INET6_ADDRSTRLEN + 4];
 	uint32_t gateway = p->pool->gateway;
-	struct nl_link link;
 	const char *step;
 	int err;
 
 	step = "find host side";
-	err = nl_link_get(nl, c->host_if, &link);
+	err = host_side_find(c);
 	if (err)
 		goto out;
-	c->host_ifindex = link.ifindex;
-	memcpy(c->host_mac, link.mac, ETH_ALEN);
 
 	if (c->plen6) {
 		step = "add IPv6 gateway address";
@@ -532,7 +403,7 @@ int container_plumb(struct nl *nl, struct container *c, int nsfd,
 	uint32_t addr = p->pick ? 0 : c->addr;
 	int err, tries;
 
-	err = container_inside_exists(nsfd, c->ifname);
+	err = p->new_netns ? 0 : container_inside_exists(nsfd, c->ifname);
 	if (err) {
 		if (err > 0)
 			pr_warn("%s: interface %s exists in the container",
@@ -542,20 +413,20 @@ int container_plumb(struct nl *nl, struct container *c, int nsfd,
 				p->what, c->ifname, strerror(-err));
 		return err > 0 ? -EEXIST : err;
 	}
-	if (!p->pick && container_addr_taken(nl, addr)) {
+	if (!p->pick && alloc_taken(addr)) {
 		pr_warn("%s: address %s is in use", p->what, ip_str(addr));
 		return -EADDRINUSE;
 	}
 	c->plen6 = p->pool6 ? c->plen6 : 0;
 	if (p->pool6 && p->pick6) {
-		err = pool6_next_free(nl, p->pool6, &c->addr6);
+		err = alloc_pick6(nl, p->pool6, &c->addr6);
 		if (err) {
 			pr_warn("%s: no free address in %s", p->what,
 				cidr6_str(&p->pool6->net, p->pool6->plen));
 			return err;
 		}
 		c->plen6 = p->pool6->plen;
-	} else if (p->pool6 && container_addr6_taken(nl, &c->addr6)) {
+	} else if (p->pool6 && alloc_taken6(nl, &c->addr6)) {
 		pr_warn("%s: address %s is in use", p->what,
 			ip6_str(&c->addr6));
 		return -EADDRINUSE;
@@ -566,8 +437,7 @@ int container_plumb(struct nl *nl, struct container *c, int nsfd,
 	 */
 	for (tries = 0; tries < 64; tries++) {
 		if (p->pick) {
-			err = pool_next_free(nl, p->pool, addr ? addr :
-					     p->pool->gateway, &addr);
+			err = alloc_pick(p->pool, addr, &addr);
 			if (err) {
 				pr_warn("%s: no free address in %s", p->what,
 					cidr_str(p->pool->net, p->pool->plen));
@@ -576,7 +446,7 @@ int container_plumb(struct nl *nl, struct container *c, int nsfd,
 			c->plen = p->pool->plen;
 		}
 		c->addr = addr;
-		host_ifname(addr, c->host_if);
+		container_host_ifname(addr, c->host_if);
 		err = p->note ? p->note(c, p->note_arg) : 0;
 		if (err)
 			return err;
@@ -610,6 +480,9 @@ int container_plumb(struct nl *nl, struct container *c, int nsfd,
 	}
 	if (err && c->host_ifindex)
 		nl_link_del(nl, c->host_ifindex);
+	if (!err)
+		alloc_taken_now(p->pool, c->addr, p->pick, p->pool6,
+				c->plen6 ? &c->addr6 : NULL, p->pick6);
 	return err;
 }
 
@@ -630,6 +503,7 @@ int container_add(struct nl *nl, const char *name, const struct pool *pool,
 		.pick = !addr,
 		.pool6 = pool6,
 		.pick6 = !addr6,
+		.new_netns = true,
 		.note = note_intent,
 	};
 	int nsfd, err;
@@ -678,6 +552,7 @@ int container_del(struct nl *nl, const struct container *c)
 			nl_strerror(nl, err));
 		return err;
 	}
+	alloc_freed(c->addr, c->plen6 ? &c->addr6 : NULL);
 	if (c->attachment)
 		return 0;
 	err = netns_del(c->name);
@@ -821,7 +696,7 @@ int container_intent_read(struct nl *nl, const char *name,
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	snprintf(c->ifname, sizeof(c->ifname), "%s", CONTAINER_IFNAME);
-	/* the host side's name holds the address (host_ifname()) */
+	/* the host side's name holds the address (container_host_ifname()) */
 	if (sscanf(host_if, "bn%8x", &hex) != 1)
 		return 0;
 	if (nl_link_get(nl, host_if, &link))

@@ -85,6 +85,7 @@ struct plumb {
 					 */
 	const struct pool6 *pool6;	/* NULL: no IPv6 */
 	bool pick6;			/* as @pick, for IPv6 */
+	bool new_netns;			/* made for it: nothing inside yet */
 	const struct container_route *routes;	/* inside; none: a */
 	size_t n_routes;			/* default route */
 	/* Told the host side's name and the address before the veth is
@@ -113,11 +114,10 @@ int container_inside_exists(int nsfd, const char *ifname);
 int container_pool_free(struct nl *nl, const struct pool *pool,
 			uint32_t *addr);
 
-/* Is @addr a container's, or held by an attachment's record? */
-bool container_addr_taken(struct nl *nl, uint32_t addr);
-
-/* Is @addr a container's IPv6 address? */
-bool container_addr6_taken(struct nl *nl, const struct in6_addr *addr);
+/* The host side's name for a container of address @addr, into @name
+ * (IF_NAMESIZE bytes).
+ */
+void container_host_ifname(uint32_t addr, char *name);
 
 /*
  * Build container @name (a named namespace and its eth0) with address

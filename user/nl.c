@@ -737,6 +737,53 @@ int nl_route_find(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
 	return w.found ? 0 : -ENOENT;
 }
 
+struct route_host {
+	const struct in6_addr *dst;
+	bool found;
+};
+
+static int route_host_each(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct route_host *h = data;
+	struct nlattr *attr;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET6 ||
+	    rtm->rtm_dst_len != 128)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(*rtm))
+		if (mnl_attr_get_type(attr) == RTA_DST &&
+		    mnl_attr_get_payload_len(attr) == sizeof(*h->dst) &&
+		    !memcmp(mnl_attr_get_payload(attr), h->dst,
+			    sizeof(*h->dst)))
+			h->found = true;
+	return MNL_CB_OK;
+}
+
+int nl_route_host6(struct nl *nl, const struct in6_addr *dst)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct route_host h = { .dst = dst };
+	struct rtmsg *rtm;
+	int err;
+
+	/* the route the lookup matched (RTM_F_FIB_MATCH), not the one it
+	 * would make up for the destination
+	 */
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET6;
+	rtm->rtm_dst_len = 128;
+	rtm->rtm_flags = RTM_F_FIB_MATCH;
+	mnl_attr_put(nlh, RTA_DST, sizeof(*dst), dst);
+	err = nl_request(nl, nlh, route_host_each, &h);
+	if (err == -ENETUNREACH || err == -EHOSTUNREACH || err == -ENOENT)
+		return 0;	/* no route at all */
+	return err ? err : h.found;
+}
+
 int nl_route_default(struct nl *nl, int *ifindex)
 {
 	struct route_find f = { 0, 0 };
@@ -775,23 +822,18 @@ int nl_tc_filter_count(struct nl *nl, int ifindex, uint32_t parent)
 	return err ? err : count;
 }
 
-struct qdisc_find {
-	int ifindex;
-	bool found;
-};
-
 static int qdisc_each(const struct nlmsghdr *nlh, void *data)
 {
 	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
-	struct qdisc_find *f = data;
 	struct nlattr *attr;
+	bool *found = data;
 
-	if (nlh->nlmsg_type != RTM_NEWQDISC || tcm->tcm_ifindex != f->ifindex)
+	if (nlh->nlmsg_type != RTM_NEWQDISC)
 		return MNL_CB_OK;
 	mnl_attr_for_each(attr, nlh, sizeof(*tcm))
 		if (mnl_attr_get_type(attr) == TCA_KIND &&
 		    !strcmp(mnl_attr_get_str(attr), "clsact"))
-			f->found = true;
+			*found = true;
 	return MNL_CB_OK;
 }
 
@@ -799,15 +841,24 @@ int nl_qdisc_clsact(struct nl *nl, int ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct qdisc_find f = { .ifindex = ifindex };
 	struct tcmsg *tcm;
+	bool found = false;
 	int err;
 
+	/* The device's ingress qdisc alone (clsact or ingress stand
+	 * there), not a dump, which walks every device's qdiscs.  Older
+	 * kernels answer a get as a notification, to the asker only if it
+	 * asks for an echo.
+	 */
 	nlh->nlmsg_type = RTM_GETQDISC;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ECHO;
 	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
 	tcm->tcm_family = AF_UNSPEC;
 	tcm->tcm_ifindex = ifindex;
-	err = nl_request(nl, nlh, qdisc_each, &f);
-	return err ? err : f.found;
+	tcm->tcm_parent = TC_H_INGRESS;
+	err = nl_request(nl, nlh, qdisc_each, &found);
+	/* none (-ENOENT), or the built-in one, which no answer shows */
+	if (err == -ENOENT || err == -EINVAL)
+		return 0;
+	return err ? err : found;
 }

@@ -92,6 +92,10 @@ int nl_route_add(struct nl *nl, uint32_t dst, int plen, uint32_t gw,
  */
 int nl_route_add6(struct nl *nl, const struct in6_addr *dst, int plen,
 		  const struct in6_addr *gw, int ifindex);
+/* Has the host a route to @dst/128 itself (not to a prefix of it)?  1, 0
+ * or -errno.
+ */
+int nl_route_host6(struct nl *nl, const struct in6_addr *dst);
 /* Is there a route in the main table to @dst/@plen through @ifindex, via
  * @gw (0: whatever the gateway)?  0, -ENOENT, or another -errno.
  */

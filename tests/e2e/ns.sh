@@ -165,3 +165,114 @@ test_iproute2_compatible() {
 	ip netns add other
 	assert_no_match "$(bpfnat ns list)" "other" "foreign netns not listed"
 }
+
+# bpfnat -batch: the commands of a file in one process, as if run one by
+# one: comments, blank lines, quotes, a line's own -j.
+test_batch_runs_a_file_of_commands() {
+	local f=/tmp/cmds out list
+	cat >"$f" <<-'BATCH'
+	# three containers, then a look
+	ns add a
+	ns add "b" --ip 172.18.0.9   # an address of its own
+
+	ns add c --ip6 fd00:18::99
+	ns list -j
+	ns del a
+	BATCH
+	out=$(bpfnat -batch "$f")
+	assert_eq "$(jq -r 'map(.name + " " + .address + " " + .address6) |
+		join(",")' <<<"$out")" \
+		"a 172.18.0.2/16 fd00:18::2/64,c 172.18.0.3/16 fd00:18::99/64,b 172.18.0.9/16 fd00:18::3/64" \
+		"the list printed by the batch's own ns list -j"
+	list=$(bpfnat ns list -j)
+	assert_eq "$(jq -r 'map(.name) | join(",")' <<<"$list")" "c,b" \
+		"what the batch left"
+	assert_no_match "$(ip netns list)" "^a( |$)" "a's namespace gone"
+	assert_ok "c answers from b" in_ns b ping -c1 -W2 172.18.0.3
+	assert_match "$(in_ns c ip -6 -o addr show dev eth0)" "fd00:18::99/64" \
+		"c's IPv6 address inside"
+	# standard input, and -j for the whole batch
+	out=$(printf 'ns list\nstatus\n' | bpfnat -j -batch -)
+	assert_eq "$(jq -s 'length' <<<"$out")" "2" "two JSON documents"
+	assert_eq "$(jq -s -r '.[0][1].name' <<<"$out")" "b" "-j for every line"
+}
+
+# The first command that fails ends the batch with its exit code, after
+# its own message and the line's place; -force goes on to the end.
+test_batch_stops_at_a_failure_unless_forced() {
+	local f=/tmp/cmds rc err
+	printf 'ns add a\nns add a\nns add b\n' >"$f"
+	rc=0
+	bpfnat -batch "$f" 2>"/tmp/err" || rc=$?
+	err=$(cat "/tmp/err")
+	assert_eq "$rc" "1" "exit code of the failed command"
+	assert_eq "$(sed -n 1p <<<"$err")" "bpfnat: ns add a: the container exists" \
+		"the command's own message"
+	assert_eq "$(sed -n 2p <<<"$err")" "bpfnat: $f:2: command failed" \
+		"then where it was"
+	assert_eq "$(bpfnat ns list -j | jq -r 'map(.name) | join(",")')" "a" \
+		"nothing after the failure ran"
+
+	printf 'ns add a\nns frob\nns add "c\nmonitor\nns add b\n' >"$f"
+	rc=0
+	bpfnat -force -batch "$f" 2>"/tmp/err" || rc=$?
+	err=$(cat "/tmp/err")
+	assert_eq "$rc" "2" "the worst exit code: a usage error"
+	assert_match "$err" "$f:3: a quote is not closed" "an open quote"
+	assert_match "$err" "$f:4: monitor runs until a signal" "no monitor"
+	assert_eq "$(bpfnat ns list -j | jq -r 'map(.name) | join(",")')" "a,b" \
+		"the last line ran all the same"
+
+	assert_exit 2 "no file" bpfnat -batch
+	assert_exit 2 "-force alone" bpfnat -force ns list
+	assert_exit 1 "a file that is not there" bpfnat -batch "/tmp/none"
+}
+
+# A command of a batch gives back what it opened: 150 of them run with
+# 64 descriptors.
+test_batch_keeps_nothing_open_per_command() {
+	local f=/tmp/cmds i
+	for ((i = 1; i <= 75; i++)); do
+		echo "ns add c$i"
+		echo "ns list"
+	done >"$f"
+	assert_ok "150 commands with 64 descriptors" \
+		bash -c 'ulimit -n 64 && exec "$0" -batch "$1" >/dev/null' \
+		"$BPFNAT" "$f"
+	assert_eq "$(bpfnat ns list | wc -l)" "76" "75 containers and a header"
+}
+
+# The lowest free address, found from the hint bpfnat keeps: after a
+# del, past addresses given by hand, and without the hint.
+test_lowest_free_address_from_the_hint() {
+	bpfnat ns add a
+	bpfnat ns add b
+	bpfnat ns add c --ip 172.18.0.4 --ip6 fd00:18::4
+	bpfnat ns add d
+	assert_eq "$(bpfnat ns list -j | jq -r '.[] | select(.name=="d") |
+		.address + " " + .address6')" "172.18.0.5/16 fd00:18::5/64" \
+		"past the addresses given by hand"
+	bpfnat ns del b
+	bpfnat ns add e
+	assert_eq "$(bpfnat ns list -j | jq -r '.[] | select(.name=="e") |
+		.address + " " + .address6')" "172.18.0.3/16 fd00:18::3/64" \
+		"a freed address again"
+	rm /run/bpfnat/free_from
+	bpfnat ns del a
+	bpfnat ns add f
+	bpfnat ns add g
+	assert_eq "$(bpfnat ns list -j | jq -r '.[] | select(.name=="f" or
+		.name=="g") | .address + " " + .address6' | paste -sd,)" \
+		"172.18.0.2/16 fd00:18::2/64,172.18.0.6/16 fd00:18::6/64" \
+		"without the hint, searched from the start"
+	# a host side deleted behind bpfnat's back: its address is not
+	# handed out twice
+	bpfnat ns add h --ip 172.18.0.7 --ip6 fd00:18::7
+	ip link del bnac120008 2>/dev/null || true
+	bpfnat ns add i
+	assert_eq "$(bpfnat ns list -j | jq -r '.[] | select(.name=="i") |
+		.address + " " + .address6')" "172.18.0.8/16 fd00:18::8/64" \
+		"past an address that is taken"
+	assert_eq "$(bpfnat ns list -j | jq -r '[.[].address] | unique |
+		length')" "$(bpfnat ns list -j | jq length)" "no address twice"
+}

@@ -10,6 +10,8 @@
 #   bpfnat     `bpfnat ns add cN` with the data path down
 #   bpfnat-up  the same with the data path up (it also attaches bpfnat's
 #              tc program to the new veth and adds the container's map entry)
+#   batch      the N `ns add` lines in one `bpfnat -batch FILE` (data path
+#              down; writing the file is not timed)
 #   ip         per container: ip netns add; ip link add veth peer in the
 #              namespace; lo and eth0 up; eth0's address; default route;
 #              the gateway address, forwarding, proxy ARP (and its delay)
@@ -67,7 +69,16 @@ if [[ ${1:-} == --inside ]]; then
 		ip route add "$addr/32" dev "$host" src 172.18.0.1
 	}
 
+	if [[ $method == batch ]]; then
+		for ((i = 1; i <= n; i++)); do
+			echo "ns add c$i"
+		done >/run/batch
+	fi
+
 	start=$EPOCHREALTIME
+	if [[ $method == batch ]]; then
+		"$BPFNAT" -batch /run/batch
+	fi
 	for ((i = 1; i <= n; i++)); do
 		case $method in
 		bpfnat | bpfnat-up) "$BPFNAT" ns add "c$i" ;;
@@ -107,7 +118,7 @@ if ! [[ $n =~ ^[0-9]+$ && $n -ge 1 && $n -le 4000 &&
 fi
 for m in $methods; do
 	case $m in
-	bpfnat | bpfnat-up | ip) ;;
+	bpfnat | bpfnat-up | batch | ip) ;;
 	*) echo "bench-setup: unknown method $m" >&2; exit 2 ;;
 	esac
 done
@@ -158,4 +169,8 @@ done
 if [[ -n ${med_bpfnat:-} && -n ${med_ip:-} ]]; then
 	awk -v b="$med_bpfnat" -v i="$med_ip" 'BEGIN {
 		printf "  bpfnat is %.1fx faster than the ip commands\n", i / b }'
+fi
+if [[ -n ${med_batch:-} && -n ${med_ip:-} ]]; then
+	awk -v b="$med_batch" -v i="$med_ip" 'BEGIN {
+		printf "  bpfnat -batch is %.1fx faster than the ip commands\n", i / b }'
 fi

@@ -159,12 +159,13 @@ timeout --foreground 1500 unshare --net --mount --pid --fork --kill-child \
 
 if [[ $SETUP == 1 ]]; then
 	# Container setup time: bpfnat with its data path up at each size,
-	# each run in fresh namespaces; bpfnat down and the 'ip' command
-	# sequence next to it at the smaller sizes.
+	# each run in fresh namespaces; bpfnat down, one `bpfnat -batch` of
+	# them all and the 'ip' command sequence next to it at the smaller
+	# sizes.
 	for n in $SETUP_SIZES; do
 		printf '\r\033[K[setup] %d containers ...' "$n" >&2
 		methods="bpfnat-up"
-		[[ $n -le $SETUP_IP_N ]] && methods+=" bpfnat ip"
+		[[ $n -le $SETUP_IP_N ]] && methods+=" bpfnat batch ip"
 		"$top/tools/bench-setup.sh" -n "$n" -r 1 --json \
 			--methods "$methods" >>"$WORK/setup.jsonl" \
 			2>>"$WORK/setup.log" ||

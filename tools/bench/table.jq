@@ -69,13 +69,20 @@ def flow_table:
 		 (.bytes_per_flow | n0)]
 	 ]) | table($w);
 
+# x ip: the ip commands' time at that size over this one
 def setup_table:
-	[11, 10, 7, 16] as $w |
-	([["containers", "method", "ms", "range"]] +
-	 [.setup[] |
+	.setup as $all |
+	[11, 10, 7, 16, 6] as $w |
+	([["containers", "method", "ms", "range", "x ip"]] +
+	 [$all[] | . as $s |
+		([$all[] | select(.containers == $s.containers and
+				  .method == "ip")][0].ms_per_container.median)
+			as $ip |
 		[(.containers | tostring), .method,
 		 (.ms_per_container.median | n2),
-		 "\(.ms_per_container.min | n2)..\(.ms_per_container.max | n2)"]
+		 "\(.ms_per_container.min | n2)..\(.ms_per_container.max | n2)",
+		 (if $ip == null or .ms_per_container.median <= 0 then null
+		  else $ip / .ms_per_container.median end | x(n1))]
 	 ]) | table($w);
 
 def testrun_table:
@@ -146,7 +153,8 @@ tcp_table($base),
 flow_table,
 (if (.setup | length) > 0 then
 	"",
-	"Container setup, ms per container (bpfnat-up: with the data path attached)",
+	"Container setup, ms per container (bpfnat-up: with the data path attached; batch: one",
+"bpfnat -batch of every ns add; ip: the same work as ip and sysctl commands)",
 	setup_table
 else empty end),
 (if (.cni // [] | length) > 0 then

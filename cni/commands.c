@@ -153,17 +153,16 @@ static int netns_of(const struct cni_req *r)
 }
 
 /* A name for a new attachment: the first of its names that no record and
- * no container has.
+ * no container has (a container of `ns add` has its named namespace).
  */
-static int name_pick(struct nl *nl, const struct cni_req *r, char *name)
+static int name_pick(const struct cni_req *r, char *name)
 {
 	struct attachment other;
-	struct container c;
 
 	for (int i = 0; !attachment_name(r->container_id, r->ifname, i, name);
 	     i++)
 		if (attachment_read(name, &other) == -ENOENT &&
-		    container_find(nl, name, &c) == -ENOENT)
+		    !netns_exists(name))
 			return 0;
 	return cni_fail(CNI_ERR_FAILED, "no name for the container",
 			"every name of %s/%s is taken", r->container_id,
@@ -375,7 +374,7 @@ int cni_add(struct cni_req *r)
 	dp_pool(&x.pool);
 
 	/* the record first: whatever follows, DEL and GC find it */
-	if (name_pick(&x.nl, r, x.a.name))
+	if (name_pick(r, x.a.name))
 		goto out;
 	snprintf(x.a.container_id, sizeof(x.a.container_id), "%s",
 		 r->container_id);

@@ -3,8 +3,10 @@
  * `up` in phases with one rollback, `down`, and containers joining and
  * leaving a running data path (see loader.h).
  */
+#define _GNU_SOURCE		/* sched_setaffinity() */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -647,8 +649,28 @@ static int up_sock_attach(struct up *u)
 /* How often, and how far apart, a timer the kernel could not allocate
  * is asked for again.
  */
-#define SWEEP_START_TRIES	10
+#define SWEEP_START_TRIES	40
 #define SWEEP_START_PAUSE_US	50000
+
+/*
+ * Run on the next CPU of @allowed after the one of @tries: the program
+ * runs where its caller does, and an atomic allocation refused on one
+ * CPU (its caches empty for a moment) is often granted on another.
+ */
+static void cpu_next(const cpu_set_t *allowed, int tries)
+{
+	int n = CPU_COUNT(allowed), k = tries % (n ? n : 1);
+	cpu_set_t one;
+
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, allowed) || k--)
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		sched_setaffinity(0, sizeof(one), &one);
+		return;
+	}
+}
 
 static int sweep_start(struct bpfnat_bpf *skel)
 {
@@ -665,7 +687,11 @@ static int sweep_start(struct bpfnat_bpf *skel)
 			    .data_size_in = sizeof(pkt), .repeat = 1);
 	unsigned int why, errnum;
 	int err, tries = 0;
+	bool moved = false;
+	cpu_set_t allowed;
 
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		CPU_ZERO(&allowed);
 	do {
 		err = bpf_prog_test_run_opts(
 			bpf_program__fd(skel->progs.ct_sweep_start), &opts);
@@ -673,11 +699,19 @@ static int sweep_start(struct bpfnat_bpf *skel)
 			break;
 		why = opts.retval & 0xff;
 		errnum = opts.retval >> 8;
-		/* the timer is allocated atomically, which memory
-		 * pressure may refuse for a moment
+		/* the timer is allocated atomically, which the kernel may
+		 * refuse for a moment: again, on another CPU
 		 */
+		if (why == 2 && errnum == ENOMEM && CPU_COUNT(&allowed)) {
+			cpu_next(&allowed, tries + 1);
+			moved = true;
+		}
 	} while (why == 2 && errnum == ENOMEM &&
 		 ++tries < SWEEP_START_TRIES && !usleep(SWEEP_START_PAUSE_US));
+	if (moved)
+		sched_setaffinity(0, sizeof(allowed), &allowed);
+	if (!err && !opts.retval && tries)
+		pr_info("up: conntrack expiry started after %d refusals", tries);
 	if (err) {
 		err = -errno;
 		pr_warn("up: start conntrack expiry: %s", strerror(-err));

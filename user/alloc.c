@@ -111,32 +111,55 @@ bool alloc_taken(uint32_t addr)
 	return taken;
 }
 
-bool alloc_taken6(struct nl *nl, const struct in6_addr *addr)
+/* The host's answer about @addr: 1 taken, 0 not, -errno.  Without IPv6
+ * (ipv6.disable=1) there is nothing to ask: -EAFNOSUPPORT.
+ */
+static int route_taken6(struct nl *nl, const struct in6_addr *addr)
 {
-	return nl_route_host6(nl, addr) > 0;
+	int taken = nl_route_host6(nl, addr);
+
+	if (taken == -EOPNOTSUPP)
+		taken = -EAFNOSUPPORT;
+	return taken;
 }
 
+int alloc_taken6(struct nl *nl, const struct in6_addr *addr)
+{
+	return route_taken6(nl, addr);
+}
+
+/*
+ * The search runs from the hint to the pool's end and then, if the hint
+ * was above the first address, from there to the hint: a hint left too
+ * high (an address freed where bpfnat did not see it) costs a longer
+ * search, never a free address.
+ */
 int alloc_pick(const struct pool *pool, uint32_t after, uint32_t *addr)
 {
-	uint32_t a = after ? ntohl(after) + 1 : ntohl(pool->gateway) + 1;
+	uint32_t first = after ? ntohl(after) + 1 : ntohl(pool->gateway) + 1;
+	uint32_t from = first, lo, hi, a;
 	struct attachment *att;
 	struct hint h;
 	size_t n;
 	int err;
 
 	hint_read(&h);
-	if (hint_for(&h, pool) && ntohl(h.from4) > a)
-		a = ntohl(h.from4);
+	if (hint_for(&h, pool) && ntohl(h.from4) > from)
+		from = ntohl(h.from4);
 	err = attachment_list(&att, &n);
 	if (err)
 		return err;
 	err = -ENOSPC;
-	for (; pool_usable(pool, htonl(a)); a++) {
-		if (veth_exists(htonl(a)) || held(htonl(a), att, n))
-			continue;
-		*addr = htonl(a);
-		err = 0;
-		break;
+	for (int pass = 0; pass < 2 && err; pass++) {
+		lo = pass ? first : from;
+		hi = pass ? from : UINT32_MAX;
+		for (a = lo; a < hi && pool_usable(pool, htonl(a)); a++) {
+			if (veth_exists(htonl(a)) || held(htonl(a), att, n))
+				continue;
+			*addr = htonl(a);
+			err = 0;
+			break;
+		}
 	}
 	free(att);
 	return err;
@@ -145,21 +168,25 @@ int alloc_pick(const struct pool *pool, uint32_t after, uint32_t *addr)
 int alloc_pick6(struct nl *nl, const struct pool6 *pool,
 		struct in6_addr *addr)
 {
-	struct in6_addr a = pool->gateway;
+	struct in6_addr first = pool->gateway, from, a;
 	struct hint h;
 	int taken;
 
-	in6_next(&a);
+	in6_next(&first);
+	from = first;
 	hint_read(&h);
-	if (hint6_for(&h, pool) && in6_cmp(&h.from6, &a) > 0)
-		a = h.from6;
-	for (; pool6_usable(pool, &a); in6_next(&a)) {
-		taken = nl_route_host6(nl, &a);
-		if (taken < 0)
-			return taken;
-		if (!taken) {
-			*addr = a;
-			return 0;
+	if (hint6_for(&h, pool) && in6_cmp(&h.from6, &from) > 0)
+		from = h.from6;
+	for (int pass = 0; pass < 2; pass++) {
+		for (a = pass ? first : from; pool6_usable(pool, &a) &&
+		     (!pass || in6_cmp(&a, &from) < 0); in6_next(&a)) {
+			taken = route_taken6(nl, &a);
+			if (taken < 0)
+				return taken;
+			if (!taken) {
+				*addr = a;
+				return 0;
+			}
 		}
 	}
 	return -ENOSPC;

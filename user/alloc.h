@@ -2,7 +2,8 @@
 /*
  * Containers' addresses: which are taken, and the lowest free one of a
  * pool, each found in a time that does not grow with the number of
- * containers.
+ * containers (it grows with the number of CNI attachments, whose records
+ * are read).
  *
  * An IPv4 address is taken when the host-side veth named after it exists
  * (the kernel's index of names answers, and refuses a second one) or an
@@ -14,7 +15,8 @@
  * address; a missing or foreign hint (another pool) starts the search
  * from the pool's first address again.  Something that frees an address
  * behind bpfnat's back (`ip link del` of a host side) leaves it unused
- * until the search passes it again, never handed out twice.
+ * until a search that reaches the pool's end comes round to it; none is
+ * handed out twice.
  */
 #ifndef BPFNAT_ALLOC_H
 #define BPFNAT_ALLOC_H
@@ -31,11 +33,14 @@
 
 /* Is @addr a container's, or held by an attachment's record? */
 bool alloc_taken(uint32_t addr);
-/* Is @addr a container's IPv6 address (a host route to it alone)? */
-bool alloc_taken6(struct nl *nl, const struct in6_addr *addr);
+/* Is @addr a container's IPv6 address (a host route to it alone)?  1, 0,
+ * -EAFNOSUPPORT without IPv6, or another -errno.
+ */
+int alloc_taken6(struct nl *nl, const struct in6_addr *addr);
 
 /* The lowest usable address of @pool above @after (0: from the start)
- * that is not taken: 0 and *@addr, -ENOSPC or -errno.
+ * that is not taken, as far as the hint tells: 0 and *@addr, -ENOSPC or
+ * -errno (alloc_pick6(): -EAFNOSUPPORT without IPv6).
  */
 int alloc_pick(const struct pool *pool, uint32_t after, uint32_t *addr);
 int alloc_pick6(struct nl *nl, const struct pool6 *pool,

@@ -141,10 +141,9 @@ void attachment_remove(const char *name)
 	char path[PATH_MAX];
 
 	record_path(name, path, sizeof(path));
-	if (!attachment_read(name, &a) && !unlink(path))
-		alloc_freed(a.addr, NULL);
-	else
-		unlink(path);
+	if (!attachment_read(name, &a))
+		alloc_freed(a.addr, NULL);	/* first, as container_del() */
+	unlink(path);
 }
 
 int attachment_list(struct attachment **out, size_t *count)

@@ -418,18 +418,31 @@ int container_plumb(struct nl *nl, struct container *c, int nsfd,
 		return -EADDRINUSE;
 	}
 	c->plen6 = p->pool6 ? c->plen6 : 0;
+	err = 0;
 	if (p->pool6 && p->pick6) {
 		err = alloc_pick6(nl, p->pool6, &c->addr6);
-		if (err) {
-			pr_warn("%s: no free address in %s", p->what,
-				cidr6_str(&p->pool6->net, p->pool6->plen));
-			return err;
+		if (!err)
+			c->plen6 = p->pool6->plen;
+	} else if (p->pool6) {
+		err = alloc_taken6(nl, &c->addr6);
+		if (err > 0) {
+			pr_warn("%s: address %s is in use", p->what,
+				ip6_str(&c->addr6));
+			return -EADDRINUSE;
 		}
-		c->plen6 = p->pool6->plen;
-	} else if (p->pool6 && alloc_taken6(nl, &c->addr6)) {
-		pr_warn("%s: address %s is in use", p->what,
-			ip6_str(&c->addr6));
-		return -EADDRINUSE;
+	}
+	if (err == -EAFNOSUPPORT) {
+		/* no IPv6 here (ipv6.disable) */
+		pr_info("%s: IPv6 is off on the host: IPv4 alone", p->what);
+		c->plen6 = 0;
+	} else if (err == -ENOSPC) {
+		pr_warn("%s: no free address in %s", p->what,
+			cidr6_str(&p->pool6->net, p->pool6->plen));
+		return err;
+	} else if (err < 0) {
+		pr_warn("%s: look for a free IPv6 address: %s", p->what,
+			nl_strerror(nl, err));
+		return err;
 	}
 	/* The host side's name comes from the address, so two commands
 	 * racing for one address cannot both get it: the kernel refuses the
@@ -438,11 +451,14 @@ int container_plumb(struct nl *nl, struct container *c, int nsfd,
 	for (tries = 0; tries < 64; tries++) {
 		if (p->pick) {
 			err = alloc_pick(p->pool, addr, &addr);
-			if (err) {
+			if (err == -ENOSPC)
 				pr_warn("%s: no free address in %s", p->what,
 					cidr_str(p->pool->net, p->pool->plen));
-				return -ENOSPC;
-			}
+			else if (err)
+				pr_warn("%s: look for a free address: %s",
+					p->what, strerror(-err));
+			if (err)
+				return err;
 			c->plen = p->pool->plen;
 		}
 		c->addr = addr;
@@ -546,13 +562,14 @@ int container_del(struct nl *nl, const struct container *c)
 {
 	int err;
 
+	/* the hint first: one too low costs a search, never an address */
+	alloc_freed(c->addr, c->plen6 ? &c->addr6 : NULL);
 	err = nl_link_del(nl, c->host_ifindex);
 	if (err && err != -ENODEV) {
 		pr_warn("%s: delete veth %s: %s", c->name, c->host_if,
 			nl_strerror(nl, err));
 		return err;
 	}
-	alloc_freed(c->addr, c->plen6 ? &c->addr6 : NULL);
 	if (c->attachment)
 		return 0;
 	err = netns_del(c->name);

@@ -779,8 +779,12 @@ int nl_route_host6(struct nl *nl, const struct in6_addr *dst)
 	rtm->rtm_flags = RTM_F_FIB_MATCH;
 	mnl_attr_put(nlh, RTA_DST, sizeof(*dst), dst);
 	err = nl_request(nl, nlh, route_host_each, &h);
-	if (err == -ENETUNREACH || err == -EHOSTUNREACH || err == -ENOENT)
-		return 0;	/* no route at all */
+	/* no route at all, or one that rejects (unreachable, blackhole,
+	 * prohibit, throw): none of a container
+	 */
+	if (err == -ENETUNREACH || err == -EHOSTUNREACH || err == -ENOENT ||
+	    err == -EINVAL || err == -EACCES || err == -EAGAIN)
+		return 0;
 	return err ? err : h.found;
 }
 
@@ -857,8 +861,10 @@ int nl_qdisc_clsact(struct nl *nl, int ifindex)
 	tcm->tcm_ifindex = ifindex;
 	tcm->tcm_parent = TC_H_INGRESS;
 	err = nl_request(nl, nlh, qdisc_each, &found);
-	/* none (-ENOENT), or the built-in one, which no answer shows */
-	if (err == -ENOENT || err == -EINVAL)
+	/* none (-ENOENT), the built-in one, which no answer shows, or no
+	 * device any more
+	 */
+	if (err == -ENOENT || err == -EINVAL || err == -ENODEV)
 		return 0;
 	return err ? err : found;
 }

@@ -7,11 +7,11 @@
  *
  * A line is what follows `bpfnat` on a command line: words split at
  * blanks, "..." or '...' keeping blanks in one word, a word that starts
- * with # ending the line.  -j and -v on a line are that line's.  The
- * batch stops at the first command that fails and exits as it did;
- * -force goes on to the end and exits with the worst of them.  Each
- * command is as whole as on its own (no partial state); the batch is not
- * one transaction.
+ * with # ending the line (no backslash continues one).  -j and -v on a
+ * line are that line's.  The batch stops at the first command that fails
+ * and exits as it did; -force goes on to the end and exits with the worst
+ * of them.  Each command is as whole as on its own (no partial state);
+ * the batch is not one transaction.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -68,13 +68,26 @@ static const char *split_words(char *line, char **argv, int *argc)
 	return NULL;
 }
 
-/* Is this a command that cannot run in a batch? */
+static bool is_global_option(const char *w)
+{
+	return !strcmp(w, "-j") || !strcmp(w, "--json") || !strcmp(w, "-v") ||
+	       !strcmp(w, "--verbose");
+}
+
+/* Is this a command that cannot run in a batch (after -j and -v)? */
 static const char *not_in_batch(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "monitor"))
+	int i = 1;
+
+	while (i < argc && is_global_option(argv[i]))
+		i++;
+	if (i == argc)
+		return NULL;
+	if (!strcmp(argv[i], "monitor"))
 		return "monitor runs until a signal, which a batch holds back";
-	if (argc > 1 && (!strcmp(argv[1], "-batch") ||
-			 !strcmp(argv[1], "--batch") || !strcmp(argv[1], "-b")))
+	if (!strcmp(argv[i], "-batch") || !strcmp(argv[i], "--batch") ||
+	    !strcmp(argv[i], "-b") || !strcmp(argv[i], "-force") ||
+	    !strcmp(argv[i], "--force"))
 		return "a batch in a batch";
 	return NULL;
 }
@@ -95,9 +108,25 @@ int cmd_batch(const char *path, bool force)
 		return EXIT_FAIL;
 	}
 	argv[0] = "bpfnat";
-	while (getline(&line, &cap, f) >= 0) {
+	for (;;) {
 		const char *why, *signal;
+		ssize_t got;
 
+		/* a signal held back since the lock was taken ends the
+		 * batch between two commands; while it waits for a line,
+		 * one ends it as it would end any command-line tool
+		 */
+		signal = lock_interrupted();
+		if (signal) {
+			pr_warn("%s:%lu: stopped by %s", name, lineno, signal);
+			worst = worst > EXIT_FAIL ? worst : EXIT_FAIL;
+			break;
+		}
+		lock_signals_hold(false);
+		got = getline(&line, &cap, f);
+		lock_signals_hold(true);
+		if (got < 0)
+			break;
 		lineno++;
 		why = split_words(line, argv, &argc);
 		if (!why)
@@ -123,19 +152,10 @@ int cmd_batch(const char *path, bool force)
 			if (!force)
 				break;
 		}
-		/* a signal held back since the lock was taken ends the
-		 * batch between two commands
-		 */
-		signal = lock_interrupted();
-		if (signal) {
-			pr_warn("%s:%lu: stopped by %s", name, lineno, signal);
-			worst = EXIT_FAIL;
-			break;
-		}
 	}
 	if (ferror(f)) {
 		pr_warn("-batch %s: read: %s", path, strerror(errno));
-		worst = EXIT_FAIL;
+		worst = worst > EXIT_FAIL ? worst : EXIT_FAIL;
 	}
 	free(line);
 	if (f != stdin)

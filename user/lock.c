@@ -22,6 +22,8 @@ static const struct {
 };
 #define N_HELD_BACK (sizeof(held_back) / sizeof(held_back[0]))
 
+static bool lock_held;
+
 static void on_alarm(int sig)
 {
 	(void)sig;	/* only to end the wait: flock() returns EINTR */
@@ -64,13 +66,12 @@ static int wait_seconds(void)
 
 int lock_take(const char *what)
 {
-	static bool held;	/* by an earlier command of a batch */
 	int wait = wait_seconds();
 	sigset_t set;
 	int fd, err;
 
-	if (held)
-		return 0;
+	if (lock_held)
+		return 0;	/* by an earlier command of a batch */
 	if (mkdir(BPFNAT_RUN_DIR, 0755) && errno != EEXIST) {
 		err = -errno;
 		pr_warn("%s: create %s: %s", what, BPFNAT_RUN_DIR,
@@ -100,8 +101,20 @@ int lock_take(const char *what)
 	for (size_t i = 0; i < N_HELD_BACK; i++)
 		sigaddset(&set, held_back[i].sig);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	held = true;
+	lock_held = true;
 	return 0;
+}
+
+void lock_signals_hold(bool hold)
+{
+	sigset_t set;
+
+	if (!lock_held)
+		return;
+	sigemptyset(&set);
+	for (size_t i = 0; i < N_HELD_BACK; i++)
+		sigaddset(&set, held_back[i].sig);
+	sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
 const char *lock_interrupted(void)

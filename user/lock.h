@@ -35,6 +35,11 @@
  */
 int lock_take(const char *what);
 
+/* Hold the signals back again (@hold) or let them through, while the lock
+ * is held: a batch lets them through while it waits for its next line.
+ */
+void lock_signals_hold(bool hold);
+
 /* Was the command asked to stop (a held-back signal is pending)?  Its
  * name for messages, or NULL.
  */

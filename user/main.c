@@ -219,24 +219,34 @@ static bool is_force(const char *arg)
 
 int main(int argc, char **argv)
 {
-	bool force = false;
+	const char *file = NULL;
+	bool force = false, batch = false;
+	int others = 0;
 
 	argc = global_options(argc, argv);
 	log_setup_libbpf();
-	/* [-force] -batch FILE [-force] */
-	if (argc > 1 && is_force(argv[1])) {
-		force = true;
-		argv++;
-		argc--;
-	}
-	if (argc > 1 && is_batch(argv[1])) {
-		if (argc == 4 && is_force(argv[3]))
+	/* -batch FILE and -force, in any order, and nothing else */
+	for (int i = 1; i < argc; i++) {
+		if (is_force(argv[i])) {
 			force = true;
-		else if (argc != 3)
-			return usage_error(NULL, "-batch takes one FILE "
-					   "(- for standard input)");
-		return cmd_batch(argv[2], force);
+		} else if (is_batch(argv[i])) {
+			batch = true;
+			if (i + 1 < argc && is_force(argv[i + 1])) {
+				force = true;	/* -batch -force FILE */
+				i++;
+			}
+			file = i + 1 < argc ? argv[++i] : NULL;
+		} else {
+			others++;
+		}
+		if (!batch && !force)
+			break;	/* a command: its own words follow */
 	}
+	if (batch && (!file || others))
+		return usage_error(NULL, "-batch takes one FILE "
+				   "(- for standard input)");
+	if (batch)
+		return cmd_batch(file, force);
 	if (force)
 		return usage_error(NULL, "-force is for -batch");
 	return run_command(argc, argv);

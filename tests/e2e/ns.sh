@@ -195,6 +195,10 @@ test_batch_runs_a_file_of_commands() {
 	out=$(printf 'ns list\nstatus\n' | bpfnat -j -batch -)
 	assert_eq "$(jq -s 'length' <<<"$out")" "2" "two JSON documents"
 	assert_eq "$(jq -s -r '.[0][1].name' <<<"$out")" "b" "-j for every line"
+	# a line's -j is that line's alone
+	out=$(printf 'ns list -j\nns list\n' | bpfnat -batch -)
+	assert_eq "$(grep -c '^NAME  *ADDRESS' <<<"$out")" "1" \
+		"the next line prints text"
 }
 
 # The first command that fails ends the batch with its exit code, after
@@ -213,9 +217,9 @@ test_batch_stops_at_a_failure_unless_forced() {
 	assert_eq "$(bpfnat ns list -j | jq -r 'map(.name) | join(",")')" "a" \
 		"nothing after the failure ran"
 
-	printf 'ns add a\nns frob\nns add "c\nmonitor\nns add b\n' >"$f"
+	printf 'ns add a\nns frob\nns add "c\n-j monitor\nns add b\n' >"$f"
 	rc=0
-	bpfnat -force -batch "$f" 2>"/tmp/err" || rc=$?
+	bpfnat -batch -force "$f" 2>/tmp/err || rc=$?
 	err=$(cat "/tmp/err")
 	assert_eq "$rc" "2" "the worst exit code: a usage error"
 	assert_match "$err" "$f:3: a quote is not closed" "an open quote"
@@ -243,36 +247,87 @@ test_batch_keeps_nothing_open_per_command() {
 }
 
 # The lowest free address, found from the hint bpfnat keeps: after a
-# del, past addresses given by hand, and without the hint.
+# del, past addresses given by hand, without the hint, with a hint that
+# is corrupt, of another pool or past the pool's end (a search that
+# reaches the end comes round), and never one address twice.
 test_lowest_free_address_from_the_hint() {
+	local hint=/run/bpfnat/free_from
+	addr_of() {	# NAME
+		bpfnat ns list -j | jq -r --arg n "$1" \
+			'.[] | select(.name == $n) | .address + " " + .address6'
+	}
 	bpfnat ns add a
 	bpfnat ns add b
 	bpfnat ns add c --ip 172.18.0.4 --ip6 fd00:18::4
 	bpfnat ns add d
-	assert_eq "$(bpfnat ns list -j | jq -r '.[] | select(.name=="d") |
-		.address + " " + .address6')" "172.18.0.5/16 fd00:18::5/64" \
+	assert_eq "$(addr_of d)" "172.18.0.5/16 fd00:18::5/64" \
 		"past the addresses given by hand"
+	assert_eq "$(cat "$hint")" $'4 172.18.0.0/16 172.18.0.6\n6 fd00:18::/64 fd00:18::6' \
+		"the hint after four adds"
 	bpfnat ns del b
 	bpfnat ns add e
-	assert_eq "$(bpfnat ns list -j | jq -r '.[] | select(.name=="e") |
-		.address + " " + .address6')" "172.18.0.3/16 fd00:18::3/64" \
+	assert_eq "$(addr_of e)" "172.18.0.3/16 fd00:18::3/64" \
 		"a freed address again"
-	rm /run/bpfnat/free_from
+
+	rm "$hint"
 	bpfnat ns del a
 	bpfnat ns add f
-	bpfnat ns add g
-	assert_eq "$(bpfnat ns list -j | jq -r '.[] | select(.name=="f" or
-		.name=="g") | .address + " " + .address6' | paste -sd,)" \
-		"172.18.0.2/16 fd00:18::2/64,172.18.0.6/16 fd00:18::6/64" \
+	assert_eq "$(addr_of f)" "172.18.0.2/16 fd00:18::2/64" \
 		"without the hint, searched from the start"
-	# a host side deleted behind bpfnat's back: its address is not
-	# handed out twice
-	bpfnat ns add h --ip 172.18.0.7 --ip6 fd00:18::7
-	ip link del bnac120008 2>/dev/null || true
+	bpfnat ns del f
+	echo "garbage" >"$hint"
+	bpfnat ns add g
+	assert_eq "$(addr_of g)" "172.18.0.2/16 fd00:18::2/64" \
+		"a corrupt hint: from the start"
+	bpfnat ns del g
+	printf '4 10.1.0.0/16 10.1.0.9\n6 fd00:99::/64 fd00:99::9\n' >"$hint"
+	bpfnat ns add h
+	assert_eq "$(addr_of h)" "172.18.0.2/16 fd00:18::2/64" \
+		"another pool's hint: from the start"
+	# a hint left past the end (addresses freed where bpfnat did not
+	# see it): the search comes round, the pool is not full
+	bpfnat ns del h
+	printf '4 172.18.0.0/16 172.18.255.255\n6 fd00:18::/64 fd00:19::\n' \
+		>"$hint"
 	bpfnat ns add i
-	assert_eq "$(bpfnat ns list -j | jq -r '.[] | select(.name=="i") |
-		.address + " " + .address6')" "172.18.0.8/16 fd00:18::8/64" \
-		"past an address that is taken"
-	assert_eq "$(bpfnat ns list -j | jq -r '[.[].address] | unique |
-		length')" "$(bpfnat ns list -j | jq length)" "no address twice"
+	assert_eq "$(addr_of i)" "172.18.0.2/16 fd00:18::2/64" \
+		"a hint past the end: round to the lowest free"
+
+	# a host side deleted behind bpfnat's back, and its namespace: its
+	# addresses are free, and each address is handed out once
+	ip link del bnac120005
+	ip netns del d
+	bpfnat ns add j
+	bpfnat ns add k
+	bpfnat ns add l
+	local list
+	list=$(bpfnat ns list -j)
+	assert_eq "$(jq '[.[].address] | unique | length' <<<"$list")" \
+		"$(jq length <<<"$list")" "no IPv4 address twice"
+	assert_eq "$(jq '[.[].address6] | unique | length' <<<"$list")" \
+		"$(jq length <<<"$list")" "no IPv6 address twice"
+	assert_match "$(jq -r '[.[].address] | join(" ")' <<<"$list")" \
+		"172.18.0.5/16" "d's address handed out again"
+}
+
+# A signal during a batch's command ends the batch after that command:
+# exit 1, the line it stopped after, and no container half made.
+test_batch_stopped_by_a_signal_between_commands() {
+	local f=/tmp/cmds i rc=0 n
+	for ((i = 1; i <= 300; i++)); do
+		echo "ns add c$i"
+	done >"$f"
+	"$BPFNAT" -batch "$f" 2>/tmp/err &	# the process itself, no shell
+	local pid=$!
+	retry 100 test -e /run/netns/c2 || fail "the batch did not start"
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	assert_eq "$rc" "1" "exit code"
+	assert_match "$(cat /tmp/err)" "^bpfnat: $f:[0-9]+: stopped by SIGTERM$" \
+		"where it stopped"
+	n=$(sed -E 's/.*:([0-9]+): stopped.*/\1/' /tmp/err)
+	assert_eq "$(bpfnat ns list -j | jq length)" "$n" \
+		"every line up to there, and no other"
+	assert_eq "$(ip netns list | grep -c '^c')" "$n" "their namespaces"
+	assert_eq "$(ls /run/bpfnat/intent | wc -l)" "0" "no intent left"
 }

@@ -11,6 +11,7 @@
 #                                                  = eth0 198.51.100.2/24 [out]
 #                                                    lo   203.0.113.1/32
 #   [gen] eth0 ================================== eth1 [out]
+#         203.0.113.2/24                   203.0.113.254/24
 #
 # c1 is a container made by `bpfnat ns add`; out is the outside and holds
 # the sinks and servers; gen and out's eth1 are the direct veth pair, the
@@ -33,6 +34,7 @@ TB_ETH1_MAC=""		# out's eth1 (the direct pair's far end)
 TB_GEN_MAC=""		# gen's eth0
 
 C1_ADDR=172.18.0.2
+GEN_ADDR=203.0.113.2	# gen's on the direct pair (the veth limit's TCP)
 SNAT_ADDR=198.51.100.1
 SERVER_ADDR=203.0.113.1
 SINK_PORT=9		# discard
@@ -116,6 +118,10 @@ tb_build() {
 	ip -n out link add eth1 type veth peer name eth0 netns gen
 	ip -n out link set eth1 up
 	ip -n gen link set eth0 up
+	# the direct pair carries TCP too, for the veth limit: gen on out's
+	# /24 there, whose ARP for the server's address out answers
+	ip -n out addr add 203.0.113.254/24 dev eth1
+	ip -n gen addr add "$GEN_ADDR/24" dev eth0
 
 	mkdir -p "$BPFFS"
 	mount -t bpf bpf "$BPFFS"
@@ -141,6 +147,8 @@ tb_build() {
 		die "testbed: c1 cannot reach the outside"
 	ip netns exec out ping -q -c1 -W2 "$C1_ADDR" >/dev/null ||
 		die "testbed: the outside cannot reach c1"
+	ip netns exec gen ping -q -c1 -W2 "$SERVER_ADDR" >/dev/null ||
+		die "testbed: gen cannot reach the server over the direct pair"
 
 	# A server of its own for each configuration.  The server closes
 	# first and keeps TIME_WAIT (60 s) for every connection; a NAT that
@@ -150,7 +158,7 @@ tb_build() {
 	# half of its SYNs as old duplicates (PAWS).
 	# The same in c1 for the connections the outside opens to its
 	# published port (tcp-crr-dnat): there c1's server keeps TIME_WAIT.
-	local port cfg
+	local port cfg ns addr
 	TB_CRR_PIDS=()
 	for cfg in $CONFIGS; do
 		port=$(crr_port "$cfg")
@@ -159,8 +167,9 @@ tb_build() {
 		TB_CRR_PIDS+=($!)
 		cfg_tcp "$cfg" || continue
 		port=$(crr_port "$cfg" "$DNAT_CRR_PORT")
-		ip netns exec c1 "$BUILD/tools/tcp_crr" server \
-			-b "$C1_ADDR" -p "$port" -n 2 -t 3600 &
+		read -r ns addr <<<"$(tcp_inside "$cfg")"
+		ip netns exec "$ns" "$BUILD/tools/tcp_crr" server \
+			-b "$addr" -p "$port" -n 2 -t 3600 &
 		TB_CRR_PIDS+=($!)
 	done
 }
@@ -183,7 +192,8 @@ crr_port() {
 # means "skip this configuration", with the reason on stderr.
 #
 # Limits: gen (the generator's capacity, L0: the load dropped at its
-# first hop), veth (one veth hop, generator to sink), route (kernel
+# first hop), veth (one veth hop, generator to sink; for TCP, gen and
+# the outside's servers with no router between), route (kernel
 # forwarding, no NAT), redirect (an empty tc redirect, no NAT).
 # Competitors: ipt-legacy, ipt-nft, nft.  Ours: bpfnat-tc, bpfnat-xdp.
 
@@ -195,11 +205,23 @@ cfg_nats() {
 	esac
 }
 
-# The kernel's TCP path only goes through configurations that forward it.
+# The kernel's TCP path only goes through configurations that forward it,
+# and the veth limit: the client in gen, one veth from the server, no
+# router between (what a TCP user can hope for at best).
 cfg_tcp() {
 	case $1 in
-	gen | veth | redirect) return 1 ;;
+	gen | redirect) return 1 ;;
 	*) return 0 ;;
+	esac
+}
+
+# tcp_inside CONFIG: "NS ADDR" of the client of the outside's servers, and
+# of the server the outside connects to (c1 behind the router; gen for
+# the veth limit).
+tcp_inside() {
+	case $1 in
+	veth) echo "gen $GEN_ADDR" ;;
+	*) echo "c1 $C1_ADDR" ;;
 	esac
 }
 
@@ -586,13 +608,14 @@ udp_rate() {
 # tcp_stream CONFIG STREAMS: "bits_per_second cpu_ns_per_kilobyte", with
 # iperf3 from c1 to a one-shot server in the outside.
 tcp_stream() {
-	local streams=$2 spid out b0 b1 bps bytes
+	local streams=$2 spid out b0 b1 bps bytes ns
 	ip netns exec out timeout $((RUN_S + 15)) iperf3 -s -1 \
 		-B "$SERVER_ADDR" -p "$IPERF_PORT" >/dev/null 2>&1 &
 	spid=$!
 	retry_ss out "$IPERF_PORT"
+	read -r ns _ <<<"$(tcp_inside "$1")"
 	b0=$(cpu_ticks)
-	out=$(ip netns exec c1 timeout $((RUN_S + 10)) iperf3 \
+	out=$(ip netns exec "$ns" timeout $((RUN_S + 10)) iperf3 \
 		-c "$SERVER_ADDR" -p "$IPERF_PORT" -t "$RUN_S" -P "$streams" \
 		-J 2>/dev/null) || true
 	b1=$(cpu_ticks)
@@ -620,10 +643,12 @@ retry_ss() {	# NS PORT: wait until something listens
 # server in the outside; with dnat, from the outside to c1's server through
 # its published port (to c1 itself where nothing NATs).
 tcp_txn() {
-	local mode=$2 threads=$3 out b0 b1 ns=c1 addr=$SERVER_ADDR port
+	local mode=$2 threads=$3 out b0 b1 ns addr=$SERVER_ADDR port
+	read -r ns _ <<<"$(tcp_inside "$1")"
 	port=$(crr_port "$1")
 	if [[ ${4:-} == dnat ]]; then
-		ns=out addr=$C1_ADDR
+		ns=out
+		read -r _ addr <<<"$(tcp_inside "$1")"
 		port=$(crr_port "$1" "$DNAT_CRR_PORT")
 		if cfg_nats "$1"; then
 			# the client asks for PORT and connects to PORT + 1

@@ -88,7 +88,9 @@ def idx($list): . as $v | ($list | index($v)) // 99;
 			value: ($runs | map(.value) | spread),
 			cpu_ns_per_unit: ($runs | map(.cpu_ns_per_unit) | spread),
 			ratio: ($runs | map(rate_ratio(.; $base)) | spread),
-			ratio_legacy: ($runs | map(rate_ratio(.; "ipt-legacy")) | spread)
+			ratio_legacy: ($runs | map(rate_ratio(.; "ipt-legacy")) | spread),
+			# TCP: the share of the veth limit's rate, round by round
+			of_veth: ($runs | map(rate_ratio(.; "veth")) | spread)
 		} +
 		if $s.kind == "udp" then {
 			flows: $s.flows,

@@ -46,14 +46,16 @@ def udp_table:
 	 ]) | table($w);
 
 def tcp_table($base):
-	[12, 11, 8, 6, 11, 7, 8, 9] as $w |
-	([["scenario", "config", "value", "spread", "x " + $base, "p50 us",
-	   "p99 us", "cpu ns"]] +
+	[12, 11, 8, 6, 11, 8, 7, 8, 9] as $w |
+	([["scenario", "config", "value", "spread", "x " + $base, "of veth",
+	   "p50 us", "p99 us", "cpu ns"]] +
 	 [.main[] | select(.kind == "tcp" or .kind == "txn") |
 		[.scenario, .config,
 		 (if .kind == "tcp" then .value.median / 1e9 | n2
 		  else .value.median | n0 end),
 		 (.value | pm), (.ratio.median | x(n2)),
+		 (if .of_veth.median == null then "-"
+		  else "\(.of_veth.median * 100 | round)%" end),
 		 (.p50_us.median | n1), (.p99_us.median | n1),
 		 (.cpu_ns_per_unit.median | n0)]
 	 ]) | table($w);
@@ -144,6 +146,8 @@ udp_table,
 "TCP: stream = Gbit/s (iperf3); rr = transactions/s, one connection, one 64-byte request",
 "in flight; crr = connections/s (connect, 64-byte request and response, close; 2 threads);",
 "crr-dnat = the same from the outside to the container's published TCP port (route: to c1);",
+"of veth = this rate over the veth limit's: client and server one veth apart, no router",
+"(gen to the outside; crr-dnat: the outside to gen);",
 "cpu = busy ns of all CPUs per kB (stream), transaction or connection",
 tcp_table($base),
 "",

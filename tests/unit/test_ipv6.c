@@ -88,11 +88,47 @@ static void check_error6(struct env *e, const struct run *r,
 	check_error6_to(e, r, in, in_len, type, code, false);
 }
 
+/* Build @s from @src to @dst and run it from a's (or b's) veth; the
+ * packet's length, 0 if it could not be run.
+ */
+static size_t send6(struct env *e, bool from_b, const struct pkt_spec *s,
+		    const struct in6_addr *src, const struct in6_addr *dst,
+		    uint8_t *pkt, struct run *r)
+{
+	size_t len = pkt6_build(s, src, dst, pkt);
+
+	if (!env_from_container(e, from_b ? e->ifindex_hb : e->ifindex_ha,
+				pkt, len, r))
+		return 0;
+	return len;
+}
+
+/* @r is @s from @src to @dst as a router forwards it into a's (or b's,
+ * @to_b) namespace: that container's and its host side's MACs, the hop
+ * limit one less (pkt6_build's 0 is 64), every other byte as sent, the L4
+ * checksum right from scratch.
+ */
+static void check_forwarded6(const struct env *e, const struct run *r,
+			     struct pkt_spec s, const struct in6_addr *src,
+			     const struct in6_addr *dst, bool to_b,
+			     size_t len)
+{
+	uint8_t expect[PKT_MAX];
+
+	s.ttl = (s.ttl ? s.ttl : 64) - 1;
+	memcpy(s.dmac, to_b ? e->mac_cb : e->mac_ca, ETH_ALEN);
+	memcpy(s.smac, to_b ? e->mac_hb : e->mac_ha, ETH_ALEN);
+	pkt6_build(&s, src, dst, expect);
+	ASSERT_EQ(r->out_len, len, "length");
+	ASSERT_MEM_EQ(r->out, expect, len, "bytes = a router's rewrite");
+	ASSERT_TRUE(pkt6_l4_csum_ok(r->out), "L4 checksum from scratch");
+}
+
 static void forward6(uint8_t proto)
 {
 	struct env e;
 	struct run r;
-	uint8_t pkt[PKT_MAX], expect[PKT_MAX];
+	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;
 	size_t len;
 
@@ -100,20 +136,13 @@ static void forward6(uint8_t proto)
 		return;
 	s = spec6(&e, false, proto);
 	s.tcp_flags = TCPF_SYN;
-	len = pkt6_build(&s, &e.a6, &e.b6, pkt);
-	if (!env_from_container(&e, e.ifindex_ha, pkt, len, &r))
+	len = send6(&e, false, &s, &e.a6, &e.b6, pkt, &r);
+	if (!len)
 		return;
 	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "verdict");
 	ASSERT_EQ(r.redirect.kind, REDIRECT_PEER, "redirect kind");
 	ASSERT_EQ(r.redirect.ifindex, e.ifindex_hb, "into b's namespace");
-	/* a router's rewrite: MACs and hop limit; the rest as it was */
-	s.ttl = 63;
-	memcpy(s.dmac, e.mac_cb, ETH_ALEN);
-	memcpy(s.smac, e.mac_hb, ETH_ALEN);
-	pkt6_build(&s, &e.a6, &e.b6, expect);
-	ASSERT_EQ(r.out_len, len, "length");
-	ASSERT_MEM_EQ(r.out, expect, len, "bytes = a router's rewrite");
-	ASSERT_TRUE(pkt6_l4_csum_ok(r.out), "L4 checksum from scratch");
+	check_forwarded6(&e, &r, s, &e.a6, &e.b6, true, len);
 	ASSERT_EQ(env_stat(&e, STAT_FORWARD6), 1, "forwarded6");
 	ASSERT_EQ(env_stat(&e, STAT_FORWARD), 0, "not IPv4's counter");
 	ASSERT_EQ(env_flows(&e), 0, "no conntrack state");
@@ -346,7 +375,7 @@ UNIT_TEST(ipv6_xdp_forwards_and_leaves_the_rest_to_tc)
 	struct env_opts o = { .xdp = true };
 	struct env e;
 	struct run r;
-	uint8_t pkt[PKT_MAX], expect[PKT_MAX];
+	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;
 	size_t len;
 
@@ -358,11 +387,8 @@ UNIT_TEST(ipv6_xdp_forwards_and_leaves_the_rest_to_tc)
 		return;
 	ASSERT_EQ(r.verdict, XDP_REDIRECT, "verdict");
 	ASSERT_EQ(r.redirect.ifindex, e.ifindex_hb, "out of b's host side");
-	s.ttl = 63;
-	memcpy(s.dmac, e.mac_cb, ETH_ALEN);
-	memcpy(s.smac, e.mac_hb, ETH_ALEN);
-	pkt6_build(&s, &e.a6, &e.b6, expect);
-	ASSERT_MEM_EQ(r.out, expect, len, "the same rewrite as tc's");
+	/* the same rewrite as tc's */
+	check_forwarded6(&e, &r, s, &e.a6, &e.b6, true, len);
 	ASSERT_EQ(env_stat_xdp(&e, STAT_FORWARD6), 1, "XDP's forwarded6");
 	/* what needs an answer is tc's */
 	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
@@ -370,21 +396,6 @@ UNIT_TEST(ipv6_xdp_forwards_and_leaves_the_rest_to_tc)
 	ASSERT_EQ(r.verdict, XDP_PASS, "the outside: to tc");
 	ASSERT_MEM_EQ(r.out, pkt, len, "unchanged");
 	ASSERT_EQ(env_stat_xdp(&e, STAT_TO_TC), 1, "xdp_to_tc");
-}
-
-/* Build @s from @src to @dst and run it from a's (or b's) veth; the
- * packet's length, 0 if it could not be run.
- */
-static size_t send6(struct env *e, bool from_b, const struct pkt_spec *s,
-		    const struct in6_addr *src, const struct in6_addr *dst,
-		    uint8_t *pkt, struct run *r)
-{
-	size_t len = pkt6_build(s, src, dst, pkt);
-
-	if (!env_from_container(e, from_b ? e->ifindex_hb : e->ifindex_ha,
-				pkt, len, r))
-		return 0;
-	return len;
 }
 
 UNIT_TEST(ipv6_forward_icmpv6_echo_between_containers)
@@ -399,7 +410,7 @@ UNIT_TEST(ipv6_forward_b_to_a_last_hop_then_exceeded)
 {
 	struct env e;
 	struct run r;
-	uint8_t pkt[PKT_MAX], expect[PKT_MAX];
+	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;
 	size_t len;
 
@@ -413,13 +424,8 @@ UNIT_TEST(ipv6_forward_b_to_a_last_hop_then_exceeded)
 	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "hop limit 2: verdict");
 	ASSERT_EQ(r.redirect.kind, REDIRECT_PEER, "redirect kind");
 	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "into a's namespace");
-	s.ttl = 1;
-	memcpy(s.dmac, e.mac_ca, ETH_ALEN);
-	memcpy(s.smac, e.mac_ha, ETH_ALEN);
-	pkt6_build(&s, &e.b6, &e.a6, expect);
-	ASSERT_EQ(r.out_len, len, "length");
-	ASSERT_MEM_EQ(r.out, expect, len, "MACs and hop limit 1, as sent");
-	ASSERT_TRUE(pkt6_l4_csum_ok(r.out), "UDP checksum from scratch");
+	/* MACs and hop limit 1, as sent */
+	check_forwarded6(&e, &r, s, &e.b6, &e.a6, false, len);
 
 	/* hop limit 0 (pkt6_build's 0 is 64): refused as 1 is */
 	s = spec6(&e, true, IPPROTO_UDP);

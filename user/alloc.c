@@ -111,21 +111,12 @@ bool alloc_taken(uint32_t addr)
 	return taken;
 }
 
-/* The host's answer about @addr: 1 taken, 0 not, -errno.  Without IPv6
- * (ipv6.disable=1) there is nothing to ask: -EAFNOSUPPORT.
- */
-static int route_taken6(struct nl *nl, const struct in6_addr *addr)
+int alloc_taken6(struct nl *nl, const struct in6_addr *addr)
 {
 	int taken = nl_route_host6(nl, addr);
 
-	if (taken == -EOPNOTSUPP)
-		taken = -EAFNOSUPPORT;
-	return taken;
-}
-
-int alloc_taken6(struct nl *nl, const struct in6_addr *addr)
-{
-	return route_taken6(nl, addr);
+	/* without IPv6 (ipv6.disable=1) there is nothing to ask */
+	return taken == -EOPNOTSUPP ? -EAFNOSUPPORT : taken;
 }
 
 /*
@@ -180,7 +171,7 @@ int alloc_pick6(struct nl *nl, const struct pool6 *pool,
 	for (int pass = 0; pass < 2; pass++) {
 		for (a = pass ? first : from; pool6_usable(pool, &a) &&
 		     (!pass || in6_cmp(&a, &from) < 0); in6_next(&a)) {
-			taken = route_taken6(nl, &a);
+			taken = alloc_taken6(nl, &a);
 			if (taken < 0)
 				return taken;
 			if (!taken) {

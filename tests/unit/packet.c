@@ -63,6 +63,38 @@ static void l4_fill_csum(uint8_t *buf)
 	}
 }
 
+/* A TCP header of @hdr_len bytes (24: with the window scale option, if
+ * @s asks for it) from @s; the checksum is the caller's.
+ */
+static void tcp_fill(const struct pkt_spec *s, uint8_t *l4, size_t hdr_len)
+{
+	struct tcphdr *tcp = (struct tcphdr *)l4;
+
+	tcp->source = htons(s->sport);
+	tcp->dest = htons(s->dport);
+	tcp->seq = htonl(s->seq ? s->seq : 1000);
+	tcp->ack_seq = htonl(s->ack);
+	tcp->doff = hdr_len / 4;
+	l4[13] = s->tcp_flags;
+	tcp->window = htons(s->window ? s->window : 65535);
+	if (s->has_wscale && hdr_len >= 24) {
+		l4[20] = 1;
+		l4[21] = 3;
+		l4[22] = 3;
+		l4[23] = s->wscale;
+	}
+}
+
+/* A UDP header from @s, for a datagram of @len bytes, header included. */
+static void udp_fill(const struct pkt_spec *s, uint8_t *l4, size_t len)
+{
+	struct udphdr *udp = (struct udphdr *)l4;
+
+	udp->source = htons(s->sport);
+	udp->dest = htons(s->dport);
+	udp->len = htons(len);
+}
+
 size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
 {
 	struct ethhdr *eth = (struct ethhdr *)buf;
@@ -107,32 +139,12 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
 
 	if (l4_hdr) {
 		switch (s->proto) {
-		case IPPROTO_TCP: {
-			struct tcphdr *tcp = (struct tcphdr *)l4;
-
-			tcp->source = htons(s->sport);
-			tcp->dest = htons(s->dport);
-			tcp->seq = htonl(s->seq ? s->seq : 1000);
-			tcp->ack_seq = htonl(s->ack);
-			tcp->doff = l4_hdr / 4;
-			l4[13] = s->tcp_flags;
-			tcp->window = htons(s->window ? s->window : 65535);
-			if (s->has_wscale) {
-				l4[20] = 1;
-				l4[21] = 3;
-				l4[22] = 3;
-				l4[23] = s->wscale;
-			}
+		case IPPROTO_TCP:
+			tcp_fill(s, l4, l4_hdr);
 			break;
-		}
-		case IPPROTO_UDP: {
-			struct udphdr *udp = (struct udphdr *)l4;
-
-			udp->source = htons(s->sport);
-			udp->dest = htons(s->dport);
-			udp->len = htons(l4_hdr + s->payload);
+		case IPPROTO_UDP:
+			udp_fill(s, l4, l4_hdr + s->payload);
 			break;
-		}
 		case IPPROTO_ICMP: {
 			struct icmphdr *icmp = (struct icmphdr *)l4;
 
@@ -223,28 +235,14 @@ size_t pkt6_build(const struct pkt_spec *s, const struct in6_addr *src,
 		l4[l4_hdr + i] = (uint8_t)(i * 7 + 3);
 
 	switch (s->proto) {
-	case IPPROTO_TCP: {
-		struct tcphdr *tcp = (struct tcphdr *)l4;
-
-		tcp->source = htons(s->sport);
-		tcp->dest = htons(s->dport);
-		tcp->seq = htonl(s->seq ? s->seq : 1000);
-		tcp->ack_seq = htonl(s->ack);
-		tcp->doff = 5;
-		l4[13] = s->tcp_flags;
-		tcp->window = htons(s->window ? s->window : 65535);
-		csum = &tcp->check;
+	case IPPROTO_TCP:
+		tcp_fill(s, l4, l4_hdr);
+		csum = &((struct tcphdr *)l4)->check;
 		break;
-	}
-	case IPPROTO_UDP: {
-		struct udphdr *udp = (struct udphdr *)l4;
-
-		udp->source = htons(s->sport);
-		udp->dest = htons(s->dport);
-		udp->len = htons(l4_len);
-		csum = &udp->check;
+	case IPPROTO_UDP:
+		udp_fill(s, l4, l4_len);
+		csum = &((struct udphdr *)l4)->check;
 		break;
-	}
 	case IPPROTO_ICMPV6:
 		l4[0] = s->icmp_type;
 		l4[4] = s->sport >> 8;	/* echo: identifier, sequence 1 */

@@ -74,7 +74,12 @@ int tc_uplink(struct __sk_buff *skb)
 
 	ret = tc_parse(skb, &p);
 	/* what the uplink brings and bpfnat cannot read is the host's */
-	ret = ret == CONTINUE ? from_uplink(skb, &p, false) : STAT_PASS;
+	if (ret == CONTINUE)
+		ret = from_uplink(skb, &p, false);
+	else if (ret == STAT_PASS && p.eth->h_proto == bpf_htons(ETH_P_IPV6))
+		ret = from_uplink6(skb, &p, false);
+	else
+		ret = STAT_PASS;
 	return verdict(&p, ret, false);
 }
 
@@ -119,7 +124,12 @@ int xdp_uplink(struct xdp_md *ctx)
 	int ret;
 
 	ret = xdp_parse(ctx, &p);
-	ret = ret == CONTINUE ? from_uplink(ctx, &p, true) : STAT_PASS;
+	if (ret == CONTINUE)
+		ret = from_uplink(ctx, &p, true);
+	else if (ret == STAT_PASS && p.eth->h_proto == bpf_htons(ETH_P_IPV6))
+		ret = from_uplink6(ctx, &p, true);
+	else
+		ret = STAT_PASS;
 	return verdict(&p, ret, true);
 }
 
@@ -169,8 +179,24 @@ struct sweep {
 	__u32 removed;
 	__u32 reclaimed;	/* dying slots freed at last */
 	__be32 only_addr;	/* flush: only this container's flows */
+	__u32 only_ifindex;	/* ... and its IPv6 ones, by its veth */
 	bool flush;		/* remove live flows, expired or not */
 };
+
+/*
+ * Is @f a flow of the container whose IPv4 address is @addr and whose
+ * host side is @ifindex: one it sends in, one way or both?  An IPv6 flow
+ * is known by the veth it sends from.
+ */
+static __always_inline bool flow_of_container(const struct ct_flow *f,
+					      __be32 addr, __u32 ifindex)
+{
+	if (f->tuple[CT_DIR_ORIG].family)
+		return ifindex && (f->ifindex[CT_DIR_ORIG] == ifindex ||
+				   f->ifindex[CT_DIR_REPLY] == ifindex);
+	return f->tuple[CT_DIR_ORIG].saddr == addr ||
+	       f->tuple[CT_DIR_REPLY].saddr == addr;
+}
 
 /* ct_delete(), and the flow's end told to a listening monitor. */
 static __always_inline bool ct_remove(__u32 slot, struct ct_flow *f,
@@ -208,9 +234,8 @@ static long sweep_slot(__u32 i, struct sweep *s)
 		return 0;
 	if (s->flush) {
 		/* a container's flows: those it sends in, one way or both */
-		if (s->only_addr &&
-		    f->tuple[CT_DIR_ORIG].saddr != s->only_addr &&
-		    f->tuple[CT_DIR_REPLY].saddr != s->only_addr)
+		if (s->only_addr && !flow_of_container(f, s->only_addr,
+							s->only_ifindex))
 			return 0;
 	} else if (!ct_expired(f, s->cfg, s->now)) {
 		return 0;
@@ -282,7 +307,11 @@ SEC("tc")
 int ct_flush(struct __sk_buff *skb)
 {
 	const struct bpfnat_config *cfg = config_get();
-	struct sweep s = { .flush = true, .only_addr = skb->cb[0] };
+	struct sweep s = {
+		.flush = true,
+		.only_addr = skb->cb[0],
+		.only_ifindex = skb->cb[3],
+	};
 	__u32 slot = skb->cb[1] - 1, zero = 0;
 	struct ct_sweep *t;
 	struct ct_flow *f;

@@ -40,6 +40,20 @@
 #define AF_INET6	10
 #endif
 
+#ifndef IPPROTO_ICMPV6
+#define IPPROTO_ICMPV6	58
+#endif
+#ifndef ICMPV6_ECHO_REQUEST
+#define ICMPV6_ECHO_REQUEST	128
+#define ICMPV6_ECHO_REPLY	129
+#endif
+
+/* ICMP and ICMPv6: an echo's id plays the port (struct ct_key). */
+static __always_inline bool proto_is_icmp(__u8 proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
 /* A step of the pipeline returns CONTINUE, or the packet's outcome: an
  * enum stat_id that says what happened and is counted at the exit.
  */

@@ -37,6 +37,11 @@ static __always_inline bool l4_csum_of(__u8 proto, struct l4_csum *c)
 		c->off = offsetof(struct icmphdr, checksum);
 		c->flags = 0;
 		return true;
+	case IPPROTO_ICMPV6:
+		/* unlike ICMP's, it covers a pseudo header (RFC 4443 2.3) */
+		c->off = offsetof(struct icmphdr, checksum);
+		c->flags = BPF_F_PSEUDO_HDR;
+		return true;
 	default:
 		return false;
 	}

@@ -31,11 +31,11 @@
 /* Slots looked at for an expired or unanswered flow when the table is full. */
 #define CT_EARLY_DROP_SCAN	64
 
-/* Two keys are one tuple: 16 bytes compared as two 64-bit words. */
+/* Two keys are one tuple: 40 bytes compared as five 64-bit words. */
 static __always_inline bool ct_key_eq(const struct ct_key *a,
 				      const struct ct_key *b)
 {
-	struct { __u64 lo, hi; } x, y;
+	struct { __u64 w[5]; } x, y;
 
 	/* memcpy, not a cast: the compiler must see these as reads of
 	 * the keys, which were just written field by field; whole, so that
@@ -43,7 +43,26 @@ static __always_inline bool ct_key_eq(const struct ct_key *a,
 	 */
 	__builtin_memcpy(&x, a, sizeof(x));
 	__builtin_memcpy(&y, b, sizeof(y));
-	return !((x.lo ^ y.lo) | (x.hi ^ y.hi));
+	return !((x.w[0] ^ y.w[0]) | (x.w[1] ^ y.w[1]) | (x.w[2] ^ y.w[2]) |
+		 (x.w[3] ^ y.w[3]) | (x.w[4] ^ y.w[4]));
+}
+_Static_assert(sizeof(struct ct_key) == 5 * sizeof(__u64), "five words");
+
+/*
+ * An IPv4 key, every other byte zero.  (Not a compound literal: one that
+ * names a union's short member leaves the union's other bytes, IPv6's
+ * words, undefined, and clang leaves them as they were.)
+ */
+static __always_inline void ct_key_set4(struct ct_key *k, __be32 saddr,
+					__be32 daddr, __be16 sport,
+					__be16 dport, __u8 proto)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr = saddr;
+	k->daddr = daddr;
+	k->sport = sport;
+	k->dport = dport;
+	k->proto = proto;
 }
 
 /* Is @f the flow whose tuple in direction @dir is @key? */
@@ -409,26 +428,23 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 {
 	const struct bpfnat_config *cfg = config_get();
 	struct ct_ref ref = { .dir = CT_DIR_ORIG };
-	struct ct_key key;
 	bool lost_race = false, reserved = false;
 	/* the two loops' state, never needed at once */
 	union {
 		struct early_drop drop;
 		struct port_search port;
 	} room;
-	struct ct_ref *won;
+	struct ct_ref *won = NULL;
 	struct ct_flow *f;
-	__u32 slot;
+	__u32 slot, won_slot = 0;
 	__u64 now;
 	long err;
 
 	/* a global function's pointer arguments may be NULL, to the verifier */
 	if (!n || !out || !cfg)
 		return STAT_DROP_CT_FULL;
-	/* on the stack: 6.1 takes no other memory for a map key */
-	key = n->key;
 	if (bpf_map_pop_elem(&ct_free, &slot)) {
-		if (!ct_early_drop(cfg, ct_hash(&key), &room.drop) ||
+		if (!ct_early_drop(cfg, ct_hash(&n->key), &room.drop) ||
 		    bpf_map_pop_elem(&ct_free, &slot))
 			return STAT_DROP_CT_FULL;
 	}
@@ -439,7 +455,11 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 	now = bpf_ktime_get_coarse_ns();
 	/* ours alone now (it came from ct_free): a new generation */
 	*ct_claim(f) = (__u64)(f->gen + 1) << 32 | CT_SLOT_NEW;
-	f->tuple[CT_DIR_ORIG] = key;
+	/* the slot's tuples are the keys inserted below: 6.1 takes no
+	 * global function's argument for a map key, and no stack is
+	 * spent on a copy
+	 */
+	f->tuple[CT_DIR_ORIG] = n->key;
 	f->tuple[CT_DIR_REPLY] = n->reply;
 	f->ifindex[CT_DIR_ORIG] = n->ifindex[CT_DIR_ORIG];
 	f->ifindex[CT_DIR_REPLY] = n->ifindex[CT_DIR_REPLY];
@@ -469,7 +489,8 @@ static __always_inline int ct_create(void *ctx, const struct ct_new *n,
 		goto free_reserved;
 
 	ref.flow = slot;
-	err = (int)bpf_map_update_elem(&ct_index, &key, &ref, BPF_NOEXIST);
+	err = (int)bpf_map_update_elem(&ct_index, &f->tuple[CT_DIR_ORIG], &ref,
+				       BPF_NOEXIST);
 	if (err) {
 		lost_race = err == -EEXIST;
 		goto free_reserved;
@@ -486,16 +507,22 @@ free_reserved:
 		if (!reserved)
 			ct_port_freed(&f->tuple[CT_DIR_REPLY]);
 	}
+	/* another CPU created this very flow a moment ago: its slot,
+	 * found by the tuple while this slot still holds it
+	 */
+	if (lost_race) {
+		won = bpf_map_lookup_elem(&ct_index, &f->tuple[CT_DIR_ORIG]);
+		if (won)
+			won_slot = won->flow;
+	}
 	/* ours still: free, or dying while the reply key stays */
 	f->live = CT_SLOT_FREE;
 	ct_slot_release(slot, f, !reserved);
 	if (lost_race) {
-		/* another CPU created this very flow a moment ago */
 		ct_race_hook(lost_create);
-		won = bpf_map_lookup_elem(&ct_index, &key);
 		if (!won)
 			return STAT_DROP_CT_RACE;
-		*out = won->flow;
+		*out = won_slot;
 		return CONTINUE;
 	}
 	if (err == -EAGAIN)
@@ -565,15 +592,17 @@ static __always_inline int ct_create_snat(void *ctx, const struct pkt *p,
 	if (!n)
 		return STAT_DROP_CT_FULL;
 	n->key = p->key;
-	n->reply = (struct ct_key){
-		.saddr = p->key.daddr,
-		.daddr = cfg->snat_addr,
-		/* ICMP: the echo reply carries the id as its "destination
-		 * port"
-		 */
-		.sport = p->key.proto == IPPROTO_ICMP ? 0 : p->key.dport,
-		.proto = p->key.proto,
-	};
+	/* ICMP: the echo reply carries the id as its "destination port" */
+	ct_key_set4(&n->reply, p->key.daddr, cfg->snat_addr,
+		    proto_is_icmp(p->key.proto) ? 0 : p->key.dport, 0,
+		    p->key.proto);
+	if (p->key.family) {
+		n->reply.family = p->key.family;
+		__builtin_memcpy(n->reply.saddr6, p->key.daddr6,
+				 sizeof(n->reply.saddr6));
+		__builtin_memcpy(n->reply.daddr6, cfg->snat6.addr,
+				 sizeof(n->reply.daddr6));
+	}
 	n->ifindex[CT_DIR_ORIG] = p->ifindex;
 	n->ifindex[CT_DIR_REPLY] = 0;
 	n->kind = CT_KIND_SNAT;

@@ -26,9 +26,10 @@ static __always_inline void exhausted_key(const struct ct_key *rkey,
 					  struct ct_key *k)
 {
 	__builtin_memset(k, 0, sizeof(*k));
-	k->saddr = rkey->saddr;
+	__builtin_memcpy(k->saddr6, rkey->saddr6, sizeof(k->saddr6));
 	k->sport = rkey->sport;
 	k->proto = rkey->proto;
+	k->family = rkey->family;
 }
 
 /* ct_sweep.port_frees, or NULL (never, once `up` made the map). */
@@ -60,6 +61,30 @@ static __always_inline void ct_port_freed(const struct ct_key *rkey)
 }
 
 /*
+ * The port search's keys that do not fit the stack the programs,
+ * ct_create() and its loop's callback share: port_is_hosts()'s IPv4
+ * tuple, the destination's ct_exhausted key.  Per CPU.
+ */
+struct port_room {
+	struct bpf_sock_tuple tuple;
+	struct ct_key exhausted;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct port_room);
+} port_room SEC(".maps");
+
+static __always_inline struct port_room *port_room_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&port_room, &zero);
+}
+
+/*
  * Is the reply tuple @rkey already the host's own: a socket of the host
  * bound to the SNAT address and that port (a listener, an unconnected UDP
  * socket, or a connection to that very remote)?  Then the port is not
@@ -67,54 +92,68 @@ static __always_inline void ct_port_freed(const struct ct_key *rkey)
  */
 static __always_inline bool port_is_hosts(void *ctx, struct ct_key *rkey)
 {
-	/* the key begins as the helpers' IPv4 tuple does: no copy, and no
-	 * stack in port_search_step(), which the combined stack of
-	 * tc_container -> ct_create_tc -> that callback has no room for
+	/* an IPv6 key begins as the helpers' IPv6 tuple does; an IPv4
+	 * one is copied to the room.  No stack in port_search_step(),
+	 * which the combined stack of tc_container -> ct_create_tc -> that
+	 * callback has no room for.
 	 */
 	struct bpf_sock_tuple *t = (struct bpf_sock_tuple *)rkey;
+	__u32 size = sizeof(t->ipv6);
+	struct port_room *r;
 	struct bpf_sock *sk;
 
-	if (rkey->proto == IPPROTO_TCP)
-		sk = bpf_skc_lookup_tcp(ctx, t, sizeof(t->ipv4),
-					BPF_F_CURRENT_NETNS, 0);
-	else if (rkey->proto == IPPROTO_UDP)
-		sk = bpf_sk_lookup_udp(ctx, t, sizeof(t->ipv4),
-				       BPF_F_CURRENT_NETNS, 0);
-	else
+	if (rkey->proto != IPPROTO_TCP && rkey->proto != IPPROTO_UDP)
 		return false;
+	if (!rkey->family) {
+		r = port_room_get();
+		if (!r)
+			return false;
+		t = &r->tuple;
+		t->ipv4.saddr = rkey->saddr;
+		t->ipv4.daddr = rkey->daddr;
+		t->ipv4.sport = rkey->sport;
+		t->ipv4.dport = rkey->dport;
+		size = sizeof(t->ipv4);
+	}
+	if (rkey->proto == IPPROTO_TCP)
+		sk = bpf_skc_lookup_tcp(ctx, t, size, BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(ctx, t, size, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return false;
 	bpf_sk_release(sk);
 	return true;
 }
 
-_Static_assert(offsetof(struct ct_key, saddr) ==
-	       offsetof(struct bpf_sock_tuple, ipv4.saddr) &&
-	       offsetof(struct ct_key, daddr) ==
-	       offsetof(struct bpf_sock_tuple, ipv4.daddr) &&
+_Static_assert(offsetof(struct ct_key, saddr6) ==
+	       offsetof(struct bpf_sock_tuple, ipv6.saddr) &&
+	       offsetof(struct ct_key, daddr6) ==
+	       offsetof(struct bpf_sock_tuple, ipv6.daddr) &&
 	       offsetof(struct ct_key, sport) ==
-	       offsetof(struct bpf_sock_tuple, ipv4.sport) &&
+	       offsetof(struct bpf_sock_tuple, ipv6.sport) &&
 	       offsetof(struct ct_key, dport) ==
-	       offsetof(struct bpf_sock_tuple, ipv4.dport),
-	       "a ct_key starts as an IPv4 bpf_sock_tuple");
+	       offsetof(struct bpf_sock_tuple, ipv6.dport),
+	       "an IPv6 ct_key starts as an IPv6 bpf_sock_tuple");
 
 struct port_search {
 	void *ctx;		/* the program's, for port_is_hosts() */
-	struct ct_key rkey;	/* reply key; dport is the candidate */
+	struct ct_key *rkey;	/* the flow's reply key, in its slot; dport
+				 * is the candidate
+				 */
 	struct ct_ref ref;
 	struct port_key pk;	/* for port_is_published(), port_is_bound() */
 	__u32 start;		/* the first candidate, from lo */
 	__u32 range;
 	__u16 lo;
 	__u16 port;		/* chosen port, host order */
-	__s16 err;		/* an errno fits: 56 bytes in all, which the
+	__s16 err;		/* an errno fits: 48 bytes in all, which the
 				 * verifier's 512 for the stack of the whole
 				 * call chain needs on 6.1 (README)
 				 */
 	bool stuck;		/* a host's port could not be given back */
 	bool bind;		/* ports are bound (bind_applies()) */
 };
-_Static_assert(sizeof(struct port_search) == 56, "port_search fits");
+_Static_assert(sizeof(struct port_search) == 48, "port_search fits");
 
 _Static_assert(sizeof(struct port_key) == sizeof(struct nat_endpoint) &&
 	       offsetof(struct port_key, host_port) ==
@@ -146,8 +185,9 @@ static __always_inline bool port_is_published(struct port_search *s,
 	__be32 addr = s->pk.host_addr;
 	bool found;
 
-	if (s->pk.proto != IPPROTO_TCP && s->pk.proto != IPPROTO_UDP)
-		return false;
+	if ((s->pk.proto != IPPROTO_TCP && s->pk.proto != IPPROTO_UDP) ||
+	    s->rkey->family)
+		return false;	/* published ports are IPv4's */
 	s->pk.host_port = port;
 	found = bpf_map_lookup_elem(&ports, &s->pk);
 	if (!found) {
@@ -160,11 +200,11 @@ static __always_inline bool port_is_published(struct port_search *s,
 
 static __always_inline long port_try(struct port_search *s, __u16 port)
 {
-	s->rkey.dport = bpf_htons(port);
+	s->rkey->dport = bpf_htons(port);
 	/* (int): on 6.1 map updates return an int, and the upper half of
 	 * the register is zeros, so -EEXIST would not compare as such
 	 */
-	s->err = (int)bpf_map_update_elem(&ct_index, &s->rkey, &s->ref,
+	s->err = (int)bpf_map_update_elem(&ct_index, s->rkey, &s->ref,
 					 BPF_NOEXIST);
 	if (!s->err)
 		s->port = port;
@@ -187,11 +227,11 @@ static long port_search_step(__u32 i, struct port_search *s)
 	err = port_try(s, s->lo + at);
 	if (err == -EEXIST)
 		return 0;
-	if (err || (!port_is_hosts(s->ctx, &s->rkey) &&
-		    !port_is_published(s, s->rkey.dport) &&
-		    !port_is_bound(s, s->rkey.dport)))
+	if (err || (!port_is_hosts(s->ctx, s->rkey) &&
+		    !port_is_published(s, s->rkey->dport) &&
+		    !port_is_bound(s, s->rkey->dport)))
 		return 1;	/* ours, or a failure: stop */
-	err = ct_index_delete(&s->rkey);
+	err = ct_index_delete(s->rkey);
 	if (!ct_key_gone(err)) {
 		/* the reservation stays: ct_create() leaves it to the
 		 * sweep, with this port as the flow's
@@ -227,7 +267,8 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 {
 	__u16 own = bpf_ntohs(f->tuple[CT_DIR_ORIG].sport);
 	__u64 *until, *frees, before = 0;
-	struct ct_key ek;
+	struct port_room *r = port_room_get();
+	struct ct_key *ek;
 
 	*s = (struct port_search){
 		.ctx = ctx,
@@ -237,22 +278,24 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 	};
 
 	/* Echo ids are not ports: the whole 16-bit space is theirs. */
-	if (f->tuple[CT_DIR_ORIG].proto == IPPROTO_ICMP) {
+	if (proto_is_icmp(f->tuple[CT_DIR_ORIG].proto)) {
 		s->lo = 0;
 		s->range = 0x10000;
 	}
 	s->start = ct_hash(&f->tuple[CT_DIR_ORIG]) % s->range;
 	*reserved = false;
-	s->rkey = f->tuple[CT_DIR_REPLY];
-	s->rkey.dport = 0;
-	s->pk.host_addr = s->rkey.daddr;
-	s->pk.proto = s->rkey.proto;
+	/* the slot is ours, not live: its key is the search's */
+	s->rkey = &f->tuple[CT_DIR_REPLY];
+	s->rkey->dport = 0;
+	s->pk.host_addr = s->rkey->daddr;
+	s->pk.proto = s->rkey->proto;
 	s->pk.family = AF_INET;
-	s->bind = bind_applies(s->rkey.proto);
+	/* bindings are IPv4's: an IPv6 endpoint is mapped per destination */
+	s->bind = bind_applies(s->rkey->proto) && !s->rkey->family;
 	if (s->bind) {
 		int ext = bind_take(f->tuple[CT_DIR_ORIG].saddr,
 				    bind_pp(f->tuple[CT_DIR_ORIG].sport,
-					    s->rkey.proto));
+					    s->rkey->proto));
 
 		if (ext >= 0) {
 			/* the endpoint's one external port, towards every
@@ -264,8 +307,11 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 			goto out;
 		}
 	}
-	exhausted_key(&s->rkey, &ek);
-	until = bpf_map_lookup_elem(&ct_exhausted, &ek);
+	if (!r)
+		return -ENOMEM;
+	ek = &r->exhausted;
+	exhausted_key(s->rkey, ek);
+	until = bpf_map_lookup_elem(&ct_exhausted, ek);
 	if (until && now < *until)
 		return -EEXIST;
 	frees = ct_port_frees();
@@ -273,10 +319,10 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 		before = *(volatile __u64 *)frees;
 
 	if (own >= s->lo && own - s->lo < s->range) {
-		s->rkey.dport = f->tuple[CT_DIR_ORIG].sport;
-		if (!port_is_hosts(ctx, &s->rkey) &&
-		    !port_is_published(s, s->rkey.dport) &&
-		    !port_is_bound(s, s->rkey.dport) &&
+		s->rkey->dport = f->tuple[CT_DIR_ORIG].sport;
+		if (!port_is_hosts(ctx, s->rkey) &&
+		    !port_is_published(s, s->rkey->dport) &&
+		    !port_is_bound(s, s->rkey->dport) &&
 		    port_try(s, own) != -EEXIST)
 			goto out;
 	}
@@ -286,14 +332,14 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 		__u64 later = now + EXHAUSTED_NS;
 
 		ct_port_search_hook();
-		bpf_map_update_elem(&ct_exhausted, &ek, &later, BPF_ANY);
+		bpf_map_update_elem(&ct_exhausted, ek, &later, BPF_ANY);
 		/* a port given back since the search began may be free:
 		 * then no refusal (the add is a full barrier, and a
 		 * give-back counts before it clears the cache)
 		 */
 		if (frees && __sync_fetch_and_add(frees, 0) != before) {
 			ct_race_hook(port_freed_meanwhile);
-			bpf_map_delete_elem(&ct_exhausted, &ek);
+			bpf_map_delete_elem(&ct_exhausted, ek);
 		}
 	}
 out:
@@ -303,11 +349,11 @@ out:
 	if (!s->err && s->bind && !(f->flags & CT_F_BOUND)) {
 		if (bind_new(f->tuple[CT_DIR_ORIG].saddr,
 			     bind_pp(f->tuple[CT_DIR_ORIG].sport,
-				     s->rkey.proto),
-			     s->rkey.daddr, bpf_htons(s->port))) {
-			s->rkey.dport = bpf_htons(s->port);
-			if (ct_key_gone(ct_index_delete(&s->rkey)))
-				ct_port_freed(&s->rkey);
+				     s->rkey->proto),
+			     s->rkey->daddr, bpf_htons(s->port))) {
+			s->rkey->dport = bpf_htons(s->port);
+			if (ct_key_gone(ct_index_delete(s->rkey)))
+				ct_port_freed(s->rkey);
 			else
 				s->stuck = true;
 			s->err = -EAGAIN;

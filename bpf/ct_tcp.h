@@ -253,8 +253,6 @@ out:
 
 /* A SYN's options, copied out of the packet, and where a scan is. */
 #define TCP_OPTS_MAX		40
-#define TCP_OPTS_OFF		(ETH_HLEN + sizeof(struct iphdr) + \
-				 sizeof(struct tcphdr))
 #define TCPOPT_EOL		0
 #define TCPOPT_NOP		1
 #define TCPOPT_WINDOW		3
@@ -297,31 +295,33 @@ static long tcp_opt_step(__u32 i, struct tcp_opts *o)
 }
 
 /*
- * The window scale a SYN with @len bytes of options offers, or -1.  One
+ * The window scale a SYN with @len bytes of options at @off offers, or -1.  One
  * global function per program type (the context's type must be the
  * program's); only SYNs get here.
  */
-__noinline int tcp_syn_wscale_tc(struct __sk_buff *skb, __u32 len)
+__noinline int tcp_syn_wscale_tc(struct __sk_buff *skb, __u32 off,
+				 __u32 len)
 {
 	struct tcp_opts o = { .wscale = -1 };
 
 	if (!skb || !len || len > TCP_OPTS_MAX)
 		return -1;
 	o.len = len;
-	if (bpf_skb_load_bytes(skb, TCP_OPTS_OFF, o.b, LEN_IN(len, 63)))
+	if (bpf_skb_load_bytes(skb, off, o.b, LEN_IN(len, 63)))
 		return -1;
 	bpf_loop(TCP_OPTS_MAX, tcp_opt_step, &o, 0);
 	return o.wscale;
 }
 
-__noinline int tcp_syn_wscale_xdp(struct xdp_md *xdp, __u32 len)
+__noinline int tcp_syn_wscale_xdp(struct xdp_md *xdp, __u32 off,
+				  __u32 len)
 {
 	struct tcp_opts o = { .wscale = -1 };
 
 	if (!xdp || !len || len > TCP_OPTS_MAX)
 		return -1;
 	o.len = len;
-	if (bpf_xdp_load_bytes(xdp, TCP_OPTS_OFF, o.b, LEN_IN(len, 63)))
+	if (bpf_xdp_load_bytes(xdp, off, o.b, LEN_IN(len, 63)))
 		return -1;
 	bpf_loop(TCP_OPTS_MAX, tcp_opt_step, &o, 0);
 	return o.wscale;
@@ -348,7 +348,7 @@ static __always_inline void ct_track_segment(void *ctx, struct ct_flow *f,
 	const struct tcphdr *th = p->l4;
 	struct tcp_seg *g;
 	__u32 zero = 0;
-	__u32 hlen;
+	__u32 hlen, opts;
 
 	if ((void *)(th + 1) > p->data_end)
 		return;
@@ -362,12 +362,15 @@ static __always_inline void ct_track_segment(void *ctx, struct ct_flow *f,
 	g->seq = bpf_ntohl(th->seq);
 	g->ack = bpf_ntohl(th->ack_seq);
 	g->win = bpf_ntohs(th->window);
-	g->end = g->seq + (p->len - sizeof(struct iphdr) - hlen) +
+	g->end = g->seq + (p->len - p->l3_len - hlen) +
 		 !!(g->flags & TCP_FLAG_SYN) + !!(g->flags & TCP_FLAG_FIN);
 	/* options are read on SYNs only: the window scale is in them */
+	opts = ETH_HLEN + p->l3_len + sizeof(*th);
 	if ((g->flags & TCP_FLAG_SYN) && hlen > sizeof(*th))
-		g->wscale = xdp ? tcp_syn_wscale_xdp(ctx, hlen - sizeof(*th)) :
-				  tcp_syn_wscale_tc(ctx, hlen - sizeof(*th));
+		g->wscale = xdp ? tcp_syn_wscale_xdp(ctx, opts,
+						     hlen - sizeof(*th)) :
+				  tcp_syn_wscale_tc(ctx, opts,
+						    hlen - sizeof(*th));
 	ct_tcp_track(f, g);
 }
 

@@ -251,12 +251,8 @@ static __always_inline int container_hairpin(void *ctx, struct pkt *p,
 		/* the answer comes from the published container to the
 		 * sender's mapped port, chosen by ct_create()
 		 */
-		n->reply = (struct ct_key){
-			.saddr = v->addr,
-			.daddr = cfg->snat_addr,
-			.sport = v->port,
-			.proto = p->key.proto,
-		};
+		ct_key_set4(&n->reply, v->addr, cfg->snat_addr, v->port, 0,
+			    p->key.proto);
 		n->ifindex[CT_DIR_ORIG] = p->ifindex;
 		n->ifindex[CT_DIR_REPLY] = ep->ifindex;
 		n->kind = CT_KIND_HAIRPIN;
@@ -406,6 +402,29 @@ rewrite:
 }
 
 /*
+ * Where the ICMP error paths build the key of the flow a quote belongs
+ * to: off the stack, which the programs share with ct_create() (forty
+ * bytes now that a key holds IPv6 addresses too).  Per CPU.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_key);
+} quote_key SEC(".maps");
+
+/* quote_key, cleared (an IPv4 key), or NULL (never). */
+static __always_inline struct ct_key *quote_key_get(void)
+{
+	__u32 zero = 0;
+	struct ct_key *k = bpf_map_lookup_elem(&quote_key, &zero);
+
+	if (k)
+		__builtin_memset(k, 0, sizeof(*k));
+	return k;
+}
+
+/*
  * An ICMP error a container sends about a reply it received (port
  * unreachable for a UDP reply, say): the quote holds the reply as the
  * container saw it, which must become what the outside sent.
@@ -414,11 +433,11 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 						const struct bpfnat_config *cfg,
 						const bool xdp)
 {
-	struct bpf_fib_lookup fib = {};
+	struct bpf_fib_lookup *fib;
 	struct rewrite rw = { .nat = 1, .addr_only = 1 };
 	const struct ct_key *t;
 	struct icmp_quote q;
-	struct ct_key k = {};
+	struct ct_key *k = quote_key_get();
 	struct ct_flow *f;
 	int route, ret;
 	__u8 dir;
@@ -433,27 +452,32 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 	/* the flow the quoted packet belongs to, by the tuple of the
 	 * direction the container sends in (the quote's mirror)
 	 */
-	k.saddr = q.ip->daddr;
-	k.daddr = q.ip->saddr;
-	k.proto = q.ip->protocol;
-	if (k.proto == IPPROTO_ICMP) {
-		k.sport = ((struct icmphdr *)q.l4)->un.echo.id;
+	if (!k)
+		return STAT_DROP_UNSUPPORTED;
+	k->saddr = q.ip->daddr;
+	k->daddr = q.ip->saddr;
+	k->proto = q.ip->protocol;
+	if (k->proto == IPPROTO_ICMP) {
+		k->sport = ((struct icmphdr *)q.l4)->un.echo.id;
 	} else {
-		k.sport = *icmp_quote_port(&q, false);
-		k.dport = *icmp_quote_port(&q, true);
+		k->sport = *icmp_quote_port(&q, false);
+		k->dport = *icmp_quote_port(&q, true);
 	}
-	f = ct_lookup(&k, &dir);
+	f = ct_lookup(k, &dir);
 	if (!f || f->ifindex[dir] != p->ifindex)
 		return STAT_DROP_ICMP_NO_FLOW;
 	if (!icmp_checksums_ok(ctx, p->len))
 		return STAT_DROP_BAD_ICMP;
-	route = route_outside(ctx, p, cfg, &fib, xdp);
+	fib = fib_room_get();
+	if (!fib)
+		return STAT_DROP_NO_ROUTE;
+	route = route_outside(ctx, p, cfg, fib, xdp);
 	if (route == ROUTE_STACK || route == ROUTE_TOO_BIG)
 		return STAT_DROP_NO_ROUTE;
 	if (p->ip->ttl <= 1)
 		return STAT_DROP_TTL;
 
-	p->redirect = redirect_uplink(route, &fib, cfg, xdp);
+	p->redirect = redirect_uplink(route, fib, cfg, xdp);
 	/* the quote becomes what the outside sent: its destination, the
 	 * container's, is the one the outside sent to
 	 */
@@ -461,8 +485,8 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 	icmp_quote_rewrite(&q, false, t->daddr, t->dport);
 	rw.saddr = t->daddr;
 	rw.daddr = p->key.daddr;
-	__builtin_memcpy(rw.dmac, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(rw.smac, fib.smac, ETH_ALEN);
+	__builtin_memcpy(rw.dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(rw.smac, fib->smac, ETH_ALEN);
 	packet_rewrite(ctx, p, &rw, xdp);
 	return STAT_SNAT;
 }
@@ -484,11 +508,11 @@ static __always_inline int container_untranslated(void *ctx, struct pkt *p,
 						  const struct bpfnat_config *cfg,
 						  const bool xdp)
 {
-	struct bpf_fib_lookup fib = {};
+	struct bpf_fib_lookup *fib = fib_room_get();
 
 	if (p->key.daddr == cfg->snat_addr)
 		return STAT_PASS;
-	if (route_outside(ctx, p, cfg, &fib, xdp) == ROUTE_STACK)
+	if (!fib || route_outside(ctx, p, cfg, fib, xdp) == ROUTE_STACK)
 		return STAT_PASS;
 	return STAT_DROP_UNSUPPORTED;
 }
@@ -600,7 +624,7 @@ static __always_inline int uplink_icmp_error(void *ctx, struct pkt *p,
 	struct rewrite rw = { .nat = 1, .addr_only = 1 };
 	const struct ct_key *t;
 	struct icmp_quote q;
-	struct ct_key k = {};
+	struct ct_key *k = quote_key_get();
 	struct ct_flow *f;
 	__u8 dir;
 
@@ -612,16 +636,18 @@ static __always_inline int uplink_icmp_error(void *ctx, struct pkt *p,
 	/* the flow the quoted packet belongs to, by the tuple of the
 	 * direction the outside sends in (the quote's mirror)
 	 */
-	k.saddr = q.ip->daddr;
-	k.daddr = q.ip->saddr;
-	k.proto = q.ip->protocol;
-	if (k.proto == IPPROTO_ICMP) {
-		k.dport = ((struct icmphdr *)q.l4)->un.echo.id;
+	if (!k)
+		return STAT_DROP_UNSUPPORTED;
+	k->saddr = q.ip->daddr;
+	k->daddr = q.ip->saddr;
+	k->proto = q.ip->protocol;
+	if (k->proto == IPPROTO_ICMP) {
+		k->dport = ((struct icmphdr *)q.l4)->un.echo.id;
 	} else {
-		k.sport = *icmp_quote_port(&q, false);
-		k.dport = *icmp_quote_port(&q, true);
+		k->sport = *icmp_quote_port(&q, false);
+		k->dport = *icmp_quote_port(&q, true);
 	}
-	f = ct_lookup(&k, &dir);
+	f = ct_lookup(k, &dir);
 	if (!f || f->ifindex[dir])
 		return STAT_PASS;
 	if (!icmp_checksums_ok(ctx, p->len))
@@ -693,13 +719,8 @@ static __always_inline int uplink_dnat_flow(void *ctx, struct pkt *p,
 	if (!n)
 		return STAT_DROP_CT_FULL;	/* no room to build it */
 	n->key = p->key;
-	n->reply = (struct ct_key){
-		.saddr = addr,
-		.daddr = p->key.saddr,
-		.sport = port,
-		.dport = p->key.sport,
-		.proto = p->key.proto,
-	};
+	ct_key_set4(&n->reply, addr, p->key.saddr, port, p->key.sport,
+		    p->key.proto);
 	n->ifindex[CT_DIR_ORIG] = 0;
 	n->ifindex[CT_DIR_REPLY] = ep->ifindex;
 	n->kind = CT_KIND_DNAT;

@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The decisions for IPv6 from a container, at its host-side veth, as
- * datapath.h makes them for IPv4:
+ * The decisions for IPv6, as datapath.h makes them for IPv4.
  *
- *   the link (ff02::/16 and fe80::/10: neighbour discovery) and the
- *   gateway -> the host's stack;
- *   another container -> redirect into its namespace;
- *   a pool address no container has -> ICMPv6 address unreachable;
- *   multicast beyond the link -> dropped;
- *   the outside via the uplink (or a reject route) -> ICMPv6 no route,
- *   counted: nothing translates IPv6 yet, and an IPv6 packet with a pool
- *   source never leaves the uplink as it is (guard.h drops it there too);
- *   the host's own addresses, no route at all, or a route that does not
- *   use the uplink -> the stack, as for IPv4.
+ *   from_container6  a container's packet, at its host-side veth:
+ *     the link (ff02::/16 and fe80::/10: neighbour discovery) and the
+ *     gateway -> the host's stack;
+ *     another container -> redirect into its namespace;
+ *     a pool address no container has -> ICMPv6 address unreachable;
+ *     multicast beyond the link -> dropped;
+ *     the outside via the uplink: TCP, UDP and ICMPv6 echo -> NAT66 to
+ *     the IPv6 SNAT address, with the conntrack of IPv4; what follows an
+ *     extension header, and other protocols -> dropped, counted; with no
+ *     SNAT address -> ICMPv6 no route, counted.  An IPv6 packet with a
+ *     pool source never leaves the uplink as it is (guard.h drops it
+ *     there too);
+ *     the host's own addresses, no route at all, or a route that does not
+ *     use the uplink -> the stack, as for IPv4.
+ *   from_uplink6     a packet arriving from the outside:
+ *     the answer of a NAT66 flow -> reverse NAT, redirect into the
+ *     container; anything else -> the stack.
  *
  * A container solicits its gateway alone: its routes (container.c) send
  * the pool and the rest through it, and the host side holds the gateway's
@@ -26,6 +32,8 @@
 #include "parse6.h"
 #include "icmp6.h"
 #include "fwd.h"
+#include "ct.h"
+#include "nat6.h"
 
 /* The sender's endpoint, if the packet really comes from its own veth. */
 static __always_inline const struct endpoint *
@@ -43,17 +51,12 @@ source_endpoint6(const struct pkt *p, const struct in6_key *saddr)
 static __always_inline int answer_container6(void *ctx, struct pkt *p,
 					     const struct bpfnat_config *cfg,
 					     const struct endpoint *self,
-					     const struct in6_key *saddr,
 					     int outcome, __u8 type,
-					     __u8 code, const bool xdp)
+					     __u8 code, __u32 mtu,
+					     const bool xdp)
 {
-	struct icmp6_back b = {
-		.from = cfg->gateway6,
-		.to = *saddr,
-		.len = p->len,
-		.type = type,
-		.code = code,
-	};
+	struct icmp6_back *b;
+	__u32 zero = 0;
 
 	if (xdp)
 		return STAT_TO_TC;	/* turning a packet around needs an skb */
@@ -63,8 +66,18 @@ static __always_inline int answer_container6(void *ctx, struct pkt *p,
 	if ((p->key.proto == IPPROTO_ICMPV6 && icmp6_is_error(p->icmp_type)) ||
 	    ipv6_ext_header(p->key.proto))
 		return outcome;
-	__builtin_memcpy(b.smac, self->host_mac, ETH_ALEN);
-	if (icmp6_send_back(ctx, &b) == CONTINUE) {
+	/* off the stack, which the programs share with ct_create() */
+	b = bpf_map_lookup_elem(&icmp6_back_room, &zero);
+	if (!b)
+		return outcome;
+	b->from = cfg->gateway6;
+	b->to = *in6_of(p->key.saddr6);
+	b->len = p->len;
+	b->type = type;
+	b->code = code;
+	b->mtu = mtu;
+	__builtin_memcpy(b->smac, self->host_mac, ETH_ALEN);
+	if (icmp6_send_back(ctx, b) == CONTINUE) {
 		redirect_hook(REDIRECT_EGRESS, p->ifindex);
 		p->redirect = bpf_redirect(p->ifindex, 0);
 		p->answered = 1;
@@ -100,7 +113,7 @@ static __always_inline int container_to_container6(void *ctx, struct pkt *p,
 /* Would the packet leave by the uplink?  Asked of the FIB as for IPv4,
  * as if the host forwarded it from the container's veth (whose IPv6
  * forwarding `ns add` turns on, for the helper: the host's own stays as
- * it is).
+ * it is), from the container's own address: for what is not translated.
  */
 static __always_inline bool leaves_by_uplink6(void *ctx, const struct pkt *p,
 					      const struct bpfnat_config *cfg,
@@ -135,64 +148,201 @@ static __always_inline bool leaves_by_uplink6(void *ctx, const struct pkt *p,
 	}
 }
 
+static __always_inline bool in6_zero(const struct in6_key *a)
+{
+	return !(a->addr[0] | a->addr[1] | a->addr[2] | a->addr[3]);
+}
+
+/*
+ * Container -> outside, IPv6: NAT66 to the IPv6 SNAT address, as
+ * container_to_outside() does for IPv4, with the same conntrack: an
+ * established flow is known by its tuple and checked against the veth it
+ * came from; a new one is routed out of the uplink before a port is spent
+ * on it.  The tc hook's alone.
+ */
+static __always_inline int container_to_outside6(void *ctx, struct pkt *p,
+						 const struct bpfnat_config *cfg,
+						 const struct endpoint *self,
+						 struct ipv6hdr *ip6)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct bpf_fib_lookup *fib = fib_room_get();
+	struct rewrite6 *rw = rewrite6_get();
+	struct ct_flow *f;
+	__u8 dir = CT_DIR_ORIG;
+	int route = -1, ret;
+	bool asked;
+
+	if (!fib || !rw)
+		return STAT_DROP_NO_ROUTE;
+	f = ct_lookup(&p->key, &dir);
+	if (f && f->ifindex[dir] != p->ifindex)
+		return STAT_DROP_SPOOFED;
+	if (f)
+		route = route_cached(f, p, fib, now);
+	asked = route < 0;
+	if (asked)
+		route = route_outside6(ctx, p, cfg, fib);
+	if (route == ROUTE_STACK)
+		/* an established flow never leaks out un-NATed */
+		return f ? STAT_DROP_NO_ROUTE : STAT_PASS;
+	if (route == ROUTE_TOO_BIG)
+		return answer_container6(ctx, p, cfg, self, STAT_DROP_MTU,
+					 ICMPV6_PKT_TOOBIG, 0,
+					 fib->mtu_result, false);
+	if (ip6->hop_limit <= 1)
+		return answer_container6(ctx, p, cfg, self, STAT_DROP_TTL,
+					 ICMPV6_TIME_EXCEED,
+					 ICMPV6_EXC_HOPLIMIT, 0, false);
+	if (!f) {
+		ret = ct_create_snat(ctx, p, cfg, &f, false);
+		if (ret == STAT_DROP_NO_PORT)
+			return answer_container6(ctx, p, cfg, self, ret,
+						 ICMPV6_DEST_UNREACH,
+						 ICMPV6_ADM_PROHIBITED, 0,
+						 false);
+		if (ret != CONTINUE)
+			return ret;
+	}
+	if (asked && route == ROUTE_UPLINK)
+		route_remember(f, fib, cfg, now, false);
+	ct_account(ctx, f, p, dir, now, false);
+	rewrite6_for(rw, f, dir);
+	if (!ct_still(f, dir, &p->key))
+		return STAT_DROP_CT_RACE;
+	p->redirect = redirect_uplink(route, fib, cfg, false);
+	__builtin_memcpy(rw->dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(rw->smac, fib->smac, ETH_ALEN);
+	packet_rewrite6(ctx, p, ip6, rw);
+	return STAT_SNAT6;
+}
+
+/*
+ * To the outside, and not between containers: NAT66 for TCP, UDP and
+ * ICMPv6 echo; the rest, and everything while there is no IPv6 SNAT
+ * address, never leaves by the uplink, and is answered or counted.
+ */
+static __always_inline int container_outside6(void *ctx, struct pkt *p,
+					      const struct bpfnat_config *cfg,
+					      const struct endpoint *self,
+					      struct ipv6hdr *ip6)
+{
+	bool echo = p->key.proto == IPPROTO_ICMPV6 &&
+		    p->icmp_type == ICMPV6_ECHO_REQUEST;
+
+	if (!in6_zero(&cfg->snat6) && p->l4 &&
+	    (p->key.proto != IPPROTO_ICMPV6 || echo))
+		return container_to_outside6(ctx, p, cfg, self, ip6);
+	if (!leaves_by_uplink6(ctx, p, cfg, ip6))
+		return STAT_PASS;
+	if (!in6_zero(&cfg->snat6))
+		return STAT_DROP_IPV6_EXT;
+	return answer_container6(ctx, p, cfg, self, STAT_DROP_NO_NAT66,
+				 ICMPV6_DEST_UNREACH, ICMPV6_NOROUTE, 0,
+				 false);
+}
+
 static __always_inline int from_container6(void *ctx, struct pkt *p,
 					   const bool xdp)
 {
 	const struct bpfnat_config *cfg;
 	const struct endpoint *self, *dst;
-	struct in6_key saddr, daddr;
+	const struct in6_key *saddr, *daddr;
 	struct ipv6hdr *ip6;
 	int ret;
 
 	ret = parse_ipv6(p, &ip6);
 	if (ret != CONTINUE)
 		return ret;
-	in6_copy(&saddr, &ip6->saddr);
-	in6_copy(&daddr, &ip6->daddr);
-	p->key.proto = ip6->nexthdr;
-	if (ip6->nexthdr == IPPROTO_ICMPV6) {
-		__u8 *type = hdr_ptr(p, ETH_HLEN + sizeof(*ip6), 1);
-
-		if (type)
-			p->icmp_type = *type;
-	}
+	ret = parse_ipv6_l4(p, ip6);
+	if (ret != CONTINUE)
+		return ret;
+	saddr = in6_of(p->key.saddr6);
+	daddr = in6_of(p->key.daddr6);
 
 	/* neighbour discovery, and whatever else stays on the link */
-	if (in6_multicast(&daddr))
-		return in6_mc_scope(&daddr) <= 2 ? STAT_PASS :
-						   STAT_DROP_MULTICAST6;
-	if (in6_link_local(&daddr))
+	if (in6_multicast(daddr))
+		return in6_mc_scope(daddr) <= 2 ? STAT_PASS :
+						  STAT_DROP_MULTICAST6;
+	if (in6_link_local(daddr))
 		return STAT_PASS;
 
 	cfg = config_ready();
 	if (!cfg || !cfg->pool6_plen)
 		return STAT_DROP_NO_CONFIG;
-	if (in6_eq(&daddr, &cfg->gateway6))
+	if (in6_eq(daddr, &cfg->gateway6))
 		return STAT_PASS;	/* the host */
-	self = source_endpoint6(p, &saddr);
+	self = source_endpoint6(p, saddr);
 	if (!self)
 		return STAT_DROP_SPOOFED;
-	if (in6_prefix(&daddr, &cfg->pool6, cfg->pool6_plen)) {
-		dst = bpf_map_lookup_elem(&endpoints6, &daddr);
+	if (in6_prefix(daddr, &cfg->pool6, cfg->pool6_plen)) {
+		dst = bpf_map_lookup_elem(&endpoints6, daddr);
 		if (!dst)
-			return answer_container6(ctx, p, cfg, self, &saddr,
+			return answer_container6(ctx, p, cfg, self,
 						 STAT_DROP_NO_CONTAINER,
 						 ICMPV6_DEST_UNREACH,
-						 ICMPV6_ADDR_UNREACH, xdp);
+						 ICMPV6_ADDR_UNREACH, 0, xdp);
 		if (ip6->hop_limit <= 1)
-			return answer_container6(ctx, p, cfg, self, &saddr,
+			return answer_container6(ctx, p, cfg, self,
 						 STAT_DROP_TTL,
 						 ICMPV6_TIME_EXCEED,
-						 ICMPV6_EXC_HOPLIMIT, xdp);
+						 ICMPV6_EXC_HOPLIMIT, 0, xdp);
 		return container_to_container6(ctx, p, ip6, dst, xdp);
 	}
 	if (xdp)
-		return STAT_TO_TC;
-	if (!leaves_by_uplink6(ctx, p, cfg, ip6))
+		return STAT_TO_TC;	/* NAT66 is the tc hook's */
+	return container_outside6(ctx, p, cfg, self, ip6);
+}
+
+/*
+ * Outside -> container, IPv6: the answer of a NAT66 flow, reverse NATed
+ * into its container.  Everything else is the host's: other addresses,
+ * ICMPv6 but echo replies, what bpfnat cannot read.
+ */
+static __always_inline int from_uplink6(void *ctx, struct pkt *p,
+					const bool xdp)
+{
+	const struct bpfnat_config *cfg = config_ready();
+	const struct endpoint *ep;
+	struct rewrite6 *rw;
+	struct ipv6hdr *ip6;
+	struct ct_flow *f;
+	__u8 dir = 0;
+
+	if (!cfg || in6_zero(&cfg->snat6))
 		return STAT_PASS;
-	return answer_container6(ctx, p, cfg, self, &saddr,
-				 STAT_DROP_NO_NAT66, ICMPV6_DEST_UNREACH,
-				 ICMPV6_NOROUTE, xdp);
+	if (parse_ipv6(p, &ip6) != CONTINUE ||
+	    parse_ipv6_l4(p, ip6) != CONTINUE || !p->l4)
+		return STAT_PASS;
+	if (!in6_eq(in6_of(p->key.daddr6), &cfg->snat6))
+		return STAT_PASS;
+	if (p->key.proto == IPPROTO_ICMPV6 &&
+	    p->icmp_type != ICMPV6_ECHO_REPLY)
+		return STAT_PASS;
+	if (xdp)
+		return STAT_TO_TC;	/* NAT66 is the tc hook's */
+
+	f = ct_lookup(&p->key, &dir);
+	/* a tuple a container sends is not the outside's to use */
+	if (!f || f->ifindex[dir])
+		return STAT_PASS;
+	rw = rewrite6_get();
+	if (!rw)
+		return STAT_DROP_NO_ROUTE;
+	rewrite6_for(rw, f, dir);
+	if (!ct_still(f, dir, &p->key))
+		return STAT_DROP_CT_RACE;
+	ep = bpf_map_lookup_elem(&endpoints6, rw->hdr.daddr);
+	if (!ep)
+		return STAT_DROP_NO_ROUTE;	/* container gone */
+	if (ip6->hop_limit <= 1)
+		return STAT_DROP_TTL;
+	ct_account(ctx, f, p, dir, bpf_ktime_get_coarse_ns(), false);
+	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
+	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
+	p->redirect = redirect_container(ep, false);
+	packet_rewrite6(ctx, p, ip6, rw);
+	return STAT_REVERSE_NAT6;
 }
 
 #endif /* BPFNAT_DATAPATH6_H */

@@ -56,6 +56,33 @@ static __always_inline bool is_excluded(__be32 daddr)
 	return bpf_map_lookup_elem(&exclude, &key);
 }
 
+/* What the FIB's answer @rc to a lookup from a container's veth means. */
+static __always_inline int route_kind_of(int rc,
+					 const struct bpf_fib_lookup *fib,
+					 const struct bpfnat_config *cfg)
+{
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		if (fib->ifindex != cfg->uplink_ifindex)
+			return ROUTE_STACK;
+		return rc == BPF_FIB_LKUP_RET_SUCCESS ? ROUTE_UPLINK :
+							ROUTE_UPLINK_NEIGH;
+	case BPF_FIB_LKUP_RET_FWD_DISABLED:
+		/* The host's own forwarding is off, which the FIB helper
+		 * refuses to look past; bpfnat is the router here, so the
+		 * packet still leaves by the uplink and the kernel resolves
+		 * the next hop for it.
+		 */
+		return ROUTE_UPLINK_KERNEL;
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		return ROUTE_TOO_BIG;
+	default:
+		/* local, broadcast, unreachable, ...: the stack answers */
+		return ROUTE_STACK;
+	}
+}
+
 /*
  * Ask the kernel's FIB how to reach the packet's destination from the
  * container's veth.  On ROUTE_UPLINK @fib holds the MACs to write.
@@ -79,26 +106,32 @@ static __always_inline int route_outside(void *ctx, const struct pkt *p,
 	fib->ifindex = p->ifindex;
 
 	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
-	switch (rc) {
-	case BPF_FIB_LKUP_RET_SUCCESS:
-	case BPF_FIB_LKUP_RET_NO_NEIGH:
-		if (fib->ifindex != cfg->uplink_ifindex)
-			return ROUTE_STACK;
-		return rc == BPF_FIB_LKUP_RET_SUCCESS ? ROUTE_UPLINK :
-							ROUTE_UPLINK_NEIGH;
-	case BPF_FIB_LKUP_RET_FWD_DISABLED:
-		/* The host's own forwarding is off, which the FIB helper
-		 * refuses to look past; bpfnat is the router here, so the
-		 * packet still leaves by the uplink and the kernel resolves
-		 * the next hop for it.
-		 */
-		return ROUTE_UPLINK_KERNEL;
-	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
-		return ROUTE_TOO_BIG;
-	default:
-		/* local, broadcast, unreachable, ...: the stack answers */
-		return ROUTE_STACK;
-	}
+	return route_kind_of(rc, fib, cfg);
+}
+
+/*
+ * Ask the FIB how to reach an IPv6 packet's destination from the
+ * container's veth, from the IPv6 SNAT address, as route_outside() does.
+ */
+static __always_inline int route_outside6(void *ctx, const struct pkt *p,
+					  const struct bpfnat_config *cfg,
+					  struct bpf_fib_lookup *fib)
+{
+	int rc;
+
+	fib->family = AF_INET6;
+	fib->l4_protocol = p->key.proto;
+	/* the size, but of a GSO packet's (the helper checks its
+	 * segments): so the path's MTU is checked before the next hop,
+	 * even one whose neighbour is not resolved yet
+	 */
+	fib->tot_len = p->gso ? 0 : p->len;
+	__builtin_memcpy(fib->ipv6_src, cfg->snat6.addr, sizeof(fib->ipv6_src));
+	__builtin_memcpy(fib->ipv6_dst, p->key.daddr6, sizeof(fib->ipv6_dst));
+	fib->ifindex = p->ifindex;
+
+	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+	return route_kind_of(rc, fib, cfg);
 }
 
 /*
@@ -203,8 +236,13 @@ static __always_inline int redirect_uplink(int route,
 		nh = bpf_map_lookup_elem(&neigh_room, &zero);
 		if (!nh)
 			return TC_ACT_SHOT;
-		nh->nh_family = AF_INET;
-		nh->ipv4_nh = fib->ipv4_dst;	/* the FIB's next hop */
+		/* the FIB's next hop */
+		nh->nh_family = fib->family;
+		if (fib->family == AF_INET6)
+			__builtin_memcpy(nh->ipv6_nh, fib->ipv6_dst,
+					 sizeof(nh->ipv6_nh));
+		else
+			nh->ipv4_nh = fib->ipv4_dst;
 		redirect_hook(REDIRECT_NEIGH, fib->ifindex);
 		return bpf_redirect_neigh(fib->ifindex, nh, sizeof(*nh), 0);
 	default:

@@ -3,7 +3,8 @@
  * ICMPv6 errors of ours (RFC 4443), sent back into a container from its
  * gateway: time exceeded when it would forward a packet whose hop limit is
  * spent, destination unreachable for a pool address no container has and
- * for the outside, which nothing translates IPv6 to.
+ * for the outside when there is no IPv6 SNAT address, packet too big when
+ * the uplink's MTU is smaller than the packet.
  *
  * Unlike ICMP's, the ICMPv6 checksum covers a pseudo header (both
  * addresses, the length, the next header), so it is computed over the
@@ -14,14 +15,17 @@
 
 #include "common.h"
 #include "csum.h"
+#include "maps.h"
 #include "icmp.h"
 #include "parse6.h"
 
 #ifndef ICMPV6_DEST_UNREACH
 #define ICMPV6_DEST_UNREACH	1
+#define ICMPV6_PKT_TOOBIG	2
 #define ICMPV6_TIME_EXCEED	3
 #endif
 #define ICMPV6_NOROUTE		0
+#define ICMPV6_ADM_PROHIBITED	1
 #define ICMPV6_ADDR_UNREACH	3
 #define ICMPV6_EXC_HOPLIMIT	0
 
@@ -37,7 +41,7 @@ struct icmp6_head {
 	__u8 type;
 	__u8 code;
 	__be16 checksum;
-	__be32 info;		/* unused by the errors sent here: 0 */
+	__be32 info;		/* Packet Too Big: the MTU; else 0 */
 };
 
 /* An error of ours about the packet in hand: what it says, and to whom. */
@@ -48,7 +52,16 @@ struct icmp6_back {
 	__u8 smac[ETH_ALEN];	/* the gateway's MAC on the sender's veth */
 	__u8 type;
 	__u8 code;
+	__u32 mtu;		/* Packet Too Big's */
 };
+
+/* Where an error of ours is described: off the stack.  Per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct icmp6_back);
+} icmp6_back_room SEC(".maps");
 
 /*
  * Turn the packet in hand into the ICMPv6 error @b about it, to be sent
@@ -84,6 +97,7 @@ __noinline int icmp6_send_back(struct __sk_buff *skb,
 	__builtin_memcpy(&h.ip6.daddr, b->to.addr, sizeof(h.ip6.daddr));
 	h.type = b->type;
 	h.code = b->code;
+	h.info = bpf_htonl(b->mtu);
 
 	/* pseudo header: the addresses, the length, the next header */
 	pseudo[0] = bpf_htonl(plen);

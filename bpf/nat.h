@@ -63,17 +63,17 @@ static __always_inline __u16 ip_ttl_word(const struct iphdr *ip)
 }
 
 /*
- * The port fields a NAT rewrites in the L4 header, and their new values:
- * source and destination of TCP and UDP, the one echo id of ICMP (*@dp
- * stays NULL).  False if there is no L4 header to change.
+ * The port fields a NAT rewrites in the L4 header, and their new values
+ * (@sport, @dport): source and destination of TCP and UDP, the one echo
+ * id of ICMP and ICMPv6 (*@dp stays NULL).  False if there is no L4 header to change.
  */
-static __always_inline bool l4_ports(struct pkt *p, const struct rewrite *rw,
-				     __be16 **sp, __be16 **dp,
+static __always_inline bool l4_ports(struct pkt *p, __be16 sport,
+				     __be16 dport, __be16 **sp, __be16 **dp,
 				     __be16 *new_sp)
 {
 	void *l4 = p->l4;
 
-	if (!l4 || rw->addr_only)
+	if (!l4)
 		return false;
 	switch (p->key.proto) {
 	case IPPROTO_TCP:
@@ -83,13 +83,16 @@ static __always_inline bool l4_ports(struct pkt *p, const struct rewrite *rw,
 			return false;
 		*sp = l4;
 		*dp = l4 + 2;
-		*new_sp = rw->sport;
+		*new_sp = sport;
 		return true;
 	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
 		if (l4 + sizeof(struct icmphdr) > p->data_end)
 			return false;
 		*sp = &((struct icmphdr *)l4)->un.echo.id;
-		*new_sp = p->icmp_type == ICMP_ECHO ? rw->sport : rw->dport;
+		*new_sp = p->icmp_type == (p->key.proto == IPPROTO_ICMP ?
+					   ICMP_ECHO : ICMPV6_ECHO_REQUEST) ?
+				  sport : dport;
 		return true;
 	default:
 		return false;
@@ -130,7 +133,8 @@ static __always_inline void packet_rewrite(void *ctx, struct pkt *p,
 	ip->daddr = rw->daddr;
 	d = csum_delta_fold(addrs);
 	csum_apply(&ip->check, d);
-	if (!l4_ports(p, rw, &sp, &dp, &new_sp))
+	if (rw->addr_only ||
+	    !l4_ports(p, rw->sport, rw->dport, &sp, &dp, &new_sp))
 		return;
 	ports = csum_delta2(ports, *sp, new_sp);
 	*sp = new_sp;

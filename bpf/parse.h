@@ -27,7 +27,8 @@ struct pkt {
 	__u8 is_fragment;	/* any fragment, first included */
 	__u8 answered;		/* dropped, and an ICMP error sent back */
 	__u8 gso;		/* a GSO super-packet: bigger than one MTU */
-	__u8 pad[3];
+	__u8 l3_len;		/* the IP header's bytes: 20, or 40 for IPv6 */
+	__u8 pad[2];
 	int redirect;		/* what the redirect helper returned */
 };
 
@@ -84,8 +85,13 @@ static __always_inline int parse_l4(struct pkt *p, __u32 l4_len)
 		key->dport = udp->dest;
 		return CONTINUE;
 	}
-	case IPPROTO_ICMP: {
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6: {
+		/* an ICMPv6 header lies as ICMP's: type, code, checksum,
+		 * and an echo's id and sequence
+		 */
 		struct icmphdr *icmp = p->l4;
+		bool v6 = key->proto == IPPROTO_ICMPV6;
 
 		if ((void *)(icmp + 1) > p->data_end)
 			return STAT_DROP_TRUNCATED;
@@ -93,9 +99,9 @@ static __always_inline int parse_l4(struct pkt *p, __u32 l4_len)
 		/* The echo id is the request's source and the reply's
 		 * destination port, so both directions build matching keys.
 		 */
-		if (icmp->type == ICMP_ECHO)
+		if (icmp->type == (v6 ? ICMPV6_ECHO_REQUEST : ICMP_ECHO))
 			key->sport = icmp->un.echo.id;
-		else if (icmp->type == ICMP_ECHOREPLY)
+		else if (icmp->type == (v6 ? ICMPV6_ECHO_REPLY : ICMP_ECHOREPLY))
 			key->dport = icmp->un.echo.id;
 		return CONTINUE;
 	}
@@ -134,6 +140,7 @@ static __always_inline int parse_packet(struct pkt *p, __u32 frame_len)
 		return STAT_DROP_BAD_LENGTH;
 
 	p->len = tot_len;
+	p->l3_len = sizeof(*ip);
 	p->key.saddr = ip->saddr;
 	p->key.daddr = ip->daddr;
 	p->key.proto = ip->protocol;

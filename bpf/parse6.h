@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * IPv6 parsing and addresses.  The IPv6 path looks at the fixed header
- * alone: it forwards between containers whatever follows it, and what it
- * does not forward it answers or leaves to the stack without reading the
- * payload.  Addresses are compared as four 32-bit words in network order,
- * as struct in6_key (include/bpfnat.h) holds them.
+ * IPv6 parsing and addresses.  The IPv6 path reads the fixed header and
+ * the TCP, UDP or ICMPv6 header right after it; it forwards between
+ * containers whatever follows, and does not walk extension headers.
+ * Addresses are compared as four 32-bit words in network order, as struct
+ * in6_key (include/bpfnat.h) holds them.
  */
 #ifndef BPFNAT_PARSE6_H
 #define BPFNAT_PARSE6_H
@@ -17,14 +17,12 @@
 #ifndef ETH_P_IPV6
 #define ETH_P_IPV6	0x86DD
 #endif
-#ifndef IPPROTO_ICMPV6
-#define IPPROTO_ICMPV6	58
-#endif
 
 /*
  * Is @next an extension header (RFC 8200 4, RFC 7045's list)?  The IPv6
  * path does not walk them: what follows one is not known, so no error of
- * ours is sent about such a packet (it could be an ICMPv6 error).
+ * ours is sent about such a packet (it could be an ICMPv6 error), and
+ * none is translated.
  */
 static __always_inline bool ipv6_ext_header(__u8 next)
 {
@@ -65,6 +63,36 @@ static __always_inline int parse_ipv6(struct pkt *p, struct ipv6hdr **out)
 	p->len = len;
 	*out = ip6;
 	return CONTINUE;
+}
+
+/*
+ * The tuple of IPv6 packet @p, whose header parse_ipv6() found at @ip6,
+ * into p->key, and its L4 header when one follows the fixed header
+ * (TCP, UDP, ICMPv6); after an extension header p->l4 stays NULL.
+ * Returns CONTINUE or a drop reason, as parse_l4().
+ */
+static __always_inline int parse_ipv6_l4(struct pkt *p, struct ipv6hdr *ip6)
+{
+	__builtin_memcpy(p->key.saddr6, &ip6->saddr, sizeof(p->key.saddr6));
+	__builtin_memcpy(p->key.daddr6, &ip6->daddr, sizeof(p->key.daddr6));
+	p->key.proto = ip6->nexthdr;
+	p->key.family = AF_INET6;
+	p->l3_len = sizeof(*ip6);
+	switch (ip6->nexthdr) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_ICMPV6:
+		p->l4 = ip6 + 1;
+		return parse_l4(p, p->len - sizeof(*ip6));
+	default:
+		return CONTINUE;
+	}
+}
+
+/* A key's address as an in6_key (the same four words). */
+static __always_inline const struct in6_key *in6_of(const __be32 *addr)
+{
+	return (const struct in6_key *)addr;
 }
 
 static __always_inline void in6_copy(struct in6_key *k,

@@ -16,7 +16,7 @@
 #include <linux/bpf.h>
 #include <stddef.h>
 
-#define BPFNAT_LAYOUT_VERSION	7
+#define BPFNAT_LAYOUT_VERSION	8
 
 /* Where the kernel keeps bpfnat's state between CLI runs. */
 #define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
@@ -100,21 +100,34 @@ enum bpfnat_mode {
 };
 
 /*
- * A packet's 5-tuple as seen at the hook that looks it up.  For ICMP echo
- * the identifier plays the port: it is the source port of the container's
- * request and the destination port of the reply.  Aligned to 8 so that two
- * keys compare as two 64-bit words (the verifier wants aligned stack
- * loads); the padding is always zero.
+ * A packet's 5-tuple as seen at the hook that looks it up, of either
+ * family.  For ICMP and ICMPv6 echo the identifier plays the port: it is
+ * the source port of the container's request and the destination port of
+ * the reply.  An IPv4 key has its addresses in saddr and daddr, the first
+ * words of saddr6 and daddr6, and zeros in the rest; family tells an IPv4
+ * key from an IPv6 one whose address ends in 96 zero bits.  An IPv6 key
+ * begins as the helpers' IPv6 struct bpf_sock_tuple does.  Aligned to 8
+ * so that two keys compare as five 64-bit words (the verifier wants
+ * aligned stack loads); the padding is always zero.
  */
 struct ct_key {
-	__be32 saddr;
-	__be32 daddr;
+	union {
+		__be32 saddr;
+		__be32 saddr6[4];
+	};
+	union {
+		__be32 daddr;
+		__be32 daddr6[4];
+	};
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
-	__u8 pad[3];
+	__u8 family;		/* 0: IPv4; AF_INET6: IPv6 */
+	__u8 pad[2];
 } __attribute__((aligned(8)));
-_Static_assert(sizeof(struct ct_key) == 16, "ct_key layout");
+_Static_assert(sizeof(struct ct_key) == 40, "ct_key layout");
+_Static_assert(offsetof(struct ct_key, daddr) == 16 &&
+	       offsetof(struct ct_key, sport) == 32, "ct_key: v6 tuple");
 
 /* As nf_conntrack names them: the direction of the flow's first packet,
  * and that of its answers.
@@ -256,7 +269,7 @@ struct ct_flow {
 	__u8 nh_smac[6];
 	__u8 pad2[6];
 };
-_Static_assert(sizeof(struct ct_flow) == 176, "ct_flow layout");
+_Static_assert(sizeof(struct ct_flow) == 224, "ct_flow layout");
 _Static_assert(offsetof(struct ct_flow, tcp) ==
 	       offsetof(struct ct_flow, bytes) + 16,
 	       "ct_flow: the TCP windows follow the counters");
@@ -453,8 +466,12 @@ struct bpfnat_config {
 	__u32 pool6_plen;	/* the IPv6 pool's prefix length */
 	struct in6_key pool6;	/* its network address */
 	struct in6_key gateway6; /* its first address */
+	struct in6_key snat6;	/* the IPv6 SNAT address; all zeros: none,
+				 * and IPv6 to the outside is answered
+				 * "no route" (drop_no_nat66)
+				 */
 };
-_Static_assert(sizeof(struct bpfnat_config) == 112, "bpfnat_config layout");
+_Static_assert(sizeof(struct bpfnat_config) == 128, "bpfnat_config layout");
 
 /* bpfnat_config.flags */
 /* (1 << 0) is not used: which qdiscs are bpfnat's is in /run/bpfnat/qdiscs */
@@ -484,11 +501,14 @@ _Static_assert(sizeof(struct bpfnat_config) == 112, "bpfnat_config layout");
  *                      by a host it never sent to (address-dependent
  *                      filtering, the default; RFC 4787 REQ-8)
  *   drop_no_nat66      IPv6 from a container that would leave by the
- *                      uplink, where nothing translates it (the
+ *                      uplink while there is no IPv6 SNAT address (the
  *                      container is told: ICMPv6 unreachable)
  *   drop_multicast6    to an IPv6 multicast group beyond the link
  *                      (ff02::/16, neighbour discovery's, goes on to
  *                      the host): never NATed out
+ *   drop_ipv6_ext_header  IPv6 to the outside whose next header is an
+ *                      extension header NAT66 does not walk yet, or a
+ *                      protocol it does not translate
  */
 #define BPFNAT_STATS(X)							\
 	X(FORWARD,		"forwarded")	/* container to container */ \
@@ -541,7 +561,14 @@ _Static_assert(sizeof(struct bpfnat_config) == 112, "bpfnat_config layout");
 						 * IPv6
 						 */ \
 	X(DROP_NO_NAT66,	"drop_no_nat66")			\
-	X(DROP_MULTICAST6,	"drop_multicast6")
+	X(DROP_MULTICAST6,	"drop_multicast6")				\
+	X(SNAT6,		"snat6")	/* container to outside,
+						 * IPv6 (NAT66)
+						 */ \
+	X(REVERSE_NAT6,		"reverse_nat6")	/* outside to container,
+						 * a NAT66 flow's answer
+						 */ \
+	X(DROP_IPV6_EXT,	"drop_ipv6_ext_header")
 
 /*
  * The socket hooks' counters, in a per-CPU array of their own (sock_stats,
@@ -588,7 +615,9 @@ enum redirect_kind {
 #define STAT_LATE_NON_DROPS	((1ULL << STAT_DNAT) | (1ULL << STAT_HAIRPIN) | \
 				 (1ULL << STAT_MONITOR_LOST) | \
 				 (1ULL << STAT_ROUTED) | \
-				 (1ULL << STAT_FORWARD6))
+				 (1ULL << STAT_FORWARD6) | \
+				 (1ULL << STAT_SNAT6) | \
+				 (1ULL << STAT_REVERSE_NAT6))
 #define STAT_IS_DROP(id)	((id) > STAT_PASS && \
 				 !((1ULL << (id)) & STAT_LATE_NON_DROPS))
 
@@ -622,8 +651,11 @@ struct ct_flush_args {
 	__be32 addr;		/* only this container's flows; 0 for all */
 	__u32 slot;		/* else just the flow in slot - 1, if ... */
 	__u32 gen;		/* ... it is still this one (ct_flow.gen) */
+	__u32 ifindex;		/* with addr: and the IPv6 flows of the
+				 * container behind this host side
+				 */
 };
-_Static_assert(sizeof(struct ct_flush_args) == 12, "ct_flush_args layout");
+_Static_assert(sizeof(struct ct_flush_args) == 16, "ct_flush_args layout");
 
 /* ct_sweep[0]: the in-kernel expiry timer and where it stopped. */
 struct ct_sweep {
@@ -682,7 +714,7 @@ struct monitor_event {
 	__u64 packets[2];	/* destroys: the flow's counters */
 	__u64 bytes[2];
 };
-_Static_assert(sizeof(struct monitor_event) == 88, "monitor_event layout");
+_Static_assert(sizeof(struct monitor_event) == 136, "monitor_event layout");
 
 /* monitor[0]: the listener's leases, 0 for none; written by it alone.
  * (What the full ring lost is counted in stats, as monitor_lost.)
@@ -707,6 +739,9 @@ static __always_inline __u32 ct_hash(const struct ct_key *k)
 
 	h ^= k->daddr * 0x85ebca6bu;
 	h ^= ((__u32)k->sport << 16 | k->dport) * 0xc2b2ae35u;
+	/* the rest of IPv6 addresses: zeros for IPv4 */
+	h ^= (k->saddr6[1] ^ k->saddr6[2] ^ k->saddr6[3]) * 0x27d4eb2fu;
+	h ^= (k->daddr6[1] ^ k->daddr6[2] ^ k->daddr6[3]) * 0x165667b1u;
 	h ^= h >> 15;
 	return h ^ k->proto;
 }

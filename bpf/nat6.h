@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The NAT66 rewrite, nat.h's for IPv6: new MACs, one hop less, the
+ * addresses and ports of the flow's other direction, and the L4 checksum
+ * they are part of.  IPv6 has no header checksum, so nothing in the header
+ * makes up for a changed address as IPv4's does: the TCP, UDP or ICMPv6
+ * checksum (each covers a pseudo header with both addresses) takes the
+ * difference, and on tc a CHECKSUM_COMPLETE skb->csum must follow the
+ * header's bytes, which bpf_skb_store_bytes() with BPF_F_RECOMPUTE_CSUM
+ * sees to.
+ *
+ * The tc hook only: XDP leaves IPv6 NAT to it.  As in nat.h, direct writes
+ * come first and the helpers, which may move the packet, last.
+ */
+#ifndef BPFNAT_NAT6_H
+#define BPFNAT_NAT6_H
+
+#include <linux/ipv6.h>
+
+#include "common.h"
+#include "csum.h"
+#include "nat.h"
+#include "parse.h"
+
+/* What an IPv6 packet becomes: struct rewrite's fields, for IPv6. */
+struct rewrite6 {
+	__u8 dmac[ETH_ALEN];
+	__u8 smac[ETH_ALEN];
+	__be16 sport;
+	__be16 dport;
+	/* the IPv6 header from its payload length on, as it is to be:
+	 * one store (the length and next header stay as they were)
+	 */
+	struct {
+		__be16 payload_len;
+		__u8 nexthdr;
+		__u8 hop_limit;
+		__be32 saddr[4];
+		__be32 daddr[4];
+	} hdr;
+};
+_Static_assert(sizeof(((struct rewrite6 *)0)->hdr) == 36, "rewrite6.hdr");
+
+/*
+ * Where a NAT66 rewrite is made: not on the stack, which the programs,
+ * ct_create() and its loops share (fwd.h's fib_room).  Per CPU.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rewrite6);
+} rewrite6_room SEC(".maps");
+
+/* rewrite6_room, cleared, or NULL (never: the map has its one entry). */
+static __always_inline struct rewrite6 *rewrite6_get(void)
+{
+	__u32 zero = 0;
+	struct rewrite6 *rw = bpf_map_lookup_elem(&rewrite6_room, &zero);
+
+	if (rw)
+		__builtin_memset(rw, 0, sizeof(*rw));
+	return rw;
+}
+
+#define IP6_REWRITE_OFF	(ETH_HLEN + offsetof(struct ipv6hdr, payload_len))
+#define L4_OFF6		(ETH_HLEN + sizeof(struct ipv6hdr))
+
+/* The translation of a packet that matched tuple[@dir] of @f. */
+static __always_inline void rewrite6_for(struct rewrite6 *rw,
+					 const struct ct_flow *f, __u8 dir)
+{
+	const struct ct_key *t = &f->tuple[(dir & 1) ^ 1];
+
+	__builtin_memcpy(rw->hdr.saddr, t->daddr6, sizeof(rw->hdr.saddr));
+	__builtin_memcpy(rw->hdr.daddr, t->saddr6, sizeof(rw->hdr.daddr));
+	rw->sport = t->dport;
+	rw->dport = t->sport;
+}
+
+/* The checksum difference of a changed IPv6 address. */
+static __always_inline __u64 csum_delta16(__u64 acc, const __be32 *from,
+					  const __be32 *to)
+{
+	for (int i = 0; i < 4; i++)
+		acc = csum_delta4(acc, from[i], to[i]);
+	return acc;
+}
+
+/*
+ * Rewrite @p, whose IPv6 header is @ip6, as @rw says: its addresses and
+ * ports, the L4 checksum for both, one hop less.  Callers must not touch
+ * the packet afterwards.
+ */
+static __always_inline void packet_rewrite6(struct __sk_buff *skb,
+					    struct pkt *p,
+					    struct ipv6hdr *ip6,
+					    struct rewrite6 *rw)
+{
+	__be16 *sp = NULL, *dp = NULL, new_sp = 0;
+	__u64 addrs = 0, ports = 0;
+	struct l4_csum c = {};
+	bool l4;
+
+	__builtin_memcpy(p->eth->h_dest, rw->dmac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_source, rw->smac, ETH_ALEN);
+	rw->hdr.payload_len = ip6->payload_len;
+	rw->hdr.nexthdr = ip6->nexthdr;
+	rw->hdr.hop_limit = ip6->hop_limit - 1;
+	addrs = csum_delta16(addrs, (__be32 *)&ip6->saddr, rw->hdr.saddr);
+	addrs = csum_delta16(addrs, (__be32 *)&ip6->daddr, rw->hdr.daddr);
+
+	l4 = l4_ports(p, rw->sport, rw->dport, &sp, &dp, &new_sp) &&
+	     l4_csum_of(p->key.proto, &c);
+	if (l4) {
+		ports = csum_delta2(ports, *sp, new_sp);
+		*sp = new_sp;
+		if (dp) {
+			ports = csum_delta2(ports, *dp, rw->dport);
+			*dp = rw->dport;
+		}
+	}
+	/* the helpers, last: the header, whose change a COMPLETE sum
+	 * follows; the addresses as a pseudo header's; the ports as the
+	 * segment's (size 0: @to is a difference)
+	 */
+	bpf_skb_store_bytes(skb, IP6_REWRITE_OFF, &rw->hdr, sizeof(rw->hdr),
+			    BPF_F_RECOMPUTE_CSUM);
+	if (!l4)
+		return;
+	if (addrs)
+		bpf_l4_csum_replace(skb, L4_OFF6 + c.off, 0,
+				    csum_delta_fold(addrs), c.flags);
+	if (ports)
+		bpf_l4_csum_replace(skb, L4_OFF6 + c.off, 0,
+				    csum_delta_fold(ports),
+				    c.flags & BPF_F_MARK_MANGLED_0);
+}
+
+#endif /* BPFNAT_NAT6_H */

@@ -38,8 +38,11 @@ struct ct_filter {
 	unsigned int given;		/* FILTER_* */
 	uint8_t proto;			/* IPPROTO_*, if FILTER_PROTO */
 	struct prefix {
-		uint32_t addr;		/* masked */
+		bool v6;
+		uint32_t addr;		/* IPv4, masked */
 		uint32_t mask;
+		struct in6_addr addr6;	/* IPv6 */
+		int plen6;
 	} src, dst, reply_src, reply_dst;
 	uint16_t sport, dport;		/* host byte order */
 	uint32_t state;			/* enum ct_state */
@@ -90,6 +93,8 @@ static int parse_proto(const char *s, uint8_t *proto)
 		*proto = IPPROTO_UDP;
 	else if (!strcasecmp(s, "icmp"))
 		*proto = IPPROTO_ICMP;
+	else if (!strcasecmp(s, "icmpv6"))
+		*proto = IPPROTO_ICMPV6;
 	else
 		return -EINVAL;
 	return 0;
@@ -99,6 +104,12 @@ static int parse_prefix(const char *s, struct prefix *p)
 {
 	int plen;
 
+	if (strchr(s, ':')) {
+		if (parse_cidr6(s, &p->addr6, &p->plen6, true))
+			return -EINVAL;
+		p->v6 = true;
+		return 0;
+	}
 	if (parse_cidr(s, &p->addr, &plen, true))
 		return -EINVAL;
 	p->mask = plen_to_mask(plen);
@@ -155,7 +166,7 @@ static int ct_filter_parse(const char *what, int argc, char **argv,
 			bit = FILTER_PROTO;
 			if (parse_proto(optarg, &flt->proto))
 				return usage_error(what, "--proto '%s': "
-						   "expected tcp, udp or icmp",
+						   "expected tcp, udp, icmp or icmpv6",
 						   optarg);
 			break;
 		case 's':
@@ -223,9 +234,18 @@ bad_addr:
 			   option_name(opt), optarg);
 }
 
-static bool prefix_has(const struct prefix *p, __be32 addr)
+/* Is address @addr of @k (its saddr6 or daddr6) in @p, of its family? */
+static bool prefix_has(const struct prefix *p, const struct ct_key *k,
+		       const __be32 *addr)
 {
-	return (addr & p->mask) == p->addr;
+	struct in6_addr a;
+
+	if (p->v6 != (k->family == AF_INET6))
+		return false;
+	if (!p->v6)
+		return (addr[0] & p->mask) == p->addr;
+	memcpy(&a, addr, sizeof(a));
+	return in6_in_prefix(&a, &p->addr6, p->plen6);
 }
 
 static bool ct_filter_match(const struct ct_filter *flt,
@@ -237,15 +257,15 @@ static bool ct_filter_match(const struct ct_filter *flt,
 
 	if ((g & FILTER_PROTO) && orig->proto != flt->proto)
 		return false;
-	if ((g & FILTER_SRC) && !prefix_has(&flt->src, orig->saddr))
+	if ((g & FILTER_SRC) && !prefix_has(&flt->src, orig, orig->saddr6))
 		return false;
-	if ((g & FILTER_DST) && !prefix_has(&flt->dst, orig->daddr))
+	if ((g & FILTER_DST) && !prefix_has(&flt->dst, orig, orig->daddr6))
 		return false;
 	if ((g & FILTER_REPLY_SRC) &&
-	    !prefix_has(&flt->reply_src, reply->saddr))
+	    !prefix_has(&flt->reply_src, reply, reply->saddr6))
 		return false;
 	if ((g & FILTER_REPLY_DST) &&
-	    !prefix_has(&flt->reply_dst, reply->daddr))
+	    !prefix_has(&flt->reply_dst, reply, reply->daddr6))
 		return false;
 	/* an ICMP flow's key holds the echo id where the ports would be */
 	if ((g & FILTER_SPORT) && (!has_ports(orig->proto) ||
@@ -307,7 +327,8 @@ static int flow_print(uint32_t slot, const struct ct_flow *f, void *data)
 		return 0;
 	if (l->arr) {
 		json_array_append_new(l->arr, json_pack(
-			"{s:s, s:i, s:s, s:s, s:I, s:b, s:o, s:o, s:i, s:i}",
+			"{s:s, s:s, s:i, s:s, s:s, s:I, s:b, s:o, s:o, s:i, s:i}",
+			"family", orig->family == AF_INET6 ? "ipv6" : "ipv4",
 			"protocol", proto_name(orig->proto),
 			"protonum", orig->proto,
 			"kind", kind_name(f->kind),
@@ -439,7 +460,7 @@ int cmd_ct_flush(int argc, char **argv)
 	if (lock_take("ct flush"))
 		return EXIT_FAIL;
 	/* down, there is no flow: what a flush asks for already holds */
-	n = dp_running(NULL) ? ct_flush(0) : 0;
+	n = dp_running(NULL) ? ct_flush(0, 0) : 0;
 	if (n < 0) {
 		pr_warn("ct flush: %s", strerror(-n));
 		return EXIT_FAIL;

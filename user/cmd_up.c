@@ -31,6 +31,12 @@ static const char *filtering_name(const struct bpfnat_config *cfg)
 					      "address-and-port-dependent";
 }
 
+static bool snat6_set(const struct bpfnat_config *cfg)
+{
+	return cfg->snat6.addr[0] | cfg->snat6.addr[1] | cfg->snat6.addr[2] |
+	       cfg->snat6.addr[3];
+}
+
 static int up_parse(int argc, char **argv, struct up_opts *o)
 {
 	struct option longopts[UP_OPT_MAX + 1] = {};
@@ -194,6 +200,7 @@ int cmd_status(int argc, char **argv)
 	long flows;
 	struct bpfnat_config cfg;
 	struct pool6 pool6;
+	struct in6_addr snat6;
 	int ifindex[4096], n, i;
 	json_t *o, *arr, *pr;
 	const char *xdp_uplink_why = NULL;
@@ -271,9 +278,14 @@ int cmd_status(int argc, char **argv)
 				__builtin_popcount(cfg.pool_mask))));
 	json_object_set_new(o, "gateway", json_string(ip_str(cfg.gateway)));
 	config_pool6(&cfg, &pool6);
+	memcpy(&snat6, cfg.snat6.addr, sizeof(snat6));
 	json_object_set_new(o, "pool6", json_string(cidr6_str(&pool6.net,
 							      pool6.plen)));
 	json_object_set_new(o, "gateway6", json_string(ip6_str(&pool6.gateway)));
+	/* null: no IPv6 SNAT address, so no NAT66 */
+	json_object_set_new(o, "snat_address6",
+			    snat6_set(&cfg) ? json_string(ip6_str(&snat6)) :
+					      json_null());
 	json_object_set_new(o, "ports", json_pack("[i, i]", cfg.port_lo,
 						  cfg.port_hi));
 	json_object_set_new(o, "containers", json_integer(endpoints_count()));
@@ -324,6 +336,11 @@ int cmd_status(int argc, char **argv)
 	       ip_str(cfg.gateway), endpoints_count());
 	printf("pool6:     %s, gateway %s\n", cidr6_str(&pool6.net, pool6.plen),
 	       ip6_str(&pool6.gateway));
+	if (snat6_set(&cfg))
+		printf("snat6:     %s\n", ip6_str(&snat6));
+	else
+		printf("snat6:     none: IPv6 to the outside is answered "
+		       "unreachable (--snat-ip6)\n");
 	printf("conntrack: %ld flows of %u, %llu expired so far", flows,
 	       cfg.ct_max, (unsigned long long)sweep.expired);
 	if (sweep.reclaimed)

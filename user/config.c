@@ -23,6 +23,7 @@ const struct up_opt_name up_opt_names[UP_OPT_MAX] = {
 	[UP_OPT_FILTERING] = { "filtering", "filtering" },
 	[UP_OPT_CGROUP] = { "cgroup", "cgroup" },
 	[UP_OPT_POOL6] = { "pool6", "pool6" },
+	[UP_OPT_SNAT_IP6] = { "snat-ip6", "snatIP6" },
 	[UP_OPT_TIMEOUT + TMO_TCP_SYN] = { "tcp-timeout-syn", "tcpTimeoutSyn" },
 	[UP_OPT_TIMEOUT + TMO_TCP_EST] = { "tcp-timeout-est", "tcpTimeoutEst" },
 	[UP_OPT_TIMEOUT + TMO_TCP_FIN] = { "tcp-timeout-fin", "tcpTimeoutFin" },
@@ -58,6 +59,15 @@ const char *up_opt_set(struct up_opts *o, enum up_opt opt, const char *arg)
 		    pool_init(&o->pool, addr, plen))
 			return "expected ADDR/LEN, LEN 1-30";
 		o->given |= GIVEN_POOL;
+		return NULL;
+	case UP_OPT_SNAT_IP6:
+		if (parse_cidr6(arg, &addr6, &plen, true) || plen != 128 ||
+		    IN6_IS_ADDR_UNSPECIFIED(&addr6) ||
+		    IN6_IS_ADDR_MULTICAST(&addr6) ||
+		    IN6_IS_ADDR_LINKLOCAL(&addr6) || IN6_IS_ADDR_LOOPBACK(&addr6))
+			return "not a global IPv6 address";
+		o->snat6 = addr6;
+		o->given |= GIVEN_SNAT6;
 		return NULL;
 	case UP_OPT_POOL6:
 		if (parse_cidr6(arg, &addr6, &plen, false) ||
@@ -236,6 +246,8 @@ void up_opts_inherit(struct up_opts *o, const struct bpfnat_config *r)
 		o->uplink = uplink;
 		if (!(o->given & GIVEN_SNAT))
 			o->snat_addr = r->snat_addr;
+		if (!(o->given & GIVEN_SNAT6))
+			memcpy(&o->snat6, r->snat6.addr, sizeof(o->snat6));
 	}
 }
 
@@ -280,6 +292,7 @@ void config_make(const struct up_opts *o, const struct nl_link *uplink,
 	memcpy(cfg->pool6.addr, &o->pool6.net, sizeof(cfg->pool6.addr));
 	memcpy(cfg->gateway6.addr, &o->pool6.gateway,
 	       sizeof(cfg->gateway6.addr));
+	memcpy(cfg->snat6.addr, &o->snat6, sizeof(cfg->snat6.addr));
 	cfg->port_lo = o->port_lo;
 	cfg->port_hi = o->port_hi;
 	cfg->ct_max = o->ct_max;

@@ -30,6 +30,7 @@ enum {
 	GIVEN_FILTERING = 1 << 16,
 	GIVEN_CGROUP = 1 << 17,
 	GIVEN_POOL6 = 1 << 18,
+	GIVEN_SNAT6 = 1 << 19,
 };
 _Static_assert(TMO_MAX <= 8, "the timeouts' GIVEN_ bits end before 16");
 
@@ -54,6 +55,9 @@ struct up_opts {
 	unsigned int given;		/* GIVEN_* */
 	const char *uplink;		/* NULL: the default route's device */
 	uint32_t snat_addr;		/* 0: the uplink's first address */
+	struct in6_addr snat6;		/* ::: the uplink's first global
+					 * IPv6 address, if it has one
+					 */
 	struct pool pool;
 	struct pool6 pool6;
 	uint16_t port_lo, port_hi;
@@ -85,6 +89,7 @@ enum up_opt {
 	UP_OPT_FILTERING,
 	UP_OPT_CGROUP,
 	UP_OPT_POOL6,
+	UP_OPT_SNAT_IP6,
 	UP_OPT_TIMEOUT,			/* + enum ct_timeout_id */
 	UP_OPT_MAX = UP_OPT_TIMEOUT + TMO_MAX,
 };

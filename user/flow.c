@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdio.h>
+#include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -25,6 +26,8 @@ const char *proto_name(uint8_t proto)
 		return "udp";
 	case IPPROTO_ICMP:
 		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
 	default:
 		return "unknown";
 	}
@@ -52,22 +55,41 @@ static uint16_t icmp_id(const struct ct_key *k)
 	return ntohs(k->sport ? k->sport : k->dport);
 }
 
+/* An address of @k, of its family (a static buffer, as ip_str()'s). */
+static const char *key_addr_str(const struct ct_key *k, const __be32 *addr)
+{
+	struct in6_addr a;
+
+	if (k->family != AF_INET6)
+		return ip_str(addr[0]);
+	memcpy(&a, addr, sizeof(a));
+	return ip6_str(&a);
+}
+
 void tuple_print(const struct ct_key *k)
 {
-	printf(" src=%s", ip_str(k->saddr));
-	printf(" dst=%s", ip_str(k->daddr));
+	printf(" src=%s", key_addr_str(k, k->saddr6));
+	printf(" dst=%s", key_addr_str(k, k->daddr6));
+	/* as conntrack -L: echo request and reply types, ICMP's or
+	 * ICMPv6's
+	 */
 	if (k->proto == IPPROTO_ICMP)
 		printf(" type=%u code=0 id=%u", k->sport ? 8 : 0, icmp_id(k));
+	else if (k->proto == IPPROTO_ICMPV6)
+		printf(" type=%u code=0 id=%u", k->sport ? 128 : 129,
+		       icmp_id(k));
 	else
 		printf(" sport=%u dport=%u", ntohs(k->sport), ntohs(k->dport));
 }
 
 json_t *tuple_json(const struct ct_key *k)
 {
-	json_t *o = json_pack("{s:s, s:s}", "src", ip_str(k->saddr), "dst",
-			      ip_str(k->daddr));
+	json_t *o = json_object();
 
-	if (k->proto == IPPROTO_ICMP) {
+	/* one at a time: the strings share a buffer per family */
+	json_object_set_new(o, "src", json_string(key_addr_str(k, k->saddr6)));
+	json_object_set_new(o, "dst", json_string(key_addr_str(k, k->daddr6)));
+	if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6) {
 		json_object_set_new(o, "id", json_integer(icmp_id(k)));
 	} else {
 		json_object_set_new(o, "sport", json_integer(ntohs(k->sport)));

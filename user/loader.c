@@ -126,6 +126,17 @@ static int resolve_uplink(struct nl *nl, struct up_opts *o,
 			return err;
 		}
 	}
+	if (IN6_IS_ADDR_UNSPECIFIED(&o->snat6) &&
+	    nl_addr6_first(nl, uplink->ifindex, &o->snat6) == -ENOENT)
+		pr_info("note: uplink %s has no global IPv6 address: IPv6 to "
+			"the outside is answered unreachable (give one with "
+			"--snat-ip6)", uplink->name);
+	if (in6_in_prefix(&o->snat6, &o->pool6.net, o->pool6.plen)) {
+		pr_warn("up: the IPv6 SNAT address %s is in the IPv6 pool %s",
+			ip6_str(&o->snat6),
+			cidr6_str(&o->pool6.net, o->pool6.plen));
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -838,8 +849,10 @@ int dp_up(struct nl *nl, struct up_opts *o)
 		up_rollback(&u);
 		goto out;
 	}
-	pr_info("up: %s, SNAT to %s, %zu containers", u.new.uplink.name,
-		ip_str(o->snat_addr), u.n);
+	pr_info("up: %s, SNAT to %s and %s, %zu containers",
+		u.new.uplink.name, ip_str(o->snat_addr),
+		IN6_IS_ADDR_UNSPECIFIED(&o->snat6) ? "no IPv6 address" :
+						     ip6_str(&o->snat6), u.n);
 out:
 	sock_up_close(&u.sock);
 	gen_close(&u.old.g);
@@ -1024,7 +1037,7 @@ int dp_container_detach(const struct container *c)
 	if (n)
 		pr_info("ns del %s: %d published ports removed", c->name, n);
 	/* a later container with this address must not inherit its flows */
-	n = ct_flush(c->addr);
+	n = ct_flush(c->addr, c->host_ifindex);
 	if (n < 0) {
 		pr_warn("ns del %s: flush its flows: %s", c->name,
 			strerror(-n));

@@ -43,9 +43,9 @@ static int flush_run(const struct ct_flush_args *args)
 	return err ? err : (int)opts.retval;
 }
 
-int ct_flush(uint32_t addr)
+int ct_flush(uint32_t addr, int ifindex)
 {
-	struct ct_flush_args args = { .addr = addr };
+	struct ct_flush_args args = { .addr = addr, .ifindex = ifindex };
 
 	return flush_run(&args);
 }

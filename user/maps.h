@@ -12,7 +12,7 @@
 #include "bpfnat.h"
 
 /* Remove flows, all or those of container @addr; returns how many. */
-int ct_flush(uint32_t addr);
+int ct_flush(uint32_t addr, int ifindex);
 
 /* Remove flow @f, read from @slot, if it is still there: 1 if it was. */
 int ct_delete_flow(uint32_t slot, const struct ct_flow *f);

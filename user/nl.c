@@ -508,6 +508,67 @@ static int addr_find(struct nl *nl, struct addr_find *f)
 	return f->found ? 0 : -ENOENT;
 }
 
+/* Looking for an interface's first global IPv6 address. */
+struct addr6_find {
+	int ifindex;
+	struct in6_addr addr;
+	bool found;
+};
+
+static int addr6_attr(const struct nlattr *attr, void *data)
+{
+	struct in6_addr *a = data;
+
+	if (mnl_attr_get_type(attr) == IFA_ADDRESS &&
+	    mnl_attr_get_payload_len(attr) == sizeof(*a))
+		memcpy(a, mnl_attr_get_payload(attr), sizeof(*a));
+	return MNL_CB_OK;
+}
+
+static int addr6_each(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct addr6_find *f = data;
+	struct in6_addr a = {};
+
+	if (f->found || nlh->nlmsg_type != RTM_NEWADDR ||
+	    ifa->ifa_family != AF_INET6 || (int)ifa->ifa_index != f->ifindex)
+		return MNL_CB_OK;
+	/* global scope (ULAs are, too), and one that can be used: not a
+	 * duplicate DAD found, nor one whose lifetime is over
+	 */
+	if (ifa->ifa_scope != RT_SCOPE_UNIVERSE ||
+	    (ifa->ifa_flags & (IFA_F_DADFAILED | IFA_F_DEPRECATED)))
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifa), addr6_attr, &a);
+	if (IN6_IS_ADDR_UNSPECIFIED(&a))
+		return MNL_CB_OK;
+	f->addr = a;
+	f->found = true;
+	return MNL_CB_OK;
+}
+
+int nl_addr6_first(struct nl *nl, int ifindex, struct in6_addr *addr)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct addr6_find f = { .ifindex = ifindex };
+	struct ifaddrmsg *ifa;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	err = nl_request(nl, nlh, addr6_each, &f);
+	if (err)
+		return err;
+	if (!f.found)
+		return -ENOENT;
+	*addr = f.addr;
+	return 0;
+}
+
 struct addr_walk {
 	nl_addr_cb cb;
 	void *data;

@@ -70,6 +70,8 @@ int nl_addr_add(struct nl *nl, int ifindex, uint32_t addr, int plen);
 int nl_addr_first(struct nl *nl, int ifindex, uint32_t *addr);
 /* The prefix length of address @addr on @ifindex; -ENOENT if it has not. */
 int nl_addr_plen(struct nl *nl, int ifindex, uint32_t addr);
+/* The first global IPv6 address of @ifindex (a usable one), or -ENOENT. */
+int nl_addr6_first(struct nl *nl, int ifindex, struct in6_addr *addr);
 
 /* An IPv6 address, without duplicate address detection (bpfnat hands
  * out the pool's addresses itself) and, with @no_prefix_route, without

@@ -262,7 +262,8 @@ capture_stop() {
 
 # csum_errors NS: the receive checksum errors NS's stack has counted.
 csum_errors() {
-	in_ns "$1" nstat -az TcpInCsumErrors UdpInCsumErrors IcmpInCsumErrors |
+	in_ns "$1" nstat -az TcpInCsumErrors UdpInCsumErrors IcmpInCsumErrors \
+		Udp6InCsumErrors Icmp6InCsumErrors |
 		awk 'NR > 1 { sum += $2 } END { print sum + 0 }'
 }
 

@@ -11,6 +11,7 @@ build=(make gcc pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev
 run=(iproute2 iputils-ping util-linux procps kmod)
 test=(iperf3 socat nginx-light curl conntrack iptables nftables tcpdump
       traceroute iputils-tracepath jq ethtool fping man-db groff-base
+      python3	# a test sends with socket options no tool sets
       containernetworking-plugins
       podman containerd busybox-static	# real runtimes over the plugin
       prometheus)	# for promtool, which checks `stats --prometheus`

@@ -239,7 +239,7 @@ test_foreign_layouts_refused() {
 		value 80 entries 65536 name ct_flows
 	nat_up --ct-max 1024
 	assert_eq "$(bpftool map show pinned /sys/fs/bpf/bpfnat/ct_flows -j |
-		jq -c '[.bytes_value, .max_entries]')" "[176,1024]" \
+		jq -c '[.bytes_value, .max_entries]')" "[224,1024]" \
 		"a stale map with no configuration is replaced"
 	bpfnat down
 

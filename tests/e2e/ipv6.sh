@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# IPv6, the first piece: every container has an IPv6 address of the pool
+# IPv6 among containers: every container has an IPv6 address of the pool
 # (fd00:18::/64); containers reach each other through the data path,
 # whatever the host's forwarding and ip6tables say, and the gateway and
-# the host's own addresses through the stack; nothing translates IPv6 to
-# the outside yet, so a container is told "no route" and no packet with a
-# pool source reaches the outside.
+# the host's own addresses through the stack.  With no IPv6 SNAT address
+# (the uplink has none when `up` runs, as here: outside6_add comes after),
+# a container is told "no route" to the outside and no packet with a pool
+# source reaches it; NAT66 is nat66.sh's.
 # modes: tc xdp
 
 # The outside over IPv6 too: the uplink is 2001:db8:1::1, the outside

@@ -108,11 +108,15 @@ bool check_icmp_answer(struct env *e, struct run *r, const uint8_t *in,
 struct ct_key key_of(uint8_t proto, uint32_t s, uint32_t d,
 			    uint16_t sport, uint16_t dport)
 {
-	struct ct_key k = {
-		.saddr = s, .daddr = d, .proto = proto,
-		.sport = htons(sport), .dport = htons(dport),
-	};
+	struct ct_key k;
 
+	/* every byte: a designated union member leaves the rest undefined */
+	memset(&k, 0, sizeof(k));
+	k.saddr = s;
+	k.daddr = d;
+	k.proto = proto;
+	k.sport = htons(sport);
+	k.dport = htons(dport);
 	return k;
 }
 

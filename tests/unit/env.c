@@ -168,6 +168,8 @@ bool env_setup(struct env *e, const struct env_opts *o)
 
 		memcpy(e->cfg.pool6.addr, &pool6, 16);
 		memcpy(e->cfg.gateway6.addr, &e->gw6, 16);
+		if (o && o->nat66)
+			memcpy(e->cfg.snat6.addr, &e->uplink6, 16);
 	}
 	e->cfg.port_lo = o && o->port_lo ? o->port_lo : 1024;
 	e->cfg.port_hi = o && o->port_hi ? o->port_hi : 65535;

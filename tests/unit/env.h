@@ -44,6 +44,9 @@ struct env_opts {
 	const char *exclude;		/* a CIDR, or NULL */
 	bool xdp;			/* load the XDP programs too */
 	bool filter_eif;		/* --filtering endpoint-independent */
+	bool nat66;			/* the uplink's IPv6 address is the
+					 * IPv6 SNAT address (else none)
+					 */
 	bool sock;			/* the socket hooks alone, for this
 					 * namespace's sockets: no packet
 					 * program is loaded

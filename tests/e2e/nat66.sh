@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# NAT66: a container's TCP, UDP and ICMPv6 echo to the outside leave with
+# the uplink's global IPv6 address (or --snat-ip6), and the answers come
+# back to it, through the same conntrack as IPv4's; the outside never sees
+# a pool address.
+# modes: tc xdp
+
+# The outside over IPv6 too, before `up`, which takes the uplink's first
+# global address: the uplink is 2001:db8:1::1, the outside 2001:db8:1::2,
+# the host's default route leads there.
+outside6_add() {
+	ip -6 addr add 2001:db8:1::1/64 dev up0 nodad
+	in_ns out ip -6 addr add 2001:db8:1::2/64 dev eth0 nodad
+	ip -6 route add default via 2001:db8:1::2
+}
+
+world6_up() {
+	bpfnat ns add a
+	bpfnat ns add b
+	outside_add
+	outside6_add
+	nat_up "$@"
+}
+
+# The IPv6 addresses the outside's capture saw as sources of unicast
+# packets, one a line (the link's own, fe80::/10, left out).
+sources6() {
+	tcpdump -nr "$1" 'ip6 and not ip6 multicast' 2>/dev/null |
+		awk '{ print $3 }' | sed 's/\.[0-9]*$//' | grep -v '^fe80:' | sort -u
+}
+
+test_ping6_outside() {
+	world6_up
+	assert_eq "$(bpfnat status -j | jq -r .snat_address6)" "2001:db8:1::1" \
+		"status: the uplink's global IPv6 address"
+	capture_start out /tmp/out6.pcap ip6 and icmp6
+	assert_ok "a pings the outside" in_ns a ping -6 -c3 -i0.2 -W2 2001:db8:1::2
+	assert_ok "b pings the outside" in_ns b ping -6 -c3 -i0.2 -W2 2001:db8:1::2
+	capture_stop
+	assert_eq "$(sources6 /tmp/out6.pcap | grep -v '^2001:db8:1::2$')" \
+		"2001:db8:1::1" "the only source the outside saw but its own"
+	assert_match "$(bpfnat ct list)" \
+		"^icmpv6 +58 [0-9]+ src=fd00:18::2 dst=2001:db8:1::2 type=128 code=0 id=[0-9]+ packets=3 bytes=[0-9]+ src=2001:db8:1::2 dst=2001:db8:1::1 type=129 code=0 id=[0-9]+ packets=3" \
+		"ct list shows a's echo flow"
+	assert_eq "$(bpfnat ct list -j | jq -r 'map(.family) | unique | join(" ")')" \
+		"ipv6" "ct list -j: the flows' family"
+	assert_eq "$(bpfnat ct list --src fd00:18::3 -j | jq length)" 1 \
+		"ct list --src of an IPv6 address"
+	assert_eq "$(bpfnat ct list --src 172.18.0.0/16 -j | jq length)" 0 \
+		"an IPv4 filter matches no IPv6 flow"
+	[[ $(counter snat6) -ge 6 && $(counter reverse_nat6) -ge 6 ]] ||
+		fail "counters: snat6 $(counter snat6), reverse_nat6 $(counter reverse_nat6)"
+	assert_eq "$(counter drop_unnated_leak)" 0 "the guard had nothing to drop"
+}
+
+test_http6_download_byte_identical() {
+	world6_up
+	http_serve out "[2001:db8:1::2]" $((16 * 1024 * 1024))
+	in_ns a curl -6 -sf --max-time 30 -o /tmp/got "http://[2001:db8:1::2]/blob"
+	assert_eq "$(sha256sum </tmp/got)" "$(sha256sum <"$WEB/blob")" \
+		"downloaded file"
+	assert_eq "$(awk '{ print $1 }' "$WEB/access.log" | sort -u)" \
+		"2001:db8:1::1" "client address in the server's log"
+	assert_eq "$(csum_errors a)" 0 "checksum errors in a"
+	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
+	[[ $(counter reverse_nat6) -ge 100 ]] ||
+		fail "reverse_nat6: $(counter reverse_nat6)"
+}
+
+test_iperf3_6_both_ways() {
+	needed iperf3
+	world6_up
+	in_ns out iperf3 -s -1 -D -B 2001:db8:1::2 -p 5201
+	wait_tcp out 5201
+	local up down
+	up=$(in_ns a iperf3 -6 -c 2001:db8:1::2 -p 5201 -t 2 -J |
+		jq '.end.sum_received.bytes')
+	in_ns out iperf3 -s -1 -D -B 2001:db8:1::2 -p 5202
+	wait_tcp out 5202
+	down=$(in_ns a iperf3 -6 -c 2001:db8:1::2 -p 5202 -t 2 -R -J |
+		jq '.end.sum_received.bytes')
+	[[ $up -gt 1000000 && $down -gt 1000000 ]] ||
+		fail "iperf3 -6: $up bytes up, $down bytes down"
+	assert_eq "$(csum_errors a)" 0 "checksum errors in a"
+	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
+}
+
+test_udp6_source_port_and_answer() {
+	world6_up
+	in_ns out socat UDP6-RECVFROM:7300,fork,reuseaddr \
+		SYSTEM:'read -r _; echo $SOCAT_PEERADDR $SOCAT_PEERPORT' &
+	wait_udp out 7300
+	local reply i port
+	# a port of the SNAT range, which the container's is kept as when
+	# it is free (port preservation)
+	port=$(($(bpfnat status -j | jq '.ports[0]') + 7))
+	for ((i = 0; i < 4; i++)); do
+		reply=$(echo hi | in_ns a socat -T2 - \
+			"UDP6:[2001:db8:1::2]:7300,sourceport=$port")
+		[[ -n $reply ]] && break
+	done
+	# (socat writes an IPv6 address out in full)
+	assert_eq "$reply" "[2001:0db8:0001:0000:0000:0000:0000:0001] $port" \
+		"the peer the outside saw"
+	assert_match "$(bpfnat ct list --proto udp)" \
+		"^udp +17 [0-9]+ src=fd00:18::2 dst=2001:db8:1::2 sport=$port dport=7300 .* src=2001:db8:1::2 dst=2001:db8:1::1 sport=7300 dport=$port" \
+		"ct list shows the UDP flow"
+	assert_eq "$(csum_errors a)" 0 "checksum errors in a"
+}
+
+# The data path carries it, not the kernel: with the host's IPv6
+# forwarding off (the default) and ip6tables dropping what is forwarded.
+test_forwarding_off_and_ip6tables_drop() {
+	ip6tables -P FORWARD DROP
+	world6_up
+	assert_eq "$(sysctl -n net.ipv6.conf.all.forwarding)" 0 "host forwarding"
+	assert_ok "a pings the outside" in_ns a ping -6 -c2 -i0.2 -W2 2001:db8:1::2
+	in_ns out socat -u TCP6-LISTEN:7301,reuseaddr OPEN:/tmp/got,creat,trunc &
+	local server=$!
+	wait_tcp out 7301
+	head -c $((4 * 1024 * 1024)) /dev/urandom >/tmp/blob
+	in_ns a socat -u OPEN:/tmp/blob "TCP6:[2001:db8:1::2]:7301"
+	wait "$server"
+	assert_eq "$(sha256sum </tmp/got)" "$(sha256sum </tmp/blob)" \
+		"the file the outside received"
+	assert_eq "$(ip6tables -L FORWARD -v -x | awk 'NR == 1 { print $5 }')" 0 \
+		"packets ip6tables' FORWARD saw"
+}
+
+test_snat_ip6_option() {
+	bpfnat ns add a
+	outside_add
+	outside6_add
+	ip -6 addr add 2001:db8:1::99/64 dev up0 nodad
+	assert_exit 2 "not a global address" nat_up --snat-ip6 fe80::1
+	assert_exit 2 "not an address" nat_up --snat-ip6 2001:db8::zz
+	assert_exit 1 "an address of the pool" nat_up --snat-ip6 fd00:18::5
+	nat_up --snat-ip6 2001:db8:1::99
+	assert_eq "$(bpfnat status -j | jq -r .snat_address6)" "2001:db8:1::99" \
+		"status: the SNAT address given"
+	in_ns out socat TCP6-LISTEN:7302,fork,reuseaddr \
+		SYSTEM:'echo $SOCAT_PEERADDR' &
+	wait_tcp out 7302
+	assert_eq "$(in_ns a socat -T5 - "TCP6:[2001:db8:1::2]:7302" </dev/null)" \
+		"[2001:0db8:0001:0000:0000:0000:0000:0099]" \
+		"the peer the outside saw (socat writes it out in full)"
+	# up again without it keeps it
+	nat_up
+	assert_eq "$(bpfnat status -j | jq -r .snat_address6)" "2001:db8:1::99" \
+		"status after another up"
+}
+
+# No global IPv6 address on the uplink: containers still talk IPv6 among
+# themselves, and the outside is answered "no route", counted.
+test_no_snat6_address() {
+	bpfnat ns add a
+	bpfnat ns add b
+	outside_add
+	nat_up
+	outside6_add	# after up: up found no IPv6 address to take
+	assert_eq "$(bpfnat status -j | jq -r .snat_address6)" "null" \
+		"status: no IPv6 SNAT address"
+	assert_ok "a pings b" in_ns a ping -6 -c1 -W2 fd00:18::3
+	local out
+	out=$(in_ns a ping -6 -c1 -W2 2001:db8:1::2 || true)
+	assert_match "$out" "Destination unreachable: No route" "the gateway's answer"
+	[[ $(counter drop_no_nat66) -ge 1 ]] ||
+		fail "drop_no_nat66: $(counter drop_no_nat66)"
+}
+
+# A packet bigger than the uplink's MTU is answered "packet too big" from
+# the gateway, with the MTU, and the container's next try fits.
+test_packet_too_big_from_the_gateway() {
+	world6_up
+	ip link set up0 mtu 1280
+	in_ns out ip link set eth0 mtu 1280
+	local out
+	out=$(in_ns a ping -6 -c1 -W2 -M do -s 1400 2001:db8:1::2 || true)
+	assert_match "$out" "From fd00:18::1 .*Packet too big: mtu=1280" \
+		"the gateway's answer"
+	[[ $(counter drop_mtu_exceeded) -ge 1 ]] ||
+		fail "drop_mtu_exceeded: $(counter drop_mtu_exceeded)"
+	http_serve out "[2001:db8:1::2]" $((2 * 1024 * 1024))
+	in_ns a curl -6 -sf --max-time 30 -o /tmp/got "http://[2001:db8:1::2]/blob"
+	assert_eq "$(sha256sum </tmp/got)" "$(sha256sum <"$WEB/blob")" \
+		"a download over the 1280-byte link"
+}
+
+# What NAT66 does not translate never leaves: an extension header (a
+# destination options header here) to the outside is dropped, counted.
+test_extension_header_dropped() {
+	world6_up
+	capture_start out /tmp/ext.pcap ip6
+	in_ns a python3 - <<'EOF' || fail "could not send"
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+# IPV6_DSTOPTS: a destination options header of PadN alone
+s.setsockopt(socket.IPPROTO_IPV6, 59, bytes([0, 0, 1, 4, 0, 0, 0, 0]))
+s.sendto(b"x", ("2001:db8:1::2", 7303))
+EOF
+	sleep 0.5
+	capture_stop
+	assert_eq "$(tcpdump -nr /tmp/ext.pcap 'ip6 and not icmp6 and not ip6 multicast' 2>/dev/null)" "" \
+		"nothing reached the outside"
+	[[ $(counter drop_ipv6_ext_header) -ge 1 ]] ||
+		fail "drop_ipv6_ext_header: $(counter drop_ipv6_ext_header)"
+}
+
+# ns del takes the container's IPv6 flows with it.
+test_ns_del_flushes_ipv6_flows() {
+	world6_up
+	in_ns a ping -6 -c1 -W2 2001:db8:1::2 >/dev/null
+	in_ns b ping -6 -c1 -W2 2001:db8:1::2 >/dev/null
+	assert_eq "$(bpfnat ct count)" 2 "a flow each"
+	bpfnat ns del a
+	assert_eq "$(bpfnat ct list -j | jq -r '.[].original.src')" "fd00:18::3" \
+		"b's flow alone is left"
+}

@@ -179,21 +179,21 @@ struct sweep {
 	__u32 removed;
 	__u32 reclaimed;	/* dying slots freed at last */
 	__be32 only_addr;	/* flush: only this container's flows */
-	__u32 only_ifindex;	/* ... and its IPv6 ones, by its veth */
+	struct in6_key only_addr6; /* ... and its IPv6 ones (or zeros) */
 	bool flush;		/* remove live flows, expired or not */
 };
 
 /*
- * Is @f a flow of the container whose IPv4 address is @addr and whose
- * host side is @ifindex: one it sends in, one way or both?  An IPv6 flow
- * is known by the veth it sends from.
+ * Is @f a flow of the container whose addresses are @addr and @addr6 (or
+ * zeros): one it sends in, one way or both?
  */
 static __always_inline bool flow_of_container(const struct ct_flow *f,
-					      __be32 addr, __u32 ifindex)
+					      __be32 addr,
+					      const struct in6_key *addr6)
 {
 	if (f->tuple[CT_DIR_ORIG].family)
-		return ifindex && (f->ifindex[CT_DIR_ORIG] == ifindex ||
-				   f->ifindex[CT_DIR_REPLY] == ifindex);
+		return in6_eq(in6_of(f->tuple[CT_DIR_ORIG].saddr6), addr6) ||
+		       in6_eq(in6_of(f->tuple[CT_DIR_REPLY].saddr6), addr6);
 	return f->tuple[CT_DIR_ORIG].saddr == addr ||
 	       f->tuple[CT_DIR_REPLY].saddr == addr;
 }
@@ -235,7 +235,7 @@ static long sweep_slot(__u32 i, struct sweep *s)
 	if (s->flush) {
 		/* a container's flows: those it sends in, one way or both */
 		if (s->only_addr && !flow_of_container(f, s->only_addr,
-							s->only_ifindex))
+							&s->only_addr6))
 			return 0;
 	} else if (!ct_expired(f, s->cfg, s->now)) {
 		return 0;
@@ -307,17 +307,18 @@ SEC("tc")
 int ct_flush(struct __sk_buff *skb)
 {
 	const struct bpfnat_config *cfg = config_get();
-	struct sweep s = {
-		.flush = true,
-		.only_addr = skb->cb[0],
-		.only_ifindex = skb->cb[3],
-	};
+	struct sweep s = { .flush = true, .only_addr = skb->cb[0] };
 	__u32 slot = skb->cb[1] - 1, zero = 0;
 	struct ct_sweep *t;
 	struct ct_flow *f;
 	__u64 seen;
 
 	if (!cfg)
+		return 0;
+	/* the zeros no flow of a container has when it is not given */
+	if (skb->cb[3] &&
+	    bpf_skb_load_bytes(skb, ETH_HLEN, &s.only_addr6,
+			       sizeof(s.only_addr6)))
 		return 0;
 	if (skb->cb[1]) {
 		f = bpf_map_lookup_elem(&ct_flows, &slot);

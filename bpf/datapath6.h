@@ -213,8 +213,8 @@ static __always_inline int container_to_outside6(void *ctx, struct pkt *p,
 	p->redirect = redirect_uplink(route, fib, cfg, false);
 	__builtin_memcpy(rw->dmac, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, fib->smac, ETH_ALEN);
-	packet_rewrite6(ctx, p, ip6, rw);
-	return STAT_SNAT6;
+	ret = packet_rewrite6(ctx, p, ip6, rw);
+	return ret == CONTINUE ? STAT_SNAT6 : ret;
 }
 
 /*
@@ -308,6 +308,7 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	struct ipv6hdr *ip6;
 	struct ct_flow *f;
 	__u8 dir = 0;
+	int ret;
 
 	if (!cfg || in6_zero(&cfg->snat6))
 		return STAT_PASS;
@@ -341,8 +342,8 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
 	p->redirect = redirect_container(ep, false);
-	packet_rewrite6(ctx, p, ip6, rw);
-	return STAT_REVERSE_NAT6;
+	ret = packet_rewrite6(ctx, p, ip6, rw);
+	return ret == CONTINUE ? STAT_REVERSE_NAT6 : ret;
 }
 
 #endif /* BPFNAT_DATAPATH6_H */

@@ -90,9 +90,10 @@ static __always_inline __u64 csum_delta16(__u64 acc, const __be32 *from,
 /*
  * Rewrite @p, whose IPv6 header is @ip6, as @rw says: its addresses and
  * ports, the L4 checksum for both, one hop less.  Callers must not touch
- * the packet afterwards.
+ * the packet afterwards.  CONTINUE, or a drop reason if the header could
+ * not be written (then no checksum is touched either).
  */
-static __always_inline void packet_rewrite6(struct __sk_buff *skb,
+static __always_inline int packet_rewrite6(struct __sk_buff *skb,
 					    struct pkt *p,
 					    struct ipv6hdr *ip6,
 					    struct rewrite6 *rw)
@@ -124,10 +125,11 @@ static __always_inline void packet_rewrite6(struct __sk_buff *skb,
 	 * follows; the addresses as a pseudo header's; the ports as the
 	 * segment's (size 0: @to is a difference)
 	 */
-	bpf_skb_store_bytes(skb, IP6_REWRITE_OFF, &rw->hdr, sizeof(rw->hdr),
-			    BPF_F_RECOMPUTE_CSUM);
+	if (bpf_skb_store_bytes(skb, IP6_REWRITE_OFF, &rw->hdr,
+				sizeof(rw->hdr), BPF_F_RECOMPUTE_CSUM))
+		return STAT_DROP_UNSUPPORTED;
 	if (!l4)
-		return;
+		return CONTINUE;
 	if (addrs)
 		bpf_l4_csum_replace(skb, L4_OFF6 + c.off, 0,
 				    csum_delta_fold(addrs), c.flags);
@@ -135,6 +137,7 @@ static __always_inline void packet_rewrite6(struct __sk_buff *skb,
 		bpf_l4_csum_replace(skb, L4_OFF6 + c.off, 0,
 				    csum_delta_fold(ports),
 				    c.flags & BPF_F_MARK_MANGLED_0);
+	return CONTINUE;
 }
 
 #endif /* BPFNAT_NAT6_H */

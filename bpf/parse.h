@@ -93,6 +93,9 @@ static __always_inline int parse_l4(struct pkt *p, __u32 l4_len)
 		struct icmphdr *icmp = p->l4;
 		bool v6 = key->proto == IPPROTO_ICMPV6;
 
+		/* protocol 58 in IPv4 is no ICMPv6: nothing to read */
+		if (v6 != (key->family == AF_INET6))
+			return CONTINUE;
 		if ((void *)(icmp + 1) > p->data_end)
 			return STAT_DROP_TRUNCATED;
 		p->icmp_type = icmp->type;

@@ -651,8 +651,10 @@ struct ct_flush_args {
 	__be32 addr;		/* only this container's flows; 0 for all */
 	__u32 slot;		/* else just the flow in slot - 1, if ... */
 	__u32 gen;		/* ... it is still this one (ct_flow.gen) */
-	__u32 ifindex;		/* with addr: and the IPv6 flows of the
-				 * container behind this host side
+	__u32 has_addr6;	/* with addr: and the IPv6 flows of the
+				 * container whose address follows the
+				 * Ethernet header of the packet the
+				 * program is run on
 				 */
 };
 _Static_assert(sizeof(struct ct_flush_args) == 16, "ct_flush_args layout");

@@ -66,6 +66,8 @@ static int attachment_undo(struct nl *nl, const struct attachment *a)
 		snprintf(c.name, sizeof(c.name), "%s", a->name);
 		c.addr = a->addr;
 		c.plen = a->plen;
+		c.addr6 = a->addr6;
+		c.plen6 = a->plen6;
 		c.attachment = true;
 		err = dp_container_detach(&c);
 		if (err)
@@ -179,6 +181,8 @@ static int note_record(const struct container *c, void *arg)
 	snprintf(a->host_if, sizeof(a->host_if), "%s", c->host_if);
 	a->addr = c->addr;
 	a->plen = c->plen;
+	a->addr6 = c->addr6;
+	a->plen6 = c->plen6;
 	return attachment_write(a);
 }
 

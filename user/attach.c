@@ -100,6 +100,9 @@ int attachment_read(const char *name, struct attachment *a)
 	addr = json_string_value(json_object_get(o, "address"));
 	if (!err && addr && parse_cidr(addr, &a->addr, &a->plen, false))
 		err = -EINVAL;
+	addr = json_string_value(json_object_get(o, "address6"));
+	if (!err && addr && parse_cidr6(addr, &a->addr6, &a->plen6, false))
+		err = -EINVAL;
 	json_decref(o);
 	return err;
 }
@@ -122,6 +125,9 @@ int attachment_write(const struct attachment *a)
 	if (a->addr)
 		json_object_set_new(o, "address",
 				    json_string(cidr_str(a->addr, a->plen)));
+	if (a->plen6)
+		json_object_set_new(o, "address6",
+				    json_string(cidr6_str(&a->addr6, a->plen6)));
 	record_path(a->name, path, sizeof(path));
 	/* a dot first: never a record's name */
 	snprintf(tmp, sizeof(tmp), "%s/.%s", ATTACH_DIR, a->name);

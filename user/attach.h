@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <net/if.h>
+#include <netinet/in.h>
 
 #include "lock.h"
 #include "netns.h"
@@ -42,6 +43,8 @@ struct attachment {
 	char host_if[IF_NAMESIZE];		/* "" before the veth */
 	uint32_t addr;				/* 0 before it has one */
 	int plen;
+	struct in6_addr addr6;
+	int plen6;				/* 0: no IPv6 address */
 };
 
 /*

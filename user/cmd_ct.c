@@ -460,7 +460,7 @@ int cmd_ct_flush(int argc, char **argv)
 	if (lock_take("ct flush"))
 		return EXIT_FAIL;
 	/* down, there is no flow: what a flush asks for already holds */
-	n = dp_running(NULL) ? ct_flush(0, 0) : 0;
+	n = dp_running(NULL) ? ct_flush(0, NULL) : 0;
 	if (n < 0) {
 		pr_warn("ct flush: %s", strerror(-n));
 		return EXIT_FAIL;

@@ -64,7 +64,8 @@ const char *up_opt_set(struct up_opts *o, enum up_opt opt, const char *arg)
 		if (parse_cidr6(arg, &addr6, &plen, true) || plen != 128 ||
 		    IN6_IS_ADDR_UNSPECIFIED(&addr6) ||
 		    IN6_IS_ADDR_MULTICAST(&addr6) ||
-		    IN6_IS_ADDR_LINKLOCAL(&addr6) || IN6_IS_ADDR_LOOPBACK(&addr6))
+		    IN6_IS_ADDR_LINKLOCAL(&addr6) || IN6_IS_ADDR_LOOPBACK(&addr6) ||
+		    IN6_IS_ADDR_V4MAPPED(&addr6))
 			return "not a global IPv6 address";
 		o->snat6 = addr6;
 		o->given |= GIVEN_SNAT6;

@@ -1037,7 +1037,7 @@ int dp_container_detach(const struct container *c)
 	if (n)
 		pr_info("ns del %s: %d published ports removed", c->name, n);
 	/* a later container with this address must not inherit its flows */
-	n = ct_flush(c->addr, c->host_ifindex);
+	n = ct_flush(c->addr, c->plen6 ? &c->addr6 : NULL);
 	if (n < 0) {
 		pr_warn("ns del %s: flush its flows: %s", c->name,
 			strerror(-n));

@@ -22,9 +22,10 @@ const char *const sock_stat_names[SOCK_STAT_MAX] = {
 #undef BPFNAT_SOCK_STAT_NAME
 
 /* Run the ct_flush program with @args; returns what it removed. */
-static int flush_run(const struct ct_flush_args *args)
+static int flush_run(const struct ct_flush_args *args,
+		     const struct in6_addr *addr6)
 {
-	char pkt[ETH_HLEN] = {};
+	char pkt[ETH_HLEN + sizeof(*addr6)] = {};
 	struct __sk_buff skb = {};
 	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
 			    .data_size_in = sizeof(pkt), .ctx_in = &skb,
@@ -33,6 +34,8 @@ static int flush_run(const struct ct_flush_args *args)
 
 	_Static_assert(sizeof(*args) <= sizeof(skb.cb), "ct_flush_args in cb");
 	memcpy(skb.cb, args, sizeof(*args));
+	if (addr6)
+		memcpy(pkt + ETH_HLEN, addr6, sizeof(*addr6));
 	fd = dp_pin_open(PIN_PROG_FLUSH);
 	if (fd < 0)
 		return fd;
@@ -43,18 +46,18 @@ static int flush_run(const struct ct_flush_args *args)
 	return err ? err : (int)opts.retval;
 }
 
-int ct_flush(uint32_t addr, int ifindex)
+int ct_flush(uint32_t addr, const struct in6_addr *addr6)
 {
-	struct ct_flush_args args = { .addr = addr, .ifindex = ifindex };
+	struct ct_flush_args args = { .addr = addr, .has_addr6 = !!addr6 };
 
-	return flush_run(&args);
+	return flush_run(&args, addr6);
 }
 
 int ct_delete_flow(uint32_t slot, const struct ct_flow *f)
 {
 	struct ct_flush_args args = { .slot = slot + 1, .gen = f->gen };
 
-	return flush_run(&args);
+	return flush_run(&args, NULL);
 }
 
 /* Flows are read in batches: a syscall per 1024 slots, not per slot. */

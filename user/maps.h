@@ -11,8 +11,11 @@
 
 #include "bpfnat.h"
 
-/* Remove flows, all or those of container @addr; returns how many. */
-int ct_flush(uint32_t addr, int ifindex);
+/* Remove flows, all or those of container @addr (and @addr6, if not
+ * NULL); returns how many.
+ */
+struct in6_addr;
+int ct_flush(uint32_t addr, const struct in6_addr *addr6);
 
 /* Remove flow @f, read from @slot, if it is still there: 1 if it was. */
 int ct_delete_flow(uint32_t slot, const struct ct_flow *f);

@@ -534,11 +534,13 @@ static int addr6_each(const struct nlmsghdr *nlh, void *data)
 	if (f->found || nlh->nlmsg_type != RTM_NEWADDR ||
 	    ifa->ifa_family != AF_INET6 || (int)ifa->ifa_index != f->ifindex)
 		return MNL_CB_OK;
-	/* global scope (ULAs are, too), and one that can be used: not a
-	 * duplicate DAD found, nor one whose lifetime is over
+	/* global scope (ULAs are, too), and one that lasts: not a
+	 * duplicate DAD found, nor one whose lifetime is over, nor a
+	 * temporary (privacy) address, which goes within days
 	 */
 	if (ifa->ifa_scope != RT_SCOPE_UNIVERSE ||
-	    (ifa->ifa_flags & (IFA_F_DADFAILED | IFA_F_DEPRECATED)))
+	    (ifa->ifa_flags & (IFA_F_DADFAILED | IFA_F_DEPRECATED |
+			       IFA_F_TEMPORARY)))
 		return MNL_CB_OK;
 	mnl_attr_parse(nlh, sizeof(*ifa), addr6_attr, &a);
 	if (IN6_IS_ADDR_UNSPECIFIED(&a))

@@ -72,6 +72,9 @@ nothing_attached() {
 	if [[ -e /sys/fs/bpf/bpfnat/endpoints ]]; then
 		assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/endpoints -j |
 			jq length)" 0 "no endpoint left"
+		assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/endpoints6 -j |
+			jq length)" 0 "no IPv6 endpoint left"
+		assert_eq "$(bpfnat ct count)" 0 "no flow left"
 		assert_eq "$(bpfnat port list -j)" "[]" "no published port left"
 	fi
 	assert_eq "$(ls /run/bpfnat/cni 2>/dev/null | wc -l)" 0 "no record left"
@@ -173,7 +176,8 @@ test_host_local_ipam() {
 }
 
 # A namespace of a process's (/proc/PID/ns/net), removed before DEL: DEL
-# still removes the endpoint, the published port and the lease.
+# still removes the endpoint, the published port, the flows and the
+# lease.
 test_del_without_netns() {
 	outside_add
 	unshare -n sleep 600 &
@@ -187,6 +191,8 @@ test_del_without_netns() {
 	cni_ok ADD gone1 eth0 "/proc/$pid/ns/net" </tmp/conf
 	assert_eq "$(bpfnat port list -j | jq -r '.[0].container')" "gone1-eth0" \
 		"the port is published"
+	assert_ok "a flow" nsenter -t "$pid" -n ping -c1 -W2 198.51.100.2
+	assert_eq "$(bpfnat ct count)" 1 "the flow is there"
 	kill "$pid"
 	wait "$pid" || true
 	retry 50 sh -c '! ip -o link show | grep -q " bn"' ||

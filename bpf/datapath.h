@@ -413,14 +413,32 @@ struct {
 	__type(value, struct ct_key);
 } quote_key SEC(".maps");
 
-/* quote_key, cleared (an IPv4 key), or NULL (never). */
-static __always_inline struct ct_key *quote_key_get(void)
+/*
+ * The key of the flow the packet quoted in @q belongs to, the quote's
+ * mirror: the tuple of the direction the quote's destination sends in.
+ * An echo's id is that direction's source port when it is the request's
+ * (@from_container), the destination port when it is the reply's.  In
+ * quote_key; NULL (never) if the room is not there.
+ */
+static __always_inline struct ct_key *quote_flow_key(struct icmp_quote *q,
+						     bool from_container)
 {
 	__u32 zero = 0;
 	struct ct_key *k = bpf_map_lookup_elem(&quote_key, &zero);
+	__be16 id;
 
-	if (k)
-		__builtin_memset(k, 0, sizeof(*k));
+	if (!k)
+		return NULL;
+	if (q->ip->protocol == IPPROTO_ICMP) {
+		id = ((struct icmphdr *)q->l4)->un.echo.id;
+		ct_key_set4(k, q->ip->daddr, q->ip->saddr,
+			    from_container ? id : 0, from_container ? 0 : id,
+			    IPPROTO_ICMP);
+	} else {
+		ct_key_set4(k, q->ip->daddr, q->ip->saddr,
+			    *icmp_quote_port(q, false),
+			    *icmp_quote_port(q, true), q->ip->protocol);
+	}
 	return k;
 }
 
@@ -437,7 +455,7 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 	struct rewrite rw = { .nat = 1, .addr_only = 1 };
 	const struct ct_key *t;
 	struct icmp_quote q;
-	struct ct_key *k = quote_key_get();
+	struct ct_key *k;
 	struct ct_flow *f;
 	int route, ret;
 	__u8 dir;
@@ -449,20 +467,9 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 		return ret;
 	if (q.ip->daddr != p->key.saddr)
 		return STAT_DROP_ICMP_NO_FLOW;
-	/* the flow the quoted packet belongs to, by the tuple of the
-	 * direction the container sends in (the quote's mirror)
-	 */
+	k = quote_flow_key(&q, true);
 	if (!k)
 		return STAT_DROP_UNSUPPORTED;
-	k->saddr = q.ip->daddr;
-	k->daddr = q.ip->saddr;
-	k->proto = q.ip->protocol;
-	if (k->proto == IPPROTO_ICMP) {
-		k->sport = ((struct icmphdr *)q.l4)->un.echo.id;
-	} else {
-		k->sport = *icmp_quote_port(&q, false);
-		k->dport = *icmp_quote_port(&q, true);
-	}
 	f = ct_lookup(k, &dir);
 	if (!f || f->ifindex[dir] != p->ifindex)
 		return STAT_DROP_ICMP_NO_FLOW;
@@ -624,7 +631,7 @@ static __always_inline int uplink_icmp_error(void *ctx, struct pkt *p,
 	struct rewrite rw = { .nat = 1, .addr_only = 1 };
 	const struct ct_key *t;
 	struct icmp_quote q;
-	struct ct_key *k = quote_key_get();
+	struct ct_key *k;
 	struct ct_flow *f;
 	__u8 dir;
 
@@ -633,20 +640,9 @@ static __always_inline int uplink_icmp_error(void *ctx, struct pkt *p,
 	if (icmp_quote_parse(p, &q) != CONTINUE ||
 	    q.ip->saddr != cfg->snat_addr)
 		return STAT_PASS;	/* about the host's own traffic */
-	/* the flow the quoted packet belongs to, by the tuple of the
-	 * direction the outside sends in (the quote's mirror)
-	 */
+	k = quote_flow_key(&q, false);
 	if (!k)
 		return STAT_DROP_UNSUPPORTED;
-	k->saddr = q.ip->daddr;
-	k->daddr = q.ip->saddr;
-	k->proto = q.ip->protocol;
-	if (k->proto == IPPROTO_ICMP) {
-		k->dport = ((struct icmphdr *)q.l4)->un.echo.id;
-	} else {
-		k->sport = *icmp_quote_port(&q, false);
-		k->dport = *icmp_quote_port(&q, true);
-	}
 	f = ct_lookup(k, &dir);
 	if (!f || f->ifindex[dir])
 		return STAT_PASS;

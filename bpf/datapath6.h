@@ -148,11 +148,6 @@ static __always_inline bool leaves_by_uplink6(void *ctx, const struct pkt *p,
 	}
 }
 
-static __always_inline bool in6_zero(const struct in6_key *a)
-{
-	return !(a->addr[0] | a->addr[1] | a->addr[2] | a->addr[3]);
-}
-
 /*
  * Container -> outside, IPv6: NAT66 to the IPv6 SNAT address, as
  * container_to_outside() does for IPv4, with the same conntrack: an

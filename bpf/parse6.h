@@ -108,6 +108,12 @@ static __always_inline bool in6_eq(const struct in6_key *a,
 		 (a->addr[2] ^ b->addr[2]) | (a->addr[3] ^ b->addr[3]));
 }
 
+/* ::, which no host has (an unset IPv6 SNAT address) */
+static __always_inline bool in6_zero(const struct in6_key *a)
+{
+	return !(a->addr[0] | a->addr[1] | a->addr[2] | a->addr[3]);
+}
+
 /* Is @a in @net/@plen? */
 static __always_inline bool in6_prefix(const struct in6_key *a,
 				       const struct in6_key *net, __u32 plen)

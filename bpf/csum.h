@@ -103,6 +103,15 @@ static __always_inline __u64 csum_delta2(__u64 acc, __u16 from, __u16 to)
 	return from == to ? acc : acc + (__u16)~from + to;
 }
 
+/* The checksum difference of a changed IPv6 address. */
+static __always_inline __u64 csum_delta16(__u64 acc, const __be32 *from,
+					  const __be32 *to)
+{
+	for (int i = 0; i < 4; i++)
+		acc = csum_delta4(acc, from[i], to[i]);
+	return acc;
+}
+
 static __always_inline __u32 csum_delta_fold(__u64 acc)
 {
 	acc = (acc & 0xffffffff) + (acc >> 32);

@@ -402,18 +402,6 @@ rewrite:
 }
 
 /*
- * Where the ICMP error paths build the key of the flow a quote belongs
- * to: off the stack, which the programs share with ct_create() (forty
- * bytes now that a key holds IPv6 addresses too).  Per CPU.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ct_key);
-} quote_key SEC(".maps");
-
-/*
  * The key of the flow the packet quoted in @q belongs to, the quote's
  * mirror: the tuple of the direction the quote's destination sends in.
  * An echo's id is that direction's source port when it is the request's

@@ -9,8 +9,10 @@
  *     a pool address no container has -> ICMPv6 address unreachable;
  *     multicast beyond the link -> dropped;
  *     the outside via the uplink: TCP, UDP and ICMPv6 echo -> NAT66 to
- *     the IPv6 SNAT address, with the conntrack of IPv4; what follows an
- *     extension header, and other protocols -> dropped, counted; with no
+ *     the IPv6 SNAT address, with the conntrack of IPv4; an ICMPv6 error
+ *     about a NAT66 flow's reply -> translated, quote and all; what
+ *     follows an extension header, and other protocols -> dropped,
+ *     counted (drop_ipv6_ext_header, drop_unsupported); with no
  *     SNAT address -> ICMPv6 no route, counted.  An IPv6 packet with a
  *     pool source never leaves the uplink as it is (guard.h drops it
  *     there too);
@@ -18,6 +20,7 @@
  *     use the uplink -> the stack, as for IPv4.
  *   from_uplink6     a packet arriving from the outside:
  *     the answer of a NAT66 flow -> reverse NAT, redirect into the
+ *     container; an ICMPv6 error about one -> translated, into the
  *     container; anything else -> the stack.
  *
  * A container solicits its gateway alone: its routes (container.c) send
@@ -213,25 +216,119 @@ static __always_inline int container_to_outside6(void *ctx, struct pkt *p,
 }
 
 /*
+ * The key of the flow the packet quoted in @q belongs to, as
+ * quote_flow_key() builds it for IPv4: the quote's mirror, in quote_key.
+ */
+static __always_inline struct ct_key *quote6_flow_key(struct icmp6_quote *q,
+						      bool from_container)
+{
+	__u32 zero = 0;
+	struct ct_key *k = bpf_map_lookup_elem(&quote_key, &zero);
+	__be16 id;
+
+	if (!k)
+		return NULL;
+	__builtin_memset(k, 0, sizeof(*k));
+	__builtin_memcpy(k->saddr6, &q->ip6->daddr, sizeof(k->saddr6));
+	__builtin_memcpy(k->daddr6, &q->ip6->saddr, sizeof(k->daddr6));
+	k->proto = q->ip6->nexthdr;
+	k->family = AF_INET6;
+	if (k->proto == IPPROTO_ICMPV6) {
+		id = ((struct icmphdr *)q->l4)->un.echo.id;
+		if (from_container)
+			k->sport = id;
+		else
+			k->dport = id;
+	} else {
+		k->sport = *icmp6_quote_port(q, false);
+		k->dport = *icmp6_quote_port(q, true);
+	}
+	return k;
+}
+
+/*
+ * An ICMPv6 error a container sends about a reply it received (port
+ * unreachable for a UDP reply, say), as container_icmp_error() for IPv4:
+ * the quote becomes what the outside sent, the error comes from the IPv6
+ * SNAT address.
+ */
+static __always_inline int container_icmp6_error(void *ctx, struct pkt *p,
+						 const struct bpfnat_config *cfg,
+						 struct ipv6hdr *ip6)
+{
+	struct bpf_fib_lookup *fib;
+	const struct ct_key *t;
+	struct icmp6_quote q;
+	struct rewrite6 *rw;
+	struct ct_key *k;
+	struct ct_flow *f;
+	int route, ret;
+	__u8 dir;
+
+	ret = icmp6_quote_parse(p, &q);
+	if (ret != CONTINUE)
+		return ret;
+	if (!in6_eq(in6_of((__be32 *)&q.ip6->daddr), in6_of(p->key.saddr6)))
+		return STAT_DROP_ICMP_NO_FLOW;
+	k = quote6_flow_key(&q, true);
+	if (!k)
+		return STAT_DROP_UNSUPPORTED;
+	f = ct_lookup(k, &dir);
+	if (!f || f->ifindex[dir] != p->ifindex)
+		return STAT_DROP_ICMP_NO_FLOW;
+	if (!icmp6_checksum_ok(ctx, p->len))
+		return STAT_DROP_BAD_ICMP;
+	fib = fib_room_get();
+	rw = rewrite6_get();
+	if (!fib || !rw)
+		return STAT_DROP_NO_ROUTE;
+	route = route_outside6(ctx, p, cfg, fib);
+	if (route == ROUTE_STACK || route == ROUTE_TOO_BIG)
+		return STAT_DROP_NO_ROUTE;
+	if (ip6->hop_limit <= 1)
+		return STAT_DROP_TTL;
+
+	p->redirect = redirect_uplink(route, fib, cfg, false);
+	/* the quote's destination, the container, becomes the one the
+	 * outside sent to
+	 */
+	t = &f->tuple[dir ^ 1];
+	icmp6_quote_rewrite(&q, false, t->daddr6, t->dport);
+	rw->addr_only = 1;
+	__builtin_memcpy(rw->hdr.saddr, t->daddr6, sizeof(rw->hdr.saddr));
+	__builtin_memcpy(rw->hdr.daddr, &ip6->daddr, sizeof(rw->hdr.daddr));
+	__builtin_memcpy(rw->dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(rw->smac, fib->smac, ETH_ALEN);
+	ret = packet_rewrite6(ctx, p, ip6, rw);
+	return ret == CONTINUE ? STAT_SNAT6 : ret;
+}
+
+/*
  * To the outside, and not between containers: NAT66 for TCP, UDP and
- * ICMPv6 echo; the rest, and everything while there is no IPv6 SNAT
- * address, never leaves by the uplink, and is answered or counted.
+ * ICMPv6 echo, and the translation of a container's ICMPv6 errors about
+ * the replies it received; the rest, and everything while there is no
+ * IPv6 SNAT address, never leaves by the uplink, and is answered or
+ * counted.
  */
 static __always_inline int container_outside6(void *ctx, struct pkt *p,
 					      const struct bpfnat_config *cfg,
 					      const struct endpoint *self,
 					      struct ipv6hdr *ip6)
 {
-	bool echo = p->key.proto == IPPROTO_ICMPV6 &&
-		    p->icmp_type == ICMPV6_ECHO_REQUEST;
+	bool nat66 = !in6_zero(&cfg->snat6);
+	bool icmp6 = p->key.proto == IPPROTO_ICMPV6;
 
-	if (!in6_zero(&cfg->snat6) && p->l4 &&
-	    (p->key.proto != IPPROTO_ICMPV6 || echo))
+	if (nat66 && p->l4 &&
+	    (!icmp6 || p->icmp_type == ICMPV6_ECHO_REQUEST))
 		return container_to_outside6(ctx, p, cfg, self, ip6);
+	if (nat66 && icmp6 && icmp6_is_translated_error(p->icmp_type) &&
+	    !in6_eq(in6_of(p->key.daddr6), &cfg->snat6))
+		return container_icmp6_error(ctx, p, cfg, ip6);
 	if (!leaves_by_uplink6(ctx, p, cfg, ip6))
 		return STAT_PASS;
-	if (!in6_zero(&cfg->snat6))
-		return STAT_DROP_IPV6_EXT;
+	if (nat66)
+		return ipv6_ext_header(p->key.proto) ? STAT_DROP_IPV6_EXT :
+						       STAT_DROP_UNSUPPORTED;
 	return answer_container6(ctx, p, cfg, self, STAT_DROP_NO_NAT66,
 				 ICMPV6_DEST_UNREACH, ICMPV6_NOROUTE, 0,
 				 false);
@@ -290,9 +387,59 @@ static __always_inline int from_container6(void *ctx, struct pkt *p,
 }
 
 /*
+ * An ICMPv6 error from the outside about a NATed flow, as
+ * uplink_icmp_error() for IPv4: the quote becomes what the container
+ * sent, and the error goes to it; its source, a router on the way, stays.
+ * Not inlined: its quote would widen tc_uplink's own frame, which shares
+ * the verifier's 512 bytes with ct_create()'s.
+ */
+static __noinline int uplink_icmp6_error(void *ctx, struct pkt *p,
+					 const struct bpfnat_config *cfg,
+					 struct ipv6hdr *ip6)
+{
+	const struct endpoint *ep;
+	const struct ct_key *t;
+	struct icmp6_quote q;
+	struct rewrite6 *rw;
+	struct ct_key *k;
+	struct ct_flow *f;
+	int ret;
+	__u8 dir;
+
+	if (icmp6_quote_parse(p, &q) != CONTINUE ||
+	    !in6_eq(in6_of((__be32 *)&q.ip6->saddr), &cfg->snat6))
+		return STAT_PASS;	/* about the host's own traffic */
+	k = quote6_flow_key(&q, false);
+	if (!k)
+		return STAT_DROP_UNSUPPORTED;
+	f = ct_lookup(k, &dir);
+	if (!f || f->ifindex[dir])
+		return STAT_PASS;
+	if (!icmp6_checksum_ok(ctx, p->len))
+		return STAT_DROP_BAD_ICMP;
+	t = &f->tuple[dir ^ 1];
+	ep = bpf_map_lookup_elem(&endpoints6, t->saddr6);
+	rw = rewrite6_get();
+	if (!ep || !rw)
+		return STAT_DROP_NO_ROUTE;	/* container gone */
+	if (ip6->hop_limit <= 1)
+		return STAT_DROP_TTL;
+
+	icmp6_quote_rewrite(&q, true, t->saddr6, t->sport);
+	rw->addr_only = 1;
+	__builtin_memcpy(rw->hdr.saddr, &ip6->saddr, sizeof(rw->hdr.saddr));
+	__builtin_memcpy(rw->hdr.daddr, t->saddr6, sizeof(rw->hdr.daddr));
+	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
+	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
+	p->redirect = redirect_container(ep, false);
+	ret = packet_rewrite6(ctx, p, ip6, rw);
+	return ret == CONTINUE ? STAT_REVERSE_NAT6 : ret;
+}
+
+/*
  * Outside -> container, IPv6: the answer of a NAT66 flow, reverse NATed
- * into its container.  Everything else is the host's: other addresses,
- * ICMPv6 but echo replies, what bpfnat cannot read.
+ * into its container, and an ICMPv6 error about one.  Everything else is
+ * the host's: other addresses, other ICMPv6, what bpfnat cannot read.
  */
 static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 					const bool xdp)
@@ -313,10 +460,14 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	if (!in6_eq(in6_of(p->key.daddr6), &cfg->snat6))
 		return STAT_PASS;
 	if (p->key.proto == IPPROTO_ICMPV6 &&
-	    p->icmp_type != ICMPV6_ECHO_REPLY)
+	    p->icmp_type != ICMPV6_ECHO_REPLY &&
+	    !icmp6_is_translated_error(p->icmp_type))
 		return STAT_PASS;
 	if (xdp)
 		return STAT_TO_TC;	/* NAT66 is the tc hook's */
+	if (p->key.proto == IPPROTO_ICMPV6 &&
+	    icmp6_is_translated_error(p->icmp_type))
+		return uplink_icmp6_error(ctx, p, cfg, ip6);
 
 	f = ct_lookup(&p->key, &dir);
 	/* a tuple a container sends is not the outside's to use */

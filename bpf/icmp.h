@@ -48,34 +48,23 @@ struct {
 #define ICMP_SUM_CHUNKS	3	/* messages of up to 1524 bytes */
 
 /*
- * RFC 5508 REQ-3: an ICMP error is translated only if its own checksum
- * holds, and its quoted IP header's.  @len is the IP total length.  (tc
- * only: the message is read with bpf_skb_load_bytes().)  A global
- * function, checked by the verifier once rather than on every path to it.
+ * The one's complement sum of the @len bytes at @off of @skb, read through
+ * the scratch buffer, added to *@sum (unfolded).  False if they cannot be
+ * read, or are more than ICMP_SUM_CHUNK * ICMP_SUM_CHUNKS.  (tc only: the
+ * bytes are read with bpf_skb_load_bytes().)
  */
-__noinline int icmp_checksums_ok(struct __sk_buff *skb, __u32 len)
+static __always_inline bool skb_bytes_sum(struct __sk_buff *skb, __u32 off,
+					  __u32 len, __u64 *sum)
 {
-	__u32 zero = 0, off = 0;
-	struct iphdr quoted;
-	const __u16 *w = (const __u16 *)&quoted;
-	__u64 sum = 0;
+	__u32 zero = 0, done = 0;
 	__s64 part;
 	__u8 *buf;
 
-	if (bpf_skb_load_bytes(skb, ICMP_QUOTE_OFF, &quoted, sizeof(quoted)))
-		return false;
-	for (int i = 0; i < 10; i++)
-		sum += w[i];
-	if (csum_fold(sum))
-		return false;
-
-	len -= sizeof(struct iphdr);
 	buf = bpf_map_lookup_elem(&scratch, &zero);
 	if (!buf || len > ICMP_SUM_CHUNK * ICMP_SUM_CHUNKS)
 		return false;
-	sum = 0;
 	for (int i = 0; i < ICMP_SUM_CHUNKS; i++) {
-		__u32 n = len - off;
+		__u32 n = len - done;
 		__u64 size, words;
 
 		if (!n)
@@ -83,8 +72,7 @@ __noinline int icmp_checksums_ok(struct __sk_buff *skb, __u32 len)
 		if (n > ICMP_SUM_CHUNK)
 			n = ICMP_SUM_CHUNK;
 		size = LEN_IN(n, 0x1ff);
-		if (bpf_skb_load_bytes(skb, ETH_HLEN + sizeof(struct iphdr) +
-				       off, buf, size))
+		if (bpf_skb_load_bytes(skb, off + done, buf, size))
 			return false;
 		/* an odd tail counts as if padded with zeros (the bytes
 		 * after it in the buffer are left from before)
@@ -96,9 +84,36 @@ __noinline int icmp_checksums_ok(struct __sk_buff *skb, __u32 len)
 		part = bpf_csum_diff(NULL, 0, (__be32 *)buf, words, 0);
 		if (part < 0)
 			return false;
-		sum += (__u32)part;
-		off += n;
+		*sum += (__u32)part;
+		done += n;
 	}
+	return true;
+}
+
+/*
+ * RFC 5508 REQ-3: an ICMP error is translated only if its own checksum
+ * holds, and its quoted IP header's.  @len is the IP total length.  A
+ * global function, checked by the verifier once rather than on every path
+ * to it.
+ */
+__noinline int icmp_checksums_ok(struct __sk_buff *skb, __u32 len)
+{
+	struct iphdr quoted;
+	const __u16 *w = (const __u16 *)&quoted;
+	__u64 sum = 0;
+
+	if (bpf_skb_load_bytes(skb, ICMP_QUOTE_OFF, &quoted, sizeof(quoted)))
+		return false;
+	for (int i = 0; i < 10; i++)
+		sum += w[i];
+	if (csum_fold(sum))
+		return false;
+
+	sum = 0;
+	if (len < sizeof(struct iphdr) ||
+	    !skb_bytes_sum(skb, ETH_HLEN + sizeof(struct iphdr),
+			   len - sizeof(struct iphdr), &sum))
+		return false;
 	return csum_fold(sum) == 0;
 }
 
@@ -144,6 +159,18 @@ static __always_inline int icmp_quote_parse(struct pkt *p,
 	}
 	return CONTINUE;
 }
+
+/*
+ * Where the ICMP error paths build the key of the flow a quote belongs
+ * to: off the stack, which the programs share with ct_create() (forty
+ * bytes now that a key holds IPv6 addresses too).  Per CPU.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_key);
+} quote_key SEC(".maps");
 
 /* The quoted packet's port or echo id, on the side a NAT changes. */
 static __always_inline __be16 *icmp_quote_port(struct icmp_quote *q,

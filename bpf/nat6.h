@@ -28,6 +28,8 @@ struct rewrite6 {
 	__u8 smac[ETH_ALEN];
 	__be16 sport;
 	__be16 dport;
+	__u8 addr_only;		/* no ports to change (ICMPv6 errors) */
+	__u8 pad[3];
 	/* the IPv6 header from its payload length on, as it is to be:
 	 * one store (the length and next header stay as they were)
 	 */
@@ -78,20 +80,12 @@ static __always_inline void rewrite6_for(struct rewrite6 *rw,
 	rw->dport = t->sport;
 }
 
-/* The checksum difference of a changed IPv6 address. */
-static __always_inline __u64 csum_delta16(__u64 acc, const __be32 *from,
-					  const __be32 *to)
-{
-	for (int i = 0; i < 4; i++)
-		acc = csum_delta4(acc, from[i], to[i]);
-	return acc;
-}
-
 /*
  * Rewrite @p, whose IPv6 header is @ip6, as @rw says: its addresses and
- * ports, the L4 checksum for both, one hop less.  Callers must not touch
- * the packet afterwards.  CONTINUE, or a drop reason if the header could
- * not be written (then no checksum is touched either).
+ * (unless addr_only) ports, the L4 checksum for both, one hop less.
+ * Callers must not touch the packet afterwards.  CONTINUE, or a drop
+ * reason if the header could not be written (then no checksum is touched
+ * either).
  */
 static __always_inline int packet_rewrite6(struct __sk_buff *skb,
 					    struct pkt *p,
@@ -101,7 +95,7 @@ static __always_inline int packet_rewrite6(struct __sk_buff *skb,
 	__be16 *sp = NULL, *dp = NULL, new_sp = 0;
 	__u64 addrs = 0, ports = 0;
 	struct l4_csum c = {};
-	bool l4;
+	bool sum, l4;
 
 	__builtin_memcpy(p->eth->h_dest, rw->dmac, ETH_ALEN);
 	__builtin_memcpy(p->eth->h_source, rw->smac, ETH_ALEN);
@@ -111,8 +105,9 @@ static __always_inline int packet_rewrite6(struct __sk_buff *skb,
 	addrs = csum_delta16(addrs, (__be32 *)&ip6->saddr, rw->hdr.saddr);
 	addrs = csum_delta16(addrs, (__be32 *)&ip6->daddr, rw->hdr.daddr);
 
-	l4 = l4_ports(p, rw->sport, rw->dport, &sp, &dp, &new_sp) &&
-	     l4_csum_of(p->key.proto, &c);
+	sum = p->l4 && l4_csum_of(p->key.proto, &c);
+	l4 = sum && !rw->addr_only &&
+	     l4_ports(p, rw->sport, rw->dport, &sp, &dp, &new_sp);
 	if (l4) {
 		ports = csum_delta2(ports, *sp, new_sp);
 		*sp = new_sp;
@@ -128,7 +123,7 @@ static __always_inline int packet_rewrite6(struct __sk_buff *skb,
 	if (bpf_skb_store_bytes(skb, IP6_REWRITE_OFF, &rw->hdr,
 				sizeof(rw->hdr), BPF_F_RECOMPUTE_CSUM))
 		return STAT_DROP_UNSUPPORTED;
-	if (!l4)
+	if (!sum)
 		return CONTINUE;
 	if (addrs)
 		bpf_l4_csum_replace(skb, L4_OFF6 + c.off, 0,

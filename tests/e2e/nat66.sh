@@ -23,6 +23,16 @@ world6_up() {
 	nat_up "$@"
 }
 
+# Beyond the outside over IPv6 too (far_add's world): out routes to far,
+# 2001:db8:2::2, over a link of MTU $1 on out's side (1500 if not given).
+far6_add() {
+	far_add "$@"
+	ip -n out -6 addr add 2001:db8:2::1/64 dev eth1 nodad
+	ip -n far -6 addr add 2001:db8:2::2/64 dev eth0 nodad
+	ip -n far -6 route add default via 2001:db8:2::1
+	in_ns out sysctl -qw net.ipv6.conf.all.forwarding=1
+}
+
 # The IPv6 addresses the outside's capture saw as sources of unicast
 # packets, one a line (the link's own, fe80::/10, left out).
 sources6() {
@@ -185,6 +195,66 @@ test_packet_too_big_from_the_gateway() {
 	in_ns a curl -6 -sf --max-time 30 -o /tmp/got "http://[2001:db8:1::2]/blob"
 	assert_eq "$(sha256sum </tmp/got)" "$(sha256sum <"$WEB/blob")" \
 		"a download over the 1280-byte link"
+}
+
+# Path MTU discovery through NAT66: far is behind a 1280-byte link, whose
+# router tells the SNAT address "packet too big", and the container's TCP
+# must hear it: the upload arrives whole, and a learnt the path's MTU.
+test_path_mtu_discovery6() {
+	world6_up
+	far6_add 1280
+	head -c $((2 * 1024 * 1024)) /dev/urandom >/tmp/blob
+	in_ns far socat -u TCP6-LISTEN:8201,reuseaddr OPEN:/tmp/recv,creat &
+	wait_tcp far 8201
+	timeout 30 ip netns exec a socat -u OPEN:/tmp/blob \
+		"TCP6:[2001:db8:2::2]:8201" || fail "upload failed"
+	retry 50 sh -c "[ \$(stat -c %s /tmp/recv) = $((2 * 1024 * 1024)) ]" ||
+		fail "far received $(stat -c %s /tmp/recv) bytes"
+	assert_eq "$(sha256sum </tmp/recv)" "$(sha256sum </tmp/blob)" \
+		"uploaded bytes"
+	assert_match "$(in_ns a ip -6 route get 2001:db8:2::2)" "mtu 1280" \
+		"a learnt the path MTU"
+	assert_eq "$(csum_errors a)" 0 "checksum errors in a"
+	assert_eq "$(csum_errors far)" 0 "checksum errors in far"
+}
+
+# tracepath -6 through the 1280-byte link: the gateway, the outside's
+# router (its "time exceeded" and "packet too big" translated), the far
+# host reached.
+test_tracepath6() {
+	world6_up
+	far6_add 1280
+	local hops
+	hops=$(in_ns a tracepath -6 -n -m5 2001:db8:2::2)
+	assert_match "$hops" "fd00:18::1" "tracepath sees the gateway"
+	assert_match "$hops" "2001:db8:1::2" "tracepath sees the outside router"
+	assert_match "$hops" "pmtu 1280" "tracepath learns the narrow link"
+	assert_match "$hops" "reached" "tracepath reaches the far host"
+}
+
+# A container's ICMPv6 error about a reply it received reaches the
+# outside about what the outside sent, and the outside's socket hears it.
+test_icmp6_error_from_container() {
+	world6_up
+	echo hi | in_ns a socat -T1 - \
+		"UDP6-SENDTO:[2001:db8:1::2]:8300,sourceport=40300" >/dev/null ||
+		true
+	capture_start out /tmp/icmp6.pcap icmp6
+	# a's socket is gone: its kernel answers port unreachable, which the
+	# outside's connected socket reports as a refusal
+	(echo late; sleep 1; echo again) | in_ns out socat -T2 - \
+		"UDP6:[2001:db8:1::1]:40300,sourceport=8300" 2>/tmp/refused ||
+		true
+	capture_stop
+	assert_match "$(cat /tmp/refused)" "Connection refused" \
+		"the outside's socket got the error"
+	local seen
+	seen=$(tcpdump -nvr /tmp/icmp6.pcap 2>/dev/null)
+	assert_match "$seen" \
+		"2001:db8:1::1 > 2001:db8:1::2: .*ICMP6, destination unreachable, unreachable port, 2001:db8:1::1 udp port 40300" \
+		"the error, about the SNAT address and port"
+	assert_no_match "$seen" "fd00:18:" "no pool address, quote included"
+	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
 }
 
 # What NAT66 does not translate never leaves: an extension header (a

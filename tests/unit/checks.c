@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/icmp6.h>
 #include <linux/pkt_cls.h>
 
 #include "checks.h"
@@ -177,4 +178,38 @@ bool check_quote_checksums(const struct iphdr *q)
 	memcpy(f + ETH_HLEN, q, ntohs(q->tot_len));
 	ok &= ASSERT_TRUE(pkt_l4_csum_ok(f), "quoted UDP checksum");
 	return ok;
+}
+
+/* A packet of container a (or b) to the outside over IPv6. */
+struct pkt_spec spec6_out(const struct env *e, bool from_b, uint8_t proto,
+			  uint16_t sport)
+{
+	struct pkt_spec s = {
+		.proto = proto,
+		.sport = sport,
+		.dport = 80,
+		.payload = 48,
+		.icmp_type = ICMP6_ECHO_REQUEST,
+		.tcp_flags = TCPF_SYN,
+	};
+
+	memcpy(s.smac, from_b ? e->mac_cb : e->mac_ca, ETH_ALEN);
+	memcpy(s.dmac, from_b ? e->mac_hb : e->mac_ha, ETH_ALEN);
+	return s;
+}
+
+/* The outside's answer to @s, to @port of the SNAT address. */
+struct pkt_spec spec6_answer(const struct env *e, struct pkt_spec s,
+			     uint16_t port)
+{
+	uint16_t remote = s.dport;
+
+	memcpy(s.smac, e->mac_gw, ETH_ALEN);
+	memcpy(s.dmac, e->mac_up, ETH_ALEN);
+	s.icmp_type = ICMP6_ECHO_REPLY;
+	s.tcp_flags = TCPF_SYN | TCPF_ACK;
+	/* ICMPv6: the echo id, in sport, is the mapped one */
+	s.sport = s.proto == IPPROTO_ICMPV6 ? port : remote;
+	s.dport = port;
+	return s;
 }

@@ -41,4 +41,14 @@ bool check_quote_checksums(const struct iphdr *q);
 struct ct_key key_of(uint8_t proto, uint32_t s, uint32_t d, uint16_t sport,
 		     uint16_t dport);
 
+/* IPv6: a packet of container a (or b) to the outside, 2001:db8:1::2:80
+ * from @sport (an echo request with id @sport, a TCP SYN); and the
+ * outside's answer to @s, to @port of the SNAT address (the specs' MACs
+ * filled in, the addresses pkt6_build()'s).
+ */
+struct pkt_spec spec6_out(const struct env *e, bool from_b, uint8_t proto,
+			  uint16_t sport);
+struct pkt_spec spec6_answer(const struct env *e, struct pkt_spec s,
+			     uint16_t port);
+
 #endif /* BPFNAT_UNIT_CHECKS_H */

@@ -269,3 +269,20 @@ bool pkt6_l4_csum_ok(const uint8_t *buf)
 	return csum_compute(buf + PKT6_L4_OFF, l4_len,
 			    pseudo6_sum(ip6, l4_len, ip6->ip6_nxt)) == 0;
 }
+
+void pkt6_l4_csum_set(uint8_t *buf)
+{
+	struct ip6_hdr *ip6 = (struct ip6_hdr *)(buf + ETH_HLEN);
+	uint32_t l4_len = ntohs(ip6->ip6_plen);
+	uint16_t *csum = (uint16_t *)(buf + PKT6_L4_OFF + 2);	/* ICMPv6 */
+	uint16_t c;
+
+	if (ip6->ip6_nxt == IPPROTO_TCP)
+		csum = (uint16_t *)(buf + PKT6_L4_OFF + 16);
+	else if (ip6->ip6_nxt == IPPROTO_UDP)
+		csum = (uint16_t *)(buf + PKT6_L4_OFF + 6);
+	*csum = 0;
+	c = csum_compute(buf + PKT6_L4_OFF, l4_len,
+			 pseudo6_sum(ip6, l4_len, ip6->ip6_nxt));
+	*csum = htons(c || ip6->ip6_nxt != IPPROTO_UDP ? c : 0xffff);
+}

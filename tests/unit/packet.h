@@ -82,5 +82,7 @@ size_t pkt6_build(const struct pkt_spec *s, const struct in6_addr *src,
  * its pseudo header and payload, holds.
  */
 bool pkt6_l4_csum_ok(const uint8_t *buf);
+/* ... and set it so, for TCP, UDP or ICMPv6. */
+void pkt6_l4_csum_set(uint8_t *buf);
 
 #endif /* BPFNAT_UNIT_PACKET_H */

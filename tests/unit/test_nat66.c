@@ -14,44 +14,11 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 
+#include "checks.h"
 #include "env.h"
 #include "unit.h"
 
 static const struct env_opts nat66 = { .nat66 = true };
-
-/* A packet of container a (or b) to the outside over IPv6. */
-static struct pkt_spec out6(const struct env *e, bool from_b, uint8_t proto,
-			    uint16_t sport)
-{
-	struct pkt_spec s = {
-		.proto = proto,
-		.sport = sport,
-		.dport = 80,
-		.payload = 48,
-		.icmp_type = ICMP6_ECHO_REQUEST,
-		.tcp_flags = TCPF_SYN,
-	};
-
-	memcpy(s.smac, from_b ? e->mac_cb : e->mac_ca, ETH_ALEN);
-	memcpy(s.dmac, from_b ? e->mac_hb : e->mac_ha, ETH_ALEN);
-	return s;
-}
-
-/* The outside's answer to @s, to @port of the SNAT address. */
-static struct pkt_spec answer6(const struct env *e, struct pkt_spec s,
-			       uint16_t port)
-{
-	uint16_t remote = s.dport;
-
-	memcpy(s.smac, e->mac_gw, ETH_ALEN);
-	memcpy(s.dmac, e->mac_up, ETH_ALEN);
-	s.icmp_type = ICMP6_ECHO_REPLY;
-	s.tcp_flags = TCPF_SYN | TCPF_ACK;
-	/* ICMPv6: the echo id, in sport, is the mapped one */
-	s.sport = s.proto == IPPROTO_ICMPV6 ? port : remote;
-	s.dport = port;
-	return s;
-}
 
 /* The port (or echo id) the SNAT gave the packet in @frame. */
 static uint16_t sport_of(const uint8_t *frame, uint8_t proto)
@@ -115,7 +82,7 @@ static void out_and_back(uint8_t proto)
 
 	if (!env_setup(&e, &nat66))
 		return;
-	s = out6(&e, false, proto, 5000);
+	s = spec6_out(&e, false, proto, 5000);
 	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
 	if (!env_from_container(&e, e.ifindex_ha, pkt, len, &r))
 		return;
@@ -123,7 +90,7 @@ static void out_and_back(uint8_t proto)
 	check_snat6(&e, &r, s, len, 5000);
 	ASSERT_EQ(env_flows(&e), 1, "one flow");
 
-	a = answer6(&e, s, 5000);
+	a = spec6_answer(&e, s, 5000);
 	len = pkt6_build(&a, &e.remote6, &e.uplink6, pkt);
 	if (!env_from_uplink(&e, pkt, len, &r))
 		return;
@@ -159,13 +126,13 @@ static void remapped(uint8_t proto)
 
 	if (!env_setup(&e, &nat66))
 		return;
-	s = out6(&e, true, proto, 5000);
+	s = spec6_out(&e, true, proto, 5000);
 	len = pkt6_build(&s, &e.b6, &e.remote6, pkt);
 	if (!env_from_container(&e, e.ifindex_hb, pkt, len, &r))
 		return;
 	ASSERT_EQ(sport_of(r.out, proto), 5000, "b keeps its port");
 
-	s = out6(&e, false, proto, 5000);
+	s = spec6_out(&e, false, proto, 5000);
 	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
 	if (!env_from_container(&e, e.ifindex_ha, pkt, len, &r))
 		return;
@@ -173,7 +140,7 @@ static void remapped(uint8_t proto)
 	ASSERT_NE(port, 5000, "a's flow remapped");
 	check_snat6(&e, &r, s, len, port);
 
-	a = answer6(&e, s, port);
+	a = spec6_answer(&e, s, port);
 	len = pkt6_build(&a, &e.remote6, &e.uplink6, pkt);
 	if (!env_from_uplink(&e, pkt, len, &r))
 		return;
@@ -195,7 +162,7 @@ UNIT_TEST(nat66_unknown_answer_left_to_the_host)
 	if (!env_setup(&e, &nat66))
 		return;
 	/* no flow has this tuple: the host's, as it came */
-	s = answer6(&e, out6(&e, false, IPPROTO_UDP, 5000), 5000);
+	s = spec6_answer(&e, spec6_out(&e, false, IPPROTO_UDP, 5000), 5000);
 	len = pkt6_build(&s, &e.remote6, &e.uplink6, pkt);
 	if (!env_from_uplink(&e, pkt, len, &r))
 		return;
@@ -216,7 +183,7 @@ UNIT_TEST(nat66_flow_from_another_veth_dropped)
 
 	if (!env_setup(&e, &nat66))
 		return;
-	s = out6(&e, false, IPPROTO_UDP, 5000);
+	s = spec6_out(&e, false, IPPROTO_UDP, 5000);
 	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
 	if (!env_from_container(&e, e.ifindex_ha, pkt, len, &r))
 		return;
@@ -238,7 +205,7 @@ UNIT_TEST(nat66_extension_header_dropped)
 
 	if (!env_setup(&e, &nat66))
 		return;
-	s = out6(&e, false, IPPROTO_UDP, 5000);
+	s = spec6_out(&e, false, IPPROTO_UDP, 5000);
 	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
 	pkt[ETH_HLEN + 6] = 60;	/* next header: destination options */
 	if (!env_from_container(&e, e.ifindex_ha, pkt, len, &r))
@@ -261,7 +228,7 @@ UNIT_TEST(nat66_xdp_leaves_it_to_tc)
 
 	if (!env_setup(&e, &o))
 		return;
-	s = out6(&e, false, IPPROTO_UDP, 5000);
+	s = spec6_out(&e, false, IPPROTO_UDP, 5000);
 	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
 	if (!env_xdp_from_container(&e, e.ifindex_ha, pkt, len, &r))
 		return;

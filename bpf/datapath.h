@@ -453,7 +453,8 @@ static __always_inline int container_icmp_error(void *ctx, struct pkt *p,
 	ret = icmp_quote_parse(p, &q);
 	if (ret != CONTINUE)
 		return ret;
-	if (q.ip->daddr != p->key.saddr)
+	/* about what the container received, to whoever sent it */
+	if (q.ip->daddr != p->key.saddr || q.ip->saddr != p->key.daddr)
 		return STAT_DROP_ICMP_NO_FLOW;
 	k = quote_flow_key(&q, true);
 	if (!k)
@@ -524,6 +525,7 @@ static __always_inline int from_container(void *ctx, struct pkt *p,
 {
 	const struct bpfnat_config *cfg = config_ready();
 	const struct endpoint *dst;
+	int ret;
 
 	if (!cfg)
 		return STAT_DROP_NO_CONFIG;
@@ -556,8 +558,17 @@ static __always_inline int from_container(void *ctx, struct pkt *p,
 		if (to_excluded(cfg, p))
 			break;
 		if (icmp_is_error(p->icmp_type) &&
-		    p->key.daddr != cfg->snat_addr)
-			return container_icmp_error(ctx, p, cfg, xdp);
+		    p->key.daddr != cfg->snat_addr) {
+			ret = container_icmp_error(ctx, p, cfg, xdp);
+			if (ret != STAT_DROP_ICMP_NO_FLOW &&
+			    ret != STAT_DROP_BAD_ICMP)
+				return ret;
+			/* not about a flow of its own: the stack's, as
+			 * the rest, unless it would leave by the uplink
+			 */
+			return container_untranslated(ctx, p, cfg, xdp) ==
+			       STAT_PASS ? STAT_PASS : ret;
+		}
 		return container_untranslated(ctx, p, cfg, xdp);
 	default:
 		if (to_excluded(cfg, p))

@@ -268,7 +268,9 @@ static __always_inline int container_icmp6_error(void *ctx, struct pkt *p,
 	ret = icmp6_quote_parse(p, &q);
 	if (ret != CONTINUE)
 		return ret;
-	if (!in6_eq(in6_of((__be32 *)&q.ip6->daddr), in6_of(p->key.saddr6)))
+	/* about what the container received, to whoever sent it */
+	if (!in6_eq(in6_of((__be32 *)&q.ip6->daddr), in6_of(p->key.saddr6)) ||
+	    !in6_eq(in6_of((__be32 *)&q.ip6->saddr), in6_of(p->key.daddr6)))
 		return STAT_DROP_ICMP_NO_FLOW;
 	k = quote6_flow_key(&q, true);
 	if (!k)
@@ -282,6 +284,14 @@ static __always_inline int container_icmp6_error(void *ctx, struct pkt *p,
 	rw = rewrite6_get();
 	if (!fib || !rw)
 		return STAT_DROP_NO_ROUTE;
+	/* the quote's destination, the container, becomes the one the
+	 * outside sent to: read before the slot is known to be the flow's
+	 */
+	t = &f->tuple[dir ^ 1];
+	__builtin_memcpy(rw->hdr.saddr, t->daddr6, sizeof(rw->hdr.saddr));
+	rw->dport = t->dport;
+	if (!ct_still(f, dir, k))
+		return STAT_DROP_CT_RACE;
 	route = route_outside6(ctx, p, cfg, fib);
 	if (route == ROUTE_STACK || route == ROUTE_TOO_BIG)
 		return STAT_DROP_NO_ROUTE;
@@ -289,13 +299,8 @@ static __always_inline int container_icmp6_error(void *ctx, struct pkt *p,
 		return STAT_DROP_TTL;
 
 	p->redirect = redirect_uplink(route, fib, cfg, false);
-	/* the quote's destination, the container, becomes the one the
-	 * outside sent to
-	 */
-	t = &f->tuple[dir ^ 1];
-	icmp6_quote_rewrite(&q, false, t->daddr6, t->dport);
+	icmp6_quote_rewrite(&q, false, rw->hdr.saddr, rw->dport);
 	rw->addr_only = 1;
-	__builtin_memcpy(rw->hdr.saddr, t->daddr6, sizeof(rw->hdr.saddr));
 	__builtin_memcpy(rw->hdr.daddr, &ip6->daddr, sizeof(rw->hdr.daddr));
 	__builtin_memcpy(rw->dmac, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, fib->smac, ETH_ALEN);
@@ -317,13 +322,21 @@ static __always_inline int container_outside6(void *ctx, struct pkt *p,
 {
 	bool nat66 = !in6_zero(&cfg->snat6);
 	bool icmp6 = p->key.proto == IPPROTO_ICMPV6;
+	int ret;
 
 	if (nat66 && p->l4 &&
 	    (!icmp6 || p->icmp_type == ICMPV6_ECHO_REQUEST))
 		return container_to_outside6(ctx, p, cfg, self, ip6);
 	if (nat66 && icmp6 && icmp6_is_translated_error(p->icmp_type) &&
-	    !in6_eq(in6_of(p->key.daddr6), &cfg->snat6))
-		return container_icmp6_error(ctx, p, cfg, ip6);
+	    !in6_eq(in6_of(p->key.daddr6), &cfg->snat6)) {
+		ret = container_icmp6_error(ctx, p, cfg, ip6);
+		if (ret != STAT_DROP_ICMP_NO_FLOW && ret != STAT_DROP_BAD_ICMP)
+			return ret;
+		/* not about a flow of its own: the stack's, as the rest,
+		 * unless it would leave by the uplink
+		 */
+		return leaves_by_uplink6(ctx, p, cfg, ip6) ? ret : STAT_PASS;
+	}
 	if (!leaves_by_uplink6(ctx, p, cfg, ip6))
 		return STAT_PASS;
 	if (nat66)
@@ -417,18 +430,26 @@ static __noinline int uplink_icmp6_error(void *ctx, struct pkt *p,
 		return STAT_PASS;
 	if (!icmp6_checksum_ok(ctx, p->len))
 		return STAT_DROP_BAD_ICMP;
-	t = &f->tuple[dir ^ 1];
-	ep = bpf_map_lookup_elem(&endpoints6, t->saddr6);
 	rw = rewrite6_get();
-	if (!ep || !rw)
+	if (!rw)
+		return STAT_DROP_NO_ROUTE;
+	/* the container's end of the flow, read before the slot is known
+	 * to be the flow's still
+	 */
+	t = &f->tuple[dir ^ 1];
+	__builtin_memcpy(rw->hdr.daddr, t->saddr6, sizeof(rw->hdr.daddr));
+	rw->sport = t->sport;
+	if (!ct_still(f, dir, k))
+		return STAT_DROP_CT_RACE;
+	ep = bpf_map_lookup_elem(&endpoints6, rw->hdr.daddr);
+	if (!ep)
 		return STAT_DROP_NO_ROUTE;	/* container gone */
 	if (ip6->hop_limit <= 1)
 		return STAT_DROP_TTL;
 
-	icmp6_quote_rewrite(&q, true, t->saddr6, t->sport);
+	icmp6_quote_rewrite(&q, true, rw->hdr.daddr, rw->sport);
 	rw->addr_only = 1;
 	__builtin_memcpy(rw->hdr.saddr, &ip6->saddr, sizeof(rw->hdr.saddr));
-	__builtin_memcpy(rw->hdr.daddr, t->saddr6, sizeof(rw->hdr.daddr));
 	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
 	p->redirect = redirect_container(ep, false);

@@ -92,11 +92,14 @@ struct icmp6_quote {
 
 /*
  * The quote of the ICMPv6 error in @p: TCP, UDP or an echo right after
- * the fixed header (what NAT66 translates), or a drop reason.
+ * the fixed header (what NAT66 translates), or a drop reason.  Only what
+ * lies within the message is the quote (p->len: not a trailer after it).
  */
 static __always_inline int icmp6_quote_parse(struct pkt *p,
 					     struct icmp6_quote *q)
 {
+	const __u32 end = ETH_HLEN + p->len;
+	const __u32 tcp_csum = ICMP6_QUOTE_L4 + offsetof(struct tcphdr, check);
 	struct icmphdr *echo;
 
 	q->icmp = p->l4;
@@ -104,7 +107,7 @@ static __always_inline int icmp6_quote_parse(struct pkt *p,
 	if (!q->icmp || !q->ip6 || q->ip6->version != 6)
 		return STAT_DROP_BAD_ICMP;
 	q->l4 = hdr_ptr(p, ICMP6_QUOTE_L4, 8);
-	if (!q->l4)
+	if (!q->l4 || end < ICMP6_QUOTE_L4 + 8)
 		return STAT_DROP_BAD_ICMP;
 	switch (q->ip6->nexthdr) {
 	case IPPROTO_UDP:
@@ -114,8 +117,8 @@ static __always_inline int icmp6_quote_parse(struct pkt *p,
 		break;
 	case IPPROTO_TCP:
 		/* usually beyond the 8 quoted bytes, but not always */
-		q->l4_csum = hdr_ptr(p, ICMP6_QUOTE_L4 +
-				     offsetof(struct tcphdr, check), 2);
+		q->l4_csum = end >= tcp_csum + 2 ? hdr_ptr(p, tcp_csum, 2) :
+						   NULL;
 		break;
 	case IPPROTO_ICMPV6:
 		echo = q->l4;

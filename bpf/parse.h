@@ -9,6 +9,8 @@
 #ifndef BPFNAT_PARSE_H
 #define BPFNAT_PARSE_H
 
+#include <linux/ipv6.h>
+
 #include "common.h"
 
 /* What the data path knows about the packet in hand. */
@@ -32,8 +34,12 @@ struct pkt {
 	int redirect;		/* what the redirect helper returned */
 };
 
-/* Bytes the slow paths may need in the linear area: up to ICMP's inner L4. */
-#define PARSE_PULL_LEN (ETH_HLEN + 2 * sizeof(struct iphdr) + \
+/*
+ * Bytes the slow paths may need in the linear area: up to an ICMP error's
+ * quoted TCP header, the IPv6 one's (header-split NICs leave only the
+ * outer headers there).
+ */
+#define PARSE_PULL_LEN (ETH_HLEN + 2 * sizeof(struct ipv6hdr) + \
 			sizeof(struct icmphdr) + sizeof(struct tcphdr))
 
 static __always_inline void *hdr_ptr(const struct pkt *p, __u32 off, __u32 len)

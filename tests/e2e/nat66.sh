@@ -257,6 +257,25 @@ test_icmp6_error_from_container() {
 	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
 }
 
+# An error a container sends about what the host itself sent it (from an
+# address of its own, not the SNAT address) is no flow's: it reaches the
+# host's socket, over IPv4 and IPv6 alike.
+test_icmp_errors_to_the_host_reach_it() {
+	world6_up
+	ip addr add 203.0.113.77/32 dev lo
+	ip -6 addr add 2001:db8:7::1/128 dev lo nodad
+	(echo one; sleep 1; echo two) | socat -T2 - \
+		UDP4:172.18.0.2:9999,bind=203.0.113.77 2>/tmp/refused4 || true
+	(echo one; sleep 1; echo two) | socat -T2 - \
+		"UDP6:[fd00:18::2]:9999,bind=[2001:db8:7::1]" 2>/tmp/refused6 ||
+		true
+	assert_match "$(cat /tmp/refused4)" "Connection refused" \
+		"the host's IPv4 socket got a's error"
+	assert_match "$(cat /tmp/refused6)" "Connection refused" \
+		"the host's IPv6 socket got a's error"
+	assert_eq "$(counter drop_icmp_no_flow)" 0 "drop_icmp_no_flow"
+}
+
 # What NAT66 does not translate never leaves: an extension header (a
 # destination options header here) to the outside is dropped, counted.
 test_extension_header_dropped() {

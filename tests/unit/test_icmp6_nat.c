@@ -197,8 +197,6 @@ UNIT_TEST(icmp6_packet_too_big_of_1280_bytes)
 	len = error6_build(&e, err, &router, &e.uplink6, ICMP6_PACKET_TOO_BIG,
 			   0, 1280, left, 1280 - 48, true);
 	ASSERT_EQ(len, ETH_HLEN + 1280, "the error's size");
-	len = error6_build(&e, err, &router, &e.uplink6, ICMP6_PACKET_TOO_BIG,
-			   0, 1280, left, 1280 - 48, true);
 	if (!env_from_uplink(&e, err, len, &r))
 		return;
 	check_error6_into_a(&e, &r, err, sent, 1280 - 48, false);
@@ -248,11 +246,15 @@ UNIT_TEST(icmp6_error_with_bad_checksum_dropped)
 	ASSERT_EQ(env_stat(&e, STAT_DROP_BAD_ICMP), 1, "drop_bad_icmp");
 }
 
-/* About a tuple no flow has, or the host's own traffic: the host's. */
-UNIT_TEST(icmp6_error_about_no_flow_left_to_the_host)
+/*
+ * About a tuple no flow has (another source port), or about the host's
+ * own traffic (a quoted source other than the SNAT address): the host's,
+ * as it came.
+ */
+static void error_left_to_the_host(bool own_traffic)
 {
 	uint8_t sent[PKT_MAX], left[PKT_MAX], err[PKT_MAX];
-	struct in6_addr router = ip6(ROUTER6);
+	struct in6_addr router = ip6(ROUTER6), other = ip6("2001:db8:1::7");
 	struct env e;
 	struct run r;
 	size_t len;
@@ -260,7 +262,10 @@ UNIT_TEST(icmp6_error_about_no_flow_left_to_the_host)
 	if (!env_setup(&e, &nat66) ||
 	    !remapped_flow(&e, IPPROTO_UDP, 5000, 0, sent, left))
 		return;
-	left[PKT6_L4_OFF + 1] ^= 1;	/* another source port */
+	if (own_traffic)
+		memcpy(left + ETH_HLEN + 8, &other, 16);
+	else
+		*(uint16_t *)(left + PKT6_L4_OFF) = htons(6000);
 	pkt6_l4_csum_set(left);
 	len = error6_build(&e, err, &router, &e.uplink6, ICMP6_DST_UNREACH,
 			   ICMP6_DST_UNREACH_NOPORT, 0, left, l3_len6(left),
@@ -270,6 +275,16 @@ UNIT_TEST(icmp6_error_about_no_flow_left_to_the_host)
 	ASSERT_EQ(r.verdict, TC_ACT_OK, "to the stack");
 	ASSERT_MEM_EQ(r.out, err, len, "untouched");
 	ASSERT_EQ(env_stat(&e, STAT_REVERSE_NAT6), 0, "not translated");
+}
+
+UNIT_TEST(icmp6_error_about_no_flow_left_to_the_host)
+{
+	error_left_to_the_host(false);
+}
+
+UNIT_TEST(icmp6_error_about_the_hosts_traffic_left_to_it)
+{
+	error_left_to_the_host(true);
 }
 
 /*
@@ -342,6 +357,40 @@ UNIT_TEST(icmp6_error_from_container_about_no_flow_dropped)
 	len = pkt6_build(&s, &e.remote6, &e.a6, reply);
 	len = error6_build(&e, err, &e.a6, &e.remote6, ICMP6_DST_UNREACH,
 			   ICMP6_DST_UNREACH_NOPORT, 0, reply, l3_len6(reply),
+			   false);
+	if (!env_from_container(&e, e.ifindex_ha, err, len, &r))
+		return;
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "dropped");
+	ASSERT_EQ(r.redirect.count, 0, "nothing sent");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_ICMP_NO_FLOW), 1, "drop_icmp_no_flow");
+}
+
+/* An error about a reply a received, sent to another host than the one
+ * the reply came from: never let out from the SNAT address.
+ */
+UNIT_TEST(icmp6_error_from_container_to_another_host_dropped)
+{
+	uint8_t sent[PKT_MAX], left[PKT_MAX], reply[PKT_MAX], got[PKT_MAX],
+		err[PKT_MAX];
+	struct in6_addr elsewhere = ip6("2001:db8:9::9");
+	struct pkt_spec s;
+	struct env e;
+	struct run r;
+	size_t len;
+	uint16_t port;
+
+	if (!env_setup(&e, &nat66))
+		return;
+	port = remapped_flow(&e, IPPROTO_UDP, 5000, 0, sent, left);
+	if (!port)
+		return;
+	s = spec6_answer(&e, spec6_out(&e, false, IPPROTO_UDP, 5000), port);
+	len = pkt6_build(&s, &e.remote6, &e.uplink6, reply);
+	if (!env_from_uplink(&e, reply, len, &r))
+		return;
+	memcpy(got, r.out, r.out_len);
+	len = error6_build(&e, err, &e.a6, &elsewhere, ICMP6_DST_UNREACH,
+			   ICMP6_DST_UNREACH_NOPORT, 0, got, l3_len6(got),
 			   false);
 	if (!env_from_container(&e, e.ifindex_ha, err, len, &r))
 		return;

@@ -12,9 +12,10 @@
  *                   veth takes frames redirected into it by XDP only when
  *                   its peer has an XDP program (a NIC needs none).
  *
- * Both touch only IPv4 UDP, the benchmark's load, and hand everything else
- * (ARP, the TCP tests' traffic) to the stack, so that they can stay in
- * place while other scenarios run on the same devices.
+ * Both touch only UDP over IPv4 and IPv6, the benchmark's load, and hand
+ * everything else (ARP, neighbour discovery, the TCP tests' traffic) to the
+ * stack, so that they can stay in place while other scenarios run on the
+ * same devices.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -48,19 +50,23 @@ struct {
 } bench_fwd SEC(".maps");
 
 /*
- * Whether the packet is IPv4 UDP, read without pulling data in: trafgen
- * hands the kernel frames whose linear part is the Ethernet header alone
- * (the rest stays in its ring's pages), and a pull would add a cost that
- * the limits must not have.
+ * Whether the packet is UDP (over IPv4, or right after the IPv6 header),
+ * read without pulling data in: trafgen hands the kernel frames whose
+ * linear part is the Ethernet header alone (the rest stays in its ring's
+ * pages), and a pull would add a cost that the limits must not have.
  */
-static __always_inline bool is_udp4(struct __sk_buff *skb)
+static __always_inline bool is_udp(struct __sk_buff *skb)
 {
+	__u32 off;
 	__u8 proto;
 
-	if (skb->protocol != bpf_htons(ETH_P_IP))
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		off = ETH_HLEN + offsetof(struct iphdr, protocol);
+	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		off = ETH_HLEN + offsetof(struct ipv6hdr, nexthdr);
+	else
 		return false;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, protocol),
-			       &proto, sizeof(proto)))
+	if (bpf_skb_load_bytes(skb, off, &proto, sizeof(proto)))
 		return false;
 	return proto == IPPROTO_UDP;
 }
@@ -68,7 +74,7 @@ static __always_inline bool is_udp4(struct __sk_buff *skb)
 SEC("tc")
 int bench_drop(struct __sk_buff *skb)
 {
-	return is_udp4(skb) ? TC_ACT_SHOT : TC_ACT_OK;
+	return is_udp(skb) ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 SEC("tc")
@@ -78,7 +84,7 @@ int bench_redirect(struct __sk_buff *skb)
 	struct bench_fwd *fwd;
 	struct ethhdr *eth;
 
-	if (!is_udp4(skb))
+	if (!is_udp(skb))
 		return TC_ACT_OK;
 	fwd = bpf_map_lookup_elem(&bench_fwd, &key);
 	if (!fwd)

@@ -13,6 +13,10 @@
 #   [gen] eth0 ================================== eth1 [out]
 #         203.0.113.2/24                   203.0.113.254/24
 #
+# Over IPv6 the same: c1 fd00:18::2 (the pool6's first), up0 2001:db8:1::1
+# (the IPv6 SNAT address) to out's eth0 2001:db8:1::2, the server
+# 2001:db8:3::1 on out's lo.
+#
 # c1 is a container made by `bpfnat ns add`; out is the outside and holds
 # the sinks and servers; gen and out's eth1 are the direct veth pair, the
 # shortest path a packet can take.  Inbound, out is the client of c1's
@@ -48,6 +52,20 @@ CLIENT_ADDR=198.51.100.2	# out's, the client of published ports
 PUB_UDP_PORT=12053		# -> c1:$SINK_PORT/udp (its sink)
 PUB_TCP_PORT=12080		# -> c1's tcp_crr server of the configuration
 DNAT_CRR_PORT=8101		# c1's tcp_crr servers: rr on 8101, crr on 8102, ...
+# IPv6: the same roles (the udp6-* scenarios)
+C1_ADDR6=fd00:18::2
+SNAT_ADDR6=2001:db8:1::1
+OUT_ADDR6=2001:db8:1::2
+SERVER_ADDR6=2001:db8:3::1
+FAMILY=4		# of the next load: 4 or 6 (run_udp sets it)
+
+# fam NAME: the address NAME (C1_ADDR, SERVER_ADDR, ...) of the load's
+# family.
+fam() {
+	local v=$1
+	[[ $FAMILY == 6 ]] && v=${v}6
+	echo "${!v}"
+}
 
 # Outside /sys: `ip netns exec` mounts a fresh /sys, and a bpffs under it
 # would not be seen from there.  One level down in it, since bpftool
@@ -113,6 +131,15 @@ tb_build() {
 	ip -n out route add default via "$SNAT_ADDR"
 	ip route add 203.0.113.0/24 via 198.51.100.2
 
+	# IPv6, routed by the host too (kernel forwarding, for the routes
+	# and ip6tables configurations; bpfnat's own path needs none)
+	sysctl -qw net.ipv6.conf.all.forwarding=1
+	ip -6 addr add "$SNAT_ADDR6/64" dev up0 nodad
+	ip -n out -6 addr add "$OUT_ADDR6/64" dev eth0 nodad
+	ip -n out -6 addr add "$SERVER_ADDR6/128" dev lo
+	ip -n out -6 route add default via "$SNAT_ADDR6"
+	ip -6 route add 2001:db8:3::/64 via "$OUT_ADDR6"
+
 	ip netns add gen
 	ip -n gen link set lo up
 	ip -n out link add eth1 type veth peer name eth0 netns gen
@@ -149,6 +176,11 @@ tb_build() {
 		die "testbed: the outside cannot reach c1"
 	ip netns exec gen ping -q -c1 -W2 "$SERVER_ADDR" >/dev/null ||
 		die "testbed: gen cannot reach the server over the direct pair"
+	# (IPv6's first answers wait for the link-local addresses' DAD)
+	ping6_soon c1 "$SERVER_ADDR6" ||
+		die "testbed: c1 cannot reach the outside over IPv6"
+	ping6_soon out "$C1_ADDR6" ||
+		die "testbed: the outside cannot reach c1 over IPv6"
 
 	# A server of its own for each configuration.  The server closes
 	# first and keeps TIME_WAIT (60 s) for every connection; a NAT that
@@ -172,6 +204,15 @@ tb_build() {
 			-b "$addr" -p "$port" -n 2 -t 3600 &
 		TB_CRR_PIDS+=($!)
 	done
+}
+
+# ping6_soon NS ADDR: an IPv6 echo answered within about 5 seconds.
+ping6_soon() {
+	local i
+	for ((i = 0; i < 5; i++)); do
+		ip netns exec "$1" ping -6 -q -c1 -W1 "$2" >/dev/null && return 0
+	done
+	return 1
 }
 
 # crr_port CONFIG [BASE]: the port of CONFIG's tcp_crr server (rr; crr on
@@ -285,6 +326,7 @@ cfg_down_redirect() {
 }
 
 masq_rule="POSTROUTING -s 172.18.0.0/16 -o up0 -j MASQUERADE"
+masq6_rule="POSTROUTING -s fd00:18::/64 -o up0 -j MASQUERADE"
 
 # The published ports of CONFIG as "PROTO HOSTPORT CONTAINER_PORT" lines:
 # UDP to c1's sink, TCP to c1's crr server of that configuration.
@@ -315,33 +357,41 @@ ipt_rules() {
 	done < <(pub_ports "$1")
 }
 
-# ipt_apply IPTABLES -A|-D CONFIG: add stops at the first rule that fails
+# ipt_apply BACKEND -A|-D CONFIG: add stops at the first rule that fails
 # (cfg_try_up then takes the configuration down); delete tries them all.
+# BACKEND: legacy or nft; IPv6 gets ip6tables' MASQUERADE, as Docker's
+# ip6tables support adds it.
 ipt_apply() {
 	local rule rc=0
 	while read -r rule; do
 		# shellcheck disable=SC2086
-		"$1" -t nat "$2" $rule || { rc=1; [[ $2 == -D ]] || break; }
+		"iptables-$1" -t nat "$2" $rule ||
+			{ rc=1; [[ $2 == -D ]] || return 1; }
 	done < <(ipt_rules "$3")
+	# shellcheck disable=SC2086
+	"ip6tables-$1" -t nat "$2" $masq6_rule || rc=1
 	return "$rc"
 }
 
 cfg_up_ipt-legacy() {
-	ipt_apply iptables-legacy -A ipt-legacy
+	ipt_apply legacy -A ipt-legacy
 }
 cfg_down_ipt-legacy() {
-	ipt_apply iptables-legacy -D ipt-legacy
+	ipt_apply legacy -D ipt-legacy
 	conntrack -F 2>/dev/null || true
+	conntrack -F -f ipv6 2>/dev/null || true
 }
 
 cfg_up_ipt-nft() {
-	ipt_apply iptables-nft -A ipt-nft
+	ipt_apply nft -A ipt-nft
 }
 cfg_down_ipt-nft() {
-	ipt_apply iptables-nft -D ipt-nft
-	# iptables-nft leaves its table; take it so no hook stays behind
+	ipt_apply nft -D ipt-nft
+	# iptables-nft leaves its tables; take them so no hook stays behind
 	nft delete table ip nat 2>/dev/null || true
+	nft delete table ip6 nat 2>/dev/null || true
 	conntrack -F 2>/dev/null || true
+	conntrack -F -f ipv6 2>/dev/null || true
 }
 
 # Native nftables: the same rules in a table of its own.
@@ -369,11 +419,19 @@ cfg_up_nft() {
 			$hairpin
 		}
 	}
+	table ip6 bench_nat6 {
+		chain postrouting {
+			type nat hook postrouting priority srcnat; policy accept;
+			ip6 saddr fd00:18::/64 oifname "up0" masquerade
+		}
+	}
 	EOF
 }
 cfg_down_nft() {
 	nft delete table ip bench_nat
+	nft delete table ip6 bench_nat6 2>/dev/null || true
 	conntrack -F 2>/dev/null || true
+	conntrack -F -f ipv6 2>/dev/null || true
 }
 
 CT_MAX=""	# --ct-max of the next bpfnat up; empty: bpfnat's default
@@ -437,8 +495,19 @@ flows_count() {
 	esac
 }
 
-# trafgen_cfg FILE DMAC SADDR SPORT DADDR DPORT
+# trafgen_cfg FILE DMAC SADDR SPORT DADDR DPORT, of the load's family;
+# over IPv6 the smallest UDP frame there is: 62 bytes, 66 on the wire.
 trafgen_cfg() {
+	if [[ $FAMILY == 6 ]]; then
+		cat >"$1" <<-EOF
+		{
+			eth(da=$2),
+			ipv6(sa=$3, da=$5, hl=64),
+			udp(sp=$4, dp=$6)
+		}
+		EOF
+		return
+	fi
 	cat >"$1" <<-EOF
 	{
 		eth(da=$2),
@@ -453,10 +522,12 @@ trafgen_cfg() {
 # load and print "NS DEV SINK_NS SINK_DEV": where it is sent from and
 # where it is counted.  DIR: fwd (c1 -> the outside), rep (the replies),
 # dnat (the outside's client, FLOWS source ports, to c1's published UDP
-# port; the configurations without NAT get it addressed to c1 itself).
+# port; the configurations without NAT get it addressed to c1 itself;
+# IPv4 only).  fwd and rep are of the load's FAMILY.
 load_for() {
-	local cfg=$1 dir=$2 flows=$3 file=$4 sp dp
+	local cfg=$1 dir=$2 flows=$3 file=$4 sp dp c1 server snat
 	read -r sp dp <<<"$(ports_for "$flows")"
+	c1=$(fam C1_ADDR) server=$(fam SERVER_ADDR) snat=$(fam SNAT_ADDR)
 	case $dir:$cfg in
 	dnat:veth)
 		trafgen_cfg "$file" "$TB_GEN_MAC" "$CLIENT_ADDR" "$sp" \
@@ -476,16 +547,16 @@ load_for() {
 			echo "out eth0 c1 eth0"
 		fi ;;
 	fwd:veth)
-		trafgen_cfg "$file" "$TB_ETH1_MAC" "$C1_ADDR" "$sp" \
-			"$SERVER_ADDR" "$dp"
+		trafgen_cfg "$file" "$TB_ETH1_MAC" "$c1" "$sp" \
+			"$server" "$dp"
 		echo "gen eth0 out eth1" ;;
 	rep:veth)
-		trafgen_cfg "$file" "$TB_GEN_MAC" "$SERVER_ADDR" "$dp" \
-			"$C1_ADDR" "$sp"
+		trafgen_cfg "$file" "$TB_GEN_MAC" "$server" "$dp" \
+			"$c1" "$sp"
 		echo "out eth1 gen eth0" ;;
 	fwd:*)
-		trafgen_cfg "$file" "$TB_GW_MAC" "$C1_ADDR" "$sp" \
-			"$SERVER_ADDR" "$dp"
+		trafgen_cfg "$file" "$TB_GW_MAC" "$c1" "$sp" \
+			"$server" "$dp"
 		if [[ $cfg == gen ]]; then
 			echo "c1 eth0 router $TB_HOST_IF"
 		else
@@ -495,11 +566,11 @@ load_for() {
 		# A reply comes back to the address the flow was NATed to,
 		# with the port it kept (both NATs keep a free port).
 		if cfg_nats "$cfg"; then
-			trafgen_cfg "$file" "$TB_UP0_MAC" "$SERVER_ADDR" \
-				"$dp" "$SNAT_ADDR" "$sp"
+			trafgen_cfg "$file" "$TB_UP0_MAC" "$server" \
+				"$dp" "$snat" "$sp"
 		else
-			trafgen_cfg "$file" "$TB_UP0_MAC" "$SERVER_ADDR" \
-				"$dp" "$C1_ADDR" "$sp"
+			trafgen_cfg "$file" "$TB_UP0_MAC" "$server" \
+				"$dp" "$c1" "$sp"
 		fi
 		if [[ $cfg == gen ]]; then
 			echo "out eth0 router up0"

@@ -6,13 +6,14 @@
 #   jq -r --arg plot rate|cost|table|crr -f plots.jq results.json
 #
 # rate, cost: a line per configuration: its name, then median, min and max
-# of udp-1-fwd, udp-10k-fwd, udp-1-rep, udp-10k-rep and udp-10k-dnat (kpps;
-# ns per packet; 0 for a load it did not run).  table: configuration,
+# of udp-1-fwd, udp-10k-fwd, udp-1-rep, udp-10k-rep, udp-10k-dnat,
+# udp6-10k-fwd and udp6-10k-rep (kpps; ns per packet; 0 for a load it did
+# not run).  table: configuration,
 # flows, kpps median, min and max.  crr: configuration, connections/s
 # median, min and max of tcp-crr, then of tcp-crr-dnat.
 
 def udp_order: ["udp-1-fwd", "udp-10k-fwd", "udp-1-rep", "udp-10k-rep",
-		"udp-10k-dnat"];
+		"udp-10k-dnat", "udp6-10k-fwd", "udp6-10k-rep"];
 def config_order: ["gen", "veth", "route", "redirect", "ipt-legacy",
 		   "ipt-nft", "nft", "bpfnat-tc", "bpfnat-xdp"];
 def idx($list): . as $v | $list | index($v);

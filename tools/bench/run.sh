@@ -7,8 +7,10 @@
 
 # -fwd: c1 -> the outside; -rep: the replies; -dnat: the outside to c1's
 # published port (the same measurement as -rep, but every flow is a DNAT
-# made by its first packet, with no flow from c1 before it).
-UDP_SCENARIOS="udp-1-fwd udp-10k-fwd udp-1-rep udp-10k-rep udp-10k-dnat"
+# made by its first packet, with no flow from c1 before it).  udp6-: the
+# same over IPv6 (NAT66; ip6tables and nftables masquerade).
+UDP_SCENARIOS="udp-1-fwd udp-10k-fwd udp-1-rep udp-10k-rep udp-10k-dnat
+	udp6-10k-fwd udp6-10k-rep"
 TCP_SCENARIOS="tcp-stream-1 tcp-stream-4 tcp-rr tcp-crr tcp-crr-dnat"
 N_UDP=$(wc -w <<<"$UDP_SCENARIOS")
 N_TCP=$(wc -w <<<"$TCP_SCENARIOS")
@@ -59,7 +61,9 @@ ct_flows() {
 
 run_udp() {	# ROUND CONFIG SCENARIO
 	local r=$1 cfg=$2 scen=$3 flows dir pps cpu own
-	flows=${scen#udp-}
+	FAMILY=4
+	[[ $scen == udp6-* ]] && FAMILY=6
+	flows=${scen#udp*-}
 	dir=${flows#*-}
 	flows=${flows%-*}
 	if [[ $dir == rep ]] && cfg_nats "$cfg"; then
@@ -71,9 +75,11 @@ run_udp() {	# ROUND CONFIG SCENARIO
 		--arg f "$flows" --arg d "$dir" --argjson v "$pps" \
 		--argjson cpu "$cpu" --argjson own "$own" \
 		--argjson ct "$(ct_flows "$cfg")" \
+		--argjson fam "$FAMILY" \
 		'{kind: "udp", round: $r, config: $c, scenario: $s, flows: $f,
-		  dir: $d, value: $v, unit: "pps", cpu_ns_per_unit: $cpu,
-		  own_ns_per_unit: $own, ct_flows: $ct}')"
+		  dir: $d, family: $fam, value: $v, unit: "pps",
+		  cpu_ns_per_unit: $cpu, own_ns_per_unit: $own, ct_flows: $ct}')"
+	FAMILY=4
 }
 
 run_tcp() {	# ROUND CONFIG SCENARIO

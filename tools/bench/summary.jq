@@ -65,7 +65,7 @@ def own_cost_ratio($x; $b):
 
 def scenario_order:
 	["udp-1-fwd", "udp-10k-fwd", "udp-1-rep", "udp-10k-rep", "udp-10k-dnat",
-	 "tcp-stream-1", "tcp-stream-4", "tcp-rr", "tcp-crr", "tcp-crr-dnat"];
+	 "udp6-10k-fwd", "udp6-10k-rep", "tcp-stream-1", "tcp-stream-4", "tcp-rr", "tcp-crr", "tcp-crr-dnat"];
 
 def config_order:
 	["gen", "veth", "route", "redirect", "ipt-legacy", "ipt-nft", "nft",
@@ -95,6 +95,7 @@ def idx($list): . as $v | ($list | index($v)) // 99;
 		if $s.kind == "udp" then {
 			flows: $s.flows,
 			dir: $s.dir,
+			family: ($s.family // 4),
 			ct_flows: ($runs | map(.ct_flows) | spread | .median),
 			own_ns_per_unit: ($runs | map(.own_ns_per_unit) | spread),
 			cost_ns: ($runs | map(cost_ns(.)) | spread),

@@ -102,12 +102,19 @@ static __always_inline int icmp6_quote_parse(struct pkt *p,
 	const __u32 tcp_csum = ICMP6_QUOTE_L4 + offsetof(struct tcphdr, check);
 	struct icmphdr *echo;
 
+	/* each pointer tested as it is got: clang may otherwise fold the
+	 * tests into arithmetic the verifier cannot follow
+	 */
 	q->icmp = p->l4;
+	if (!q->icmp || end < ICMP6_QUOTE_L4 + 8)
+		return STAT_DROP_BAD_ICMP;
 	q->ip6 = hdr_ptr(p, ICMP6_QUOTE_OFF, sizeof(*q->ip6));
-	if (!q->icmp || !q->ip6 || q->ip6->version != 6)
+	if (!q->ip6)
+		return STAT_DROP_BAD_ICMP;
+	if (q->ip6->version != 6)
 		return STAT_DROP_BAD_ICMP;
 	q->l4 = hdr_ptr(p, ICMP6_QUOTE_L4, 8);
-	if (!q->l4 || end < ICMP6_QUOTE_L4 + 8)
+	if (!q->l4)
 		return STAT_DROP_BAD_ICMP;
 	switch (q->ip6->nexthdr) {
 	case IPPROTO_UDP:
@@ -117,8 +124,9 @@ static __always_inline int icmp6_quote_parse(struct pkt *p,
 		break;
 	case IPPROTO_TCP:
 		/* usually beyond the 8 quoted bytes, but not always */
-		q->l4_csum = end >= tcp_csum + 2 ? hdr_ptr(p, tcp_csum, 2) :
-						   NULL;
+		q->l4_csum = NULL;
+		if (end >= tcp_csum + 2)
+			q->l4_csum = hdr_ptr(p, tcp_csum, 2);
 		break;
 	case IPPROTO_ICMPV6:
 		echo = q->l4;

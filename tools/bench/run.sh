@@ -209,14 +209,16 @@ run_bpf_stats() {
 	local cfg dir file ns dev sns sdev pid out pins f
 	for cfg in redirect bpfnat-tc bpfnat-xdp; do
 		cfg_try_up "$cfg" || continue
-		for dir in fwd rep dnat; do
+		for dir in fwd rep dnat fwd6 rep6; do
 			progress "bpf run time $cfg $dir"
-			if [[ $dir == rep ]] && cfg_nats "$cfg"; then
+			FAMILY=4
+			[[ $dir == *6 ]] && FAMILY=6
+			if [[ ${dir%6} == rep ]] && cfg_nats "$cfg"; then
 				prime "$cfg" 10k
 			fi
 			file=$WORK/stats.cfg
 			read -r ns dev sns sdev \
-				<<<"$(load_for "$cfg" "$dir" 10k "$file")"
+				<<<"$(load_for "$cfg" "${dir%6}" 10k "$file")"
 			trafgen_start "$ns" "$dev" "$file"
 			pid=$!
 			sleep "$WARM_S"
@@ -226,7 +228,8 @@ run_bpf_stats() {
 				# tc mode has no XDP programs: only those
 				# pinned (ls of a missing one fails the run)
 				pins=""
-				for f in /sys/fs/bpf/bpfnat/{tc,xdp}_{container,uplink}; do
+				for f in /sys/fs/bpf/bpfnat/{tc,xdp}_{container,uplink} \
+					 /sys/fs/bpf/bpfnat/tc_guard; do
 					[[ -e $f ]] && pins+="$f "
 				done
 				pins+="$PIN/bench_drop"
@@ -238,6 +241,7 @@ run_bpf_stats() {
 			sample "$(jq -cn --arg c "$cfg" --arg d "$dir" \
 				--argjson p "$out" '{kind: "bpf_stats",
 				config: $c, dir: $d, progs: $p}')"
+			FAMILY=4
 		done
 		"cfg_down_$cfg" >/dev/null 2>&1 || true
 	done
@@ -271,7 +275,7 @@ bench_inside() {
 		fi
 	done
 	STEPS=$((STEPS + 9))
-	[[ $BPF_STATS == 1 ]] && STEPS=$((STEPS + 9))
+	[[ $BPF_STATS == 1 ]] && STEPS=$((STEPS + 15))
 	T_START=$(date +%s)
 
 	for ((r = 1; r <= ROUNDS; r++)); do

@@ -127,6 +127,7 @@ static __always_inline bool leaves_by_uplink6(void *ctx, const struct pkt *p,
 
 	if (!fib)
 		return true;
+	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET6;
 	fib->l4_protocol = ip6->nexthdr;
 	fib->ifindex = p->ifindex;
@@ -211,8 +212,8 @@ static __always_inline int container_to_outside6(void *ctx, struct pkt *p,
 	p->redirect = redirect_uplink(route, fib, cfg, false);
 	__builtin_memcpy(rw->dmac, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, fib->smac, ETH_ALEN);
-	ret = packet_rewrite6(ctx, p, ip6, rw);
-	return ret == CONTINUE ? STAT_SNAT6 : ret;
+	packet_rewrite6(ctx, p, ip6, rw);
+	return STAT_SNAT6;
 }
 
 /*
@@ -288,7 +289,7 @@ static __always_inline int container_icmp6_error(void *ctx, struct pkt *p,
 	 * outside sent to: read before the slot is known to be the flow's
 	 */
 	t = &f->tuple[dir ^ 1];
-	__builtin_memcpy(rw->hdr.saddr, t->daddr6, sizeof(rw->hdr.saddr));
+	__builtin_memcpy(rw->saddr, t->daddr6, sizeof(rw->saddr));
 	rw->dport = t->dport;
 	if (!ct_still(f, dir, k))
 		return STAT_DROP_CT_RACE;
@@ -299,13 +300,13 @@ static __always_inline int container_icmp6_error(void *ctx, struct pkt *p,
 		return STAT_DROP_TTL;
 
 	p->redirect = redirect_uplink(route, fib, cfg, false);
-	icmp6_quote_rewrite(&q, false, rw->hdr.saddr, rw->dport);
+	icmp6_quote_rewrite(&q, false, rw->saddr, rw->dport);
 	rw->addr_only = 1;
-	__builtin_memcpy(rw->hdr.daddr, &ip6->daddr, sizeof(rw->hdr.daddr));
+	__builtin_memcpy(rw->daddr, &ip6->daddr, sizeof(rw->daddr));
 	__builtin_memcpy(rw->dmac, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, fib->smac, ETH_ALEN);
-	ret = packet_rewrite6(ctx, p, ip6, rw);
-	return ret == CONTINUE ? STAT_SNAT6 : ret;
+	packet_rewrite6(ctx, p, ip6, rw);
+	return STAT_SNAT6;
 }
 
 /*
@@ -416,7 +417,6 @@ static __noinline int uplink_icmp6_error(void *ctx, struct pkt *p,
 	struct rewrite6 *rw;
 	struct ct_key *k;
 	struct ct_flow *f;
-	int ret;
 	__u8 dir;
 
 	if (icmp6_quote_parse(p, &q) != CONTINUE ||
@@ -437,24 +437,24 @@ static __noinline int uplink_icmp6_error(void *ctx, struct pkt *p,
 	 * to be the flow's still
 	 */
 	t = &f->tuple[dir ^ 1];
-	__builtin_memcpy(rw->hdr.daddr, t->saddr6, sizeof(rw->hdr.daddr));
+	__builtin_memcpy(rw->daddr, t->saddr6, sizeof(rw->daddr));
 	rw->sport = t->sport;
 	if (!ct_still(f, dir, k))
 		return STAT_DROP_CT_RACE;
-	ep = bpf_map_lookup_elem(&endpoints6, rw->hdr.daddr);
+	ep = bpf_map_lookup_elem(&endpoints6, rw->daddr);
 	if (!ep)
 		return STAT_DROP_NO_ROUTE;	/* container gone */
 	if (ip6->hop_limit <= 1)
 		return STAT_DROP_TTL;
 
-	icmp6_quote_rewrite(&q, true, rw->hdr.daddr, rw->sport);
+	icmp6_quote_rewrite(&q, true, rw->daddr, rw->sport);
 	rw->addr_only = 1;
-	__builtin_memcpy(rw->hdr.saddr, &ip6->saddr, sizeof(rw->hdr.saddr));
+	__builtin_memcpy(rw->saddr, &ip6->saddr, sizeof(rw->saddr));
 	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
 	p->redirect = redirect_container(ep, false);
-	ret = packet_rewrite6(ctx, p, ip6, rw);
-	return ret == CONTINUE ? STAT_REVERSE_NAT6 : ret;
+	packet_rewrite6(ctx, p, ip6, rw);
+	return STAT_REVERSE_NAT6;
 }
 
 /*
@@ -471,7 +471,6 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	struct ipv6hdr *ip6;
 	struct ct_flow *f;
 	__u8 dir = 0;
-	int ret;
 
 	if (!cfg || in6_zero(&cfg->snat6))
 		return STAT_PASS;
@@ -500,7 +499,7 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	rewrite6_for(rw, f, dir);
 	if (!ct_still(f, dir, &p->key))
 		return STAT_DROP_CT_RACE;
-	ep = bpf_map_lookup_elem(&endpoints6, rw->hdr.daddr);
+	ep = bpf_map_lookup_elem(&endpoints6, rw->daddr);
 	if (!ep)
 		return STAT_DROP_NO_ROUTE;	/* container gone */
 	if (ip6->hop_limit <= 1)
@@ -509,8 +508,8 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
 	p->redirect = redirect_container(ep, false);
-	ret = packet_rewrite6(ctx, p, ip6, rw);
-	return ret == CONTINUE ? STAT_REVERSE_NAT6 : ret;
+	packet_rewrite6(ctx, p, ip6, rw);
+	return STAT_REVERSE_NAT6;
 }
 
 #endif /* BPFNAT_DATAPATH6_H */

@@ -94,6 +94,7 @@ static __always_inline int route_outside(void *ctx, const struct pkt *p,
 {
 	int rc;
 
+	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET;
 	fib->tos = p->ip->tos;
 	fib->l4_protocol = p->key.proto;
@@ -119,6 +120,7 @@ static __always_inline int route_outside6(void *ctx, const struct pkt *p,
 {
 	int rc;
 
+	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET6;
 	fib->l4_protocol = p->key.proto;
 	/* the size, but of a GSO packet's (the helper checks its
@@ -155,15 +157,17 @@ struct {
 	__type(value, struct bpf_redir_neigh);
 } neigh_room SEC(".maps");
 
-/* fib_room, cleared, or NULL (never: the map has its one entry). */
+/*
+ * fib_room, or NULL (never: the map has its one entry).  Not cleared: the
+ * lookups clear it before they ask, and a flow's cached next hop
+ * (route_cached()) fills in what is read of it, which saves an
+ * established flow's packets the clearing.
+ */
 static __always_inline struct bpf_fib_lookup *fib_room_get(void)
 {
 	__u32 zero = 0;
-	struct bpf_fib_lookup *fib = bpf_map_lookup_elem(&fib_room, &zero);
 
-	if (fib)
-		__builtin_memset(fib, 0, sizeof(*fib));
-	return fib;
+	return bpf_map_lookup_elem(&fib_room, &zero);
 }
 
 /* How long a flow trusts its cached next hop before asking again. */

@@ -357,6 +357,7 @@ static __always_inline int from_container6(void *ctx, struct pkt *p,
 	struct ipv6hdr *ip6;
 	int ret;
 
+	p->key.family = AF_INET6;	/* counted as IPv6, even if malformed */
 	ret = parse_ipv6(p, &ip6);
 	if (ret != CONTINUE)
 		return ret;
@@ -472,6 +473,7 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	struct ct_flow *f;
 	__u8 dir = 0;
 
+	p->key.family = AF_INET6;	/* counted as IPv6, even if malformed */
 	if (!cfg || in6_zero(&cfg->snat6))
 		return STAT_PASS;
 	if (parse_ipv6(p, &ip6) != CONTINUE ||

@@ -192,7 +192,7 @@ static __always_inline void frag_release(struct __sk_buff *skb,
 				bpf_clone_redirect(skb, ifindex, flags);
 				if (addr)
 					stat_count(outcome, ETH_HLEN + len,
-						   false);
+						   false, false);
 			}
 		}
 		bpf_map_delete_elem(&frag_stash, &k);
@@ -205,7 +205,7 @@ static long frag_expire_one(void *map, struct frag_stash_key *k,
 {
 	if (*now - h->held_ns > FRAG_HOLD_NS) {
 		stat_count(STAT_DROP_FRAGMENT, ETH_HLEN + (h->len & 0xffff),
-			   false);
+			   false, false);
 		bpf_map_delete_elem(map, k);
 	}
 	return 0;

@@ -26,9 +26,9 @@ const volatile __be32 guard_pool_mask;
 const volatile __be32 guard_pool6[4];
 const volatile __u32 guard_pool6_plen;
 
-static __always_inline void guard_count(__u32 bytes)
+static __always_inline void guard_count(__u32 bytes, bool ipv6)
 {
-	__u32 key = STAT_DROP_LEAK;
+	__u32 key = stat_key(STAT_DROP_LEAK, false, ipv6);
 	struct stat_val *v = bpf_map_lookup_elem(&stats, &key);
 
 	if (v) {
@@ -56,7 +56,7 @@ static __always_inline int guard_egress6(struct __sk_buff *skb)
 		pool.addr[i] = guard_pool6[i];
 	if (!in6_prefix(&saddr, &pool, guard_pool6_plen))
 		return TC_ACT_OK;
-	guard_count(skb->len);
+	guard_count(skb->len, true);
 	return TC_ACT_SHOT;
 }
 
@@ -86,7 +86,7 @@ static __always_inline int guard_egress(struct __sk_buff *skb)
 	if ((saddr & guard_pool_mask) != guard_pool_addr ||
 	    is_excluded(daddr))
 		return TC_ACT_OK;
-	guard_count(skb->len);
+	guard_count(skb->len, false);
 	return TC_ACT_SHOT;
 }
 

@@ -12,9 +12,10 @@
 #include "monitor.h"
 #include "parse.h"
 
-static __always_inline void stat_count(__u32 id, __u32 bytes, const bool xdp)
+static __always_inline void stat_count(__u32 id, __u32 bytes, const bool xdp,
+				       bool ipv6)
 {
-	__u32 key = id + (xdp ? STAT_XDP_BASE : 0);
+	__u32 key = stat_key(id, xdp, ipv6);
 	struct stat_val *v = bpf_map_lookup_elem(&stats, &key);
 
 	if (v) {
@@ -45,7 +46,7 @@ static __always_inline int verdict(const struct pkt *p, int outcome,
 	 */
 	if (xdp && outcome == STAT_PASS)
 		outcome = STAT_TO_TC;
-	stat_count(outcome, p->frame_len, xdp);
+	stat_count(outcome, p->frame_len, xdp, p->key.family == AF_INET6);
 	if (STAT_IS_DROP(outcome) && monitor_listener(MON_DROP))
 		monitor_drop(p, outcome, xdp ? MON_HOOK_XDP : MON_HOOK_TC);
 

@@ -16,7 +16,7 @@
 #include <linux/bpf.h>
 #include <stddef.h>
 
-#define BPFNAT_LAYOUT_VERSION	8
+#define BPFNAT_LAYOUT_VERSION	9
 
 /* Where the kernel keeps bpfnat's state between CLI runs. */
 #define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
@@ -628,14 +628,23 @@ enum stat_id {
 };
 #undef BPFNAT_STAT_ENUM
 
-/* stats is indexed by outcome, then again from STAT_SLOTS for what the XDP
- * programs counted: key = outcome + STAT_XDP_BASE * xdp.  Room is kept for
- * outcomes to come, so that the map keeps its size.
+/*
+ * stats is indexed by outcome, by hook and by family, each packet counted
+ * once: key = outcome + STAT_XDP_BASE * xdp + STAT_IPV6_BASE * ipv6 (an
+ * IPv6 frame, whether or not it could be parsed).  A counter's total is
+ * the sum of its four keys.  Room is kept for outcomes to come, so that
+ * the map keeps its size.
  */
 #define STAT_SLOTS		64
 #define STAT_XDP_BASE		STAT_SLOTS
-#define STAT_KEYS		(2 * STAT_SLOTS)
+#define STAT_IPV6_BASE		(2 * STAT_SLOTS)
+#define STAT_KEYS		(4 * STAT_SLOTS)
 _Static_assert(STAT_MAX <= STAT_SLOTS, "room for every outcome");
+
+static inline __u32 stat_key(__u32 id, int xdp, int ipv6)
+{
+	return id + (xdp ? STAT_XDP_BASE : 0) + (ipv6 ? STAT_IPV6_BASE : 0);
+}
 
 /* stats value (per CPU). */
 struct stat_val {

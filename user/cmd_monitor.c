@@ -200,7 +200,7 @@ static void lost_report(struct monitor *m, __u64 now)
 	struct stat_val v[STAT_MAX];
 	__u64 lost;
 
-	if (stats_read(v, NULL))
+	if (stats_read(v, NULL, NULL))
 		return;
 	lost = v[STAT_MONITOR_LOST].packets;
 	if (lost == m->lost)
@@ -312,7 +312,7 @@ static int watch(struct monitor *m, struct ring_buffer *rb)
 	struct stat_val v[STAT_MAX];
 	int err;
 
-	if (!stats_read(v, NULL))
+	if (!stats_read(v, NULL, NULL))
 		m->lost = v[STAT_MONITOR_LOST].packets;
 	while (!stopping) {
 		err = renew(m);

@@ -41,6 +41,8 @@ struct stat_row {
 	uint64_t bytes;
 	uint64_t xdp_packets;	/* of packets, what the XDP programs saw */
 	uint64_t xdp_bytes;
+	uint64_t ipv6_packets;	/* of packets, the IPv6 ones */
+	uint64_t ipv6_bytes;
 };
 
 /* A number of the flow table (status -j shows the same); only the
@@ -81,6 +83,12 @@ static const struct stat_group outcomes = {
 		{ "xdp_bytes_total", "counter",
 		  "Of bpfnat_bytes_total, the bytes the XDP programs handled.",
 		  offsetof(struct stat_row, xdp_bytes) },
+		{ "ipv6_packets_total", "counter",
+		  "Of bpfnat_packets_total, the IPv6 packets.",
+		  offsetof(struct stat_row, ipv6_packets) },
+		{ "ipv6_bytes_total", "counter",
+		  "Of bpfnat_bytes_total, the bytes of IPv6 packets.",
+		  offsetof(struct stat_row, ipv6_bytes) },
 		{ NULL, NULL, NULL, 0 },
 	},
 };
@@ -133,7 +141,7 @@ static void scalar_add(struct stats *s, const char *name, const char *type,
 /* Every counter, read once.  0, or EXIT_FAIL after saying why. */
 static int stats_collect(struct stats *s)
 {
-	struct stat_val v[STAT_MAX], x[STAT_MAX];
+	struct stat_val v[STAT_MAX], x[STAT_MAX], v6[STAT_MAX];
 	struct stat_row *r;
 	uint64_t sock[SOCK_STAT_MAX];
 	struct bpfnat_config cfg;
@@ -144,7 +152,7 @@ static int stats_collect(struct stats *s)
 	memset(s, 0, sizeof(*s));
 	if (!need_running("stats", &cfg))
 		return EXIT_FAIL;
-	err = stats_read(v, x);
+	err = stats_read(v, x, v6);
 	if (err) {
 		pr_warn("stats: read counters: %s", strerror(-err));
 		return EXIT_FAIL;
@@ -162,6 +170,8 @@ static int stats_collect(struct stats *s)
 		r->bytes = v[i].bytes;
 		r->xdp_packets = x[i].packets;
 		r->xdp_bytes = x[i].bytes;
+		r->ipv6_packets = v6[i].packets;
+		r->ipv6_bytes = v6[i].bytes;
 	}
 	for (int i = 0; i < SOCK_STAT_MAX; i++)
 		row_add(s, sock_stat_names[i], &sock_events)->packets = sock[i];
@@ -190,18 +200,21 @@ static uint64_t row_field(const struct stat_row *r, size_t field)
 	return *(const uint64_t *)((const char *)r + field);
 }
 
-/* packets and bytes of both hooks; the XDP programs' share apart */
+/* packets and bytes of both hooks; the XDP programs' and IPv6's shares
+ * apart
+ */
 static void stats_print_table(const struct stats *s)
 {
-	printf("%-22s %14s %16s %14s\n", "COUNTER", "PACKETS", "BYTES",
-	       "OF_WHICH_XDP");
+	printf("%-22s %14s %16s %14s %14s\n", "COUNTER", "PACKETS", "BYTES",
+	       "OF_WHICH_XDP", "OF_WHICH_IPV6");
 	for (int i = 0; i < s->n_rows; i++) {
 		const struct stat_row *r = &s->row[i];
 
-		printf("%-22s %14llu %16llu %14llu\n", r->name,
+		printf("%-22s %14llu %16llu %14llu %14llu\n", r->name,
 		       (unsigned long long)r->packets,
 		       (unsigned long long)r->bytes,
-		       (unsigned long long)r->xdp_packets);
+		       (unsigned long long)r->xdp_packets,
+		       (unsigned long long)r->ipv6_packets);
 	}
 }
 
@@ -213,11 +226,13 @@ static void stats_print_json(const struct stats *s)
 		const struct stat_row *r = &s->row[i];
 
 		json_object_set_new(o, r->name, json_pack(
-			"{s:I, s:I, s:I, s:I}",
+			"{s:I, s:I, s:I, s:I, s:I, s:I}",
 			"packets", (json_int_t)r->packets,
 			"bytes", (json_int_t)r->bytes,
 			"xdp_packets", (json_int_t)r->xdp_packets,
-			"xdp_bytes", (json_int_t)r->xdp_bytes));
+			"xdp_bytes", (json_int_t)r->xdp_bytes,
+			"ipv6_packets", (json_int_t)r->ipv6_packets,
+			"ipv6_bytes", (json_int_t)r->ipv6_bytes));
 	}
 	json_print(o);
 }

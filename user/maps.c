@@ -151,7 +151,17 @@ void ct_sweep_read(struct ct_sweep *sweep)
 	close(fd);
 }
 
-int stats_read(struct stat_val *total, struct stat_val *xdp)
+/* Add @v to @into[@id] when @into is wanted. */
+static void stat_add(struct stat_val *into, __u32 id, const struct stat_val *v)
+{
+	if (into) {
+		into[id].packets += v->packets;
+		into[id].bytes += v->bytes;
+	}
+}
+
+int stats_read(struct stat_val *total, struct stat_val *xdp,
+	       struct stat_val *ipv6)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct stat_val *percpu;
@@ -170,8 +180,12 @@ int stats_read(struct stat_val *total, struct stat_val *xdp)
 	memset(total, 0, STAT_MAX * sizeof(*total));
 	if (xdp)
 		memset(xdp, 0, STAT_MAX * sizeof(*xdp));
+	if (ipv6)
+		memset(ipv6, 0, STAT_MAX * sizeof(*ipv6));
 	for (__u32 key = 0; key < STAT_KEYS; key++) {
 		__u32 id = key % STAT_SLOTS;
+		bool is_xdp = key % STAT_IPV6_BASE >= STAT_XDP_BASE;
+		bool is_ipv6 = key >= STAT_IPV6_BASE;
 
 		if (id >= STAT_MAX)
 			continue;	/* room for outcomes to come */
@@ -180,12 +194,11 @@ int stats_read(struct stat_val *total, struct stat_val *xdp)
 			break;
 		}
 		for (int cpu = 0; cpu < ncpu; cpu++) {
-			total[id].packets += percpu[cpu].packets;
-			total[id].bytes += percpu[cpu].bytes;
-			if (xdp && key >= STAT_XDP_BASE) {
-				xdp[id].packets += percpu[cpu].packets;
-				xdp[id].bytes += percpu[cpu].bytes;
-			}
+			stat_add(total, id, &percpu[cpu]);
+			if (is_xdp)
+				stat_add(xdp, id, &percpu[cpu]);
+			if (is_ipv6)
+				stat_add(ipv6, id, &percpu[cpu]);
 		}
 	}
 	free(percpu);

@@ -34,10 +34,12 @@ uint64_t ct_seconds_left(const struct ct_flow *f,
 /* The expiry timer's counts (zeros if they cannot be read). */
 void ct_sweep_read(struct ct_sweep *sweep);
 
-/* Per-CPU counters summed: @total[STAT_MAX] both hooks, @xdp[STAT_MAX]
- * the XDP programs' share (NULL if not wanted).
+/* Per-CPU counters summed: @total[STAT_MAX] both hooks and families,
+ * @xdp[STAT_MAX] the XDP programs' share, @ipv6[STAT_MAX] IPv6's share
+ * (either NULL if not wanted).
  */
-int stats_read(struct stat_val *total, struct stat_val *xdp);
+int stats_read(struct stat_val *total, struct stat_val *xdp,
+	       struct stat_val *ipv6);
 
 /* Counter names, indexed by enum stat_id. */
 extern const char *const stat_names[STAT_MAX];

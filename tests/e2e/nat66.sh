@@ -62,6 +62,15 @@ test_ping6_outside() {
 	[[ $(counter snat6) -ge 6 && $(counter reverse_nat6) -ge 6 ]] ||
 		fail "counters: snat6 $(counter snat6), reverse_nat6 $(counter reverse_nat6)"
 	assert_eq "$(counter drop_unnated_leak)" 0 "the guard had nothing to drop"
+	# per family: the NAT66 counters are IPv6's alone, IPv4's none of it
+	in_ns a ping -c1 -W2 198.51.100.2 >/dev/null
+	bpfnat stats -j | jq -e '.snat6.ipv6_packets == .snat6.packets and
+		.reverse_nat6.ipv6_bytes == .reverse_nat6.bytes and
+		.snat.packets >= 1 and .snat.ipv6_packets == 0' >/dev/null ||
+		fail "stats per family: $(bpfnat stats -j | jq -c '{snat, snat6, reverse_nat6}')"
+	assert_match "$(bpfnat stats --prometheus)" \
+		"bpfnat_ipv6_packets_total\{outcome=\"snat6\"\} [1-9]" \
+		"Prometheus: IPv6's share"
 }
 
 test_http6_download_byte_identical() {

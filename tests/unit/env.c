@@ -506,12 +506,12 @@ struct pkt_spec env_spec_reply(struct env *e, uint8_t proto, uint32_t saddr,
 	return s;
 }
 
-uint64_t env_stat(struct env *e, int id)
+/* The packets of stats key @key, summed over CPUs. */
+static uint64_t stat_packets(struct env *e, __u32 key)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct stat_val v[ncpu];
 	uint64_t sum = 0;
-	__u32 key = id;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.stats), &key, v))
 		return ~0ULL;
@@ -520,9 +520,21 @@ uint64_t env_stat(struct env *e, int id)
 	return sum;
 }
 
+uint64_t env_stat(struct env *e, int id)
+{
+	return stat_packets(e, stat_key(id, 0, 0)) +
+	       stat_packets(e, stat_key(id, 0, 1));
+}
+
 uint64_t env_stat_xdp(struct env *e, int id)
 {
-	return env_stat(e, id + STAT_XDP_BASE);
+	return stat_packets(e, stat_key(id, 1, 0)) +
+	       stat_packets(e, stat_key(id, 1, 1));
+}
+
+uint64_t env_stat6(struct env *e, int id)
+{
+	return stat_packets(e, stat_key(id, 0, 1));
 }
 
 int env_flows(struct env *e)

@@ -107,8 +107,10 @@ bool env_fail_deletes(struct env *e, uint32_t nth, uint32_t count, int err);
 bool env_sweep_start(struct env *e);
 /* ct_sweep[0], where the sweep counts. */
 bool env_sweep_read(struct env *e, struct ct_sweep *s);
-/* Counter @id as the XDP programs counted it. */
+/* Counter @id as the XDP programs counted it (both families). */
 uint64_t env_stat_xdp(struct env *e, int id);
+/* Of counter @id, the tc programs' IPv6 packets. */
+uint64_t env_stat6(struct env *e, int id);
 
 /* Build @s into @pkt and run it from @ifindex (tc_container), or from the
  * outside (tc_uplink); returns the packet's length, 0 if the run failed.
@@ -143,7 +145,7 @@ int env_bindings(struct env *e);
 bool env_binding_of(struct env *e, uint32_t addr, uint16_t port,
 		    uint8_t proto, struct nat_binding *b);
 
-/* Counter @id, summed over CPUs. */
+/* Counter @id of the tc programs, summed over CPUs and both families. */
 uint64_t env_stat(struct env *e, int id);
 /* Live flows in ct_flows, and keys in ct_index. */
 int env_flows(struct env *e);

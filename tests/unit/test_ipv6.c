@@ -194,6 +194,7 @@ UNIT_TEST(ipv6_hop_limit_exceeded_answered)
 	check_error6(&e, &r, pkt, len, ICMP6_TIME_EXCEEDED,
 		     ICMP6_TIME_EXCEED_TRANSIT);
 	ASSERT_EQ(env_stat(&e, STAT_DROP_TTL), 1, "drop_ttl_exceeded");
+	ASSERT_EQ(env_stat6(&e, STAT_DROP_TTL), 1, "... of which IPv6");
 	ASSERT_EQ(env_stat(&e, STAT_FORWARD6), 0, "not forwarded");
 }
 
@@ -329,6 +330,8 @@ UNIT_TEST(ipv6_malformed_dropped)
 	env_from_container(&e, e.ifindex_ha, pkt, len, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "too long");
 	ASSERT_EQ(env_stat(&e, STAT_DROP_BAD_LENGTH), 1, "drop_bad_length");
+	ASSERT_EQ(env_stat6(&e, STAT_DROP_BAD_LENGTH), 1,
+		  "... of which IPv6, malformed as it is");
 	/* an IPv4 header where IPv6 was announced (a frame too short for
 	 * an IPv6 header BPF_PROG_TEST_RUN refuses itself)
 	 */
@@ -356,6 +359,7 @@ UNIT_TEST(ipv6_guard_drops_pool_sources)
 	env_guard(&e, pkt, len, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "a pool source: dropped");
 	ASSERT_EQ(env_stat(&e, STAT_DROP_LEAK), 1, "drop_unnated_leak");
+	ASSERT_EQ(env_stat6(&e, STAT_DROP_LEAK), 1, "... of which IPv6");
 	/* the unspecified address (DAD, MLD) and the host's own: through */
 	len = pkt6_build(&s, &any, &e.remote6, pkt);
 	env_guard(&e, pkt, len, &r);

@@ -219,6 +219,7 @@ UNIT_TEST(ttl_exceeded_answered)
 		check_icmp_answer(&e, &r, pkt, ICMP_TIME_EXCEEDED, 0);
 	}
 	ASSERT_EQ(env_stat(&e, STAT_DROP_TTL), 2, "counted");
+	ASSERT_EQ(env_stat6(&e, STAT_DROP_TTL), 0, "... none of it IPv6");
 	ASSERT_EQ(env_flows(&e), 0, "no flow for an expired packet");
 
 	/* TTL 1 to the host itself is delivered, not expired */

@@ -9,11 +9,13 @@
  *     a pool address no container has -> ICMPv6 address unreachable;
  *     multicast beyond the link -> dropped;
  *     the outside via the uplink: TCP, UDP and ICMPv6 echo -> NAT66 to
- *     the IPv6 SNAT address, with the conntrack of IPv4; an ICMPv6 error
- *     about a NAT66 flow's reply -> translated, quote and all; what
- *     follows an extension header, and other protocols -> dropped,
- *     counted (drop_ipv6_ext_header, drop_unsupported); with no
- *     SNAT address -> ICMPv6 no route, counted.  An IPv6 packet with a
+ *     the IPv6 SNAT address, with the conntrack of IPv4, their fragments
+ *     too (the first as the flow's, a later one to the SNAT address
+ *     alone); an ICMPv6 error about a NAT66 flow's reply -> translated,
+ *     quote and all; what follows another extension header, and other
+ *     protocols -> dropped, counted (drop_ipv6_ext_header,
+ *     drop_unsupported); with no SNAT address -> ICMPv6 no route,
+ *     counted.  An IPv6 packet with a
  *     pool source never leaves the uplink as it is (guard.h drops it
  *     there too);
  *     the host's own addresses, no route at all, or a route that does not
@@ -21,7 +23,7 @@
  *   from_uplink6     a packet arriving from the outside:
  *     the answer of a NAT66 flow -> reverse NAT, redirect into the
  *     container; an ICMPv6 error about one -> translated, into the
- *     container; anything else -> the stack.
+ *     container; fragments, and anything else -> the stack.
  *
  * A container solicits its gateway alone: its routes (container.c) send
  * the pool and the rest through it, and the host side holds the gateway's
@@ -157,7 +159,9 @@ static __always_inline bool leaves_by_uplink6(void *ctx, const struct pkt *p,
  * container_to_outside() does for IPv4, with the same conntrack: an
  * established flow is known by its tuple and checked against the veth it
  * came from; a new one is routed out of the uplink before a port is spent
- * on it.  The tc hook's alone.
+ * on it.  A later fragment has no ports and no flow: with one SNAT
+ * address, its source is all that changes (its first fragment's L4
+ * checksum covers the whole datagram).  The tc hook's alone.
  */
 static __always_inline int container_to_outside6(void *ctx, struct pkt *p,
 						 const struct bpfnat_config *cfg,
@@ -167,14 +171,15 @@ static __always_inline int container_to_outside6(void *ctx, struct pkt *p,
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct bpf_fib_lookup *fib = fib_room_get();
 	struct rewrite6 *rw = rewrite6_get();
-	struct ct_flow *f;
+	struct ct_flow *f = NULL;
 	__u8 dir = CT_DIR_ORIG;
 	int route = -1, ret;
-	bool asked;
+	bool asked, later = ipv6_later_fragment(p);
 
 	if (!fib || !rw)
 		return STAT_DROP_NO_ROUTE;
-	f = ct_lookup(&p->key, &dir);
+	if (!later)
+		f = ct_lookup(&p->key, &dir);
 	if (f && f->ifindex[dir] != p->ifindex)
 		return STAT_DROP_SPOOFED;
 	if (f)
@@ -193,6 +198,12 @@ static __always_inline int container_to_outside6(void *ctx, struct pkt *p,
 		return answer_container6(ctx, p, cfg, self, STAT_DROP_TTL,
 					 ICMPV6_TIME_EXCEED,
 					 ICMPV6_EXC_HOPLIMIT, 0, false);
+	if (later) {
+		rw->addr_only = 1;
+		__builtin_memcpy(rw->saddr, cfg->snat6.addr, sizeof(rw->saddr));
+		__builtin_memcpy(rw->daddr, p->key.daddr6, sizeof(rw->daddr));
+		goto rewrite;
+	}
 	if (!f) {
 		ret = ct_create_snat(ctx, p, cfg, &f, false);
 		if (ret == STAT_DROP_NO_PORT)
@@ -209,6 +220,7 @@ static __always_inline int container_to_outside6(void *ctx, struct pkt *p,
 	rewrite6_for(rw, f, dir);
 	if (!ct_still(f, dir, &p->key))
 		return STAT_DROP_CT_RACE;
+rewrite:
 	p->redirect = redirect_uplink(route, fib, cfg, false);
 	__builtin_memcpy(rw->dmac, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, fib->smac, ETH_ALEN);
@@ -323,12 +335,18 @@ static __always_inline int container_outside6(void *ctx, struct pkt *p,
 {
 	bool nat66 = !in6_zero(&cfg->snat6);
 	bool icmp6 = p->key.proto == IPPROTO_ICMPV6;
+	bool later = ipv6_later_fragment(p);
 	int ret;
 
-	if (nat66 && p->l4 &&
-	    (!icmp6 || p->icmp_type == ICMPV6_ECHO_REQUEST))
+	/* TCP, UDP, echo requests, and the later fragments of them all
+	 * (which the first, translated, leads)
+	 */
+	if (nat66 && (p->l4 || later) && ipv6_l4_known(p->key.proto) &&
+	    (!icmp6 || later || p->icmp_type == ICMPV6_ECHO_REQUEST))
 		return container_to_outside6(ctx, p, cfg, self, ip6);
-	if (nat66 && icmp6 && icmp6_is_translated_error(p->icmp_type) &&
+	/* (an error of the kernel's is never fragmented: it fits 1280) */
+	if (nat66 && icmp6 && !p->is_fragment &&
+	    icmp6_is_translated_error(p->icmp_type) &&
 	    !in6_eq(in6_of(p->key.daddr6), &cfg->snat6)) {
 		ret = container_icmp6_error(ctx, p, cfg, ip6);
 		if (ret != STAT_DROP_ICMP_NO_FLOW && ret != STAT_DROP_BAD_ICMP)
@@ -476,8 +494,11 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	p->key.family = AF_INET6;	/* counted as IPv6, even if malformed */
 	if (!cfg || in6_zero(&cfg->snat6))
 		return STAT_PASS;
+	/* (fragments from the outside are the host's, all of them, so
+	 * that a datagram stays whole: not followed yet)
+	 */
 	if (parse_ipv6(p, &ip6) != CONTINUE ||
-	    parse_ipv6_l4(p, ip6) != CONTINUE || !p->l4)
+	    parse_ipv6_l4(p, ip6) != CONTINUE || !p->l4 || p->is_fragment)
 		return STAT_PASS;
 	if (!in6_eq(in6_of(p->key.daddr6), &cfg->snat6))
 		return STAT_PASS;

@@ -55,7 +55,6 @@ static __always_inline struct rewrite6 *rewrite6_get(void)
 	return rw;
 }
 
-#define L4_OFF6		(ETH_HLEN + sizeof(struct ipv6hdr))
 
 /* The translation of a packet that matched tuple[@dir] of @f. */
 static __always_inline void rewrite6_for(struct rewrite6 *rw,
@@ -107,6 +106,8 @@ static __always_inline void packet_rewrite6(struct __sk_buff *skb,
 {
 	__be16 *sp = NULL, *dp = NULL, new_sp = 0;
 	__u64 addrs = 0, ports = 0, hdr;
+	/* after a Fragment header when there is one */
+	__u32 l4_off = ETH_HLEN + p->l3_len;
 	struct l4_csum c = {};
 	__u16 old_hop;
 	bool sum, l4;
@@ -138,10 +139,10 @@ static __always_inline void packet_rewrite6(struct __sk_buff *skb,
 	if (!sum)
 		return;
 	if (addrs)
-		bpf_l4_csum_replace(skb, L4_OFF6 + c.off, 0,
+		bpf_l4_csum_replace(skb, l4_off + c.off, 0,
 				    csum_delta_fold(addrs), c.flags);
 	if (ports)
-		bpf_l4_csum_replace(skb, L4_OFF6 + c.off, 0,
+		bpf_l4_csum_replace(skb, l4_off + c.off, 0,
 				    csum_delta_fold(ports),
 				    c.flags & BPF_F_MARK_MANGLED_0);
 }

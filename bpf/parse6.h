@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * IPv6 parsing and addresses.  The IPv6 path reads the fixed header and
- * the TCP, UDP or ICMPv6 header right after it; it forwards between
- * containers whatever follows, and does not walk extension headers.
+ * the TCP, UDP or ICMPv6 header right after it, or after a Fragment
+ * header; it forwards between containers whatever follows, and walks no
+ * other extension header.
  * Addresses are compared as four 32-bit words in network order, as struct
  * in6_key (include/bpfnat.h) holds them.
  */
@@ -65,28 +66,66 @@ static __always_inline int parse_ipv6(struct pkt *p, struct ipv6hdr **out)
 	return CONTINUE;
 }
 
+/* The Fragment header (RFC 8200 4.5). */
+struct ipv6_frag_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off;	/* offset in 8-byte units << 3, M flag in bit 0 */
+	__be32 id;
+};
+
+#define IPV6_FRAG_OFFSET	0xfff8	/* of frag_off, in host order */
+
+static __always_inline bool ipv6_l4_known(__u8 next)
+{
+	return next == IPPROTO_TCP || next == IPPROTO_UDP ||
+	       next == IPPROTO_ICMPV6;
+}
+
 /*
  * The tuple of IPv6 packet @p, whose header parse_ipv6() found at @ip6,
  * into p->key, and its L4 header when one follows the fixed header
- * (TCP, UDP, ICMPv6); after an extension header p->l4 stays NULL.
- * Returns CONTINUE or a drop reason, as parse_l4().
+ * (TCP, UDP, ICMPv6), or a Fragment header alone: then the key's protocol
+ * is the fragment's, p->is_fragment is set, p->l3_len counts the Fragment
+ * header, and a first fragment has its L4 header read (a later one has
+ * none: p->l4 stays NULL).  After any other extension header p->l4 stays
+ * NULL too.  Returns CONTINUE or a drop reason, as parse_l4().
  */
 static __always_inline int parse_ipv6_l4(struct pkt *p, struct ipv6hdr *ip6)
 {
+	struct ipv6_frag_hdr *fh;
+	__u32 hlen = sizeof(*ip6);
+	__u8 next = ip6->nexthdr;
+
 	__builtin_memcpy(p->key.saddr6, &ip6->saddr, sizeof(p->key.saddr6));
 	__builtin_memcpy(p->key.daddr6, &ip6->daddr, sizeof(p->key.daddr6));
-	p->key.proto = ip6->nexthdr;
 	p->key.family = AF_INET6;
-	p->l3_len = sizeof(*ip6);
-	switch (ip6->nexthdr) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_ICMPV6:
-		p->l4 = ip6 + 1;
-		return parse_l4(p, p->len - sizeof(*ip6));
-	default:
-		return CONTINUE;
+	if (next == IPPROTO_FRAGMENT) {
+		fh = hdr_ptr(p, ETH_HLEN + sizeof(*ip6), sizeof(*fh));
+		if (!fh || p->len < sizeof(*ip6) + sizeof(*fh))
+			return STAT_DROP_TRUNCATED;
+		p->is_fragment = 1;
+		next = fh->nexthdr;
+		hlen += sizeof(*fh);
+		p->key.proto = next;
+		p->l3_len = hlen;
+		if (bpf_ntohs(fh->frag_off) & IPV6_FRAG_OFFSET)
+			return CONTINUE;	/* a later one: no L4 header */
 	}
+	p->key.proto = next;
+	p->l3_len = hlen;
+	if (!ipv6_l4_known(next))
+		return CONTINUE;
+	p->l4 = hdr_ptr(p, ETH_HLEN + hlen, 0);
+	if (!p->l4)
+		return STAT_DROP_TRUNCATED;
+	return parse_l4(p, p->len - hlen);
+}
+
+/* A later fragment: no L4 header of its own. */
+static __always_inline bool ipv6_later_fragment(const struct pkt *p)
+{
+	return p->is_fragment && !p->l4;
 }
 
 /* A key's address as an in6_key (the same four words). */

@@ -266,6 +266,29 @@ test_icmp6_error_from_container() {
 	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
 }
 
+# A 4000-byte datagram from a container leaves in fragments (its kernel's):
+# the first translated as the flow, the later ones from the SNAT address;
+# the outside receives it whole, from the SNAT address alone.
+test_udp6_fragments_out() {
+	world6_up
+	in_ns out socat -u UDP6-RECV:8501,reuseaddr OPEN:/tmp/got6,creat &
+	local server=$!
+	wait_udp out 8501
+	capture_start out /tmp/frag6.pcap ip6 and not icmp6
+	head -c 2000 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >/tmp/msg6
+	in_ns a socat -u OPEN:/tmp/msg6 "UDP6-SENDTO:[2001:db8:1::2]:8501"
+	retry 30 sh -c "[ \$(stat -c %s /tmp/got6) -ge 4000 ]" ||
+		fail "the outside received $(stat -c %s /tmp/got6) bytes"
+	kill "$server" 2>/dev/null || true
+	capture_stop
+	assert_eq "$(cat /tmp/got6)" "$(cat /tmp/msg6)" "the datagram, whole"
+	[[ $(tcpdump -nr /tmp/frag6.pcap 'ip6[6] == 44' 2>/dev/null | wc -l) -ge 3 ]] ||
+		fail "not sent in fragments: $(tcpdump -nr /tmp/frag6.pcap 2>/dev/null)"
+	assert_eq "$(sources6 /tmp/frag6.pcap)" "2001:db8:1::1" \
+		"the only source the outside saw"
+	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
+}
+
 # An error a container sends about what the host itself sent it (from an
 # address of its own, not the SNAT address) is no flow's: it reaches the
 # host's socket, over IPv4 and IPv6 alike.

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * IPv6 fragments from a container to the outside: the first fragment is
+ * translated as the datagram's flow (source address and port, the UDP
+ * checksum that covers the whole datagram), a later one gets the SNAT
+ * address alone; put back together, the datagram is what a NAT66 router
+ * would send, its checksum right from scratch.  From the outside,
+ * fragments are the host's, untouched.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/ip6.h>
+#include <linux/pkt_cls.h>
+
+#include "checks.h"
+#include "env.h"
+#include "unit.h"
+
+static const struct env_opts nat66 = { .nat66 = true };
+
+#define FRAG_ID		0x01020304
+#define FIRST_BYTES	1232	/* of the datagram in the first fragment */
+
+/*
+ * Fragment @n (0 or 1) of the IPv6 packet in frame @whole: its first
+ * FIRST_BYTES bytes after the fixed header, or the rest.  Into @buf; its
+ * length.
+ */
+static size_t fragment(const uint8_t *whole, int n, uint8_t *buf)
+{
+	const struct ip6_hdr *ip6 = (const void *)(whole + ETH_HLEN);
+	size_t plen = ntohs(ip6->ip6_plen);
+	size_t off = n ? FIRST_BYTES : 0;
+	size_t len = n ? plen - FIRST_BYTES : FIRST_BYTES;
+	struct ip6_hdr *out = (void *)(buf + ETH_HLEN);
+	struct ip6_frag *fh = (void *)(buf + ETH_HLEN + sizeof(*out));
+
+	memset(buf, 0, PKT_MAX);
+	memcpy(buf, whole, ETH_HLEN + sizeof(*out));
+	out->ip6_nxt = IPPROTO_FRAGMENT;
+	out->ip6_plen = htons(sizeof(*fh) + len);
+	fh->ip6f_nxt = ip6->ip6_nxt;
+	fh->ip6f_offlg = htons(off | (n ? 0 : 1));	/* M on the first */
+	fh->ip6f_ident = htonl(FRAG_ID);
+	memcpy(fh + 1, whole + ETH_HLEN + sizeof(*out) + off, len);
+	return ETH_HLEN + sizeof(*out) + sizeof(*fh) + len;
+}
+
+/* The two fragments in @f0, @f1 put back together into frame @whole. */
+static void reassemble(const uint8_t *f0, const uint8_t *f1, size_t len1,
+		       uint8_t *whole)
+{
+	const size_t hdrs = ETH_HLEN + 40 + 8;
+	struct ip6_hdr *ip6 = (void *)(whole + ETH_HLEN);
+	const struct ip6_frag *fh = (const void *)(f0 + ETH_HLEN + 40);
+
+	memset(whole, 0, PKT_MAX);
+	memcpy(whole, f0, ETH_HLEN + 40);
+	ip6->ip6_nxt = fh->ip6f_nxt;
+	memcpy(whole + ETH_HLEN + 40, f0 + hdrs, FIRST_BYTES);
+	memcpy(whole + ETH_HLEN + 40 + FIRST_BYTES, f1 + hdrs, len1 - hdrs);
+	ip6->ip6_plen = htons(FIRST_BYTES + len1 - hdrs);
+}
+
+/* Out of the uplink, from the SNAT address, a hop less. */
+static bool check_left(const struct env *e, const struct run *r,
+		       const uint8_t *in, size_t len)
+{
+	const struct ip6_hdr *out = (const void *)(r->out + ETH_HLEN);
+	const struct ip6_hdr *sent = (const void *)(in + ETH_HLEN);
+	bool ok = true;
+
+	ok &= ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "sent on");
+	ok &= ASSERT_EQ(r->redirect.ifindex, e->ifindex_up, "out of the uplink");
+	ok &= ASSERT_EQ(r->out_len, len, "length");
+	ok &= ASSERT_MEM_EQ(&out->ip6_src, &e->uplink6, 16,
+			    "from the SNAT address");
+	ok &= ASSERT_MEM_EQ(&out->ip6_dst, &sent->ip6_dst, 16, "destination");
+	ok &= ASSERT_EQ(out->ip6_hlim, sent->ip6_hlim - 1, "a hop less");
+	ok &= ASSERT_MEM_EQ(r->out + ETH_HLEN + 40, in + ETH_HLEN + 40, 8,
+			    "the Fragment header as sent");
+	return ok;
+}
+
+/* a's 1400-byte UDP datagram in two fragments, with b holding a's port
+ * first when @taken: the datagram that leaves is a's, NATed, whole.
+ */
+static void udp_fragments_out(bool taken)
+{
+	uint8_t whole[PKT_MAX], f0[PKT_MAX], f1[PKT_MAX], out0[PKT_MAX],
+		got[PKT_MAX], want[PKT_MAX];
+	struct pkt_spec s;
+	struct env e;
+	struct run r;
+	size_t len, len0, len1;
+	uint16_t port;
+
+	if (!env_setup(&e, &nat66))
+		return;
+	if (taken) {
+		s = spec6_out(&e, true, IPPROTO_UDP, 5000);
+		len = pkt6_build(&s, &e.b6, &e.remote6, whole);
+		env_from_container(&e, e.ifindex_hb, whole, len, &r);
+	}
+	s = spec6_out(&e, false, IPPROTO_UDP, 5000);
+	s.payload = 1400;
+	pkt6_build(&s, &e.a6, &e.remote6, whole);
+	len0 = fragment(whole, 0, f0);
+	len1 = fragment(whole, 1, f1);
+
+	if (!env_from_container(&e, e.ifindex_ha, f0, len0, &r) ||
+	    !check_left(&e, &r, f0, len0))
+		return;
+	memcpy(out0, r.out, r.out_len);
+	port = ntohs(*(uint16_t *)(out0 + ETH_HLEN + 48));
+	if (taken)
+		ASSERT_NE(port, 5000, "remapped: b holds 5000");
+	else
+		ASSERT_EQ(port, 5000, "the container's port, free, kept");
+	ASSERT_EQ(env_flows(&e), taken ? 2 : 1, "the first fragment's flow");
+
+	if (!env_from_container(&e, e.ifindex_ha, f1, len1, &r) ||
+	    !check_left(&e, &r, f1, len1))
+		return;
+	ASSERT_MEM_EQ(r.out + ETH_HLEN + 48, f1 + ETH_HLEN + 48, len1 - 48 -
+		      ETH_HLEN, "the later fragment's data as sent");
+	ASSERT_EQ(env_stat(&e, STAT_SNAT6), taken ? 3 : 2, "snat6, each");
+
+	/* together: a NAT66 router's datagram, its checksum from scratch */
+	reassemble(out0, r.out, r.out_len, got);
+	ASSERT_TRUE(pkt6_l4_csum_ok(got), "the datagram's UDP checksum");
+	s.sport = port;
+	s.ttl = 63;
+	memcpy(s.dmac, e.mac_gw, ETH_ALEN);
+	memcpy(s.smac, e.mac_up, ETH_ALEN);
+	len = pkt6_build(&s, &e.uplink6, &e.remote6, want);
+	ASSERT_MEM_EQ(got, want, len, "the datagram = a NAT66 router's");
+}
+
+UNIT_TEST(frag6_udp_fragments_out) { udp_fragments_out(false); }
+UNIT_TEST(frag6_udp_fragments_out_remapped) { udp_fragments_out(true); }
+
+/* A later fragment alone, first of all, leaves all the same: it has no
+ * ports to look up, and only its source to change.
+ */
+UNIT_TEST(frag6_later_fragment_first_leaves)
+{
+	uint8_t whole[PKT_MAX], f1[PKT_MAX];
+	struct pkt_spec s;
+	struct env e;
+	struct run r;
+	size_t len1;
+
+	if (!env_setup(&e, &nat66))
+		return;
+	s = spec6_out(&e, false, IPPROTO_UDP, 5000);
+	s.payload = 1400;
+	pkt6_build(&s, &e.a6, &e.remote6, whole);
+	len1 = fragment(whole, 1, f1);
+	if (!env_from_container(&e, e.ifindex_ha, f1, len1, &r))
+		return;
+	check_left(&e, &r, f1, len1);
+	ASSERT_EQ(env_flows(&e), 0, "no flow: no ports");
+}
+
+/* From the outside, fragments are the host's, as they came (its stack
+ * reassembles what is its own).
+ */
+UNIT_TEST(frag6_from_outside_left_to_the_host)
+{
+	uint8_t whole[PKT_MAX], f[PKT_MAX];
+	struct pkt_spec s;
+	struct env e;
+	struct run r;
+	size_t len;
+
+	if (!env_setup(&e, &nat66))
+		return;
+	s = spec6_out(&e, false, IPPROTO_UDP, 5000);
+	len = pkt6_build(&s, &e.a6, &e.remote6, whole);
+	if (!env_from_container(&e, e.ifindex_ha, whole, len, &r))
+		return;
+	/* the answer, in fragments, to the flow's own tuple */
+	s = spec6_answer(&e, s, 5000);
+	s.payload = 1400;
+	pkt6_build(&s, &e.remote6, &e.uplink6, whole);
+	for (int n = 0; n < 2; n++) {
+		len = fragment(whole, n, f);
+		if (!env_from_uplink(&e, f, len, &r))
+			return;
+		ASSERT_EQ(r.verdict, TC_ACT_OK, "to the stack");
+		ASSERT_MEM_EQ(r.out, f, len, "untouched");
+	}
+	ASSERT_EQ(env_stat(&e, STAT_REVERSE_NAT6), 0, "not translated");
+}

@@ -477,40 +477,18 @@ static __noinline int uplink_icmp6_error(void *ctx, struct pkt *p,
 }
 
 /*
- * Outside -> container, IPv6: the answer of a NAT66 flow, reverse NATed
- * into its container, and an ICMPv6 error about one.  Everything else is
- * the host's: other addresses, other ICMPv6, what bpfnat cannot read.
+ * The answer of a NAT66 flow, reverse NATed into its container, or
+ * STAT_PASS if @p is no flow's answer.  Not inlined, as
+ * uplink_icmp6_error(): its state would widen tc_uplink's own frame,
+ * which shares the verifier's 512 bytes with ct_create()'s.
  */
-static __always_inline int from_uplink6(void *ctx, struct pkt *p,
-					const bool xdp)
+static __noinline int uplink_reverse6(void *ctx, struct pkt *p,
+				      struct ipv6hdr *ip6)
 {
-	const struct bpfnat_config *cfg = config_ready();
 	const struct endpoint *ep;
 	struct rewrite6 *rw;
-	struct ipv6hdr *ip6;
 	struct ct_flow *f;
 	__u8 dir = 0;
-
-	p->key.family = AF_INET6;	/* counted as IPv6, even if malformed */
-	if (!cfg || in6_zero(&cfg->snat6))
-		return STAT_PASS;
-	/* (fragments from the outside are the host's, all of them, so
-	 * that a datagram stays whole: not followed yet)
-	 */
-	if (parse_ipv6(p, &ip6) != CONTINUE ||
-	    parse_ipv6_l4(p, ip6) != CONTINUE || !p->l4 || p->is_fragment)
-		return STAT_PASS;
-	if (!in6_eq(in6_of(p->key.daddr6), &cfg->snat6))
-		return STAT_PASS;
-	if (p->key.proto == IPPROTO_ICMPV6 &&
-	    p->icmp_type != ICMPV6_ECHO_REPLY &&
-	    !icmp6_is_translated_error(p->icmp_type))
-		return STAT_PASS;
-	if (xdp)
-		return STAT_TO_TC;	/* NAT66 is the tc hook's */
-	if (p->key.proto == IPPROTO_ICMPV6 &&
-	    icmp6_is_translated_error(p->icmp_type))
-		return uplink_icmp6_error(ctx, p, cfg, ip6);
 
 	f = ct_lookup(&p->key, &dir);
 	/* a tuple a container sends is not the outside's to use */
@@ -533,6 +511,40 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	p->redirect = redirect_container(ep, false);
 	packet_rewrite6(ctx, p, ip6, rw);
 	return STAT_REVERSE_NAT6;
+}
+
+/*
+ * Outside -> container, IPv6: the answer of a NAT66 flow, reverse NATed
+ * into its container, and an ICMPv6 error about one.  Everything else is
+ * the host's: other addresses, other ICMPv6, what bpfnat cannot read.
+ */
+static __always_inline int from_uplink6(void *ctx, struct pkt *p,
+					const bool xdp)
+{
+	const struct bpfnat_config *cfg = config_ready();
+	struct ipv6hdr *ip6;
+
+	p->key.family = AF_INET6;	/* counted as IPv6, even if malformed */
+	if (!cfg || in6_zero(&cfg->snat6))
+		return STAT_PASS;
+	/* (fragments from the outside are the host's, all of them, so
+	 * that a datagram stays whole: not followed yet)
+	 */
+	if (parse_ipv6(p, &ip6) != CONTINUE ||
+	    parse_ipv6_l4(p, ip6) != CONTINUE || !p->l4 || p->is_fragment)
+		return STAT_PASS;
+	if (!in6_eq(in6_of(p->key.daddr6), &cfg->snat6))
+		return STAT_PASS;
+	if (p->key.proto == IPPROTO_ICMPV6 &&
+	    p->icmp_type != ICMPV6_ECHO_REPLY &&
+	    !icmp6_is_translated_error(p->icmp_type))
+		return STAT_PASS;
+	if (xdp)
+		return STAT_TO_TC;	/* NAT66 is the tc hook's */
+	if (p->key.proto == IPPROTO_ICMPV6 &&
+	    icmp6_is_translated_error(p->icmp_type))
+		return uplink_icmp6_error(ctx, p, cfg, ip6);
+	return uplink_reverse6(ctx, p, ip6);
 }
 
 #endif /* BPFNAT_DATAPATH6_H */

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -119,6 +120,7 @@ static bool env_build(struct env *e, const struct env_opts *o)
 	bpf_map__set_max_entries(e->skel->maps.ct_index, 2 * e->cfg.ct_max);
 	/* the verifier's time is most of a test's: only what is run */
 	e->xdp = o && o->xdp;
+	e->csum_complete = o && o->csum_complete;
 	bpf_program__set_autoload(e->skel->progs.xdp_container, e->xdp);
 	bpf_program__set_autoload(e->skel->progs.xdp_uplink, e->xdp);
 	bpf_program__set_autoload(e->skel->progs.xdp_pass, e->xdp);
@@ -325,10 +327,20 @@ static bool env_run(struct env *e, struct bpf_program *prog, void *ctx,
 	int err;
 
 	memset(r, 0, sizeof(*r));
+	/* tc programs only (the flag is the skb's); the kernel checks
+	 * skb->csum against the packet after the run: -EBADMSG if wrong
+	 */
+	if (e->csum_complete && ctx_size == sizeof(struct __sk_buff))
+		opts.flags = BPF_F_TEST_SKB_CHECKSUM_COMPLETE;
 	if (!ASSERT_OK(bpf_map_lookup_elem(rfd, &zero, before), "recorder"))
 		return false;
 	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
-	if (!ASSERT_OK(err ? -errno : 0, "BPF_PROG_TEST_RUN"))
+	err = err ? -errno : 0;
+	if (err == -EINVAL && opts.flags)
+		unit_skip("this kernel's BPF_PROG_TEST_RUN has no "
+			  "CHECKSUM_COMPLETE");
+	if (!CHECK(!err, "BPF_PROG_TEST_RUN: %s%s", strerror(-err),
+		   err == -EBADMSG ? " (skb->csum wrong after the run)" : ""))
 		return false;
 	r->verdict = opts.retval;
 	r->out_len = opts.data_size_out;

@@ -47,6 +47,11 @@ struct env_opts {
 	bool nat66;			/* the uplink's IPv6 address is the
 					 * IPv6 SNAT address (else none)
 					 */
+	bool csum_complete;		/* every tc run's skb CHECKSUM_COMPLETE,
+					 * its skb->csum checked after the
+					 * run (a kernel without the test
+					 * flag skips the test)
+					 */
 	bool sock;			/* the socket hooks alone, for this
 					 * namespace's sockets: no packet
 					 * program is loaded
@@ -56,6 +61,7 @@ struct env_opts {
 struct env {
 	struct bpfnat_test_bpf *skel;
 	bool xdp;			/* the XDP programs are loaded */
+	bool csum_complete;		/* env_opts' */
 	int ifindex_ha, ifindex_hb, ifindex_up;
 	uint8_t mac_ha[ETH_ALEN], mac_ca[ETH_ALEN];
 	uint8_t mac_hb[ETH_ALEN], mac_cb[ETH_ALEN];

@@ -735,3 +735,27 @@ UNIT_TEST(untranslatable_never_leaks)
 	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	ASSERT_EQ(r.verdict, TC_ACT_OK, "GRE to the gateway");
 }
+
+/* SNAT and its reply with CHECKSUM_COMPLETE skbs, as a NIC hands them in:
+ * skb->csum still sums each packet after the run (the kernel checks).
+ */
+UNIT_TEST(snat_and_reply_checksum_complete)
+{
+	const struct env_opts o = { .csum_complete = true };
+	uint8_t pkt[PKT_MAX];
+	struct pkt_spec s;
+	struct env e;
+	struct run r;
+
+	if (!env_setup(&e, &o))
+		return;
+	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 5000, 80);
+	if (!env_send(&e, e.ifindex_ha, &s, pkt, &r))
+		return;
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "SNATed out");
+	s = env_spec_reply(&e, IPPROTO_UDP, e.remote, 80, 5000);
+	if (!env_receive(&e, &s, pkt, &r))
+		return;
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "the reply, into a");
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "a's veth");
+}

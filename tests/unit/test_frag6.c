@@ -85,7 +85,7 @@ static bool check_left(const struct env *e, const struct run *r,
 /* a's 1400-byte UDP datagram in two fragments, with b holding a's port
  * first when @taken: the datagram that leaves is a's, NATed, whole.
  */
-static void udp_fragments_out(bool taken)
+static void udp_fragments_out(bool taken, const struct env_opts *o)
 {
 	uint8_t whole[PKT_MAX], f0[PKT_MAX], f1[PKT_MAX], out0[PKT_MAX],
 		got[PKT_MAX], want[PKT_MAX];
@@ -95,7 +95,7 @@ static void udp_fragments_out(bool taken)
 	size_t len, len0, len1;
 	uint16_t port;
 
-	if (!env_setup(&e, &nat66))
+	if (!env_setup(&e, o))
 		return;
 	if (taken) {
 		s = spec6_out(&e, true, IPPROTO_UDP, 5000);
@@ -137,8 +137,19 @@ static void udp_fragments_out(bool taken)
 	ASSERT_MEM_EQ(got, want, len, "the datagram = a NAT66 router's");
 }
 
-UNIT_TEST(frag6_udp_fragments_out) { udp_fragments_out(false); }
-UNIT_TEST(frag6_udp_fragments_out_remapped) { udp_fragments_out(true); }
+UNIT_TEST(frag6_udp_fragments_out) { udp_fragments_out(false, &nat66); }
+UNIT_TEST(frag6_udp_fragments_out_remapped)
+{
+	udp_fragments_out(true, &nat66);
+}
+
+/* With CHECKSUM_COMPLETE skbs (the kernel checks skb->csum after each). */
+UNIT_TEST(frag6_udp_fragments_out_checksum_complete)
+{
+	const struct env_opts o = { .nat66 = true, .csum_complete = true };
+
+	udp_fragments_out(true, &o);
+}
 
 /* A later fragment alone, first of all, leaves all the same: it has no
  * ports to look up, and only its source to change.

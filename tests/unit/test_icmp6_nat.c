@@ -138,8 +138,12 @@ static void check_error6_into_a(const struct env *e, const struct run *r,
 			    "quoted L4 checksum from scratch");
 }
 
-static void error_from_outside(uint8_t proto, uint8_t type, uint8_t code,
-			       uint32_t info)
+static const struct env_opts nat66_complete = {
+	.nat66 = true, .csum_complete = true,
+};
+
+static void error_from_outside_as(const struct env_opts *o, uint8_t proto,
+				  uint8_t type, uint8_t code, uint32_t info)
 {
 	uint8_t sent[PKT_MAX], left[PKT_MAX], err[PKT_MAX];
 	struct in6_addr router = ip6(ROUTER6);
@@ -147,8 +151,8 @@ static void error_from_outside(uint8_t proto, uint8_t type, uint8_t code,
 	struct run r;
 	size_t len;
 
-	if (!env_setup(&e, &nat66) || !remapped_flow(&e, proto, 5000, 0,
-						       sent, left))
+	if (!env_setup(&e, o) || !remapped_flow(&e, proto, 5000, 0, sent,
+						  left))
 		return;
 	len = error6_build(&e, err, &router, &e.uplink6, type, code, info,
 			   left, l3_len6(left), true);
@@ -156,6 +160,21 @@ static void error_from_outside(uint8_t proto, uint8_t type, uint8_t code,
 		return;
 	check_error6_into_a(&e, &r, err, sent, l3_len6(sent), true);
 	ASSERT_EQ(env_stat(&e, STAT_REVERSE_NAT6), 1, "reverse_nat6");
+}
+
+static void error_from_outside(uint8_t proto, uint8_t type, uint8_t code,
+			       uint32_t info)
+{
+	error_from_outside_as(&nat66, proto, type, code, info);
+}
+
+/* With CHECKSUM_COMPLETE skbs: skb->csum still sums each packet after
+ * the run (the kernel checks).
+ */
+UNIT_TEST(icmp6_error_from_outside_checksum_complete)
+{
+	error_from_outside_as(&nat66_complete, IPPROTO_UDP, ICMP6_DST_UNREACH,
+			      ICMP6_DST_UNREACH_NOPORT, 0);
 }
 
 UNIT_TEST(icmp6_packet_too_big_from_outside_tcp)

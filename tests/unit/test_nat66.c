@@ -72,7 +72,7 @@ static void check_reverse6(const struct env *e, const struct run *r,
 	ASSERT_TRUE(pkt6_l4_csum_ok(r->out), "L4 checksum from scratch");
 }
 
-static void out_and_back(uint8_t proto)
+static void out_and_back(uint8_t proto, const struct env_opts *o)
 {
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s, a;
@@ -80,7 +80,7 @@ static void out_and_back(uint8_t proto)
 	struct run r;
 	size_t len;
 
-	if (!env_setup(&e, &nat66))
+	if (!env_setup(&e, o))
 		return;
 	s = spec6_out(&e, false, proto, 5000);
 	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
@@ -108,9 +108,31 @@ static void out_and_back(uint8_t proto)
 	ASSERT_EQ(env_flows(&e), 1, "still one flow");
 }
 
-UNIT_TEST(nat66_udp_out_and_back) { out_and_back(IPPROTO_UDP); }
-UNIT_TEST(nat66_tcp_out_and_back) { out_and_back(IPPROTO_TCP); }
-UNIT_TEST(nat66_echo_out_and_back) { out_and_back(IPPROTO_ICMPV6); }
+UNIT_TEST(nat66_udp_out_and_back) { out_and_back(IPPROTO_UDP, &nat66); }
+UNIT_TEST(nat66_tcp_out_and_back) { out_and_back(IPPROTO_TCP, &nat66); }
+UNIT_TEST(nat66_echo_out_and_back) { out_and_back(IPPROTO_ICMPV6, &nat66); }
+
+/* The same with CHECKSUM_COMPLETE skbs, as a NIC hands them in: the
+ * kernel checks that skb->csum still sums the packet after each run.
+ */
+static const struct env_opts nat66_complete = {
+	.nat66 = true, .csum_complete = true,
+};
+
+UNIT_TEST(nat66_udp_checksum_complete)
+{
+	out_and_back(IPPROTO_UDP, &nat66_complete);
+}
+
+UNIT_TEST(nat66_tcp_checksum_complete)
+{
+	out_and_back(IPPROTO_TCP, &nat66_complete);
+}
+
+UNIT_TEST(nat66_echo_checksum_complete)
+{
+	out_and_back(IPPROTO_ICMPV6, &nat66_complete);
+}
 
 /* b holds port 5000 towards the remote: a's flow gets another, and the
  * answers to each reach its own container.

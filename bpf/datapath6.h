@@ -244,7 +244,7 @@ static __always_inline struct ct_key *quote6_flow_key(struct icmp6_quote *q,
 	__builtin_memset(k, 0, sizeof(*k));
 	__builtin_memcpy(k->saddr6, &q->ip6->daddr, sizeof(k->saddr6));
 	__builtin_memcpy(k->daddr6, &q->ip6->saddr, sizeof(k->daddr6));
-	k->proto = q->ip6->nexthdr;
+	k->proto = q->proto;
 	k->family = AF_INET6;
 	if (k->proto == IPPROTO_ICMPV6) {
 		id = ((struct icmphdr *)q->l4)->un.echo.id;
@@ -263,11 +263,12 @@ static __always_inline struct ct_key *quote6_flow_key(struct icmp6_quote *q,
  * An ICMPv6 error a container sends about a reply it received (port
  * unreachable for a UDP reply, say), as container_icmp_error() for IPv4:
  * the quote becomes what the outside sent, the error comes from the IPv6
- * SNAT address.
+ * SNAT address.  Not inlined, as uplink_icmp6_error(): tc_container's
+ * frame shares the verifier's 512 bytes with ct_create()'s.
  */
-static __always_inline int container_icmp6_error(void *ctx, struct pkt *p,
-						 const struct bpfnat_config *cfg,
-						 struct ipv6hdr *ip6)
+static __noinline int container_icmp6_error(void *ctx, struct pkt *p,
+					    const struct bpfnat_config *cfg,
+					    struct ipv6hdr *ip6)
 {
 	struct bpf_fib_lookup *fib;
 	const struct ct_key *t;

@@ -88,18 +88,21 @@ struct icmp6_quote {
 	struct ipv6hdr *ip6;
 	void *l4;
 	__u16 *l4_csum;		/* NULL when not quoted (or UDP's 0) */
+	__u8 proto;		/* the L4 header's (after a Fragment header) */
 };
 
 /*
  * The quote of the ICMPv6 error in @p: TCP, UDP or an echo right after
- * the fixed header (what NAT66 translates), or a drop reason.  Only what
- * lies within the message is the quote (p->len: not a trailer after it).
+ * the fixed header, or after a first fragment's Fragment header (what
+ * NAT66 translates), or a drop reason.  Only what lies within the
+ * message is the quote (p->len: not a trailer after it).
  */
 static __always_inline int icmp6_quote_parse(struct pkt *p,
 					     struct icmp6_quote *q)
 {
 	const __u32 end = ETH_HLEN + p->len;
-	const __u32 tcp_csum = ICMP6_QUOTE_L4 + offsetof(struct tcphdr, check);
+	__u32 l4_off = ICMP6_QUOTE_L4, tcp_csum;
+	struct ipv6_frag_hdr *fh;
 	struct icmphdr *echo;
 
 	/* each pointer tested as it is got: clang may otherwise fold the
@@ -113,10 +116,24 @@ static __always_inline int icmp6_quote_parse(struct pkt *p,
 		return STAT_DROP_BAD_ICMP;
 	if (q->ip6->version != 6)
 		return STAT_DROP_BAD_ICMP;
-	q->l4 = hdr_ptr(p, ICMP6_QUOTE_L4, 8);
+	q->proto = q->ip6->nexthdr;
+	if (q->proto == IPPROTO_FRAGMENT) {
+		/* a later fragment's quote has no ports to map */
+		fh = hdr_ptr(p, ICMP6_QUOTE_L4, sizeof(*fh));
+		if (!fh)
+			return STAT_DROP_BAD_ICMP;
+		if (bpf_ntohs(fh->frag_off) & IPV6_FRAG_OFFSET)
+			return STAT_DROP_BAD_ICMP;
+		q->proto = fh->nexthdr;
+		l4_off += sizeof(*fh);
+		if (end < l4_off + 8)
+			return STAT_DROP_BAD_ICMP;
+	}
+	q->l4 = hdr_ptr(p, l4_off, 8);
 	if (!q->l4)
 		return STAT_DROP_BAD_ICMP;
-	switch (q->ip6->nexthdr) {
+	tcp_csum = l4_off + offsetof(struct tcphdr, check);
+	switch (q->proto) {
 	case IPPROTO_UDP:
 		q->l4_csum = q->l4 + offsetof(struct udphdr, check);
 		if (!*q->l4_csum)
@@ -146,7 +163,7 @@ static __always_inline int icmp6_quote_parse(struct pkt *p,
 static __always_inline __be16 *icmp6_quote_port(struct icmp6_quote *q,
 						bool src)
 {
-	if (q->ip6->nexthdr == IPPROTO_ICMPV6)
+	if (q->proto == IPPROTO_ICMPV6)
 		return &((struct icmphdr *)q->l4)->un.echo.id;
 	return src ? q->l4 : q->l4 + 2;
 }
@@ -173,7 +190,7 @@ static __always_inline void icmp6_quote_rewrite(struct icmp6_quote *q,
 	*pt = port;
 	if (q->l4_csum) {
 		old_sum = *q->l4_csum;
-		csum_l4_apply(q->l4_csum, q->ip6->nexthdr, csum_delta_fold(d));
+		csum_l4_apply(q->l4_csum, q->proto, csum_delta_fold(d));
 		d = csum_delta2(d, old_sum, *q->l4_csum);
 	}
 	csum_apply(&q->icmp->checksum, csum_delta_fold(d));

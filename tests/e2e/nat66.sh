@@ -289,6 +289,35 @@ test_udp6_fragments_out() {
 	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
 }
 
+# The same datagram to far, behind the 1280-byte link: the router's
+# "packet too big" about the first fragment is translated (its quote's
+# ports follow the Fragment header), a's kernel fragments smaller, and
+# the next try arrives whole.
+test_udp6_fragments_learn_the_path_mtu() {
+	world6_up
+	far6_add 1280
+	in_ns far socat -u UDP6-RECV:8502,reuseaddr OPEN:/tmp/gotfar,creat &
+	local server=$!
+	wait_udp far 8502
+	head -c 2000 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >/tmp/msg6
+	# one socket, a few tries: the kernel learns a path MTU from an
+	# error only while the socket the error is about is there
+	in_ns a python3 - <<-'EOF' || fail "could not send"
+	import socket, time
+	s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+	data = open("/tmp/msg6", "rb").read()
+	for _ in range(4):
+	    s.sendto(data, ("2001:db8:2::2", 8502))
+	    time.sleep(0.3)
+	EOF
+	retry 20 sh -c "[ \$(stat -c %s /tmp/gotfar) -ge 4000 ]" || true
+	kill "$server" 2>/dev/null || true
+	assert_eq "$(head -c 4000 /tmp/gotfar)" "$(cat /tmp/msg6)" \
+		"the datagram, whole, once the path's MTU was learnt"
+	assert_match "$(in_ns a ip -6 route get 2001:db8:2::2)" "mtu 1280" \
+		"a learnt the path MTU from a fragment's error"
+}
+
 # An error a container sends about what the host itself sent it (from an
 # address of its own, not the SNAT address) is no flow's: it reaches the
 # host's socket, over IPv4 and IPv6 alike.

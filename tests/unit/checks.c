@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/ip6.h>
 #include <netinet/icmp6.h>
 #include <linux/pkt_cls.h>
 
@@ -212,4 +213,39 @@ struct pkt_spec spec6_answer(const struct env *e, struct pkt_spec s,
 	s.sport = s.proto == IPPROTO_ICMPV6 ? port : remote;
 	s.dport = port;
 	return s;
+}
+
+/*
+ * An ICMPv6 error from @from to @to, of @type, @code and @info (packet
+ * too big's MTU), quoting the first @qlen bytes of the IPv6 packet in
+ * frame @quoted; framed as arriving from the outside, or from a.
+ */
+size_t icmp6_error_build(const struct env *e, uint8_t *buf,
+			 const struct in6_addr *from, const struct in6_addr *to,
+			 uint8_t type, uint8_t code, uint32_t info,
+			 const uint8_t *quoted, size_t qlen, bool from_outside)
+{
+	struct pkt_spec s = {
+		.proto = IPPROTO_ICMPV6,
+		.icmp_type = type,
+		.payload = qlen,
+	};
+	uint8_t *icmp = buf + PKT6_L4_OFF;
+	size_t len;
+
+	memcpy(s.smac, from_outside ? e->mac_gw : e->mac_ca, ETH_ALEN);
+	memcpy(s.dmac, from_outside ? e->mac_up : e->mac_ha, ETH_ALEN);
+	len = pkt6_build(&s, from, to, buf);
+	icmp[1] = code;
+	info = htonl(info);
+	memcpy(icmp + 4, &info, 4);
+	memcpy(icmp + 8, quoted + ETH_HLEN, qlen);
+	pkt6_l4_csum_set(buf);
+	return len;
+}
+
+/* The length of the IPv6 packet in @frame, header included. */
+size_t l3_len6(const uint8_t *frame)
+{
+	return 40 + ntohs(((const struct ip6_hdr *)(frame + ETH_HLEN))->ip6_plen);
 }

@@ -51,4 +51,17 @@ struct pkt_spec spec6_out(const struct env *e, bool from_b, uint8_t proto,
 struct pkt_spec spec6_answer(const struct env *e, struct pkt_spec s,
 			     uint16_t port);
 
+/*
+ * An ICMPv6 error from @from to @to, of @type, @code and @info (packet
+ * too big's MTU), quoting the first @qlen bytes of the IPv6 packet in
+ * frame @quoted; framed as arriving from the outside, or from a.  Its
+ * length.
+ */
+size_t icmp6_error_build(const struct env *e, uint8_t *buf,
+			 const struct in6_addr *from, const struct in6_addr *to,
+			 uint8_t type, uint8_t code, uint32_t info,
+			 const uint8_t *quoted, size_t qlen, bool from_outside);
+/* The length of the IPv6 packet in @frame, header included. */
+size_t l3_len6(const uint8_t *frame);
+
 #endif /* BPFNAT_UNIT_CHECKS_H */

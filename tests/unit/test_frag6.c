@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/ip6.h>
+#include <netinet/icmp6.h>
 #include <linux/pkt_cls.h>
 
 #include "checks.h"
@@ -203,4 +204,69 @@ UNIT_TEST(frag6_from_outside_left_to_the_host)
 		ASSERT_MEM_EQ(r.out, f, len, "untouched");
 	}
 	ASSERT_EQ(env_stat(&e, STAT_REVERSE_NAT6), 0, "not translated");
+}
+
+/*
+ * Packet too big from a router beyond, about a's first fragment (as it
+ * left, the quote cut to fit 1280 bytes): the quote, after its Fragment
+ * header, has the ports, so it is translated into a, its source and port
+ * a's again.  About a later fragment (no ports) it is the host's.
+ */
+UNIT_TEST(frag6_packet_too_big_about_fragments)
+{
+	uint8_t whole[PKT_MAX], f0[PKT_MAX], f1[PKT_MAX], out0[PKT_MAX],
+		out1[PKT_MAX], err[PKT_MAX], got[PKT_MAX];
+	struct in6_addr router = ip6("2001:db8:5::1");
+	const struct ip6_hdr *q = (const void *)(got + ETH_HLEN);
+	struct pkt_spec s;
+	struct env e;
+	struct run r;
+	size_t len, len0, len1, qlen = 1280 - 48;
+
+	if (!env_setup(&e, &nat66))
+		return;
+	/* b holds 5000: a's flow is remapped, so the quote's port must
+	 * change back
+	 */
+	s = spec6_out(&e, true, IPPROTO_UDP, 5000);
+	len = pkt6_build(&s, &e.b6, &e.remote6, whole);
+	env_from_container(&e, e.ifindex_hb, whole, len, &r);
+	s = spec6_out(&e, false, IPPROTO_UDP, 5000);
+	s.payload = 1400;
+	pkt6_build(&s, &e.a6, &e.remote6, whole);
+	len0 = fragment(whole, 0, f0);
+	len1 = fragment(whole, 1, f1);
+	if (!env_from_container(&e, e.ifindex_ha, f0, len0, &r))
+		return;
+	memcpy(out0, r.out, r.out_len);
+	if (!env_from_container(&e, e.ifindex_ha, f1, len1, &r))
+		return;
+	memcpy(out1, r.out, r.out_len);
+
+	len = icmp6_error_build(&e, err, &router, &e.uplink6,
+				ICMP6_PACKET_TOO_BIG, 0, 1280, out0, qlen, true);
+	if (!env_from_uplink(&e, err, len, &r))
+		return;
+	if (!ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "delivered") ||
+	    !ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "into a"))
+		return;
+	ASSERT_TRUE(pkt6_l4_csum_ok(r.out), "ICMPv6 checksum from scratch");
+	memset(got, 0, sizeof(got));
+	memcpy(got + ETH_HLEN, r.out + PKT6_L4_OFF + 8, qlen);
+	ASSERT_MEM_EQ(&q->ip6_src, &e.a6, 16, "quoted source: a again");
+	/* the rest of the quote: a's first fragment as it sent it (the
+	 * hop limit the NAT took off aside)
+	 */
+	got[ETH_HLEN + 7]++;
+	ASSERT_MEM_EQ(got + ETH_HLEN, f0 + ETH_HLEN, qlen,
+		      "quote = a's first fragment, port and checksum too");
+	ASSERT_EQ(env_stat(&e, STAT_REVERSE_NAT6), 1, "reverse_nat6");
+
+	len = icmp6_error_build(&e, err, &router, &e.uplink6,
+				ICMP6_PACKET_TOO_BIG, 0, 1280, out1,
+				l3_len6(out1), true);
+	if (!env_from_uplink(&e, err, len, &r))
+		return;
+	ASSERT_EQ(r.verdict, TC_ACT_OK, "about a later fragment: the host's");
+	ASSERT_MEM_EQ(r.out, err, len, "untouched");
 }

@@ -23,42 +23,6 @@ static const struct env_opts nat66 = { .nat66 = true };
 #define ROUTER6	"2001:db8:5::1"		/* a router beyond the next hop */
 
 /*
- * An ICMPv6 error from @from to @to, of @type, @code and @info (packet
- * too big's MTU), quoting the first @qlen bytes of the IPv6 packet in
- * frame @quoted; framed as arriving from the outside, or from a.
- */
-static size_t error6_build(const struct env *e, uint8_t *buf,
-			   const struct in6_addr *from,
-			   const struct in6_addr *to, uint8_t type,
-			   uint8_t code, uint32_t info, const uint8_t *quoted,
-			   size_t qlen, bool from_outside)
-{
-	struct pkt_spec s = {
-		.proto = IPPROTO_ICMPV6,
-		.icmp_type = type,
-		.payload = qlen,
-	};
-	uint8_t *icmp = buf + PKT6_L4_OFF;
-	size_t len;
-
-	memcpy(s.smac, from_outside ? e->mac_gw : e->mac_ca, ETH_ALEN);
-	memcpy(s.dmac, from_outside ? e->mac_up : e->mac_ha, ETH_ALEN);
-	len = pkt6_build(&s, from, to, buf);
-	icmp[1] = code;
-	info = htonl(info);
-	memcpy(icmp + 4, &info, 4);
-	memcpy(icmp + 8, quoted + ETH_HLEN, qlen);
-	pkt6_l4_csum_set(buf);
-	return len;
-}
-
-/* The length of the IPv6 packet in @frame, header included. */
-static size_t l3_len6(const uint8_t *frame)
-{
-	return 40 + ntohs(((const struct ip6_hdr *)(frame + ETH_HLEN))->ip6_plen);
-}
-
-/*
  * The quote of error @err (@qlen bytes), as a frame of its own: so that
  * its L4 checksum can be recomputed from scratch.
  */
@@ -154,7 +118,7 @@ static void error_from_outside_as(const struct env_opts *o, uint8_t proto,
 	if (!env_setup(&e, o) || !remapped_flow(&e, proto, 5000, 0, sent,
 						  left))
 		return;
-	len = error6_build(&e, err, &router, &e.uplink6, type, code, info,
+	len = icmp6_error_build(&e, err, &router, &e.uplink6, type, code, info,
 			   left, l3_len6(left), true);
 	if (!env_from_uplink(&e, err, len, &r))
 		return;
@@ -213,7 +177,7 @@ UNIT_TEST(icmp6_packet_too_big_of_1280_bytes)
 	if (!env_setup(&e, &nat66) ||
 	    !remapped_flow(&e, IPPROTO_TCP, 5000, 1420, sent, left))
 		return;
-	len = error6_build(&e, err, &router, &e.uplink6, ICMP6_PACKET_TOO_BIG,
+	len = icmp6_error_build(&e, err, &router, &e.uplink6, ICMP6_PACKET_TOO_BIG,
 			   0, 1280, left, 1280 - 48, true);
 	ASSERT_EQ(len, ETH_HLEN + 1280, "the error's size");
 	if (!env_from_uplink(&e, err, len, &r))
@@ -235,7 +199,7 @@ UNIT_TEST(icmp6_error_with_short_quote)
 	if (!env_setup(&e, &nat66) ||
 	    !remapped_flow(&e, IPPROTO_TCP, 5000, 0, sent, left))
 		return;
-	len = error6_build(&e, err, &router, &e.uplink6, ICMP6_TIME_EXCEEDED,
+	len = icmp6_error_build(&e, err, &router, &e.uplink6, ICMP6_TIME_EXCEEDED,
 			   0, 0, left, 48, true);
 	if (!env_from_uplink(&e, err, len, &r))
 		return;
@@ -254,7 +218,7 @@ UNIT_TEST(icmp6_error_with_bad_checksum_dropped)
 	if (!env_setup(&e, &nat66) ||
 	    !remapped_flow(&e, IPPROTO_UDP, 5000, 0, sent, left))
 		return;
-	len = error6_build(&e, err, &router, &e.uplink6, ICMP6_DST_UNREACH,
+	len = icmp6_error_build(&e, err, &router, &e.uplink6, ICMP6_DST_UNREACH,
 			   ICMP6_DST_UNREACH_NOPORT, 0, left, l3_len6(left),
 			   true);
 	err[len - 1] ^= 0x40;		/* the quote's last byte */
@@ -286,7 +250,7 @@ static void error_left_to_the_host(bool own_traffic)
 	else
 		*(uint16_t *)(left + PKT6_L4_OFF) = htons(6000);
 	pkt6_l4_csum_set(left);
-	len = error6_build(&e, err, &router, &e.uplink6, ICMP6_DST_UNREACH,
+	len = icmp6_error_build(&e, err, &router, &e.uplink6, ICMP6_DST_UNREACH,
 			   ICMP6_DST_UNREACH_NOPORT, 0, left, l3_len6(left),
 			   true);
 	if (!env_from_uplink(&e, err, len, &r))
@@ -335,7 +299,7 @@ UNIT_TEST(icmp6_error_from_container_about_a_reply)
 	memcpy(got, r.out, r.out_len);	/* as a received it */
 
 	qlen = l3_len6(got);
-	len = error6_build(&e, err, &e.a6, &e.remote6, ICMP6_DST_UNREACH,
+	len = icmp6_error_build(&e, err, &e.a6, &e.remote6, ICMP6_DST_UNREACH,
 			   ICMP6_DST_UNREACH_NOPORT, 0, got, qlen, false);
 	if (!env_from_container(&e, e.ifindex_ha, err, len, &r))
 		return;
@@ -374,7 +338,7 @@ UNIT_TEST(icmp6_error_from_container_about_no_flow_dropped)
 		return;
 	s = spec6_answer(&e, spec6_out(&e, false, IPPROTO_UDP, 5000), 5000);
 	len = pkt6_build(&s, &e.remote6, &e.a6, reply);
-	len = error6_build(&e, err, &e.a6, &e.remote6, ICMP6_DST_UNREACH,
+	len = icmp6_error_build(&e, err, &e.a6, &e.remote6, ICMP6_DST_UNREACH,
 			   ICMP6_DST_UNREACH_NOPORT, 0, reply, l3_len6(reply),
 			   false);
 	if (!env_from_container(&e, e.ifindex_ha, err, len, &r))
@@ -408,7 +372,7 @@ UNIT_TEST(icmp6_error_from_container_to_another_host_dropped)
 	if (!env_from_uplink(&e, reply, len, &r))
 		return;
 	memcpy(got, r.out, r.out_len);
-	len = error6_build(&e, err, &e.a6, &elsewhere, ICMP6_DST_UNREACH,
+	len = icmp6_error_build(&e, err, &e.a6, &elsewhere, ICMP6_DST_UNREACH,
 			   ICMP6_DST_UNREACH_NOPORT, 0, got, l3_len6(got),
 			   false);
 	if (!env_from_container(&e, e.ifindex_ha, err, len, &r))

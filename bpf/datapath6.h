@@ -421,6 +421,27 @@ static __always_inline int from_container6(void *ctx, struct pkt *p,
 }
 
 /*
+ * Deliver @p, rewritten as @rw says, into the container of @rw's
+ * destination, a hop less: STAT_REVERSE_NAT6, or why not.
+ */
+static __always_inline int deliver6(void *ctx, struct pkt *p,
+				    struct ipv6hdr *ip6, struct rewrite6 *rw)
+{
+	const struct endpoint *ep = bpf_map_lookup_elem(&endpoints6,
+							 rw->daddr);
+
+	if (!ep)
+		return STAT_DROP_NO_ROUTE;	/* container gone */
+	if (ip6->hop_limit <= 1)
+		return STAT_DROP_TTL;
+	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
+	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
+	p->redirect = redirect_container(ep, false);
+	packet_rewrite6(ctx, p, ip6, rw);
+	return STAT_REVERSE_NAT6;
+}
+
+/*
  * An ICMPv6 error from the outside about a NATed flow, as
  * uplink_icmp_error() for IPv4: the quote becomes what the container
  * sent, and the error goes to it; its source, a router on the way, stays.
@@ -431,7 +452,6 @@ static __noinline int uplink_icmp6_error(void *ctx, struct pkt *p,
 					 const struct bpfnat_config *cfg,
 					 struct ipv6hdr *ip6)
 {
-	const struct endpoint *ep;
 	const struct ct_key *t;
 	struct icmp6_quote q;
 	struct rewrite6 *rw;
@@ -461,20 +481,10 @@ static __noinline int uplink_icmp6_error(void *ctx, struct pkt *p,
 	rw->sport = t->sport;
 	if (!ct_still(f, dir, k))
 		return STAT_DROP_CT_RACE;
-	ep = bpf_map_lookup_elem(&endpoints6, rw->daddr);
-	if (!ep)
-		return STAT_DROP_NO_ROUTE;	/* container gone */
-	if (ip6->hop_limit <= 1)
-		return STAT_DROP_TTL;
-
 	icmp6_quote_rewrite(&q, true, rw->daddr, rw->sport);
 	rw->addr_only = 1;
 	__builtin_memcpy(rw->saddr, &ip6->saddr, sizeof(rw->saddr));
-	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
-	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
-	p->redirect = redirect_container(ep, false);
-	packet_rewrite6(ctx, p, ip6, rw);
-	return STAT_REVERSE_NAT6;
+	return deliver6(ctx, p, ip6, rw);
 }
 
 /*
@@ -486,7 +496,6 @@ static __noinline int uplink_icmp6_error(void *ctx, struct pkt *p,
 static __noinline int uplink_reverse6(void *ctx, struct pkt *p,
 				      struct ipv6hdr *ip6)
 {
-	const struct endpoint *ep;
 	struct rewrite6 *rw;
 	struct ct_flow *f;
 	__u8 dir = 0;
@@ -501,17 +510,8 @@ static __noinline int uplink_reverse6(void *ctx, struct pkt *p,
 	rewrite6_for(rw, f, dir);
 	if (!ct_still(f, dir, &p->key))
 		return STAT_DROP_CT_RACE;
-	ep = bpf_map_lookup_elem(&endpoints6, rw->daddr);
-	if (!ep)
-		return STAT_DROP_NO_ROUTE;	/* container gone */
-	if (ip6->hop_limit <= 1)
-		return STAT_DROP_TTL;
 	ct_account(ctx, f, p, dir, bpf_ktime_get_coarse_ns(), false);
-	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
-	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
-	p->redirect = redirect_container(ep, false);
-	packet_rewrite6(ctx, p, ip6, rw);
-	return STAT_REVERSE_NAT6;
+	return deliver6(ctx, p, ip6, rw);
 }
 
 /*

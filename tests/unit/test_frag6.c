@@ -83,8 +83,34 @@ static bool check_left(const struct env *e, const struct run *r,
 	return ok;
 }
 
-/* a's 1400-byte UDP datagram in two fragments, with b holding a's port
- * first when @taken: the datagram that leaves is a's, NATed, whole.
+/*
+ * a's 1400-byte UDP datagram to the outside, whole in @whole and in two
+ * fragments (@f0, @f1, their lengths in *@len0, *@len1); when @taken, b
+ * sent from a's port 5000 first, so that a's flow is remapped.  Its spec.
+ */
+static struct pkt_spec a_datagram(struct env *e, bool taken, uint8_t *whole,
+				  uint8_t *f0, uint8_t *f1, size_t *len0,
+				  size_t *len1)
+{
+	struct pkt_spec s;
+	struct run r;
+	size_t len;
+
+	if (taken) {
+		s = spec6_out(e, true, IPPROTO_UDP, 5000);
+		len = pkt6_build(&s, &e->b6, &e->remote6, whole);
+		env_from_container(e, e->ifindex_hb, whole, len, &r);
+	}
+	s = spec6_out(e, false, IPPROTO_UDP, 5000);
+	s.payload = 1400;
+	pkt6_build(&s, &e->a6, &e->remote6, whole);
+	*len0 = fragment(whole, 0, f0);
+	*len1 = fragment(whole, 1, f1);
+	return s;
+}
+
+/* a's datagram, b holding a's port first when @taken: the datagram that
+ * leaves is a's, NATed, whole.
  */
 static void udp_fragments_out(bool taken, const struct env_opts *o)
 {
@@ -98,16 +124,7 @@ static void udp_fragments_out(bool taken, const struct env_opts *o)
 
 	if (!env_setup(&e, o))
 		return;
-	if (taken) {
-		s = spec6_out(&e, true, IPPROTO_UDP, 5000);
-		len = pkt6_build(&s, &e.b6, &e.remote6, whole);
-		env_from_container(&e, e.ifindex_hb, whole, len, &r);
-	}
-	s = spec6_out(&e, false, IPPROTO_UDP, 5000);
-	s.payload = 1400;
-	pkt6_build(&s, &e.a6, &e.remote6, whole);
-	len0 = fragment(whole, 0, f0);
-	len1 = fragment(whole, 1, f1);
+	s = a_datagram(&e, taken, whole, f0, f1, &len0, &len1);
 
 	if (!env_from_container(&e, e.ifindex_ha, f0, len0, &r) ||
 	    !check_left(&e, &r, f0, len0))
@@ -218,7 +235,6 @@ UNIT_TEST(frag6_packet_too_big_about_fragments)
 		out1[PKT_MAX], err[PKT_MAX], got[PKT_MAX];
 	struct in6_addr router = ip6("2001:db8:5::1");
 	const struct ip6_hdr *q = (const void *)(got + ETH_HLEN);
-	struct pkt_spec s;
 	struct env e;
 	struct run r;
 	size_t len, len0, len1, qlen = 1280 - 48;
@@ -228,14 +244,7 @@ UNIT_TEST(frag6_packet_too_big_about_fragments)
 	/* b holds 5000: a's flow is remapped, so the quote's port must
 	 * change back
 	 */
-	s = spec6_out(&e, true, IPPROTO_UDP, 5000);
-	len = pkt6_build(&s, &e.b6, &e.remote6, whole);
-	env_from_container(&e, e.ifindex_hb, whole, len, &r);
-	s = spec6_out(&e, false, IPPROTO_UDP, 5000);
-	s.payload = 1400;
-	pkt6_build(&s, &e.a6, &e.remote6, whole);
-	len0 = fragment(whole, 0, f0);
-	len1 = fragment(whole, 1, f1);
+	a_datagram(&e, true, whole, f0, f1, &len0, &len1);
 	if (!env_from_container(&e, e.ifindex_ha, f0, len0, &r))
 		return;
 	memcpy(out0, r.out, r.out_len);

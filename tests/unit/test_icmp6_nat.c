@@ -106,30 +106,43 @@ static const struct env_opts nat66_complete = {
 	.nat66 = true, .csum_complete = true,
 };
 
-static void error_from_outside_as(const struct env_opts *o, uint8_t proto,
-				  uint8_t type, uint8_t code, uint32_t info)
+/*
+ * An error from a router beyond about a's remapped flow: what a sent
+ * (@payload bytes after its L4 header, 0: 48), the error's kind, and how
+ * much of the packet that left it quotes (@qlen, 0: all of it).
+ */
+struct error_case {
+	uint8_t proto;
+	uint16_t payload;
+	size_t qlen;
+	uint8_t type, code;
+	uint32_t info;
+};
+
+static void error_from_outside_as(const struct env_opts *o,
+				  const struct error_case *c)
 {
 	uint8_t sent[PKT_MAX], left[PKT_MAX], err[PKT_MAX];
 	struct in6_addr router = ip6(ROUTER6);
 	struct env e;
 	struct run r;
-	size_t len;
+	size_t len, qlen;
 
-	if (!env_setup(&e, o) || !remapped_flow(&e, proto, 5000, 0, sent,
-						  left))
+	if (!env_setup(&e, o) ||
+	    !remapped_flow(&e, c->proto, 5000, c->payload, sent, left))
 		return;
-	len = icmp6_error_build(&e, err, &router, &e.uplink6, type, code, info,
-			   left, l3_len6(left), true);
+	qlen = c->qlen ? c->qlen : l3_len6(left);
+	len = icmp6_error_build(&e, err, &router, &e.uplink6, c->type,
+				c->code, c->info, left, qlen, true);
 	if (!env_from_uplink(&e, err, len, &r))
 		return;
-	check_error6_into_a(&e, &r, err, sent, l3_len6(sent), true);
+	check_error6_into_a(&e, &r, err, sent, qlen, !c->qlen);
 	ASSERT_EQ(env_stat(&e, STAT_REVERSE_NAT6), 1, "reverse_nat6");
 }
 
-static void error_from_outside(uint8_t proto, uint8_t type, uint8_t code,
-			       uint32_t info)
+static void error_from_outside(const struct error_case *c)
 {
-	error_from_outside_as(&nat66, proto, type, code, info);
+	error_from_outside_as(&nat66, c);
 }
 
 /* With CHECKSUM_COMPLETE skbs: skb->csum still sums each packet after
@@ -137,30 +150,35 @@ static void error_from_outside(uint8_t proto, uint8_t type, uint8_t code,
  */
 UNIT_TEST(icmp6_error_from_outside_checksum_complete)
 {
-	error_from_outside_as(&nat66_complete, IPPROTO_UDP, ICMP6_DST_UNREACH,
-			      ICMP6_DST_UNREACH_NOPORT, 0);
+	error_from_outside_as(&nat66_complete, &(struct error_case){
+		IPPROTO_UDP, .type = ICMP6_DST_UNREACH,
+		.code = ICMP6_DST_UNREACH_NOPORT });
 }
 
 UNIT_TEST(icmp6_packet_too_big_from_outside_tcp)
 {
-	error_from_outside(IPPROTO_TCP, ICMP6_PACKET_TOO_BIG, 0, 1280);
+	error_from_outside(&(struct error_case){
+		IPPROTO_TCP, .type = ICMP6_PACKET_TOO_BIG, .info = 1280 });
 }
 
 UNIT_TEST(icmp6_port_unreachable_from_outside_udp)
 {
-	error_from_outside(IPPROTO_UDP, ICMP6_DST_UNREACH,
-			   ICMP6_DST_UNREACH_NOPORT, 0);
+	error_from_outside(&(struct error_case){
+		IPPROTO_UDP, .type = ICMP6_DST_UNREACH,
+		.code = ICMP6_DST_UNREACH_NOPORT });
 }
 
 UNIT_TEST(icmp6_time_exceeded_from_outside_echo)
 {
-	error_from_outside(IPPROTO_ICMPV6, ICMP6_TIME_EXCEEDED, 0, 0);
+	error_from_outside(&(struct error_case){
+		IPPROTO_ICMPV6, .type = ICMP6_TIME_EXCEEDED });
 }
 
 UNIT_TEST(icmp6_parameter_problem_from_outside_udp)
 {
 	/* the pointer: the offending byte, the next header's */
-	error_from_outside(IPPROTO_UDP, ICMP6_PARAM_PROB, 1, 6);
+	error_from_outside(&(struct error_case){
+		IPPROTO_UDP, .type = ICMP6_PARAM_PROB, .code = 1, .info = 6 });
 }
 
 /* Packet too big about a full-sized segment, as a router sends it: the
@@ -168,21 +186,9 @@ UNIT_TEST(icmp6_parameter_problem_from_outside_udp)
  */
 UNIT_TEST(icmp6_packet_too_big_of_1280_bytes)
 {
-	uint8_t sent[PKT_MAX], left[PKT_MAX], err[PKT_MAX];
-	struct in6_addr router = ip6(ROUTER6);
-	struct env e;
-	struct run r;
-	size_t len;
-
-	if (!env_setup(&e, &nat66) ||
-	    !remapped_flow(&e, IPPROTO_TCP, 5000, 1420, sent, left))
-		return;
-	len = icmp6_error_build(&e, err, &router, &e.uplink6, ICMP6_PACKET_TOO_BIG,
-			   0, 1280, left, 1280 - 48, true);
-	ASSERT_EQ(len, ETH_HLEN + 1280, "the error's size");
-	if (!env_from_uplink(&e, err, len, &r))
-		return;
-	check_error6_into_a(&e, &r, err, sent, 1280 - 48, false);
+	error_from_outside(&(struct error_case){
+		IPPROTO_TCP, .payload = 1420, .qlen = 1280 - 48,
+		.type = ICMP6_PACKET_TOO_BIG, .info = 1280 });
 }
 
 /* The shortest quote: the IPv6 header and 8 bytes, TCP's checksum not in
@@ -190,20 +196,8 @@ UNIT_TEST(icmp6_packet_too_big_of_1280_bytes)
  */
 UNIT_TEST(icmp6_error_with_short_quote)
 {
-	uint8_t sent[PKT_MAX], left[PKT_MAX], err[PKT_MAX];
-	struct in6_addr router = ip6(ROUTER6);
-	struct env e;
-	struct run r;
-	size_t len;
-
-	if (!env_setup(&e, &nat66) ||
-	    !remapped_flow(&e, IPPROTO_TCP, 5000, 0, sent, left))
-		return;
-	len = icmp6_error_build(&e, err, &router, &e.uplink6, ICMP6_TIME_EXCEEDED,
-			   0, 0, left, 48, true);
-	if (!env_from_uplink(&e, err, len, &r))
-		return;
-	check_error6_into_a(&e, &r, err, sent, 48, false);
+	error_from_outside(&(struct error_case){
+		IPPROTO_TCP, .qlen = 48, .type = ICMP6_TIME_EXCEEDED });
 }
 
 /* A wrong checksum: dropped, not translated (RFC 5508 REQ-3). */
@@ -218,9 +212,9 @@ UNIT_TEST(icmp6_error_with_bad_checksum_dropped)
 	if (!env_setup(&e, &nat66) ||
 	    !remapped_flow(&e, IPPROTO_UDP, 5000, 0, sent, left))
 		return;
-	len = icmp6_error_build(&e, err, &router, &e.uplink6, ICMP6_DST_UNREACH,
-			   ICMP6_DST_UNREACH_NOPORT, 0, left, l3_len6(left),
-			   true);
+	len = icmp6_error_build(&e, err, &router, &e.uplink6,
+				ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, 0,
+				left, l3_len6(left), true);
 	err[len - 1] ^= 0x40;		/* the quote's last byte */
 	if (!env_from_uplink(&e, err, len, &r))
 		return;
@@ -250,9 +244,9 @@ static void error_left_to_the_host(bool own_traffic)
 	else
 		*(uint16_t *)(left + PKT6_L4_OFF) = htons(6000);
 	pkt6_l4_csum_set(left);
-	len = icmp6_error_build(&e, err, &router, &e.uplink6, ICMP6_DST_UNREACH,
-			   ICMP6_DST_UNREACH_NOPORT, 0, left, l3_len6(left),
-			   true);
+	len = icmp6_error_build(&e, err, &router, &e.uplink6,
+				ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, 0,
+				left, l3_len6(left), true);
 	if (!env_from_uplink(&e, err, len, &r))
 		return;
 	ASSERT_EQ(r.verdict, TC_ACT_OK, "to the stack");
@@ -271,36 +265,49 @@ UNIT_TEST(icmp6_error_about_the_hosts_traffic_left_to_it)
 }
 
 /*
+ * a's remapped UDP flow, and the outside's reply to it: as it was sent in
+ * @reply, as a received it in @got.  False if it did not reach a.
+ */
+static bool a_got_a_reply(struct env *e, uint8_t *reply, uint8_t *got)
+{
+	uint8_t sent[PKT_MAX], left[PKT_MAX];
+	struct pkt_spec s;
+	struct run r;
+	uint16_t port;
+	size_t len;
+
+	port = remapped_flow(e, IPPROTO_UDP, 5000, 0, sent, left);
+	if (!port)
+		return false;
+	s = spec6_answer(e, spec6_out(e, false, IPPROTO_UDP, 5000), port);
+	len = pkt6_build(&s, &e->remote6, &e->uplink6, reply);
+	if (!env_from_uplink(e, reply, len, &r) ||
+	    !ASSERT_EQ(r.redirect.ifindex, e->ifindex_ha, "the reply, into a"))
+		return false;
+	memcpy(got, r.out, r.out_len);
+	return true;
+}
+
+/*
  * a's port unreachable about the outside's UDP reply: it leaves from the
  * SNAT address, the quote as the outside sent it (to the SNAT address
  * and a's mapped port), every checksum right.
  */
 UNIT_TEST(icmp6_error_from_container_about_a_reply)
 {
-	uint8_t sent[PKT_MAX], left[PKT_MAX], reply[PKT_MAX],
-		got[PKT_MAX], err[PKT_MAX], want[PKT_MAX];
-	struct pkt_spec s;
+	uint8_t reply[PKT_MAX], got[PKT_MAX], err[PKT_MAX], want[PKT_MAX];
 	struct env e;
 	struct run r;
 	const struct ip6_hdr *out = (const void *)(r.out + ETH_HLEN);
 	size_t len, qlen;
-	uint16_t port;
 
-	if (!env_setup(&e, &nat66))
+	if (!env_setup(&e, &nat66) || !a_got_a_reply(&e, reply, got))
 		return;
-	port = remapped_flow(&e, IPPROTO_UDP, 5000, 0, sent, left);
-	if (!port)
-		return;
-	s = spec6_answer(&e, spec6_out(&e, false, IPPROTO_UDP, 5000), port);
-	len = pkt6_build(&s, &e.remote6, &e.uplink6, reply);
-	if (!env_from_uplink(&e, reply, len, &r) ||
-	    !ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "the reply, into a"))
-		return;
-	memcpy(got, r.out, r.out_len);	/* as a received it */
 
 	qlen = l3_len6(got);
-	len = icmp6_error_build(&e, err, &e.a6, &e.remote6, ICMP6_DST_UNREACH,
-			   ICMP6_DST_UNREACH_NOPORT, 0, got, qlen, false);
+	len = icmp6_error_build(&e, err, &e.a6, &e.remote6,
+				ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, 0,
+				got, qlen, false);
 	if (!env_from_container(&e, e.ifindex_ha, err, len, &r))
 		return;
 	if (!ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "sent on") ||
@@ -338,9 +345,9 @@ UNIT_TEST(icmp6_error_from_container_about_no_flow_dropped)
 		return;
 	s = spec6_answer(&e, spec6_out(&e, false, IPPROTO_UDP, 5000), 5000);
 	len = pkt6_build(&s, &e.remote6, &e.a6, reply);
-	len = icmp6_error_build(&e, err, &e.a6, &e.remote6, ICMP6_DST_UNREACH,
-			   ICMP6_DST_UNREACH_NOPORT, 0, reply, l3_len6(reply),
-			   false);
+	len = icmp6_error_build(&e, err, &e.a6, &e.remote6,
+				ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, 0,
+				reply, l3_len6(reply), false);
 	if (!env_from_container(&e, e.ifindex_ha, err, len, &r))
 		return;
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "dropped");
@@ -353,28 +360,17 @@ UNIT_TEST(icmp6_error_from_container_about_no_flow_dropped)
  */
 UNIT_TEST(icmp6_error_from_container_to_another_host_dropped)
 {
-	uint8_t sent[PKT_MAX], left[PKT_MAX], reply[PKT_MAX], got[PKT_MAX],
-		err[PKT_MAX];
+	uint8_t reply[PKT_MAX], got[PKT_MAX], err[PKT_MAX];
 	struct in6_addr elsewhere = ip6("2001:db8:9::9");
-	struct pkt_spec s;
 	struct env e;
 	struct run r;
 	size_t len;
-	uint16_t port;
 
-	if (!env_setup(&e, &nat66))
+	if (!env_setup(&e, &nat66) || !a_got_a_reply(&e, reply, got))
 		return;
-	port = remapped_flow(&e, IPPROTO_UDP, 5000, 0, sent, left);
-	if (!port)
-		return;
-	s = spec6_answer(&e, spec6_out(&e, false, IPPROTO_UDP, 5000), port);
-	len = pkt6_build(&s, &e.remote6, &e.uplink6, reply);
-	if (!env_from_uplink(&e, reply, len, &r))
-		return;
-	memcpy(got, r.out, r.out_len);
-	len = icmp6_error_build(&e, err, &e.a6, &elsewhere, ICMP6_DST_UNREACH,
-			   ICMP6_DST_UNREACH_NOPORT, 0, got, l3_len6(got),
-			   false);
+	len = icmp6_error_build(&e, err, &e.a6, &elsewhere,
+				ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, 0,
+				got, l3_len6(got), false);
 	if (!env_from_container(&e, e.ifindex_ha, err, len, &r))
 		return;
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "dropped");

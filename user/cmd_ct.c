@@ -328,7 +328,7 @@ static int flow_print(uint32_t slot, const struct ct_flow *f, void *data)
 	if (l->arr) {
 		json_array_append_new(l->arr, json_pack(
 			"{s:s, s:s, s:i, s:s, s:s, s:I, s:b, s:o, s:o, s:i, s:i}",
-			"family", orig->family == AF_INET6 ? "ipv6" : "ipv4",
+			"family", family_name(orig),
 			"protocol", proto_name(orig->proto),
 			"protonum", orig->proto,
 			"kind", kind_name(f->kind),

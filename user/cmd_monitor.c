@@ -132,6 +132,8 @@ static json_t *event_json(const struct monitor *m,
 	json_object_set_new(o, "ifindex", json_integer(e->ifindex));
 	json_object_set_new(o, "ifname",
 			    json_string(dev_name(e->ifindex, dev)));
+	json_object_set_new(o, "family",
+			    json_string(family_name(&e->tuple[0])));
 	json_object_set_new(o, "protocol",
 			    json_string(proto_name(e->tuple[0].proto)));
 	if (e->type == MON_DROP) {

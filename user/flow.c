@@ -82,6 +82,11 @@ void tuple_print(const struct ct_key *k)
 		printf(" sport=%u dport=%u", ntohs(k->sport), ntohs(k->dport));
 }
 
+const char *family_name(const struct ct_key *k)
+{
+	return k->family == AF_INET6 ? "ipv6" : "ipv4";
+}
+
 json_t *tuple_json(const struct ct_key *k)
 {
 	json_t *o = json_object();

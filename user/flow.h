@@ -26,5 +26,7 @@ void tuple_print(const struct ct_key *k);
 
 /* The same as {"src", "dst", "sport", "dport"} or {"src", "dst", "id"}. */
 json_t *tuple_json(const struct ct_key *k);
+/* "ipv4" or "ipv6": -j's family of a flow or an event. */
+const char *family_name(const struct ct_key *k);
 
 #endif /* BPFNAT_FLOW_H */

@@ -49,6 +49,7 @@ test_spoofed_drop_shown() {
 	assert_eq "$(jq -r .reason <<<"$ev")" drop_spoofed_source "reason"
 	assert_eq "$(jq -r .ifname <<<"$ev")" "$host_if" "device"
 	assert_eq "$(jq -r .protocol <<<"$ev")" udp "protocol"
+	assert_eq "$(jq -r .family <<<"$ev")" ipv4 "family"
 	assert_eq "$(jq -c '.packet' <<<"$ev")" \
 		'{"src":"172.18.0.77","dst":"198.51.100.2","sport":4343,"dport":4242}' \
 		"tuple"
@@ -74,6 +75,23 @@ test_spoofed_drop_shown() {
 }
 
 # Flows as conntrack -E shows them: created, removed by ct flush, expired.
+# An IPv6 drop says its family, and its tuple is IPv6's: a's datagram to
+# a pool address no container has.
+test_ipv6_drop_shown() {
+	world_up
+	monitor_spoof_setup
+	local ev
+	monitor_start /tmp/mon6.json -j --drops
+	echo x | in_ns a socat -u - "UDP6-SENDTO:[fd00:18::99]:4246" || true
+	retry 10 grep -q '"dport":4246' /tmp/mon6.json ||
+		fail "no event within a second: $(cat /tmp/mon6.json)"
+	ev=$(grep '"dport":4246' /tmp/mon6.json | head -1)
+	monitor_stop
+	assert_eq "$(jq -r .reason <<<"$ev")" drop_no_container "reason"
+	assert_eq "$(jq -r .family <<<"$ev")" ipv6 "family"
+	assert_eq "$(jq -r .packet.dst <<<"$ev")" fd00:18::99 "destination"
+}
+
 test_flow_events() {
 	# long enough that the flow is still there when it is removed by
 	# hand, however slow the machine

@@ -64,7 +64,6 @@ static __always_inline struct rewrite6 *rewrite6_get(void)
 	return rw;
 }
 
-
 /* The translation of a packet that matched tuple[@dir] of @f. */
 static __always_inline void rewrite6_for(struct rewrite6 *rw,
 					 const struct ct_flow *f, __u8 dir)

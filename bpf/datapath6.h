@@ -536,15 +536,15 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 		return STAT_PASS;
 	if (!in6_eq(in6_of(p->key.daddr6), &cfg->snat6))
 		return STAT_PASS;
-	if (p->key.proto == IPPROTO_ICMPV6 &&
-	    p->icmp_type != ICMPV6_ECHO_REPLY &&
-	    !icmp6_is_translated_error(p->icmp_type))
-		return STAT_PASS;
+	if (p->key.proto == IPPROTO_ICMPV6) {
+		if (icmp6_is_translated_error(p->icmp_type))
+			return xdp ? STAT_TO_TC :
+				     uplink_icmp6_error(ctx, p, cfg, ip6);
+		if (p->icmp_type != ICMPV6_ECHO_REPLY)
+			return STAT_PASS;
+	}
 	if (xdp)
 		return STAT_TO_TC;	/* NAT66 is the tc hook's */
-	if (p->key.proto == IPPROTO_ICMPV6 &&
-	    icmp6_is_translated_error(p->icmp_type))
-		return uplink_icmp6_error(ctx, p, cfg, ip6);
 	return uplink_reverse6(ctx, p, ip6);
 }
 

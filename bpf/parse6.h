@@ -96,6 +96,7 @@ static __always_inline int parse_ipv6_l4(struct pkt *p, struct ipv6hdr *ip6)
 	struct ipv6_frag_hdr *fh;
 	__u32 hlen = sizeof(*ip6);
 	__u8 next = ip6->nexthdr;
+	bool later = false;
 
 	__builtin_memcpy(p->key.saddr6, &ip6->saddr, sizeof(p->key.saddr6));
 	__builtin_memcpy(p->key.daddr6, &ip6->daddr, sizeof(p->key.daddr6));
@@ -107,14 +108,12 @@ static __always_inline int parse_ipv6_l4(struct pkt *p, struct ipv6hdr *ip6)
 		p->is_fragment = 1;
 		next = fh->nexthdr;
 		hlen += sizeof(*fh);
-		p->key.proto = next;
-		p->l3_len = hlen;
-		if (bpf_ntohs(fh->frag_off) & IPV6_FRAG_OFFSET)
-			return CONTINUE;	/* a later one: no L4 header */
+		later = bpf_ntohs(fh->frag_off) & IPV6_FRAG_OFFSET;
 	}
 	p->key.proto = next;
 	p->l3_len = hlen;
-	if (!ipv6_l4_known(next))
+	/* a later fragment has no L4 header of its own */
+	if (later || !ipv6_l4_known(next))
 		return CONTINUE;
 	p->l4 = hdr_ptr(p, ETH_HLEN + hlen, 0);
 	if (!p->l4)

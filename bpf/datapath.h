@@ -600,19 +600,21 @@ static __always_inline int uplink_later_fragment(void *ctx, struct pkt *p,
 {
 	struct rewrite rw = { .nat = 1, .addr_only = 1 };
 	__u64 now = bpf_ktime_get_coarse_ns();
-	struct frag_key fk;
+	struct frag_stash_key *k = frag_key_of(p, false);
 	struct frag_val *v;
 	int ret = CONTINUE;
 
-	frag_key_of(p, &fk);
-	v = frag_find(&fk, now);
+	if (!k)
+		return STAT_DROP_FRAGMENT;
+	v = frag_find(&k->dgram, now);
 	if (!v || v->state == FRAG_PENDING) {
 		if (xdp)
 			return STAT_TO_TC;	/* holding needs skb helpers */
-		ret = frag_hold(ctx, p, &fk, now);
+		ret = frag_hold(ctx, p, k, now);
 		if (ret != CONTINUE)
 			return ret;
-		v = frag_find(&fk, now);	/* its first came meanwhile */
+		/* its first came meanwhile */
+		v = frag_find(&k->dgram, now);
 	}
 	if (v && v->state == FRAG_NAT) {
 		rw.saddr = p->key.saddr;
@@ -820,8 +822,8 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 				       const bool xdp)
 {
 	const struct bpfnat_config *cfg = config_ready();
+	struct frag_stash_key *fk = NULL;
 	struct rewrite rw = {};
-	struct frag_key fk = {};
 	struct ct_flow *f;
 	__u32 held = 0;
 	__u8 dir = 0;
@@ -848,11 +850,12 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 		return uplink_later_fragment(ctx, p, xdp);
 	if (p->key.proto == IPPROTO_ICMP && icmp_is_error(p->icmp_type))
 		return uplink_icmp_error(ctx, p, cfg, xdp);
-	if (p->key.proto == IPPROTO_ICMP && p->icmp_type != ICMP_ECHOREPLY)
-		return STAT_PASS;
-
 	if (p->is_fragment)
-		frag_key_of(p, &fk);
+		fk = frag_key_of(p, false);
+	/* (the host's: a large ping's later fragments follow its first) */
+	if (p->key.proto == IPPROTO_ICMP && p->icmp_type != ICMP_ECHOREPLY)
+		return xdp ? STAT_PASS : frag_first_for_host(ctx, p, fk);
+
 	f = ct_lookup(&p->key, &dir);
 	/* a tuple a container sends is not the outside's to use */
 	if (f && f->ifindex[dir])
@@ -865,23 +868,13 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 			return ret;
 		dir = CT_DIR_ORIG;
 	}
-	if (!f) {
-		if (p->is_fragment)
-			held = frag_learn(&fk, FRAG_HOST, 0);
-		if (!xdp && held) {
-			/* later fragments for the host were waiting */
-			frag_release(ctx, &fk, held, p->ifindex,
-				     BPF_F_INGRESS, 0, STAT_PASS);
-			p->redirect = TC_ACT_SHOT;	/* sent as copies */
-			return STAT_FRAG_HELD;
-		}
-		return STAT_PASS;
-	}
+	if (!f)
+		return xdp ? STAT_PASS : frag_first_for_host(ctx, p, fk);
 	rewrite_for(&rw, f, dir);
 	if (!ct_still(f, dir, &p->key))
 		return STAT_DROP_CT_RACE;
-	if (p->is_fragment)
-		held = frag_learn(&fk, FRAG_NAT, rw.daddr);
+	if (fk)
+		held = frag_learn(&fk->dgram, FRAG_NAT, &rw.daddr);
 	ret = deliver(ctx, p, &rw, f, dir, xdp);
 	if (!xdp && ret != STAT_TO_TC && !STAT_IS_DROP(ret) && held) {
 		/* later fragments were waiting for this one */
@@ -889,10 +882,9 @@ static __always_inline int from_uplink(void *ctx, struct pkt *p,
 		__be32 to = rw.daddr;
 
 		ep = bpf_map_lookup_elem(&endpoints, &to);
-		if (ep) {
-			frag_release(ctx, &fk, held, ep->ifindex, 0, to, ret);
-			p->redirect = TC_ACT_SHOT;	/* sent as copies */
-		}
+		if (ep)
+			frag_release(ctx, p, fk, held, ep->ifindex, 0, &to,
+				     ret);
 	}
 	return ret;
 }

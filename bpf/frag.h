@@ -15,6 +15,11 @@
  * FRAG_STASH_MAX in all, FRAG_HOLD_SECONDS each; past it a fragment is
  * dropped and counted.
  *
+ * Both families alike: a datagram is known by its addresses, protocol and
+ * identification (IPv4's 16 bits, or the 32 of IPv6's Fragment header).
+ * A held IPv6 fragment has no checksum of its own to mend: the L4
+ * checksum, in the first fragment, covers the whole datagram.
+ *
  * A container's own fragments need none of this: with one SNAT address a
  * later fragment's only change is its source address.
  */
@@ -25,6 +30,7 @@
 #include "csum.h"
 #include "maps.h"
 #include "parse.h"
+#include "parse6.h"
 #include "fwd.h"
 #include "stats.h"
 
@@ -42,14 +48,47 @@ struct {
 	__type(value, struct frag_held);
 } frag_scratch SEC(".maps");
 
-static __always_inline void frag_key_of(const struct pkt *p,
-					struct frag_key *fk)
+/*
+ * The datagram's key, and the place for the index of one of its held
+ * fragments: per CPU, off the stack that the programs share with
+ * ct_create().  No program of bpfnat's runs while it is in use: the
+ * copies frag_release() sends go out of a container's host side, which
+ * has no egress program, or to a receive path that runs later.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct frag_stash_key);
+} frag_room SEC(".maps");
+
+/* The key of fragment @p's datagram, in frag_room, or NULL. */
+static __always_inline struct frag_stash_key *frag_key_of(const struct pkt *p,
+							  const bool ipv6)
 {
-	fk->saddr = p->key.saddr;
-	fk->daddr = p->key.daddr;
-	fk->id = p->ip->id;
-	fk->proto = p->key.proto;
-	fk->pad = 0;
+	const struct ipv6_frag_hdr *fh;
+	struct frag_stash_key *k;
+	__u32 zero = 0;
+
+	k = bpf_map_lookup_elem(&frag_room, &zero);
+	if (!k)
+		return NULL;
+	__builtin_memset(k, 0, sizeof(*k));
+	/* (an IPv4 key's addresses are followed by zeros, as in p->key) */
+	__builtin_memcpy(k->dgram.saddr6, p->key.saddr6, 16);
+	__builtin_memcpy(k->dgram.daddr6, p->key.daddr6, 16);
+	k->dgram.proto = p->key.proto;
+	if (!ipv6) {
+		k->dgram.id = p->ip->id;
+		return k;
+	}
+	k->dgram.family = AF_INET6;
+	/* parse_ipv6_l4() found it right after the fixed header */
+	fh = hdr_ptr(p, ETH_HLEN + sizeof(struct ipv6hdr), sizeof(*fh));
+	if (!fh)
+		return NULL;
+	k->dgram.id = fh->id;
+	return k;
 }
 
 /* What became of the datagram of @fk, if known and not too old. */
@@ -67,25 +106,30 @@ static __always_inline struct frag_val *frag_find(const struct frag_key *fk,
 
 /*
  * The first fragment of datagram @fk, from the outside: remember what
- * became of it.  Returns how many of its later fragments are being held.
+ * became of it, container @addr (one word for IPv4, four for IPv6) or
+ * the host (@addr NULL).  Returns how many of its later fragments are
+ * being held.
  */
 static __always_inline __u32 frag_learn(const struct frag_key *fk,
-					__u32 state, __be32 addr)
+					__u32 state, const __be32 *addr)
 {
 	struct frag_val fresh = {
-		.addr = addr,
 		.state = state,
 		.first_ns = bpf_ktime_get_coarse_ns(),
 	};
 	struct frag_val *v;
 	__u32 held;
 
+	if (addr && fk->family == AF_INET6)
+		__builtin_memcpy(fresh.addr6, addr, sizeof(fresh.addr6));
+	else if (addr)
+		fresh.addr = *addr;
 	v = frag_find(fk, fresh.first_ns);
 	if (!v || v->state != FRAG_PENDING) {
 		bpf_map_update_elem(&frags, fk, &fresh, BPF_ANY);
 		return 0;
 	}
-	v->addr = addr;
+	__builtin_memcpy(v->addr6, fresh.addr6, sizeof(v->addr6));
 	v->state = state;
 	held = v->held;		/* after the state: see frag_hold() */
 	return held < FRAG_HOLD_PER_DGRAM ? held : FRAG_HOLD_PER_DGRAM;
@@ -93,10 +137,10 @@ static __always_inline __u32 frag_learn(const struct frag_key *fk,
 
 /* Hold a later fragment whose first has not come yet. */
 static __always_inline int frag_hold(struct __sk_buff *skb, struct pkt *p,
-				     const struct frag_key *fk, __u64 now)
+				     struct frag_stash_key *k, __u64 now)
 {
 	struct frag_val fresh = { .first_ns = now, .state = FRAG_PENDING };
-	struct frag_stash_key k = { .dgram = *fk };
+	const struct frag_key *fk = &k->dgram;
 	struct frag_held *h;
 	struct frag_val *v;
 	__u32 zero = 0, len = p->len;
@@ -112,8 +156,8 @@ static __always_inline int frag_hold(struct __sk_buff *skb, struct pkt *p,
 	}
 	if (v->state != FRAG_PENDING)
 		return STAT_DROP_FRAGMENT;	/* raced with its first */
-	k.index = __sync_fetch_and_add(&v->held, 1);
-	if (k.index >= FRAG_HOLD_PER_DGRAM)
+	k->index = __sync_fetch_and_add(&v->held, 1);
+	if (k->index >= FRAG_HOLD_PER_DGRAM)
 		return STAT_DROP_FRAGMENT;
 
 	h = bpf_map_lookup_elem(&frag_scratch, &zero);
@@ -126,21 +170,21 @@ static __always_inline int frag_hold(struct __sk_buff *skb, struct pkt *p,
 	h->len = len;
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, h->data, len))
 		return STAT_DROP_TRUNCATED;
-	if (bpf_map_update_elem(&frag_stash, &k, h, BPF_NOEXIST))
+	if (bpf_map_update_elem(&frag_stash, k, h, BPF_NOEXIST))
 		return STAT_DROP_FRAGMENT;	/* the stash is full */
 	/* The first fragment may have come meanwhile, and released the
 	 * held ones before this one was there: then it is not held after
 	 * all, and the caller sends it on the datagram's way.
 	 */
 	if (*(volatile __u32 *)&v->state != FRAG_PENDING) {
-		bpf_map_delete_elem(&frag_stash, &k);
+		bpf_map_delete_elem(&frag_stash, k);
 		return CONTINUE;
 	}
 	p->redirect = TC_ACT_SHOT;		/* consumed, not lost */
 	return STAT_FRAG_HELD;
 }
 
-/* A held fragment, translated for container @addr in place. */
+/* A held IPv4 fragment, translated for container @addr in place. */
 static __always_inline void frag_translate(struct frag_held *h, __be32 addr)
 {
 	struct iphdr *ip = (struct iphdr *)h->data;
@@ -152,39 +196,55 @@ static __always_inline void frag_translate(struct frag_held *h, __be32 addr)
 	csum_replace2(&ip->check, old_ttl, *(__u16 *)&ip->ttl);
 }
 
+/* A held IPv6 fragment, for container @addr: no checksum to mend. */
+static __always_inline void frag_translate6(struct frag_held *h,
+					    const __be32 *addr)
+{
+	struct ipv6hdr *ip6 = (struct ipv6hdr *)h->data;
+
+	__builtin_memcpy(&ip6->daddr, addr, sizeof(ip6->daddr));
+	ip6->hop_limit--;
+}
+
 /*
  * The first fragment is in hand and its @held later fragments wait.  Send
  * a copy of it, then turn the skb into each held fragment and send a copy
- * of that; the skb itself is then spent and the caller drops it.
+ * of that; the skb itself is then spent, and the caller's verdict
+ * (p->redirect) becomes a drop.
  *
- * For a container (@addr not 0) the copies, translated, go out of its
- * host side (@ifindex, @flags 0), each counted as @outcome (the first's).  For the host (@addr 0) they go back,
- * as they came, into the uplink's receive path (@flags BPF_F_INGRESS),
- * where the tc hook now lets them through to the stack.
+ * For a container (@addr, as frag_learn()'s) the copies, translated, go
+ * out of its host side (@ifindex, @flags 0), each counted as @outcome
+ * (the first's).  For the host (@addr NULL) they go back, as they came,
+ * into the uplink's receive path (@flags BPF_F_INGRESS), where the tc
+ * hook now lets them through to the stack.
  */
 static __always_inline void frag_release(struct __sk_buff *skb,
-					 const struct frag_key *fk, __u32 held,
+					 struct pkt *p,
+					 struct frag_stash_key *k, __u32 held,
 					 __u32 ifindex, __u64 flags,
-					 __be32 addr, int outcome)
+					 const __be32 *addr, int outcome)
 {
-	struct frag_stash_key k = { .dgram = *fk };
+	bool ipv6 = k->dgram.family == AF_INET6;
 	struct frag_held *h;
 	__u32 i, len;
 
 	redirect_hook(REDIRECT_CLONE, ifindex);
 	bpf_clone_redirect(skb, ifindex, flags);
+	p->redirect = TC_ACT_SHOT;		/* sent as copies */
 	for (i = 0; i < FRAG_HOLD_PER_DGRAM; i++) {
 		if (i >= held)
 			break;
-		k.index = i;
-		h = bpf_map_lookup_elem(&frag_stash, &k);
+		k->index = i;
+		h = bpf_map_lookup_elem(&frag_stash, k);
 		if (!h)
 			continue;
 		len = h->len;
 		if (len >= sizeof(struct iphdr) && len < FRAG_STASH_BYTES) {
 			len = LEN_IN(len, 0x7ff);
-			if (addr)
-				frag_translate(h, addr);
+			if (addr && ipv6)
+				frag_translate6(h, addr);
+			else if (addr)
+				frag_translate(h, *addr);
 			if (!bpf_skb_change_tail(skb, ETH_HLEN + len, 0) &&
 			    !bpf_skb_store_bytes(skb, ETH_HLEN, h->data, len,
 						 BPF_F_RECOMPUTE_CSUM)) {
@@ -192,11 +252,31 @@ static __always_inline void frag_release(struct __sk_buff *skb,
 				bpf_clone_redirect(skb, ifindex, flags);
 				if (addr)
 					stat_count(outcome, ETH_HLEN + len,
-						   false, false);
+						   false, ipv6);
 			}
 		}
-		bpf_map_delete_elem(&frag_stash, &k);
+		bpf_map_delete_elem(&frag_stash, k);
 	}
+}
+
+/*
+ * A first fragment that is the host's (@k its datagram): the later ones
+ * follow it to the stack, and those held are sent there now.
+ */
+static __always_inline int frag_first_for_host(struct __sk_buff *skb,
+					       struct pkt *p,
+					       struct frag_stash_key *k)
+{
+	__u32 held;
+
+	if (!k)
+		return STAT_PASS;
+	held = frag_learn(&k->dgram, FRAG_HOST, NULL);
+	if (!held)
+		return STAT_PASS;
+	frag_release(skb, p, k, held, p->ifindex, BPF_F_INGRESS, NULL,
+		     STAT_PASS);
+	return STAT_FRAG_HELD;
 }
 
 /* Timer: fragments held past their time are dropped, and counted. */
@@ -205,7 +285,7 @@ static long frag_expire_one(void *map, struct frag_stash_key *k,
 {
 	if (*now - h->held_ns > FRAG_HOLD_NS) {
 		stat_count(STAT_DROP_FRAGMENT, ETH_HLEN + (h->len & 0xffff),
-			   false, false);
+			   false, k->dgram.family == AF_INET6);
 		bpf_map_delete_elem(map, k);
 	}
 	return 0;

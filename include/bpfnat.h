@@ -16,7 +16,7 @@
 #include <linux/bpf.h>
 #include <stddef.h>
 
-#define BPFNAT_LAYOUT_VERSION	9
+#define BPFNAT_LAYOUT_VERSION	10
 
 /* Where the kernel keeps bpfnat's state between CLI runs. */
 #define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
@@ -381,15 +381,24 @@ _Static_assert(sizeof(struct sock_rev) == 8 + 12 * SOCK_REV_SLOTS,
 /*
  * frags: what became of a fragmented datagram from the outside, learnt from
  * its first fragment, so that the later ones (which carry no ports) follow.
+ * Of either family, laid out as struct ct_key: an IPv4 datagram has its
+ * addresses in the first words and zeros in the rest.
  */
 struct frag_key {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 id;		/* the IP identification */
+	union {
+		__be32 saddr;
+		__be32 saddr6[4];
+	};
+	union {
+		__be32 daddr;
+		__be32 daddr6[4];
+	};
+	__be32 id;		/* IPv4's 16-bit identification, or IPv6's */
 	__u8 proto;
-	__u8 pad;
+	__u8 family;		/* 0: IPv4; AF_INET6: IPv6 */
+	__u8 pad[2];
 };
-_Static_assert(sizeof(struct frag_key) == 12, "frag_key layout");
+_Static_assert(sizeof(struct frag_key) == 40, "frag_key layout");
 
 enum frag_state {
 	FRAG_PENDING = 0,	/* a later fragment came first; waiting */
@@ -398,13 +407,15 @@ enum frag_state {
 };
 
 struct frag_val {
-	__be32 addr;		/* the container, when FRAG_NAT */
+	union {			/* the container, when FRAG_NAT */
+		__be32 addr;
+		__be32 addr6[4];
+	};
 	__u32 state;		/* enum frag_state */
-	__u64 first_ns;		/* when the datagram was first seen */
 	__u32 held;		/* later fragments in frag_stash, FRAG_PENDING */
-	__u32 pad;
+	__u64 first_ns;		/* when the datagram was first seen */
 };
-_Static_assert(sizeof(struct frag_val) == 24, "frag_val layout");
+_Static_assert(sizeof(struct frag_val) == 32, "frag_val layout");
 
 /*
  * frag_stash: later fragments that came before their first, held (copied
@@ -422,7 +433,7 @@ struct frag_stash_key {
 	struct frag_key dgram;
 	__u32 index;		/* 0 .. FRAG_HOLD_PER_DGRAM - 1 */
 };
-_Static_assert(sizeof(struct frag_stash_key) == 16, "frag_stash_key layout");
+_Static_assert(sizeof(struct frag_stash_key) == 44, "frag_stash_key layout");
 
 struct frag_held {
 	__u64 held_ns;

@@ -454,6 +454,44 @@ UNIT_TEST(fragments_for_the_host_pass)
 	}
 }
 
+/*
+ * A large ping to the host, its last fragment first: held, then sent
+ * back into the uplink's receive path after the first, as it came, where
+ * seen again it passes to the stack, which answers the ping.
+ */
+UNIT_TEST(fragments_of_a_ping_to_the_host)
+{
+	struct pkt_spec s;
+	uint8_t first[PKT_MAX], last[PKT_MAX];
+	size_t len0, len1;
+	struct env e;
+	struct run r;
+
+	if (!env_setup(&e, NULL))
+		return;
+	s = env_spec_reply(&e, IPPROTO_ICMP, e.remote, 9, 9);
+	s.icmp_type = ICMP_ECHO;
+	s.ip_id = 81;
+	s.frag = 1480 / 8;
+	s.payload = 500;
+	len1 = pkt_build(&s, last);
+	s.frag = 0x2000;
+	s.payload = 1480 - 8;
+	len0 = pkt_build(&s, first);
+
+	env_from_uplink(&e, last, len1, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "the last, first: held");
+	env_from_uplink(&e, first, len0, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "the skb itself spent");
+	ASSERT_EQ(r.redirect.kind, REDIRECT_CLONE, "sent as copies");
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_up, "back into the uplink");
+	ASSERT_EQ(r.redirect.count, 2, "the first and the held one");
+	ASSERT_MEM_EQ(r.out, last, len1, "the held one as it came");
+	env_from_uplink(&e, last, len1, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_OK, "seen again: to the stack");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_FRAGMENT), 0, "nothing dropped");
+}
+
 /* A container's later fragments need no ports: only the source changes. */
 UNIT_TEST(fragments_from_container)
 {

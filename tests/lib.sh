@@ -226,14 +226,16 @@ echo_peer_udp() {
 }
 
 # udp_ask NS HOST:PORT[,OPTION...] [SOCAT-OPTION...] <MESSAGE: the reply to
-# a datagram sent from NS.  A UDP server forks for each datagram, which can
-# take seconds under emulation: up to 4 tries, each with a new socket.
+# a datagram sent from NS (over IPv6 to a HOST in brackets).  A UDP server
+# forks for each datagram, which can take seconds under emulation: up to 4
+# tries, each with a new socket.
 udp_ask() {
-	local ns=$1 to=$2 msg reply i
+	local ns=$1 to=$2 msg reply i udp=UDP4
 	shift 2
+	[[ $to == \[* ]] && udp=UDP6
 	msg=$(cat)
 	for ((i = 0; i < 4; i++)); do
-		reply=$(printf '%s' "$msg" | in_ns "$ns" socat -T2 "$@" - "UDP4:$to")
+		reply=$(printf '%s' "$msg" | in_ns "$ns" socat -T2 "$@" - "$udp:$to")
 		if [[ -n $reply ]]; then
 			printf '%s\n' "$reply"
 			return 0

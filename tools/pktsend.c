@@ -11,7 +11,9 @@
  *
  * Frames go out through an AF_PACKET socket, so the kernel changes nothing;
  * checksums are computed here.  With --mtu the datagram is cut into
- * fragments of at most N bytes of IP packet each.  --tcp sends a TCP
+ * fragments of at most N bytes of IP packet each.  IPv6 addresses make
+ * IPv6 frames, a datagram too big for N cut after a Fragment header
+ * (--spoil is IPv4's).  --tcp sends a TCP
  * segment instead, unfragmented, with FLAGS among S, A, F, R, P (e.g. R,
  * or RA).  --count N sends every frame N times, back to back (a flood).
  */
@@ -31,6 +33,7 @@
 #include <sys/socket.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
 
@@ -49,6 +52,24 @@ static uint16_t csum(const void *data, size_t len, uint32_t sum)
 	return ~sum & 0xffff;
 }
 
+/* The words of IPv6 address @a, summed, for a pseudo header. */
+static uint32_t sum6(const struct in6_addr *a)
+{
+	uint32_t sum = 0;
+
+	for (int i = 0; i < 16; i += 2)
+		sum += a->s6_addr[i] << 8 | a->s6_addr[i + 1];
+	return sum;
+}
+
+/* The Fragment header (RFC 8200 4.5). */
+struct frag6_hdr {
+	uint8_t nexthdr;
+	uint8_t reserved;
+	uint16_t frag_off;	/* offset in 8-byte units << 3, M in bit 0 */
+	uint32_t id;
+};
+
 static int parse_mac(const char *s, uint8_t *mac)
 {
 	unsigned int m[6];
@@ -59,6 +80,70 @@ static int parse_mac(const char *s, uint8_t *mac)
 	for (int i = 0; i < 6; i++)
 		mac[i] = m[i];
 	return 0;
+}
+
+/*
+ * After Ethernet header @eth: an IPv4 packet of @len bytes of the
+ * datagram from @off on (@data), more to come if @more; its length.
+ */
+static size_t ip4_frame(struct ethhdr *eth, struct in_addr src,
+			struct in_addr dst, uint8_t proto, const char *spoil,
+			bool more, size_t off, const uint8_t *data, size_t len)
+{
+	struct iphdr *ip = (struct iphdr *)(eth + 1);
+	size_t ihl = sizeof(*ip);
+
+	eth->h_proto = htons(ETH_P_IP);
+	memset(ip, 0, sizeof(*ip));
+	if (!strcmp(spoil, "options")) {
+		/* one NOP and an end-of-options: a 24-byte header */
+		ihl += 4;
+		memset((uint8_t *)ip + sizeof(*ip), 0, 4);
+		((uint8_t *)ip)[sizeof(*ip)] = 1;
+	}
+	ip->version = 4;
+	ip->ihl = ihl / 4;
+	ip->ttl = 64;
+	ip->protocol = proto;
+	ip->id = htons(getpid() & 0xffff);
+	ip->saddr = src.s_addr;
+	ip->daddr = dst.s_addr;
+	ip->frag_off = htons((off / 8) | (more ? 0x2000 : 0));
+	ip->tot_len = htons(ihl + len);
+	if (!strcmp(spoil, "totlen"))
+		ip->tot_len = htons(ihl + len + 100);
+	if (!strcmp(spoil, "ihl"))
+		ip->ihl = 4;
+	ip->check = htons(csum(ip, ihl, 0));
+	memcpy((uint8_t *)ip + ihl, data, len);
+	return ihl + len;
+}
+
+/* The same for IPv6: after a Fragment header if @fragment. */
+static size_t ip6_frame(struct ethhdr *eth, const struct in6_addr *src,
+			const struct in6_addr *dst, uint8_t proto,
+			bool fragment, bool more, size_t off,
+			const uint8_t *data, size_t len)
+{
+	struct ipv6hdr *ip6 = (struct ipv6hdr *)(eth + 1);
+	struct frag6_hdr *fh = (struct frag6_hdr *)(ip6 + 1);
+	size_t hlen = sizeof(*ip6) + (fragment ? sizeof(*fh) : 0);
+
+	eth->h_proto = htons(ETH_P_IPV6);
+	memset(ip6, 0, hlen);
+	ip6->version = 6;
+	ip6->hop_limit = 64;
+	ip6->nexthdr = fragment ? 44 : proto;
+	ip6->payload_len = htons(hlen - sizeof(*ip6) + len);
+	memcpy(&ip6->saddr, src, sizeof(*src));
+	memcpy(&ip6->daddr, dst, sizeof(*dst));
+	if (fragment) {
+		fh->nexthdr = proto;
+		fh->frag_off = htons(off | (more ? 1 : 0));
+		fh->id = htonl(getpid());
+	}
+	memcpy((uint8_t *)ip6 + hlen, data, len);
+	return hlen + len;
 }
 
 static void usage(void)
@@ -109,6 +194,8 @@ int main(int argc, char **argv)
 	const char *ifname = NULL, *spoil = "";
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	struct in_addr src = {}, dst = {};
+	struct in6_addr src6 = {}, dst6 = {};
+	bool v6 = false, have_src = false, have_dst = false;
 	unsigned int sport = 0, dport = 0, mtu = 1500, nfrags, chunk;
 	struct udphdr *udp = (struct udphdr *)dgram;
 	struct tcphdr *tcp = (struct tcphdr *)dgram;
@@ -125,8 +212,17 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'i': ifname = optarg; break;
 		case 'm': have_mac = !parse_mac(optarg, dmac); break;
-		case 's': inet_pton(AF_INET, optarg, &src); break;
-		case 'd': inet_pton(AF_INET, optarg, &dst); break;
+		case 's':
+			v6 = strchr(optarg, ':');
+			have_src = inet_pton(v6 ? AF_INET6 : AF_INET, optarg,
+					     v6 ? (void *)&src6 :
+						  (void *)&src) == 1;
+			break;
+		case 'd':
+			have_dst = inet_pton(v6 ? AF_INET6 : AF_INET, optarg,
+					     v6 ? (void *)&dst6 :
+						  (void *)&dst) == 1;
+			break;
 		case 'S': sport = atoi(optarg); break;
 		case 'D': dport = atoi(optarg); break;
 		case 'M': mtu = atoi(optarg); break;
@@ -140,8 +236,9 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (!ifname || !have_mac || !src.s_addr || !dst.s_addr || !sport ||
-	    !dport || mtu < 68 || mtu > ETH_DATA_LEN ||
+	if (!ifname || !have_mac || !have_src || !have_dst || !sport ||
+	    !dport || mtu < (v6 ? 1280 : 68) || mtu > ETH_DATA_LEN ||
+	    (v6 && *spoil) ||
 	    (tcp_opt && (flags < 0 || !have_seq || seq > UINT32_MAX ||
 			 ack > UINT32_MAX || window > 65535)))
 		usage();
@@ -155,13 +252,19 @@ int main(int argc, char **argv)
 	     (n = read(0, dgram + hlen + plen, PAYLOAD_MAX - plen)) > 0;)
 		plen += n;
 	dlen = hlen + plen;
-	if (tcp_opt && dlen > ETH_DATA_LEN - sizeof(struct iphdr)) {
+	if (tcp_opt && dlen > ETH_DATA_LEN - (v6 ? sizeof(struct ipv6hdr) :
+						       sizeof(struct iphdr))) {
 		fprintf(stderr, "pktsend: a TCP segment takes one frame\n");
 		return 2;
 	}
-	pseudo = (ntohl(src.s_addr) >> 16) + (ntohl(src.s_addr) & 0xffff) +
-		 (ntohl(dst.s_addr) >> 16) + (ntohl(dst.s_addr) & 0xffff) +
-		 proto + dlen;
+	if (v6)
+		pseudo = sum6(&src6) + sum6(&dst6) + proto + (dlen >> 16) +
+			 (dlen & 0xffff);
+	else
+		pseudo = (ntohl(src.s_addr) >> 16) +
+			 (ntohl(src.s_addr) & 0xffff) +
+			 (ntohl(dst.s_addr) >> 16) +
+			 (ntohl(dst.s_addr) & 0xffff) + proto + dlen;
 	if (proto == IPPROTO_TCP) {
 		tcp->source = htons(sport);
 		tcp->dest = htons(dport);
@@ -180,7 +283,7 @@ int main(int argc, char **argv)
 			udp->len = htons(dlen + 3);
 	}
 
-	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
+	fd = socket(AF_PACKET, SOCK_RAW, htons(v6 ? ETH_P_IPV6 : ETH_P_IP));
 	if (fd < 0) {
 		perror("pktsend: socket");
 		return 1;
@@ -195,42 +298,31 @@ int main(int argc, char **argv)
 	memcpy(sll.sll_addr, dmac, ETH_ALEN);
 
 	/* fragment payloads are multiples of 8 bytes, but for the last */
-	chunk = (mtu - sizeof(struct iphdr)) & ~7u;
+	if (v6 && dlen + sizeof(struct ipv6hdr) <= mtu)
+		chunk = dlen;		/* whole: no Fragment header */
+	else if (v6)
+		chunk = (mtu - sizeof(struct ipv6hdr) -
+			 sizeof(struct frag6_hdr)) & ~7u;
+	else
+		chunk = (mtu - sizeof(struct iphdr)) & ~7u;
 	nfrags = (dlen + chunk - 1) / chunk;
 	for (unsigned int k = 0; k < nfrags; k++) {
 		unsigned int i = reverse ? nfrags - 1 - k : k;
 		size_t off = (size_t)i * chunk;
 		size_t len = dlen - off < chunk ? dlen - off : chunk;
 		struct ethhdr *eth = (struct ethhdr *)frame;
-		struct iphdr *ip = (struct iphdr *)(eth + 1);
-		size_t ihl = sizeof(*ip), flen;
+		size_t flen;
 
 		memcpy(eth->h_dest, dmac, ETH_ALEN);
 		memcpy(eth->h_source, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
-		eth->h_proto = htons(ETH_P_IP);
-		memset(ip, 0, sizeof(*ip));
-		if (!strcmp(spoil, "options")) {
-			/* one NOP and an end-of-options: a 24-byte header */
-			ihl += 4;
-			memset((uint8_t *)ip + sizeof(*ip), 0, 4);
-			((uint8_t *)ip)[sizeof(*ip)] = 1;
-		}
-		ip->version = 4;
-		ip->ihl = ihl / 4;
-		ip->ttl = 64;
-		ip->protocol = proto;
-		ip->id = htons(getpid() & 0xffff);
-		ip->saddr = src.s_addr;
-		ip->daddr = dst.s_addr;
-		ip->frag_off = htons((off / 8) | (i + 1 < nfrags ? 0x2000 : 0));
-		ip->tot_len = htons(ihl + len);
-		if (!strcmp(spoil, "totlen"))
-			ip->tot_len = htons(ihl + len + 100);
-		if (!strcmp(spoil, "ihl"))
-			ip->ihl = 4;
-		ip->check = htons(csum(ip, ihl, 0));
-		memcpy((uint8_t *)ip + ihl, dgram + off, len);
-		flen = sizeof(*eth) + ihl + len;
+		if (v6)
+			flen = sizeof(*eth) +
+			       ip6_frame(eth, &src6, &dst6, proto, nfrags > 1,
+					 i + 1 < nfrags, off, dgram + off, len);
+		else
+			flen = sizeof(*eth) +
+			       ip4_frame(eth, src, dst, proto, spoil,
+					 i + 1 < nfrags, off, dgram + off, len);
 		if (flen < ETH_ZLEN) {
 			memset(frame + flen, 0, ETH_ZLEN - flen);
 			flen = ETH_ZLEN;

@@ -23,7 +23,9 @@
  *   from_uplink6     a packet arriving from the outside:
  *     the answer of a NAT66 flow -> reverse NAT, redirect into the
  *     container; an ICMPv6 error about one -> translated, into the
- *     container; fragments, and anything else -> the stack.
+ *     container; fragments as IPv4's (frag.h): the first as its flow's
+ *     packet, the later ones after it, held when they come first;
+ *     anything else -> the stack.
  *
  * A container solicits its gateway alone: its routes (container.c) send
  * the pool and the rest through it, and the host side holds the gateway's
@@ -39,6 +41,7 @@
 #include "fwd.h"
 #include "ct.h"
 #include "nat6.h"
+#include "frag.h"
 
 /* The sender's endpoint, if the packet really comes from its own veth. */
 static __always_inline const struct endpoint *
@@ -488,22 +491,41 @@ static __noinline int uplink_icmp6_error(void *ctx, struct pkt *p,
 }
 
 /*
- * The answer of a NAT66 flow, reverse NATed into its container, or
- * STAT_PASS if @p is no flow's answer.  Not inlined, as
- * uplink_icmp6_error(): its state would widen tc_uplink's own frame,
- * which shares the verifier's 512 bytes with ct_create()'s.
+ * The host's packet, from the outside: STAT_PASS, and a first
+ * fragment's later ones follow it there (frag.h).  Not inlined: it is
+ * asked from more than one place.
+ */
+static __noinline int uplink_host6(void *ctx, struct pkt *p)
+{
+	struct frag_stash_key *k = NULL;
+
+	if (p->is_fragment)
+		k = frag_key_of(p, true);
+	return frag_first_for_host(ctx, p, k);
+}
+
+/*
+ * The answer of a NAT66 flow, reverse NATed into its container, or the
+ * host's if @p is no flow's answer.  A first fragment leads its later
+ * ones: those already held go into the container after it, as copies.
+ * Not inlined, as uplink_icmp6_error(): its state would widen tc_uplink's
+ * own frame, which shares the verifier's 512 bytes with ct_create()'s.
  */
 static __noinline int uplink_reverse6(void *ctx, struct pkt *p,
 				      struct ipv6hdr *ip6)
 {
+	struct frag_stash_key *fk = NULL;
+	const struct endpoint *ep;
 	struct rewrite6 *rw;
 	struct ct_flow *f;
+	__u32 held = 0;
 	__u8 dir = 0;
+	int ret;
 
 	f = ct_lookup(&p->key, &dir);
 	/* a tuple a container sends is not the outside's to use */
 	if (!f || f->ifindex[dir])
-		return STAT_PASS;
+		return uplink_host6(ctx, p);
 	rw = rewrite6_get();
 	if (!rw)
 		return STAT_DROP_NO_ROUTE;
@@ -511,13 +533,60 @@ static __noinline int uplink_reverse6(void *ctx, struct pkt *p,
 	if (!ct_still(f, dir, &p->key))
 		return STAT_DROP_CT_RACE;
 	ct_account(ctx, f, p, dir, bpf_ktime_get_coarse_ns(), false);
+	if (p->is_fragment)
+		fk = frag_key_of(p, true);
+	if (fk)
+		held = frag_learn(&fk->dgram, FRAG_NAT, rw->daddr);
+	ret = deliver6(ctx, p, ip6, rw);
+	if (held && ret == STAT_REVERSE_NAT6) {
+		ep = bpf_map_lookup_elem(&endpoints6, rw->daddr);
+		if (ep)
+			frag_release(ctx, p, fk, held, ep->ifindex, 0,
+				     rw->daddr, ret);
+	}
+	return ret;
+}
+
+/*
+ * A later fragment from the outside, as uplink_later_fragment() for
+ * IPv4: it follows its first fragment into the container or to the host,
+ * or is held until that comes.
+ */
+static __noinline int uplink_later_fragment6(void *ctx, struct pkt *p,
+					     struct ipv6hdr *ip6)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct frag_stash_key *k = frag_key_of(p, true);
+	struct rewrite6 *rw;
+	struct frag_val *v;
+	int ret;
+
+	if (!k)
+		return STAT_DROP_FRAGMENT;
+	v = frag_find(&k->dgram, now);
+	if (!v || v->state == FRAG_PENDING) {
+		ret = frag_hold(ctx, p, k, now);
+		if (ret != CONTINUE)
+			return ret;
+		/* its first came meanwhile */
+		v = frag_find(&k->dgram, now);
+	}
+	if (!v || v->state != FRAG_NAT)
+		return STAT_PASS;		/* the host's */
+	rw = rewrite6_get();
+	if (!rw)
+		return STAT_DROP_NO_ROUTE;
+	rw->addr_only = 1;
+	__builtin_memcpy(rw->saddr, &ip6->saddr, sizeof(rw->saddr));
+	__builtin_memcpy(rw->daddr, v->addr6, sizeof(rw->daddr));
 	return deliver6(ctx, p, ip6, rw);
 }
 
 /*
  * Outside -> container, IPv6: the answer of a NAT66 flow, reverse NATed
- * into its container, and an ICMPv6 error about one.  Everything else is
- * the host's: other addresses, other ICMPv6, what bpfnat cannot read.
+ * into its container, its fragments too, and an ICMPv6 error about one.
+ * Everything else is the host's: other addresses, other ICMPv6, what
+ * bpfnat cannot read.
  */
 static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 					const bool xdp)
@@ -528,20 +597,30 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	p->key.family = AF_INET6;	/* counted as IPv6, even if malformed */
 	if (!cfg || in6_zero(&cfg->snat6))
 		return STAT_PASS;
-	/* (fragments from the outside are the host's, all of them, so
-	 * that a datagram stays whole: not followed yet)
-	 */
 	if (parse_ipv6(p, &ip6) != CONTINUE ||
-	    parse_ipv6_l4(p, ip6) != CONTINUE || !p->l4 || p->is_fragment)
+	    parse_ipv6_l4(p, ip6) != CONTINUE)
 		return STAT_PASS;
 	if (!in6_eq(in6_of(p->key.daddr6), &cfg->snat6))
 		return STAT_PASS;
+	/* fragments are held and released with skb helpers: tc's */
+	if (xdp && p->is_fragment)
+		return STAT_TO_TC;
+	/* a later fragment of TCP, UDP or ICMPv6 follows its first; what
+	 * follows another extension header is the host's
+	 */
+	if (!p->l4)
+		return ipv6_later_fragment(p) && ipv6_l4_known(p->key.proto) ?
+			       uplink_later_fragment6(ctx, p, ip6) :
+			       STAT_PASS;
 	if (p->key.proto == IPPROTO_ICMPV6) {
-		if (icmp6_is_translated_error(p->icmp_type))
+		/* (an error of a router's is never fragmented: it fits
+		 * 1280)
+		 */
+		if (icmp6_is_translated_error(p->icmp_type) && !p->is_fragment)
 			return xdp ? STAT_TO_TC :
 				     uplink_icmp6_error(ctx, p, cfg, ip6);
 		if (p->icmp_type != ICMPV6_ECHO_REPLY)
-			return STAT_PASS;
+			return xdp ? STAT_PASS : uplink_host6(ctx, p);
 	}
 	if (xdp)
 		return STAT_TO_TC;	/* NAT66 is the tc hook's */

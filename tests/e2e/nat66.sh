@@ -289,6 +289,84 @@ test_udp6_fragments_out() {
 	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
 }
 
+# A 4000-byte UDP datagram in IPv6 fragments cut by hand, both ways, in
+# order or last first ($1 --reverse): the answer's fragments follow their
+# first into a, held when they come before it.
+fragments6_both_ways() {
+	local order=$1 gw port
+	world6_up
+	head -c 4000 /dev/urandom >/tmp/payload
+	in_ns out socat -u UDP6-RECV:8410,reuseaddr OPEN:/tmp/got-out,creat &
+	wait_udp out 8410
+	in_ns a ping -6 -c1 -W2 fd00:18::1 >/dev/null
+	gw=$(in_ns a ip -6 neigh show fd00:18::1 | awk '{ print $5 }')
+	in_ns a pktsend -i eth0 --dmac "$gw" --src fd00:18::2 \
+		--dst 2001:db8:1::2 --sport 40410 --dport 8410 --mtu 1500 \
+		$order </tmp/payload
+	retry 30 sh -c "[ \$(stat -c %s /tmp/got-out) = 4000 ]" ||
+		fail "outside got $(stat -c %s /tmp/got-out) bytes"
+	cmp /tmp/got-out /tmp/payload || fail "a -> outside: bytes differ"
+
+	# back: from 8410 to the SNAT address and the flow's port
+	port=$(bpfnat ct list -j | jq -r '.[] | select(.original.dport == 8410) |
+		.reply.dport')
+	in_ns a socat -u UDP6-RECV:40410,reuseaddr OPEN:/tmp/got-a,creat &
+	wait_udp a 40410
+	in_ns out pktsend -i eth0 --dmac "$(cat /sys/class/net/up0/address)" \
+		--src 2001:db8:1::2 --dst 2001:db8:1::1 --sport 8410 \
+		--dport "$port" --mtu 1500 $order </tmp/payload
+	retry 30 sh -c "[ \$(stat -c %s /tmp/got-a) = 4000 ]" ||
+		fail "a got $(stat -c %s /tmp/got-a) bytes"
+	cmp /tmp/got-a /tmp/payload || fail "outside -> a: bytes differ"
+	assert_eq "$(counter drop_fragment)" 0 "no fragment dropped"
+	assert_eq "$(csum_errors a)" 0 "checksum errors in a"
+}
+
+test_udp6_fragments_in_order() {
+	fragments6_both_ways ""
+	[[ $(counter reverse_nat6) -ge 3 ]] ||
+		fail "reverse_nat6: $(counter reverse_nat6), not each fragment"
+}
+
+test_udp6_fragments_out_of_order() {
+	fragments6_both_ways --reverse
+	[[ $(counter frag_held) -ge 2 ]] ||
+		fail "the later fragments were not held for their first"
+	bpfnat stats -j | jq -e '.frag_held.ipv6_packets == .frag_held.packets' \
+		>/dev/null || fail "frag_held: not all IPv6's"
+}
+
+# The kernels' own fragmenting, with sockets at both ends: a 4000-byte
+# datagram echoed back from the outside reaches a's socket whole.
+test_udp6_fragments_from_sockets() {
+	world6_up
+	in_ns out socat UDP6-RECVFROM:8510,fork,reuseaddr EXEC:cat &
+	wait_udp out 8510
+	head -c 2000 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >/tmp/msg
+	assert_eq "$(udp_ask a "[2001:db8:1::2]:8510" -b 8192 </tmp/msg)" \
+		"$(cat /tmp/msg)" "4000-byte datagram echoed back"
+	assert_eq "$(csum_errors a)" 0 "checksum errors in a"
+}
+
+# Fragments for the host itself, last first: held, then handed to it.
+test_udp6_fragments_for_the_host_out_of_order() {
+	world6_up
+	head -c 4000 /dev/urandom >/tmp/payload
+	socat -u "UDP6-RECV:8810,bind=[2001:db8:1::1],reuseaddr" \
+		OPEN:/tmp/got-host,creat &
+	wait_udp host 8810
+	in_ns out pktsend -i eth0 --dmac "$(cat /sys/class/net/up0/address)" \
+		--src 2001:db8:1::2 --dst 2001:db8:1::1 --sport 8810 \
+		--dport 8810 --mtu 1500 --reverse </tmp/payload
+	retry 30 sh -c "[ \$(stat -c %s /tmp/got-host) = 4000 ]" ||
+		fail "the host got $(stat -c %s /tmp/got-host) bytes"
+	cmp /tmp/got-host /tmp/payload || fail "bytes differ"
+	assert_eq "$(counter drop_fragment)" 0 "no fragment dropped"
+	# and a large ping, the kernel's fragments, is answered
+	assert_ok "out pings the host with 3000 bytes" \
+		in_ns out ping -6 -c2 -i0.3 -W2 -s 3000 2001:db8:1::1
+}
+
 # The same datagram to far, behind the 1280-byte link: the router's
 # "packet too big" about the first fragment is translated (its quote's
 # ports follow the Fragment header), a's kernel fragments smaller, and

@@ -4,8 +4,10 @@
  * translated as the datagram's flow (source address and port, the UDP
  * checksum that covers the whole datagram), a later one gets the SNAT
  * address alone; put back together, the datagram is what a NAT66 router
- * would send, its checksum right from scratch.  From the outside,
- * fragments are the host's, untouched.
+ * would send, its checksum right from scratch.  From the outside, the
+ * answer's fragments follow its first into the container, in order or
+ * not, and put back together are the answer a NAT66 router delivers;
+ * the host's fragments reach its stack as they came.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -192,36 +194,213 @@ UNIT_TEST(frag6_later_fragment_first_leaves)
 	ASSERT_EQ(env_flows(&e), 0, "no flow: no ports");
 }
 
-/* From the outside, fragments are the host's, as they came (its stack
- * reassembles what is its own).
+/*
+ * The outside's 1400-byte UDP answer to a's datagram (a_datagram(), b
+ * holding a's port 5000 first, so that the answer's port must change
+ * back), in two fragments @f0 and @f1; in @want, the answer whole as a
+ * NAT66 router delivers it into a.  False if the flow could not be made.
  */
-UNIT_TEST(frag6_from_outside_left_to_the_host)
+static bool an_answer(struct env *e, uint8_t *f0, size_t *len0, uint8_t *f1,
+		      size_t *len1, uint8_t *want)
 {
-	uint8_t whole[PKT_MAX], f[PKT_MAX];
+	uint8_t whole[PKT_MAX];
 	struct pkt_spec s;
+	struct run r;
+	uint16_t port;
+
+	s = a_datagram(e, true, whole, f0, f1, len0, len1);
+	if (!env_from_container(e, e->ifindex_ha, f0, *len0, &r) ||
+	    !ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "a's datagram left"))
+		return false;
+	port = ntohs(*(uint16_t *)(r.out + ETH_HLEN + 48));
+	if (!ASSERT_NE(port, 5000, "remapped"))
+		return false;
+	s = spec6_answer(e, s, port);
+	s.payload = 1400;
+	pkt6_build(&s, &e->remote6, &e->uplink6, whole);
+	*len0 = fragment(whole, 0, f0);
+	*len1 = fragment(whole, 1, f1);
+
+	memcpy(s.dmac, e->mac_ca, ETH_ALEN);
+	memcpy(s.smac, e->mac_ha, ETH_ALEN);
+	s.ttl = 63;
+	s.dport = 5000;
+	pkt6_build(&s, &e->remote6, &e->a6, want);
+	return true;
+}
+
+/* Later fragment @f as delivered into a: new MACs and destination, a hop
+ * less, every other byte as it came (no checksum of its own).
+ */
+static void check_later_delivered(const struct env *e, const struct run *r,
+				  const uint8_t *f, size_t len)
+{
+	uint8_t want[PKT_MAX];
+	struct ip6_hdr *ip6 = (void *)(want + ETH_HLEN);
+
+	memcpy(want, f, len);
+	memcpy(want, e->mac_ca, ETH_ALEN);
+	memcpy(want + ETH_ALEN, e->mac_ha, ETH_ALEN);
+	memcpy(&ip6->ip6_dst, &e->a6, 16);
+	ip6->ip6_hlim--;
+	ASSERT_EQ(r->out_len, len, "length");
+	ASSERT_MEM_EQ(r->out, want, len, "the later fragment, for a");
+}
+
+/* In order: each fragment goes into a, and together they are the answer. */
+static void fragments_in(const struct env_opts *o)
+{
+	uint8_t f0[PKT_MAX], f1[PKT_MAX], out0[PKT_MAX], got[PKT_MAX],
+		want[PKT_MAX];
+	const struct ip6_hdr *w = (const void *)(want + ETH_HLEN);
 	struct env e;
 	struct run r;
-	size_t len;
+	size_t len0, len1;
+
+	if (!env_setup(&e, o) || !an_answer(&e, f0, &len0, f1, &len1, want))
+		return;
+	for (int n = 0; n < 2; n++) {
+		if (!env_from_uplink(&e, n ? f1 : f0, n ? len1 : len0, &r))
+			return;
+		ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "delivered");
+		ASSERT_EQ(r.redirect.kind, REDIRECT_PEER, "into a namespace");
+		ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "a's");
+		if (!n)
+			memcpy(out0, r.out, r.out_len);
+	}
+	check_later_delivered(&e, &r, f1, len1);
+	ASSERT_EQ(env_stat6(&e, STAT_REVERSE_NAT6), 2, "reverse_nat6, each");
+
+	reassemble(out0, r.out, r.out_len, got);
+	ASSERT_TRUE(pkt6_l4_csum_ok(got), "the answer's UDP checksum");
+	ASSERT_MEM_EQ(got, want, ETH_HLEN + sizeof(*w) + ntohs(w->ip6_plen),
+		      "the answer = a NAT66 router's, port 5000 again");
+}
+
+UNIT_TEST(frag6_answer_in_fragments) { fragments_in(&nat66); }
+
+UNIT_TEST(frag6_answer_in_fragments_checksum_complete)
+{
+	const struct env_opts o = { .nat66 = true, .csum_complete = true };
+
+	fragments_in(&o);
+}
+
+/*
+ * Out of order: the later fragment comes first and is held; the first
+ * brings it along, both into a as copies; then a duplicate of the later
+ * one just follows.
+ */
+UNIT_TEST(frag6_answer_out_of_order)
+{
+	uint8_t f0[PKT_MAX], f1[PKT_MAX], want[PKT_MAX];
+	struct env e;
+	struct run r;
+	size_t len0, len1;
+
+	if (!env_setup(&e, &nat66) ||
+	    !an_answer(&e, f0, &len0, f1, &len1, want))
+		return;
+	if (!env_from_uplink(&e, f1, len1, &r))
+		return;
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "held: consumed");
+	ASSERT_EQ(r.redirect.count, 0, "not sent on yet");
+	ASSERT_EQ(env_stat6(&e, STAT_FRAG_HELD), 1, "frag_held, as IPv6");
+	ASSERT_EQ(env_stat(&e, STAT_DROP_FRAGMENT), 0, "not a drop");
+
+	if (!env_from_uplink(&e, f0, len0, &r))
+		return;
+	ASSERT_EQ(r.redirect.kind, REDIRECT_CLONE, "sent as copies");
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "into a");
+	ASSERT_EQ(r.redirect.count, 1 + 2, "meant for a, then the two copies");
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "the skb itself spent");
+	ASSERT_EQ(env_stat6(&e, STAT_REVERSE_NAT6), 2, "both delivered");
+	/* the skb ends as the held fragment, translated */
+	check_later_delivered(&e, &r, f1, len1);
+
+	if (!env_from_uplink(&e, f1, len1, &r))
+		return;
+	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "a duplicate follows");
+	ASSERT_EQ(r.redirect.kind, REDIRECT_PEER, "into a namespace");
+	check_later_delivered(&e, &r, f1, len1);
+}
+
+/* The budget, as IPv4's: a datagram's held fragments are bounded. */
+UNIT_TEST(frag6_held_within_a_budget)
+{
+	uint8_t f0[PKT_MAX], f1[PKT_MAX], want[PKT_MAX];
+	struct env e;
+	struct run r;
+	size_t len0, len1;
+
+	if (!env_setup(&e, &nat66) ||
+	    !an_answer(&e, f0, &len0, f1, &len1, want))
+		return;
+	for (int n = 0; n < FRAG_HOLD_PER_DGRAM + 2; n++)
+		env_from_uplink(&e, f1, len1, &r);
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "dropped");
+	ASSERT_EQ(env_stat6(&e, STAT_FRAG_HELD), FRAG_HOLD_PER_DGRAM,
+		  "held up to the budget");
+	ASSERT_EQ(env_stat6(&e, STAT_DROP_FRAGMENT), 2, "the rest counted");
+}
+
+/*
+ * The host's datagram in fragments, @proto to its SNAT address with no
+ * flow behind it (UDP to a port nobody uses, a large ping): in order the
+ * fragments pass as they came; out of order the later one is held, and
+ * the first sends both back into the uplink's receive path, as they came,
+ * where the later one, seen again, passes.
+ */
+static void host_fragments(uint8_t proto)
+{
+	uint8_t whole[PKT_MAX], f0[PKT_MAX], f1[PKT_MAX];
+	struct pkt_spec s = {
+		.proto = proto,
+		.sport = 40000,
+		.dport = 7777,
+		.icmp_type = ICMP6_ECHO_REQUEST,
+		.payload = 1400,
+	};
+	struct env e;
+	struct run r;
+	size_t len0, len1;
 
 	if (!env_setup(&e, &nat66))
 		return;
-	s = spec6_out(&e, false, IPPROTO_UDP, 5000);
-	len = pkt6_build(&s, &e.a6, &e.remote6, whole);
-	if (!env_from_container(&e, e.ifindex_ha, whole, len, &r))
-		return;
-	/* the answer, in fragments, to the flow's own tuple */
-	s = spec6_answer(&e, s, 5000);
-	s.payload = 1400;
+	memcpy(s.smac, e.mac_gw, ETH_ALEN);
+	memcpy(s.dmac, e.mac_up, ETH_ALEN);
 	pkt6_build(&s, &e.remote6, &e.uplink6, whole);
+	len0 = fragment(whole, 0, f0);
+	len1 = fragment(whole, 1, f1);
 	for (int n = 0; n < 2; n++) {
-		len = fragment(whole, n, f);
-		if (!env_from_uplink(&e, f, len, &r))
+		if (!env_from_uplink(&e, n ? f1 : f0, n ? len1 : len0, &r))
 			return;
-		ASSERT_EQ(r.verdict, TC_ACT_OK, "to the stack");
-		ASSERT_MEM_EQ(r.out, f, len, "untouched");
+		ASSERT_EQ(r.verdict, TC_ACT_OK, "in order: to the stack");
+		ASSERT_MEM_EQ(r.out, n ? f1 : f0, n ? len1 : len0, "untouched");
 	}
-	ASSERT_EQ(env_stat(&e, STAT_REVERSE_NAT6), 0, "not translated");
+
+	/* a second datagram, its later fragment first */
+	((struct ip6_frag *)(f0 + ETH_HLEN + 40))->ip6f_ident = htonl(7);
+	((struct ip6_frag *)(f1 + ETH_HLEN + 40))->ip6f_ident = htonl(7);
+	if (!env_from_uplink(&e, f1, len1, &r))
+		return;
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "out of order: held");
+	if (!env_from_uplink(&e, f0, len0, &r))
+		return;
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "the skb itself spent");
+	ASSERT_EQ(r.redirect.kind, REDIRECT_CLONE, "sent as copies");
+	ASSERT_EQ(r.redirect.ifindex, e.ifindex_up, "back into the uplink");
+	ASSERT_EQ(r.redirect.count, 2, "the first and the held one");
+	ASSERT_MEM_EQ(r.out, f1, len1, "the held one as it came");
+	if (!env_from_uplink(&e, f1, len1, &r))
+		return;
+	ASSERT_EQ(r.verdict, TC_ACT_OK, "seen again: to the stack");
+	ASSERT_EQ(env_stat6(&e, STAT_REVERSE_NAT6), 0, "nothing translated");
+	ASSERT_EQ(env_stat6(&e, STAT_DROP_FRAGMENT), 0, "nothing dropped");
 }
+
+UNIT_TEST(frag6_for_the_host_udp) { host_fragments(IPPROTO_UDP); }
+UNIT_TEST(frag6_for_the_host_large_ping) { host_fragments(IPPROTO_ICMPV6); }
 
 /*
  * Packet too big from a router beyond, about a's first fragment (as it

@@ -113,13 +113,13 @@ static __always_inline struct frag_val *frag_find(const struct frag_key *fk,
 static __always_inline __u32 frag_learn(const struct frag_key *fk,
 					__u32 state, const __be32 *addr)
 {
-	struct frag_val fresh = {
-		.state = state,
-		.first_ns = bpf_ktime_get_coarse_ns(),
-	};
-	struct frag_val *v;
+	struct frag_val fresh, *v;
 	__u32 held;
 
+	/* (an initializer would leave the union's other bytes unset) */
+	__builtin_memset(&fresh, 0, sizeof(fresh));
+	fresh.state = state;
+	fresh.first_ns = bpf_ktime_get_coarse_ns();
 	if (addr && fk->family == AF_INET6)
 		__builtin_memcpy(fresh.addr6, addr, sizeof(fresh.addr6));
 	else if (addr)
@@ -139,11 +139,14 @@ static __always_inline __u32 frag_learn(const struct frag_key *fk,
 static __always_inline int frag_hold(struct __sk_buff *skb, struct pkt *p,
 				     struct frag_stash_key *k, __u64 now)
 {
-	struct frag_val fresh = { .first_ns = now, .state = FRAG_PENDING };
 	const struct frag_key *fk = &k->dgram;
+	struct frag_val fresh, *v;
 	struct frag_held *h;
-	struct frag_val *v;
 	__u32 zero = 0, len = p->len;
+
+	__builtin_memset(&fresh, 0, sizeof(fresh));
+	fresh.first_ns = now;
+	fresh.state = FRAG_PENDING;
 
 	if (len >= FRAG_STASH_BYTES)
 		return STAT_DROP_FRAGMENT;

@@ -65,6 +65,20 @@ static __always_inline void ct_key_set4(struct ct_key *k, __be32 saddr,
 	k->proto = proto;
 }
 
+/* The same for an IPv6 tuple, its addresses four words each. */
+static __always_inline void ct_key_set6(struct ct_key *k, const __be32 *saddr,
+					const __be32 *daddr, __be16 sport,
+					__be16 dport, __u8 proto)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	__builtin_memcpy(k->saddr6, saddr, sizeof(k->saddr6));
+	__builtin_memcpy(k->daddr6, daddr, sizeof(k->daddr6));
+	k->sport = sport;
+	k->dport = dport;
+	k->proto = proto;
+	k->family = AF_INET6;
+}
+
 /* Is @f the flow whose tuple in direction @dir is @key? */
 static __always_inline bool ct_flow_has_key(const struct ct_flow *f,
 					    __u8 dir, const struct ct_key *key)
@@ -588,21 +602,19 @@ static __always_inline int ct_create_snat(void *ctx, const struct pkt *p,
 					  struct ct_flow **out, const bool xdp)
 {
 	struct ct_new *n = ct_new_get();
+	__be16 dport;
 
 	if (!n)
 		return STAT_DROP_CT_FULL;
 	n->key = p->key;
 	/* ICMP: the echo reply carries the id as its "destination port" */
-	ct_key_set4(&n->reply, p->key.daddr, cfg->snat_addr,
-		    proto_is_icmp(p->key.proto) ? 0 : p->key.dport, 0,
-		    p->key.proto);
-	if (p->key.family) {
-		n->reply.family = p->key.family;
-		__builtin_memcpy(n->reply.saddr6, p->key.daddr6,
-				 sizeof(n->reply.saddr6));
-		__builtin_memcpy(n->reply.daddr6, cfg->snat6.addr,
-				 sizeof(n->reply.daddr6));
-	}
+	dport = proto_is_icmp(p->key.proto) ? 0 : p->key.dport;
+	if (p->key.family)
+		ct_key_set6(&n->reply, p->key.daddr6, cfg->snat6.addr, dport,
+			    0, p->key.proto);
+	else
+		ct_key_set4(&n->reply, p->key.daddr, cfg->snat_addr, dport, 0,
+			    p->key.proto);
 	n->ifindex[CT_DIR_ORIG] = p->ifindex;
 	n->ifindex[CT_DIR_REPLY] = 0;
 	n->kind = CT_KIND_SNAT;

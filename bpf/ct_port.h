@@ -68,6 +68,7 @@ static __always_inline void ct_port_freed(const struct ct_key *rkey)
 struct port_room {
 	struct bpf_sock_tuple tuple;
 	struct ct_key exhausted;
+	struct port_key published;	/* for port_is_published() */
 };
 
 struct {
@@ -141,7 +142,7 @@ struct port_search {
 				 * is the candidate
 				 */
 	struct ct_ref ref;
-	struct port_key pk;	/* for port_is_published(), port_is_bound() */
+	struct nat_endpoint ext;	/* for port_is_bound() */
 	__u32 start;		/* the first candidate, from lo */
 	__u32 range;
 	__u16 lo;
@@ -155,13 +156,6 @@ struct port_search {
 };
 _Static_assert(sizeof(struct port_search) == 48, "port_search fits");
 
-_Static_assert(sizeof(struct port_key) == sizeof(struct nat_endpoint) &&
-	       offsetof(struct port_key, host_port) ==
-	       offsetof(struct nat_endpoint, port) &&
-	       offsetof(struct port_key, proto) ==
-	       offsetof(struct nat_endpoint, proto),
-	       "a port_key of the SNAT address is its nat_bound key");
-
 /* Is @port another endpoint's external port (nat_bound)?  Then it is
  * not free, towards any destination.
  */
@@ -169,33 +163,70 @@ static __always_inline bool port_is_bound(struct port_search *s, __be16 port)
 {
 	if (!s->bind)
 		return false;
-	s->pk.host_port = port;
-	return bpf_map_lookup_elem(&nat_bound, &s->pk);
+	s->ext.port = port;
+	return bpf_map_lookup_elem(&nat_bound, &s->ext);
+}
+
+/*
+ * port_room's key for published port @port/@proto of host address @addr
+ * (one word for IPv4, four with @ipv6), or NULL.
+ */
+static __always_inline struct port_key *port_key_of(const __be32 *addr,
+						    bool ipv6, __be16 port,
+						    __u8 proto)
+{
+	struct port_room *r = port_room_get();
+	struct port_key *k;
+
+	if (!r)
+		return NULL;
+	k = &r->published;
+	__builtin_memset(k, 0, sizeof(*k));
+	if (ipv6)
+		__builtin_memcpy(k->host_addr6, addr, sizeof(k->host_addr6));
+	else
+		k->host_addr = *addr;
+	k->host_port = port;
+	k->proto = proto;
+	k->family = ipv6 ? AF_INET6 : AF_INET;
+	return k;
+}
+
+/*
+ * The container behind published port @k (port_key_of()'s), or NULL:
+ * published on that very address first, then on every address of its
+ * family (when @any_ok: the address is one of the host's).
+ */
+static __always_inline const struct port_val *port_lookup(struct port_key *k,
+							  bool any_ok)
+{
+	const struct port_val *v;
+
+	if (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP)
+		return NULL;
+	v = bpf_map_lookup_elem(&ports, k);
+	if (v || !any_ok)
+		return v;
+	__builtin_memset(k->host_addr6, 0, sizeof(k->host_addr6));
+	return bpf_map_lookup_elem(&ports, k);
 }
 
 /*
  * Is @port published (`bpfnat port add`) on the SNAT address, or on every
- * address?  Then it is never a NATed flow's: the outside's connections to
- * it are the container's behind it.  The key lives in @s, not on the
- * stack (see port_is_hosts()).
+ * address, of the flow's family?  Then it is never a NATed flow's: the
+ * outside's connections to it are the container's behind it.  The key
+ * lives in port_room, not on the stack (see port_is_hosts()).
  */
 static __always_inline bool port_is_published(struct port_search *s,
 					      __be16 port)
 {
-	__be32 addr = s->pk.host_addr;
-	bool found;
+	/* the SNAT address, the reply's destination (an IPv4 one is the
+	 * first word)
+	 */
+	struct port_key *k = port_key_of(s->rkey->daddr6, s->rkey->family,
+					 port, s->rkey->proto);
 
-	if ((s->pk.proto != IPPROTO_TCP && s->pk.proto != IPPROTO_UDP) ||
-	    s->rkey->family)
-		return false;	/* published ports are IPv4's */
-	s->pk.host_port = port;
-	found = bpf_map_lookup_elem(&ports, &s->pk);
-	if (!found) {
-		s->pk.host_addr = 0;
-		found = bpf_map_lookup_elem(&ports, &s->pk);
-		s->pk.host_addr = addr;
-	}
-	return found;
+	return k && port_lookup(k, true);
 }
 
 static __always_inline long port_try(struct port_search *s, __u16 port)
@@ -287,9 +318,9 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 	/* the slot is ours, not live: its key is the search's */
 	s->rkey = &f->tuple[CT_DIR_REPLY];
 	s->rkey->dport = 0;
-	s->pk.host_addr = s->rkey->daddr;
-	s->pk.proto = s->rkey->proto;
-	s->pk.family = AF_INET;
+	s->ext.addr = s->rkey->daddr;
+	s->ext.proto = s->rkey->proto;
+	s->ext.family = AF_INET;
 	/* bindings are IPv4's: an IPv6 endpoint is mapped per destination */
 	s->bind = bind_applies(s->rkey->proto) && !s->rkey->family;
 	if (s->bind) {

@@ -163,28 +163,16 @@ static __always_inline int deliver(void *ctx, struct pkt *p,
 static __always_inline const struct port_val *
 published_at(__be32 addr, __be16 port, __u8 proto, bool any_ok)
 {
-	struct port_key k = {
-		.host_addr = addr,
-		.host_port = port,
-		.proto = proto,
-		.family = AF_INET,
-	};
-	const struct port_val *v;
+	struct port_key *k = port_key_of(&addr, false, port, proto);
 
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return NULL;
-	v = bpf_map_lookup_elem(&ports, &k);
-	if (v || !any_ok)
-		return v;
-	k.host_addr = 0;
-	return bpf_map_lookup_elem(&ports, &k);
+	return k ? port_lookup(k, any_ok) : NULL;
 }
 
 /*
  * The container endpoint bound to external port @port/@proto of @addr
  * (endpoint-independent mapping), as a published port's target, or NULL.
  */
-static __always_inline const struct port_val *
+static __always_inline const struct nat_endpoint *
 bound_at(__be32 addr, __be16 port, __u8 proto)
 {
 	struct bind_room *r = bind_room_get();
@@ -192,15 +180,8 @@ bound_at(__be32 addr, __be16 port, __u8 proto)
 	if (!r || !bind_applies(proto))
 		return NULL;
 	bind_endpoint(&r->ext, addr, port, proto);
-	/* a nat_endpoint begins as a port_val does: address, port */
 	return bpf_map_lookup_elem(&nat_bound, &r->ext);
 }
-
-_Static_assert(offsetof(struct nat_endpoint, addr) ==
-	       offsetof(struct port_val, addr) &&
-	       offsetof(struct nat_endpoint, port) ==
-	       offsetof(struct port_val, port),
-	       "a bound endpoint reads as a published port's target");
 
 /*
  * Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): a container's packet to
@@ -215,11 +196,14 @@ static __always_inline int container_hairpin(void *ctx, struct pkt *p,
 					     const struct bpfnat_config *cfg,
 					     const bool xdp)
 {
+	const struct nat_endpoint *b;
 	const struct endpoint *ep;
 	const struct port_val *v;
 	struct rewrite rw = {};
 	struct ct_flow *f;
 	struct ct_new *n;
+	__be32 to_addr;
+	__be16 to_port;
 	__u8 dir = 0;
 	int ret;
 
@@ -236,14 +220,20 @@ static __always_inline int container_hairpin(void *ctx, struct pkt *p,
 		 */
 		v = published_at(p->key.daddr, p->key.dport, p->key.proto,
 				 true);
-		if (!v)
-			v = bound_at(p->key.daddr, p->key.dport,
+		if (v) {
+			to_addr = v->addr;
+			to_port = v->port;
+		} else {
+			b = bound_at(p->key.daddr, p->key.dport,
 				     p->key.proto);
-		if (!v)
-			return STAT_PASS;
+			if (!b)
+				return STAT_PASS;
+			to_addr = b->addr;
+			to_port = b->port;
+		}
 		if (!source_endpoint(p))
 			return STAT_DROP_SPOOFED;
-		ep = bpf_map_lookup_elem(&endpoints, &v->addr);
+		ep = bpf_map_lookup_elem(&endpoints, &to_addr);
 		n = ct_new_get();
 		if (!ep || !n)
 			return STAT_PASS;
@@ -251,7 +241,7 @@ static __always_inline int container_hairpin(void *ctx, struct pkt *p,
 		/* the answer comes from the published container to the
 		 * sender's mapped port, chosen by ct_create()
 		 */
-		ct_key_set4(&n->reply, v->addr, cfg->snat_addr, v->port, 0,
+		ct_key_set4(&n->reply, to_addr, cfg->snat_addr, to_port, 0,
 			    p->key.proto);
 		n->ifindex[CT_DIR_ORIG] = p->ifindex;
 		n->ifindex[CT_DIR_REPLY] = ep->ifindex;
@@ -692,6 +682,14 @@ __noinline int is_local_xdp(struct xdp_md *xdp, __u32 ifindex, __be32 saddr,
 	return is_local(xdp, ifindex, saddr, daddr);
 }
 
+/*
+ * Is @p's destination the host's?  Asked as the packet came, on the
+ * uplink: the helper answers nothing of a device whose forwarding is off
+ * (BPF_FIB_LKUP_RET_FWD_DISABLED), and then this says no.  Not asked from
+ * a container's host side, which forwards: there the helper says "not
+ * forwarded" of a subnet's broadcast address as of the host's own, and
+ * broadcasts would be DNATed (the fuzz found it).
+ */
 static __always_inline bool for_the_host(void *ctx, const struct pkt *p,
 					 const bool xdp)
 {

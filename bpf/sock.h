@@ -64,14 +64,15 @@ static __always_inline const struct port_val *
 sock_published(const struct bpfnat_config *cfg, __be32 addr, __be16 port,
 	       __u8 proto)
 {
-	struct port_key k = {
-		.host_addr = addr,
-		.host_port = port,
-		.proto = proto,
-		.family = AF_INET,
-	};
 	const struct port_val *v;
+	struct port_key k;
 
+	/* (an initializer would leave the union's other bytes unset) */
+	__builtin_memset(&k, 0, sizeof(k));
+	k.host_addr = addr;
+	k.host_port = port;
+	k.proto = proto;
+	k.family = AF_INET;
 	v = bpf_map_lookup_elem(&ports, &k);
 	if (!v) {
 		if (!sock_addr_local(cfg, addr))

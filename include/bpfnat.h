@@ -16,7 +16,7 @@
 #include <linux/bpf.h>
 #include <stddef.h>
 
-#define BPFNAT_LAYOUT_VERSION	10
+#define BPFNAT_LAYOUT_VERSION	11
 
 /* Where the kernel keeps bpfnat's state between CLI runs. */
 #define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
@@ -80,7 +80,7 @@
 #define FRAGS_MAX		4096
 #endif
 #ifndef PORTS_MAX
-#define PORTS_MAX		4096
+#define PORTS_MAX		8192	/* a port on every address: 2 */
 #endif
 #ifndef EXHAUSTED_MAX
 #define EXHAUSTED_MAX		1024
@@ -303,24 +303,31 @@ _Static_assert(sizeof(struct exclude_key) == 8, "exclude_key layout");
 /*
  * ports: published ports (`bpfnat port add`, Docker's -p), keyed by their
  * host side.  A packet from the outside to host_addr:host_port, or to any
- * of the host's addresses when host_addr is 0, is DNATed to addr:port.  A
- * range is one entry per port.  IPv4 only for now: family says which, so
- * that IPv6 entries can join without a new layout.
+ * of the host's addresses when host_addr is 0 (::), is DNATed to
+ * addr:port.  A range is one entry per port, and a mapping with no host
+ * address one entry per family.  Of either family, as struct ct_key: an
+ * IPv4 entry has its addresses in the first words and zeros in the rest.
  */
 struct port_key {
-	__be32 host_addr;	/* 0: every address of the host */
+	union {			/* 0: every address of the host */
+		__be32 host_addr;
+		__be32 host_addr6[4];
+	};
 	__be16 host_port;
 	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 family;		/* AF_INET */
+	__u8 family;		/* AF_INET or AF_INET6 */
 };
-_Static_assert(sizeof(struct port_key) == 8, "port_key layout");
+_Static_assert(sizeof(struct port_key) == 20, "port_key layout");
 
 struct port_val {
-	__be32 addr;		/* the container */
+	union {			/* the container */
+		__be32 addr;
+		__be32 addr6[4];
+	};
 	__be16 port;		/* its port */
 	__u16 pad;
 };
-_Static_assert(sizeof(struct port_val) == 8, "port_val layout");
+_Static_assert(sizeof(struct port_val) == 20, "port_val layout");
 
 /*
  * Endpoint-independent mapping (RFC 4787 REQ-1, RFC 5382 REQ-1): a

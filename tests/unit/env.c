@@ -247,16 +247,41 @@ bool env_endpoint_add(struct env *e, uint32_t addr)
 bool env_publish(struct env *e, uint32_t host_addr, uint16_t host_port,
 		 uint8_t proto, uint32_t addr, uint16_t port)
 {
-	struct port_key k = {
-		.host_addr = host_addr,
-		.host_port = htons(host_port),
-		.proto = proto,
-		.family = AF_INET,
-	};
-	struct port_val v = { .addr = addr, .port = htons(port) };
 	int fd = bpf_map__fd(e->skel->maps.ports);
+	struct port_key k;
+	struct port_val v;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.host_addr = host_addr;
+	k.host_port = htons(host_port);
+	k.proto = proto;
+	k.family = AF_INET;
+	v.addr = addr;
+	v.port = htons(port);
 
 	return ASSERT_OK(bpf_map_update_elem(fd, &k, &v, 0), "publish");
+}
+
+bool env_publish6(struct env *e, const struct in6_addr *host_addr,
+		  uint16_t host_port, uint8_t proto,
+		  const struct in6_addr *addr, uint16_t port)
+{
+	int fd = bpf_map__fd(e->skel->maps.ports);
+	struct port_key k;
+	struct port_val v;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	if (host_addr)
+		memcpy(k.host_addr6, host_addr, sizeof(k.host_addr6));
+	k.host_port = htons(host_port);
+	k.proto = proto;
+	k.family = AF_INET6;
+	memcpy(v.addr6, addr, sizeof(v.addr6));
+	v.port = htons(port);
+
+	return ASSERT_OK(bpf_map_update_elem(fd, &k, &v, 0), "publish6");
 }
 
 int env_bindings(struct env *e)

@@ -143,6 +143,12 @@ bool env_endpoint_add(struct env *e, uint32_t addr);
  */
 bool env_publish(struct env *e, uint32_t host_addr, uint16_t host_port,
 		 uint8_t proto, uint32_t addr, uint16_t port);
+/* The same over IPv6: @host_addr (NULL: every address, ::), @addr the
+ * container's IPv6 address.
+ */
+bool env_publish6(struct env *e, const struct in6_addr *host_addr,
+		  uint16_t host_port, uint8_t proto,
+		  const struct in6_addr *addr, uint16_t port);
 
 /* Bindings (endpoint-independent mapping): how many, -1 if nat_bindings
  * and nat_bound disagree; the binding of endpoint @addr:@port/@proto.

@@ -370,6 +370,64 @@ static __always_inline int container_outside6(void *ctx, struct pkt *p,
 				 false);
 }
 
+static __noinline int flow_deliver6(void *ctx, struct pkt *p,
+				    struct ipv6hdr *ip6, struct ct_flow *f,
+				    __u8 dir);
+
+/*
+ * Hairpinning over IPv6, as container_hairpin() for IPv4: a container's
+ * packet to a published port of the IPv6 SNAT address reaches that
+ * port's container as if it came from the outside, from the sender's
+ * external mapping (the SNAT address and a port of it), and the answers
+ * go back the same way.  STAT_PASS for the rest: the host's.
+ */
+static __always_inline int container_hairpin6(void *ctx, struct pkt *p,
+					      const struct bpfnat_config *cfg,
+					      struct ipv6hdr *ip6)
+{
+	const struct endpoint *ep;
+	const struct port_val *v;
+	struct port_key *k;
+	struct ct_flow *f;
+	struct ct_new *n;
+	__u8 dir = 0;
+	int ret;
+
+	if (!p->l4 || p->is_fragment ||
+	    (p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP))
+		return STAT_PASS;
+	f = ct_lookup(&p->key, &dir);
+	if (f && f->ifindex[dir] != p->ifindex)
+		return STAT_DROP_SPOOFED;
+	if (!f) {
+		k = port_key_of(p->key.daddr6, true, p->key.dport,
+				p->key.proto);
+		v = k ? port_lookup(k, true) : NULL;
+		if (!v)
+			return STAT_PASS;
+		ep = bpf_map_lookup_elem(&endpoints6, v->addr6);
+		n = ct_new_get();
+		if (!ep || !n)
+			return STAT_PASS;
+		n->key = p->key;
+		/* the answer comes from the published container to the
+		 * sender's mapped port, chosen by ct_create()
+		 */
+		ct_key_set6(&n->reply, v->addr6, cfg->snat6.addr, v->port, 0,
+			    p->key.proto);
+		n->ifindex[CT_DIR_ORIG] = p->ifindex;
+		n->ifindex[CT_DIR_REPLY] = ep->ifindex;
+		n->kind = CT_KIND_HAIRPIN;
+		n->tcp_flags = p->tcp_flags;
+		n->bound = 0;
+		ret = ct_create_flow(ctx, n, &f, false);
+		if (ret != CONTINUE)
+			return ret;
+		dir = CT_DIR_ORIG;
+	}
+	return flow_deliver6(ctx, p, ip6, f, dir);
+}
+
 static __always_inline int from_container6(void *ctx, struct pkt *p,
 					   const bool xdp)
 {
@@ -420,15 +478,23 @@ static __always_inline int from_container6(void *ctx, struct pkt *p,
 	}
 	if (xdp)
 		return STAT_TO_TC;	/* NAT66 is the tc hook's */
+	if (!in6_zero(&cfg->snat6) && in6_eq(daddr, &cfg->snat6)) {
+		ret = container_hairpin6(ctx, p, cfg, ip6);
+		if (ret != STAT_PASS)
+			return ret;
+	}
 	return container_outside6(ctx, p, cfg, self, ip6);
 }
 
 /*
  * Deliver @p, rewritten as @rw says, into the container of @rw's
- * destination, a hop less: STAT_REVERSE_NAT6, or why not.
+ * destination, a hop less: counted by the kind of flow @f (NULL: a later
+ * fragment's, or an ICMPv6 error's) as STAT_REVERSE_NAT6, STAT_DNAT or
+ * STAT_HAIRPIN; or why not.
  */
 static __always_inline int deliver6(void *ctx, struct pkt *p,
-				    struct ipv6hdr *ip6, struct rewrite6 *rw)
+				    struct ipv6hdr *ip6, struct rewrite6 *rw,
+				    const struct ct_flow *f)
 {
 	const struct endpoint *ep = bpf_map_lookup_elem(&endpoints6,
 							 rw->daddr);
@@ -441,7 +507,14 @@ static __always_inline int deliver6(void *ctx, struct pkt *p,
 	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
 	p->redirect = redirect_container(ep, false);
 	packet_rewrite6(ctx, p, ip6, rw);
-	return STAT_REVERSE_NAT6;
+	switch (f ? f->kind : CT_KIND_SNAT) {
+	case CT_KIND_DNAT:
+		return STAT_DNAT;
+	case CT_KIND_HAIRPIN:
+		return STAT_HAIRPIN;
+	default:
+		return STAT_REVERSE_NAT6;
+	}
 }
 
 /*
@@ -487,7 +560,7 @@ static __noinline int uplink_icmp6_error(void *ctx, struct pkt *p,
 	icmp6_quote_rewrite(&q, true, rw->daddr, rw->sport);
 	rw->addr_only = 1;
 	__builtin_memcpy(rw->saddr, &ip6->saddr, sizeof(rw->saddr));
-	return deliver6(ctx, p, ip6, rw);
+	return deliver6(ctx, p, ip6, rw, NULL);
 }
 
 /*
@@ -505,27 +578,24 @@ static __noinline int uplink_host6(void *ctx, struct pkt *p)
 }
 
 /*
- * The answer of a NAT66 flow, reverse NATed into its container, or the
- * host's if @p is no flow's answer.  A first fragment leads its later
- * ones: those already held go into the container after it, as copies.
- * Not inlined, as uplink_icmp6_error(): its state would widen tc_uplink's
- * own frame, which shares the verifier's 512 bytes with ct_create()'s.
+ * Packet @p of flow @f, its direction @dir, into the container at the
+ * flow's other end: the answer of a NAT66 flow, reverse NATed; the
+ * outside's packet to a published port, DNATed; a hairpin's, both.  A
+ * first fragment leads its later ones: those already held go into the
+ * container after it, as copies.  Not inlined, as uplink_icmp6_error():
+ * its state would widen the programs' own frames, which share the
+ * verifier's 512 bytes with ct_create()'s.
  */
-static __noinline int uplink_reverse6(void *ctx, struct pkt *p,
-				      struct ipv6hdr *ip6)
+static __noinline int flow_deliver6(void *ctx, struct pkt *p,
+				    struct ipv6hdr *ip6, struct ct_flow *f,
+				    __u8 dir)
 {
 	struct frag_stash_key *fk = NULL;
 	const struct endpoint *ep;
 	struct rewrite6 *rw;
-	struct ct_flow *f;
 	__u32 held = 0;
-	__u8 dir = 0;
 	int ret;
 
-	f = ct_lookup(&p->key, &dir);
-	/* a tuple a container sends is not the outside's to use */
-	if (!f || f->ifindex[dir])
-		return uplink_host6(ctx, p);
 	rw = rewrite6_get();
 	if (!rw)
 		return STAT_DROP_NO_ROUTE;
@@ -537,14 +607,86 @@ static __noinline int uplink_reverse6(void *ctx, struct pkt *p,
 		fk = frag_key_of(p, true);
 	if (fk)
 		held = frag_learn(&fk->dgram, FRAG_NAT, rw->daddr);
-	ret = deliver6(ctx, p, ip6, rw);
-	if (held && ret == STAT_REVERSE_NAT6) {
+	ret = deliver6(ctx, p, ip6, rw, f);
+	if (held && !STAT_IS_DROP(ret)) {
 		ep = bpf_map_lookup_elem(&endpoints6, rw->daddr);
 		if (ep)
 			frag_release(ctx, p, fk, held, ep->ifindex, 0,
 				     rw->daddr, ret);
 	}
 	return ret;
+}
+
+/*
+ * Is @p's destination one of the host's own addresses?  The FIB does not
+ * forward what is local, asked as if @p came in on @via, a container's
+ * host side, whose IPv6 forwarding `ns add` turns on: the helper answers
+ * nothing of a device without, as the uplink may be.  (IPv4's
+ * for_the_host() cannot do the same: there a subnet's broadcast address
+ * is "not forwarded" too.)  Asked only of a published port's first
+ * packet to an address other than the SNAT address; fwd.h's room holds
+ * the lookup.
+ */
+static __always_inline bool is_local6(void *ctx, const struct pkt *p,
+				      __u32 via)
+{
+	struct bpf_fib_lookup *fib = fib_room_get();
+
+	if (!fib)
+		return false;
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET6;
+	fib->ifindex = via;
+	__builtin_memcpy(fib->ipv6_src, p->key.saddr6, sizeof(fib->ipv6_src));
+	__builtin_memcpy(fib->ipv6_dst, p->key.daddr6, sizeof(fib->ipv6_dst));
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0) ==
+	       BPF_FIB_LKUP_RET_NOT_FWDED;
+}
+
+/*
+ * The first packet from the outside to a published port over IPv6, as
+ * uplink_published() for IPv4: its DNAT flow in *@out, whose answer is the
+ * container's, from its address and port to the client.  STAT_PASS when
+ * no port of that address is published: the host's own.
+ */
+static __always_inline int uplink_published6(void *ctx, struct pkt *p,
+					     const struct bpfnat_config *cfg,
+					     struct ct_flow **out)
+{
+	const struct endpoint *ep;
+	const struct port_val *v;
+	struct port_key *k;
+	struct ct_new *n;
+
+	k = port_key_of(p->key.daddr6, true, p->key.dport, p->key.proto);
+	v = k ? port_lookup(k, true) : NULL;
+	if (!v)
+		return STAT_PASS;
+	ep = bpf_map_lookup_elem(&endpoints6, v->addr6);
+	if (!ep)
+		return STAT_PASS;	/* its container is gone */
+	/* published on every address (the key's address now ::): this
+	 * one must be the host's, unicast and not the pool's (the FIB says
+	 * "not forwarded" of multicast and of the gateway's too)
+	 */
+	if (in6_zero((const struct in6_key *)k->host_addr6) &&
+	    !in6_eq(in6_of(p->key.daddr6), &cfg->snat6) &&
+	    (in6_multicast(in6_of(p->key.daddr6)) ||
+	     in6_prefix(in6_of(p->key.daddr6), &cfg->pool6, cfg->pool6_plen) ||
+	     !is_local6(ctx, p, ep->ifindex)))
+		return STAT_PASS;
+	n = ct_new_get();
+	if (!n)
+		return STAT_DROP_CT_FULL;	/* no room to build it */
+	n->key = p->key;
+	ct_key_set6(&n->reply, v->addr6, p->key.saddr6, v->port, p->key.sport,
+		    p->key.proto);
+	n->ifindex[CT_DIR_ORIG] = 0;
+	n->ifindex[CT_DIR_REPLY] = ep->ifindex;
+	n->kind = CT_KIND_DNAT;
+	n->tcp_flags = p->tcp_flags;
+	n->bound = 0;
+	return ct_create_flow(ctx, n, out, false);
 }
 
 /*
@@ -579,20 +721,23 @@ static __noinline int uplink_later_fragment6(void *ctx, struct pkt *p,
 	rw->addr_only = 1;
 	__builtin_memcpy(rw->saddr, &ip6->saddr, sizeof(rw->saddr));
 	__builtin_memcpy(rw->daddr, v->addr6, sizeof(rw->daddr));
-	return deliver6(ctx, p, ip6, rw);
+	return deliver6(ctx, p, ip6, rw, NULL);
 }
 
 /*
  * Outside -> container, IPv6: the answer of a NAT66 flow, reverse NATed
- * into its container, its fragments too, and an ICMPv6 error about one.
- * Everything else is the host's: other addresses, other ICMPv6, what
- * bpfnat cannot read.
+ * into its container, its fragments too, an ICMPv6 error about one, and
+ * the packets of published ports, DNATed.  Everything else is the host's:
+ * other addresses, other ICMPv6, what bpfnat cannot read.
  */
 static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 					const bool xdp)
 {
 	const struct bpfnat_config *cfg = config_ready();
 	struct ipv6hdr *ip6;
+	struct ct_flow *f;
+	__u8 dir = 0;
+	int ret;
 
 	p->key.family = AF_INET6;	/* counted as IPv6, even if malformed */
 	if (!cfg || in6_zero(&cfg->snat6))
@@ -600,8 +745,13 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	if (parse_ipv6(p, &ip6) != CONTINUE ||
 	    parse_ipv6_l4(p, ip6) != CONTINUE)
 		return STAT_PASS;
-	if (!in6_eq(in6_of(p->key.daddr6), &cfg->snat6))
-		return STAT_PASS;
+	if (!in6_eq(in6_of(p->key.daddr6), &cfg->snat6)) {
+		/* the host's other addresses have published ports only */
+		if (!p->l4 || p->is_fragment ||
+		    (p->key.proto != IPPROTO_TCP &&
+		     p->key.proto != IPPROTO_UDP))
+			return STAT_PASS;
+	}
 	/* fragments are held and released with skb helpers: tc's */
 	if (xdp && p->is_fragment)
 		return STAT_TO_TC;
@@ -624,7 +774,20 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	}
 	if (xdp)
 		return STAT_TO_TC;	/* NAT66 is the tc hook's */
-	return uplink_reverse6(ctx, p, ip6);
+	f = ct_lookup(&p->key, &dir);
+	/* a tuple a container sends is not the outside's to use */
+	if (f && f->ifindex[dir])
+		f = NULL;
+	if (!f) {
+		/* (here, not deeper: ct_create() needs the stack) */
+		ret = uplink_published6(ctx, p, cfg, &f);
+		if (ret == STAT_PASS)
+			return uplink_host6(ctx, p);
+		if (ret != CONTINUE)
+			return ret;
+		dir = CT_DIR_ORIG;
+	}
+	return flow_deliver6(ctx, p, ip6, f, dir);
 }
 
 #endif /* BPFNAT_DATAPATH6_H */

@@ -275,7 +275,7 @@ static int add_ports(struct add *x)
 	if (fd < 0)
 		return cni_fail(CNI_ERR_FAILED, "cannot publish ports", NULL);
 	err = ports_recover(fd, "ADD: portMappings") ?:
-	      ports_publish_all(fd, x->r->ports, x->r->n_ports, x->c.addr,
+	      ports_publish_all(fd, x->r->ports, x->r->n_ports, &x->c,
 				mapping_what, x);
 	close(fd);
 	if (err == -EADDRINUSE)

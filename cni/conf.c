@@ -122,13 +122,16 @@ static int port_mappings(struct cni_req *r)
 			return cni_fail(CNI_ERR_UNSUPPORTED, "unsupported "
 					"field", "%s.protocol '%s': bpfnat "
 					"publishes tcp and udp", what, proto);
-		if (ip && *ip && strchr(ip, ':'))
-			return cni_fail(CNI_ERR_UNSUPPORTED, "unsupported "
-					"field", "%s.hostIP '%s': bpfnat "
-					"publishes on IPv4 addresses", what,
-					ip);
-		if (ip && *ip && parse_ipv4(ip, &s->host_addr))
-			return bad(what, "hostIP is not an address");
+		/* no hostIP: every address of both families */
+		if (ip && *ip && strchr(ip, ':')) {
+			if (inet_pton(AF_INET6, ip, &s->host_addr6) != 1)
+				return bad(what, "hostIP is not an address");
+			s->host_family = AF_INET6;
+		} else if (ip && *ip) {
+			if (parse_ipv4(ip, &s->host_addr))
+				return bad(what, "hostIP is not an address");
+			s->host_family = AF_INET;
+		}
 		r->n_ports++;
 	}
 	return 0;

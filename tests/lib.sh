@@ -194,6 +194,31 @@ echo_peer() {
 	wait_tcp "$1" "$2"
 }
 
+# echo_peer6 NS PORT and echo_peer_udp6 NS PORT: the same over IPv6, the
+# address in its short form (2001:db8:1::2).  A script, as socat's
+# address syntax takes quotes and commas for its own.
+echo_peer6_script() {
+	cat >/tmp/echo_peer6.py <<-'EOF'
+	import ipaddress, os
+	addr = os.environ["SOCAT_PEERADDR"].strip("[]")
+	print(ipaddress.ip_address(addr), os.environ["SOCAT_PEERPORT"])
+	EOF
+}
+
+echo_peer6() {
+	echo_peer6_script
+	in_ns "$1" socat TCP6-LISTEN:"$2",fork,reuseaddr \
+		SYSTEM:"python3 /tmp/echo_peer6.py" &
+	wait_tcp "$1" "$2"
+}
+
+echo_peer_udp6() {
+	echo_peer6_script
+	in_ns "$1" socat UDP6-RECVFROM:"$2",fork,reuseaddr \
+		SYSTEM:"read -r _; python3 /tmp/echo_peer6.py" &
+	wait_udp "$1" "$2"
+}
+
 # session_open PORT: a TCP connection from a to an echo server outside,
 # kept open; session_say LINE sends LINE on it and checks it comes back.
 session_open() {

@@ -185,7 +185,7 @@ int cmd_ns_add(int argc, char **argv)
 	if (!err && n_specs) {
 		struct publish_what w = { .name = name, .args = spec_args };
 
-		err = ports_publish_all(ports_fd, specs, n_specs, c.addr,
+		err = ports_publish_all(ports_fd, specs, n_specs, &c,
 					publish_what, &w);
 		if (err) {
 			dp_container_detach(&c);

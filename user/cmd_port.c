@@ -17,16 +17,29 @@
 #include "log.h"
 #include "ports.h"
 
-/* @name NULL: no container has the entry's address (any more). */
-static json_t *entry_json(const struct port_entry *e, const char *name)
+/*
+ * A row of `port list`: entry @e and its IPv6 twin @twin (NULL if none,
+ * port_row()); @name NULL: no container has the entry's address (any
+ * more).
+ */
+static json_t *entry_json(const struct port_entry *e,
+			  const struct port_entry *twin, const char *name)
 {
-	return json_pack("{s:s?, s:s, s:s, s:i, s:i, s:s}",
-			 "container", name,
-			 "address", ip_str(e->val.addr),
-			 "host_ip", ip_str(e->key.host_addr),
-			 "host_port", ntohs(e->key.host_port),
-			 "container_port", ntohs(e->val.port),
-			 "proto", port_proto_str(e->key.proto));
+	json_t *o = json_pack("{s:s?, s:s, s:s, s:i, s:i, s:s}",
+			      "container", name,
+			      "address", port_target_str(e),
+			      "host_ip", port_host_ip_str(&e->key),
+			      "host_port", ntohs(e->key.host_port),
+			      "container_port", ntohs(e->val.port),
+			      "proto", port_proto_str(e->key.proto));
+
+	if (o && twin) {
+		json_object_set_new(o, "address6",
+				    json_string(port_target_str(twin)));
+		json_object_set_new(o, "host_ip6",
+				    json_string(port_host_ip_str(&twin->key)));
+	}
+	return o;
 }
 
 /*
@@ -66,6 +79,36 @@ static int port_begin(const char *verb, const char *name, const char *what,
 	return EXIT_OK;
 }
 
+/* The rows `port list -j` shows of what @spec published to @c. */
+static json_t *spec_json(const struct port_spec *spec,
+			 const struct container *c)
+{
+	json_t *arr = json_array();
+	struct port_entry e, six;
+
+	for (unsigned int i = 0; i < port_spec_count(spec); i++) {
+		memset(&e, 0, sizeof(e));
+		memset(&six, 0, sizeof(six));
+		e.key.host_port = six.key.host_port = htons(spec->host_lo + i);
+		e.key.proto = six.key.proto = spec->proto;
+		e.val.port = six.val.port = htons(spec->port_lo + i);
+		e.key.family = AF_INET;
+		e.key.host_addr = spec->host_addr;
+		e.val.addr = c->addr;
+		six.key.family = AF_INET6;
+		memcpy(six.key.host_addr6, &spec->host_addr6, 16);
+		memcpy(six.val.addr6, &c->addr6, 16);
+		if (spec->host_family == AF_INET6)
+			json_array_append_new(arr, entry_json(&six, NULL,
+							      c->name));
+		else
+			json_array_append_new(arr, entry_json(&e,
+				!spec->host_family && c->plen6 ? &six : NULL,
+				c->name));
+	}
+	return arr;
+}
+
 int cmd_port_add(int argc, char **argv)
 {
 	struct port_log log = {};
@@ -73,13 +116,13 @@ int cmd_port_add(int argc, char **argv)
 	struct container c;
 	char what[64];
 	const char *why;
-	json_t *arr;
 	int fd, err, ret;
 
 	if (argc != 3)
 		return usage_error("port add", "expected NAME and "
 				   "[HOSTIP:]HOSTPORT[-END]:PORT[-END]"
-				   "[/tcp|/udp]");
+				   "[/tcp|/udp] (an IPv6 HOSTIP in "
+				   "brackets)");
 	ret = check_name("port add", argv[1]);
 	if (ret)
 		return ret;
@@ -90,27 +133,13 @@ int cmd_port_add(int argc, char **argv)
 	ret = port_begin("port add", argv[1], what, &c, &fd);
 	if (ret)
 		return ret;
-	err = ports_publish(fd, what, &spec, c.addr, &log);
+	err = ports_publish(fd, what, &spec, &c, &log);
 	port_log_free(&log);
 	close(fd);
 	if (err)
 		return EXIT_FAIL;
-	if (json_output) {
-		arr = json_array();
-		for (unsigned int i = 0; i < port_spec_count(&spec); i++) {
-			struct port_entry e = {
-				.key = { .host_addr = spec.host_addr,
-					 .host_port = htons(spec.host_lo + i),
-					 .proto = spec.proto,
-					 .family = AF_INET },
-				.val = { .addr = c.addr,
-					 .port = htons(spec.port_lo + i) },
-			};
-
-			json_array_append_new(arr, entry_json(&e, c.name));
-		}
-		json_print(arr);
-	}
+	if (json_output)
+		json_print(spec_json(&spec, &c));
 	return EXIT_OK;
 }
 
@@ -124,7 +153,8 @@ int cmd_port_del(int argc, char **argv)
 
 	if (argc != 3)
 		return usage_error("port del", "expected NAME and "
-				   "[HOSTIP:]HOSTPORT[-END][/tcp|/udp]");
+				   "[HOSTIP:]HOSTPORT[-END][/tcp|/udp] "
+				   "(an IPv6 HOSTIP in brackets)");
 	ret = check_name("port del", argv[1]);
 	if (ret)
 		return ret;
@@ -135,21 +165,31 @@ int cmd_port_del(int argc, char **argv)
 	ret = port_begin("port del", argv[1], what, &c, &fd);
 	if (ret)
 		return ret;
-	err = ports_unpublish(fd, what, &spec, c.addr);
+	err = ports_unpublish(fd, what, &spec, &c);
 	close(fd);
 	return err ? EXIT_FAIL : EXIT_OK;
 }
 
-static const char *name_of(const struct container *v, size_t n, uint32_t addr)
+/* The name of the container @e leads to, or NULL. */
+static const char *name_of(const struct container *v, size_t n,
+			   const struct port_entry *e)
 {
-	for (size_t i = 0; i < n; i++)
-		if (v[i].addr == addr)
-			return v[i].name;
-	return NULL;
+	const struct container *c = port_container(e, v, n);
+
+	return c ? c->name : NULL;
+}
+
+static void row_print(const struct port_entry *e, const char *name)
+{
+	printf("%-20s %-15s %-15s %-9u %-14u %s\n", name ? name : "-",
+	       port_target_str(e), port_host_ip_str(&e->key),
+	       ntohs(e->key.host_port), ntohs(e->val.port),
+	       port_proto_str(e->key.proto));
 }
 
 int cmd_port_list(int argc, char **argv)
 {
+	const struct port_entry *twin;
 	struct container *v = NULL;
 	struct port_entry *e;
 	size_t n_v = 0, n, i;
@@ -183,8 +223,9 @@ int cmd_port_list(int argc, char **argv)
 	if (json_output) {
 		arr = json_array();
 		for (i = 0; i < n; i++)
-			json_array_append_new(arr, entry_json(&e[i], name_of(
-				v, n_v, e[i].val.addr)));
+			if (port_row(e, n, i, v, n_v, &twin))
+				json_array_append_new(arr, entry_json(&e[i],
+					twin, name_of(v, n_v, &e[i])));
 		json_print(arr);
 	} else {
 		if (n)
@@ -192,12 +233,13 @@ int cmd_port_list(int argc, char **argv)
 			       "CONTAINER", "ADDRESS", "HOST_IP", "HOST_PORT",
 			       "CONTAINER_PORT", "PROTO");
 		for (i = 0; i < n; i++) {
-			name = name_of(v, n_v, e[i].val.addr);
-			printf("%-20s %-15s %-15s %-9u %-14u %s\n",
-			       name ? name : "-", ip_str(e[i].val.addr),
-			       ip_str(e[i].key.host_addr),
-			       ntohs(e[i].key.host_port), ntohs(e[i].val.port),
-			       port_proto_str(e[i].key.proto));
+			if (!port_row(e, n, i, v, n_v, &twin))
+				continue;
+			name = name_of(v, n_v, &e[i]);
+			row_print(&e[i], name);
+			/* its IPv6 twin below it */
+			if (twin)
+				row_print(twin, name);
 		}
 	}
 	free(v);

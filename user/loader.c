@@ -1028,7 +1028,7 @@ int dp_container_detach(const struct container *c)
 	/* its published ports go with it, or a later container of this
 	 * address would receive them
 	 */
-	n = ports_forget(c->addr);
+	n = ports_forget(c);
 	if (n < 0) {
 		pr_warn("ns del %s: remove its published ports: %s", c->name,
 			strerror(-n));

@@ -11,10 +11,13 @@
  *   add  [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|/udp]
  *   del  [HOSTIP:]HOSTPORT[-END][/tcp|/udp]
  *
- * tcp by default, HOSTIP 0.0.0.0 (every address of the host) by default,
- * ranges of equal length, one entry per port.  A host port is taken when
- * another entry of that protocol and port has the same host address or
- * when either is 0.0.0.0, and when a socket of the host holds it
+ * tcp by default, ranges of equal length, one entry per port and family.
+ * As Docker's, no HOSTIP is every address of the host, over IPv4 and
+ * (for a container with an IPv6 address) IPv6: two entries a port;
+ * 0.0.0.0 is every IPv4 address, [::] every IPv6 one, and an address in
+ * brackets one IPv6 address.  A host port is taken when another entry
+ * of that family, protocol and port has the same host address or when
+ * either is every address, and when a socket of the host holds it
  * (sockdiag.h): the data path would take its packets from under it.
  *
  * Every function that changes the map expects the caller to hold the
@@ -34,12 +37,19 @@
 #include <stdint.h>
 
 #include "bpfnat.h"
+#include "container.h"
 #include "lock.h"
 
 #define PORTS_INTENT BPFNAT_RUN_DIR "/ports_intent"
 
 struct port_spec {
-	uint32_t host_addr;		/* network byte order; 0: every one */
+	uint8_t host_family;		/* 0: no HOSTIP, both families;
+					 * AF_INET or AF_INET6: HOSTIP's
+					 */
+	uint32_t host_addr;		/* AF_INET's, network byte order;
+					 * 0: every one
+					 */
+	struct in6_addr host_addr6;	/* AF_INET6's; ::, every one */
 	uint16_t host_lo, host_hi;	/* host byte order, as the ports */
 	uint16_t port_lo;		/* the container's first; 0 in a del */
 	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
@@ -72,6 +82,12 @@ const char *port_proto_str(uint8_t proto);
  */
 const char *port_key_str(const struct port_key *key);
 
+/* Entry @e's container address, and @key's host address (0.0.0.0 or ::
+ * for every one): static buffers, as ip_str()'s.
+ */
+const char *port_target_str(const struct port_entry *e);
+const char *port_host_ip_str(const struct port_key *key);
+
 /* The running data path's map: an fd, or -errno after saying why,
  * "WHAT: bpfnat is down" when it is.
  */
@@ -92,38 +108,56 @@ void port_log_undo(int fd, struct port_log *log);
 void port_log_free(struct port_log *log);
 
 /*
- * Publish @spec to the container at @addr: every port of it or none.  An
- * entry that exists just as asked is left as it is (so a repeated add
- * changes nothing); what is written is appended to @log.  0, or -errno
- * after a line "WHAT: why": -EADDRINUSE for a host port taken.
+ * Publish @spec to container @c: every port of it or none, over each
+ * family @spec names that @c has an address of (-EINVAL after saying so
+ * when it names IPv6 alone and @c has none).  An entry that exists just
+ * as asked is left as it is (so a repeated add changes nothing); what is
+ * written is appended to @log.  0, or -errno after a line "WHAT: why":
+ * -EADDRINUSE for a host port taken.
  */
 int ports_publish(int fd, const char *what, const struct port_spec *spec,
-		  uint32_t addr, struct port_log *log);
+		  const struct container *c, struct port_log *log);
 
 /*
- * Publish every one of @specs (@n) to the container at @addr, or none:
- * what ports_publish() says, @what(i) naming the i-th in messages.
+ * Publish every one of @specs (@n) to container @c, or none: what
+ * ports_publish() says, @what(i) naming the i-th in messages.
  */
 int ports_publish_all(int fd, const struct port_spec *specs, size_t n,
-		      uint32_t addr, const char *(*what)(size_t i, void *arg),
-		      void *arg);
+		      const struct container *c,
+		      const char *(*what)(size_t i, void *arg), void *arg);
 
 /*
- * Take back the host ports of @spec, every one published to @addr, all or
- * none.  0, or -errno after a line "WHAT: why": -ENOENT when a port is not
- * published, or published to another container.
+ * Take back the host ports of @spec published to container @c, all or
+ * none: of each family @spec names (with no HOSTIP, those of both that
+ * lead to @c).  0, or -errno after a line "WHAT: why": -ENOENT when a
+ * port is not published, or published to another container.
  */
 int ports_unpublish(int fd, const char *what, const struct port_spec *spec,
-		    uint32_t addr);
+		    const struct container *c);
 
 /* Finish what a killed command left in PORTS_INTENT: 0, or -errno after
  * a line "WHAT: why".
  */
 int ports_recover(int fd, const char *what);
 
-/* Remove every entry that leads to @addr (a container that goes): how
+/* Remove every entry that leads to container @c (one that goes): how
  * many, 0 when bpfnat is down, or -errno.
  */
-int ports_forget(uint32_t addr);
+int ports_forget(const struct container *c);
+
+/*
+ * The rows `port list` shows of entries @v (@n, as ports_read() sorts
+ * them): each IPv4 entry on every address takes along its IPv6 twin
+ * (the same port on every IPv6 address, to the same container and port,
+ * which one add with no HOSTIP made), in *@twin (NULL when it has
+ * none).  Returns whether @v[@i] is a row of its own (false for a twin).
+ */
+bool port_row(const struct port_entry *v, size_t n, size_t i,
+	      const struct container *cs, size_t n_cs,
+	      const struct port_entry **twin);
+
+/* The container at @e's target address among @cs (@n), or NULL. */
+const struct container *port_container(const struct port_entry *e,
+				       const struct container *cs, size_t n);
 
 #endif /* BPFNAT_PORTS_H */

@@ -26,7 +26,7 @@ struct sock_list {
 	size_t n, cap;
 };
 
-static int sock_list_add(struct sock_list *l, uint32_t addr, uint16_t port)
+static int sock_list_add(struct sock_list *l, const struct host_sock *h)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
@@ -37,7 +37,7 @@ static int sock_list_add(struct sock_list *l, uint32_t addr, uint16_t port)
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = (struct host_sock){ .addr = addr, .port = port };
+	l->v[l->n++] = *h;
 	return 0;
 }
 
@@ -50,31 +50,40 @@ static int v6only_attr(const struct nlattr *attr, void *data)
 }
 
 /*
- * The IPv4 address an IPv6 socket takes packets for: 0 for ::, the
- * address for ::ffff:a.b.c.d; false when it takes no IPv4 at all.
+ * What an IPv6 socket holds: its IPv6 port (@v6), unless it is bound to
+ * an IPv4-mapped address ::ffff:a.b.c.d, and the IPv4 port (@v4) of that
+ * address, or of every one (0) when it is bound to :: without
+ * IPV6_V6ONLY.  Sets @has4 when it takes IPv4, @has6 when IPv6.
  */
-static bool v6_takes_v4(const struct nlmsghdr *nlh,
-			const struct inet_diag_msg *m, uint32_t *addr)
+static void v6_holds(const struct nlmsghdr *nlh, const struct inet_diag_msg *m,
+		     struct host_sock *v4, bool *has4, struct host_sock *v6,
+		     bool *has6)
 {
 	const __be32 *a = m->id.idiag_src;
 	bool v6only = false;	/* not said: as if it took both */
 
+	*has4 = *has6 = false;
 	if (!a[0] && !a[1] && a[2] == htonl(0xffff)) {
-		*addr = a[3];
-		return true;
+		v4->addr = a[3];
+		*has4 = true;
+		return;
 	}
+	memcpy(&v6->addr6, a, sizeof(v6->addr6));
+	*has6 = true;
 	if (a[0] || a[1] || a[2] || a[3])
-		return false;
+		return;
 	mnl_attr_parse(nlh, sizeof(*m), v6only_attr, &v6only);
-	*addr = 0;
-	return !v6only;
+	v4->addr = 0;
+	*has4 = !v6only;
 }
 
 static int on_sock(const struct nlmsghdr *nlh, void *data)
 {
 	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct host_sock v4 = { .family = AF_INET };
+	struct host_sock v6 = { .family = AF_INET6 };
 	struct sock_list *l = data;
-	uint32_t addr;
+	bool has4 = true, has6 = false;
 
 	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
 		return MNL_CB_OK;
@@ -84,11 +93,12 @@ static int on_sock(const struct nlmsghdr *nlh, void *data)
 	}
 	if (!m->id.idiag_sport)
 		return MNL_CB_OK;	/* a UDP socket bound to no port yet */
+	v4.port = v6.port = m->id.idiag_sport;
 	if (m->idiag_family == AF_INET)
-		addr = m->id.idiag_src[0];
-	else if (!v6_takes_v4(nlh, m, &addr))
-		return MNL_CB_OK;
-	if (sock_list_add(l, addr, m->id.idiag_sport)) {
+		v4.addr = m->id.idiag_src[0];
+	else
+		v6_holds(nlh, m, &v4, &has4, &v6, &has6);
+	if ((has4 && sock_list_add(l, &v4)) || (has6 && sock_list_add(l, &v6))) {
 		errno = ENOMEM;
 		return MNL_CB_ERROR;
 	}

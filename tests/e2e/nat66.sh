@@ -445,3 +445,119 @@ test_ns_del_flushes_ipv6_flows() {
 	assert_eq "$(bpfnat ct list -j | jq -r '.[].original.src')" "fd00:18::3" \
 		"b's flow alone is left"
 }
+
+# ---------------------------------------------------------------------
+# Published ports over IPv6: a port published with no host address
+# answers on the IPv6 SNAT address too, the server sees the real client,
+# and containers reach it by hairpinning.
+# ---------------------------------------------------------------------
+
+test_http6_through_a_published_port() {
+	world6_up
+	http_serve a "[fd00:18::2]" $((16 * 1024 * 1024))
+	bpfnat port add a 8080:80
+	capture_start out /tmp/pub6.pcap ip6 and tcp
+	in_ns out curl -6 -sf --max-time 30 -o /tmp/got \
+		"http://[2001:db8:1::1]:8080/blob"
+	capture_stop
+	assert_eq "$(sha256sum </tmp/got)" "$(sha256sum <"$WEB/blob")" \
+		"the file the outside downloaded over IPv6"
+	assert_eq "$(awk '{ print $1 }' "$WEB/access.log" | sort -u)" \
+		"2001:db8:1::2" "the client's own address in nginx's log"
+	assert_eq "$(bpfnat ct list -j | jq -r '[.[] | select(.kind == "dnat")
+		| "\(.family) \(.original.src) \(.original.dport) \(.reply.src) \(.reply.sport)"]
+		| unique | .[]')" "ipv6 2001:db8:1::2 8080 fd00:18::2 80" \
+		"an IPv6 DNAT flow, both tuples"
+	assert_eq "$(sources6 /tmp/pub6.pcap | grep -v '^2001:db8:1::2$')" \
+		"2001:db8:1::1" "the outside saw the SNAT address alone"
+	bpfnat stats -j | jq -e '.dnat.ipv6_packets > 0' >/dev/null ||
+		fail "dnat, IPv6's share: $(bpfnat stats -j | jq -c .dnat)"
+	assert_eq "$(csum_errors a)" 0 "checksum errors in a"
+	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
+	assert_eq "$(counter drop_unnated_leak)" 0 "nothing leaked"
+	assert_eq "$(bpfnat port list -j | jq -r '.[] | "\(.address6) \(.host_ip6)"')" \
+		"fd00:18::2 ::" "one mapping, its IPv6 twin in its row"
+}
+
+test_udp6_echo_through_a_published_port() {
+	world6_up
+	echo_peer_udp6 a 5353
+	bpfnat port add a 9053:5353/udp
+	assert_match "$(udp_ask out "[2001:db8:1::1]:9053,sourceport=40600" \
+		<<<hello)" "^2001:db8:1::2 40600$" \
+		"the answer names the outside client and its port"
+	assert_eq "$(bpfnat ct list -j | jq -r '.[] | select(.kind == "dnat"
+		and .original.sport == 40600) | .replied')" true "answered"
+}
+
+# An IPv6 host address names that address alone, and IPv6 alone.
+test_published_on_one_ipv6_address() {
+	world6_up
+	ip -6 addr add 2001:db8:1::7/64 dev up0 nodad
+	echo_peer6 a 7000
+	bpfnat port add a "[2001:db8:1::7]:7070:7000"
+	assert_eq "$(bpfnat port list -j | jq -c '[.[] | {host_ip, address}]')" \
+		'[{"host_ip":"2001:db8:1::7","address":"fd00:18::2"}]' \
+		"port list: the IPv6 mapping"
+	assert_match "$(in_ns out socat -T5 - "TCP6:[2001:db8:1::7]:7070" \
+		</dev/null)" "^2001:db8:1::2 " "through 2001:db8:1::7"
+	! in_ns out socat -T2 - "TCP6:[2001:db8:1::1]:7070" </dev/null \
+		2>/dev/null || fail "published on the SNAT address too"
+	! in_ns out socat -T2 - TCP4:198.51.100.1:7070 </dev/null \
+		2>/dev/null || fail "published over IPv4 too"
+}
+
+# A port on every address answers on the host's other IPv6 addresses too,
+# with the uplink's IPv6 forwarding as the host has it (off here).
+test_published6_on_every_address() {
+	world6_up
+	ip -6 addr add 2001:db8:1::8/64 dev up0 nodad
+	assert_eq "$(sysctl -n net.ipv6.conf.up0.forwarding)" 0 \
+		"the uplink does not forward IPv6"
+	echo_peer6 a 7000
+	bpfnat port add a 7080:7000
+	assert_match "$(in_ns out socat -T5 - "TCP6:[2001:db8:1::8]:7080" \
+		</dev/null)" "^2001:db8:1::2 " "through 2001:db8:1::8"
+}
+
+# From another container and from the publishing one itself, the server
+# sees the client's external mapping, the IPv6 SNAT address.
+test_hairpin6() {
+	world6_up
+	echo_peer6 a 7000
+	bpfnat port add a 7070:7000
+	assert_match "$(in_ns b socat -T5 - "TCP6:[2001:db8:1::1]:7070" \
+		</dev/null)" "^2001:db8:1::1 [0-9]+$" \
+		"from b: seen as the IPv6 SNAT address"
+	assert_match "$(in_ns a socat -T5 - "TCP6:[2001:db8:1::1]:7070" \
+		</dev/null)" "^2001:db8:1::1 [0-9]+$" "from a itself"
+	http_serve a "[fd00:18::2]" $((4 * 1024 * 1024))
+	bpfnat port add a 8080:80
+	in_ns b curl -6 -sf --max-time 30 -o /tmp/got \
+		"http://[2001:db8:1::1]:8080/blob"
+	assert_eq "$(sha256sum </tmp/got)" "$(sha256sum <"$WEB/blob")" \
+		"the file b downloaded through the hairpin"
+	[[ $(counter hairpin) -gt 0 ]] || fail "nothing counted as hairpin"
+	assert_eq "$(csum_errors a)" 0 "checksum errors in a"
+	assert_eq "$(csum_errors b)" 0 "checksum errors in b"
+}
+
+# port del takes both families' entries; a held IPv6 port refuses an add.
+test_published6_del_and_refusals() {
+	world6_up
+	echo_peer6 a 7000
+	bpfnat port add a 7070:7000
+	bpfnat port del a 7070
+	! in_ns out socat -T2 - "TCP6:[2001:db8:1::1]:7070" </dev/null \
+		2>/dev/null || fail "answered over IPv6 after del"
+	assert_eq "$(bpfnat port list -j)" "[]" "nothing listed"
+	bpfnat port add b "[::]:7071:80"
+	assert_exit 1 "[::]:7071 is b's" bpfnat port add a 7071:80
+	assert_match "$LAST_ERR" "\[::\]:7071/tcp is published already, to container b" \
+		"says whose"
+	assert_exit 1 "del of b's port from a" bpfnat port del a 7071
+	assert_match "$LAST_ERR" "published to container b, not to this one" \
+		"says whose"
+	assert_eq "$(bpfnat port list -j | jq -c '[.[] | .container]')" '["b"]' \
+		"b's mapping alone"
+}

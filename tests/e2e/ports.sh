@@ -16,29 +16,47 @@ control_plane_once() {
 
 # The ports map as bpftool reads it, decoded here from its raw bytes (not
 # through bpfnat, nor through the BTF names): one line per entry, sorted,
-#   HOSTIP:HOSTPORT/PROTO -> ADDRESS:PORT
-# Fails on an entry whose family is not AF_INET or whose padding is not 0.
+#   HOSTIP:HOSTPORT/PROTO -> ADDRESS:PORT       (IPv4)
+#   [HOSTIP6]:HOSTPORT/PROTO -> [ADDRESS6]:PORT (IPv6)
+# Fails on an entry of another family, or whose padding, or the bytes
+# after an IPv4 address, are not 0.
 ports_map() {
-	bpftool map dump pinned /sys/fs/bpf/bpfnat/ports -j | jq -r '
-		def byte($i): .[$i] | ltrimstr("0x") | explode |
-			map(if . >= 97 then . - 87 else . - 48 end) |
-			.[0] * 16 + .[1];
-		def ip: [byte(0), byte(1), byte(2), byte(3)] | map(tostring) |
-			join(".");
-		def port: byte(4) * 256 + byte(5);
-		.[] |
-		if (.key | byte(7)) != 2 then error("family \(.key | byte(7))")
-		elif (.value | byte(6) + byte(7)) != 0 then error("padding")
-		else "\(.key | ip):\(.key | port)/\(.key | byte(6) |
-			if . == 6 then "tcp" elif . == 17 then "udp"
-			else tostring end) -> \(.value | ip):\(.value | port)"
-		end' | sort
+	bpftool map dump pinned /sys/fs/bpf/bpfnat/ports -j | python3 -c '
+import ipaddress, json, sys
+for e in json.load(sys.stdin):
+    k = bytes(int(b, 16) for b in e["key"])
+    v = bytes(int(b, 16) for b in e["value"])
+    family, proto = k[19], {6: "tcp", 17: "udp"}.get(k[18], str(k[18]))
+    if any(v[18:20]):
+        sys.exit("padding")
+    if family == 2 and not any(k[4:16]) and not any(v[4:16]):
+        host, to = ipaddress.ip_address(k[:4]), ipaddress.ip_address(v[:4])
+        form = "{}:{}/{} -> {}:{}"
+    elif family == 10:
+        host, to = ipaddress.ip_address(k[:16]), ipaddress.ip_address(v[:16])
+        form = "[{}]:{}/{} -> [{}]:{}"
+    else:
+        sys.exit("family %d, or bytes after an IPv4 address" % family)
+    print(form.format(host, int.from_bytes(k[16:18], "big"), proto, to,
+                      int.from_bytes(v[16:18], "big")))
+' | sort
 }
 
-# port list -j in the same form.
+# Its IPv4 entries alone.
+ports_map4() {
+	ports_map | grep -v '^\[' || true
+}
+
+# port list -j in the same form: a row with an IPv6 twin (host_ip6,
+# address6) stands for both entries.
 ports_listed() {
-	bpfnat port list -j | jq -r '.[] | "\(.host_ip):\(.host_port)/\(.proto)" +
-		" -> \(.address):\(.container_port)"' | sort
+	bpfnat port list -j | jq -r '
+		def at($ip): if ($ip | contains(":")) then "[\($ip)]"
+			else $ip end;
+		.[] | ("\(at(.host_ip)):\(.host_port)/\(.proto) -> " +
+			"\(at(.address)):\(.container_port)"),
+		(select(.host_ip6) | "[\(.host_ip6)]:\(.host_port)/\(.proto)" +
+			" -> [\(.address6)]:\(.container_port)")' | sort
 }
 
 # The map, port list and the containers tell one story, and the rest of
@@ -49,8 +67,12 @@ ports_agree() {
 	assert_eq "$(ports_listed)" "$(ports_map)" "port list shows the map"
 	assert_eq "$(bpfnat port list -j | jq -c --argjson ns \
 		"$(bpfnat ns list -j)" '[.[] | select(.container as $c |
-		.address as $a | $ns | any(.name == $c and
-		(.address | startswith($a + "/"))) | not)]')" "[]" \
+		.address as $a | (.address6 // $a) as $a6 | $ns |
+		any(.name == $c and
+		    ((.address | startswith($a + "/")) or
+		     ((.address6 // "") | startswith($a + "/"))) and
+		    ($a6 == $a or ((.address6 // "") | startswith($a6 + "/"))))
+		| not)]')" "[]" \
 		"every mapping leads to the container it names"
 }
 
@@ -101,13 +123,18 @@ test_add_list_del() {
 	bpfnat port add a 8080:80
 	local list
 	list=$(bpfnat port list -j)
+	# one row, and its IPv6 twin in it: a's IPv6 address on every
+	# IPv6 address of the host
 	jq -e 'length == 1 and .[0] == {container: "a", address: "172.18.0.2",
 		host_ip: "0.0.0.0", host_port: 8080, container_port: 80,
-		proto: "tcp"}' <<<"$list" >/dev/null ||
-		fail "port list -j: $list"
-	assert_eq "$(ports_map)" "0.0.0.0:8080/tcp -> 172.18.0.2:80" "the map"
+		proto: "tcp", address6: "fd00:18::2", host_ip6: "::"}' \
+		<<<"$list" >/dev/null || fail "port list -j: $list"
+	assert_eq "$(ports_map)" "0.0.0.0:8080/tcp -> 172.18.0.2:80
+[::]:8080/tcp -> [fd00:18::2]:80" "the map: an entry per family"
 	assert_match "$(bpfnat port list)" \
 		"a +172.18.0.2 +0.0.0.0 +8080 +80 +tcp" "table row"
+	assert_match "$(bpfnat port list)" \
+		"a +fd00:18::2 +:: +8080 +80 +tcp" "its IPv6 twin's row"
 	ports_agree
 
 	bpfnat port del a 8080
@@ -130,7 +157,7 @@ test_ranges_udp_and_host_ip() {
 ]" "a range maps port to port"
 	assert_eq "$(ports_map | grep -c 'udp -> 172.18.0.2')" 10 \
 		"one entry per port of the range"
-	assert_match "$(ports_map)" "0.0.0.0:9009/udp -> 172.18.0.2:7009" \
+	assert_match "$(ports_map4)" "0.0.0.0:9009/udp -> 172.18.0.2:7009" \
 		"the range's last port"
 	assert_eq "$(bpfnat port list -j | jq -r '.[] |
 		select(.container == "b" and .host_port == 8080) |
@@ -145,7 +172,7 @@ test_ranges_udp_and_host_ip() {
 	bpfnat port del b 198.51.100.1:8080
 	bpfnat port del b 127.0.0.1:8080/tcp
 	bpfnat port del a 9000-9009/udp
-	assert_eq "$(ports_map)" "0.0.0.0:9000/tcp -> 172.18.0.3:9000" \
+	assert_eq "$(ports_map4)" "0.0.0.0:9000/tcp -> 172.18.0.3:9000" \
 		"what is left"
 	ports_agree
 }
@@ -173,7 +200,8 @@ test_usage_errors() {
 	local spec
 	for spec in 8080 8080: :80 0:80 8080:0 0-3:0-3 8080-8081:80 \
 		8080:80-81 8081-8080:81-80 8080:80/sctp 8080:80/ 8080:80/TCP \
-		300.1.1.1:8080:80 x:8080:80 '[::1]:8080:80' 70000:80 abc:80 \
+		300.1.1.1:8080:80 x:8080:80 '[::1:8080:80' '[::1]8080:80' \
+		'[1.2.3.4]:8080:80' '[::1]:' 70000:80 abc:80 \
 		1.2.3.4:5:6:7 '' ' 8080:80' 8080:80x +8080:80; do
 		unchanged_by "port add '$spec'" 2 bpfnat port add b "$spec"
 	done
@@ -232,7 +260,7 @@ test_taken_host_ports() {
 	bpfnat port add b 8080:80/udp
 	bpfnat port add b 127.0.0.1:9000:90
 	bpfnat port add b 8081:80
-	assert_eq "$(ports_map | wc -l)" 5 "five mappings"
+	assert_eq "$(ports_map4 | wc -l)" 5 "five mappings"
 	ports_agree
 }
 
@@ -242,10 +270,11 @@ test_taken_host_ports() {
 test_a_range_that_does_not_fit() {
 	control_plane_once
 	world_up
+	# two entries a port, one per family
 	bpfnat port add a 10000-13999:10000-13999
 	local before
 	before=$(ports_map)
-	assert_eq "$(wc -l <<<"$before")" 4000 "4000 entries"
+	assert_eq "$(wc -l <<<"$before")" 8000 "8000 entries"
 	unchanged_by "a range beyond the table" 1 \
 		bpfnat port add b 20000-20199:20000-20199
 	assert_match "$LAST_ERR" "full" "says the table is full"
@@ -254,7 +283,7 @@ test_a_range_that_does_not_fit() {
 	assert_no_match "$(ip netns list)" "^c( |$)" "no container c"
 	ports_agree
 	bpfnat port add b 20000-20095:20000-20095
-	assert_eq "$(ports_map | wc -l)" 4096 "a table full to the last entry"
+	assert_eq "$(ports_map | wc -l)" 8192 "a table full to the last entry"
 }
 
 test_host_sockets_hold_ports() {
@@ -282,7 +311,15 @@ test_host_sockets_hold_ports() {
 	unchanged_by "a dual-stack IPv6 listener" 1 bpfnat port add a 7002:80
 	host_unlisten
 	host_listen tcp6 7003 ipv6only=1
-	assert_ok "an IPv6-only listener takes no IPv4" bpfnat port add a 7003:80
+	unchanged_by "an IPv6-only listener, over IPv6" 1 \
+		bpfnat port add a 7003:80
+	assert_match "$LAST_ERR" "\[::\]:7003/tcp is taken: a socket of the host listens on \[::\]:7003" \
+		"an IPv6 listener: why"
+	assert_ok "an IPv6-only listener takes no IPv4" \
+		bpfnat port add a 0.0.0.0:7003:80
+	host_unlisten
+	host_listen tcp 7007
+	assert_ok "an IPv4 listener takes no IPv6" bpfnat port add a '[::]:7007:80'
 	host_unlisten
 
 	host_listen udp 7004
@@ -317,7 +354,7 @@ test_down_refuses() {
 	assert_eq "$(ip netns list)" "$before" "no container made"
 	nat_up
 	bpfnat ns add b --publish 8080:80
-	assert_eq "$(ports_map)" "0.0.0.0:8080/tcp -> 172.18.0.3:80" \
+	assert_eq "$(ports_map4)" "0.0.0.0:8080/tcp -> 172.18.0.3:80" \
 		"published once up"
 }
 
@@ -325,7 +362,7 @@ test_ns_add_publish() {
 	control_plane_once
 	world_up
 	bpfnat ns add c --publish 8080:80 --publish 198.51.100.1:9000-9001:90-91/udp
-	assert_eq "$(ports_map)" "0.0.0.0:8080/tcp -> 172.18.0.4:80
+	assert_eq "$(ports_map4)" "0.0.0.0:8080/tcp -> 172.18.0.4:80
 198.51.100.1:9000/udp -> 172.18.0.4:90
 198.51.100.1:9001/udp -> 172.18.0.4:91" "c's mappings"
 	assert_eq "$(bpfnat port list -j | jq -r 'map(.container) | unique[]')" \
@@ -356,7 +393,7 @@ test_ns_del_takes_its_ports() {
 	bpfnat port add b 8081:80
 	bpfnat port add b 198.51.100.1:9100:9000/udp
 	bpfnat ns del a
-	assert_eq "$(ports_map)" "0.0.0.0:8081/tcp -> 172.18.0.3:80
+	assert_eq "$(ports_map4)" "0.0.0.0:8081/tcp -> 172.18.0.3:80
 198.51.100.1:9100/udp -> 172.18.0.3:9000" "b's alone are left"
 	ports_agree
 	# the next container at a's address inherits nothing
@@ -400,7 +437,8 @@ test_adds_at_once() {
 		wait "$i" || failed=$((failed + 1))
 	done
 	[[ $failed == 0 ]] || fail "$failed of 12 adds failed: $(cat /tmp/errors)"
-	assert_eq "$(ports_map | wc -l)" 12 "twelve mappings"
+	assert_eq "$(ports_map4 | wc -l)" 12 "twelve mappings"
+	assert_eq "$(ports_map | wc -l)" 24 "and their IPv6 twins"
 	ports_agree
 
 	# two containers after one port, five times: one wins, the other is
@@ -464,13 +502,14 @@ test_killed_commands_leave_all_or_nothing() {
 			midway=$((midway + 1))
 		# the next command that changes ports cleans up first
 		bpfnat port add b 1:1
+		# (two entries a port: IPv4's and IPv6's)
 		n=$(ports_map | grep -c ':1[0-3][0-9][0-9][0-9]/tcp' || true)
-		[[ $n == 0 || $n == 4000 ]] || fail "round $i: $n of 4000 left"
+		[[ $n == 0 || $n == 8000 ]] || fail "round $i: $n of 8000 left"
 		[[ ! -e /run/bpfnat/ports_intent ]] || fail "round $i: intent left"
 		ports_agree
 		if ((i % 3 == 2)) && bpfnat ns list -j |
 			jq -e --arg n "k$i" 'any(.name == $n)' >/dev/null; then
-			assert_eq "$n" 4000 "round $i: k$i made, with its ports"
+			assert_eq "$n" 8000 "round $i: k$i made, with its ports"
 			bpfnat ns del "k$i"
 		elif ((n)); then
 			bpfnat port del a 10000-13999
@@ -478,7 +517,7 @@ test_killed_commands_leave_all_or_nothing() {
 	done
 	echo "$midway of 15 kills landed in the middle"
 	[[ $midway -ge 1 ]] || fail "no kill landed in the middle: the test tested nothing"
-	assert_eq "$(ports_map)" "0.0.0.0:1/tcp -> 172.18.0.3:1" "b's port alone"
+	assert_eq "$(ports_map4)" "0.0.0.0:1/tcp -> 172.18.0.3:1" "b's port alone"
 }
 
 # ---------------------------------------------------------------------

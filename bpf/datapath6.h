@@ -666,12 +666,14 @@ static __always_inline int uplink_published6(void *ctx, struct pkt *p,
 	if (!ep)
 		return STAT_PASS;	/* its container is gone */
 	/* published on every address (the key's address now ::): this
-	 * one must be the host's, unicast and not the pool's (the FIB says
-	 * "not forwarded" of multicast and of the gateway's too)
+	 * one must be the host's, global and not the pool's (the FIB, asked
+	 * from the container's side, says "not forwarded" of multicast, of
+	 * the gateway's and of that side's link-local address too)
 	 */
 	if (in6_zero((const struct in6_key *)k->host_addr6) &&
 	    !in6_eq(in6_of(p->key.daddr6), &cfg->snat6) &&
 	    (in6_multicast(in6_of(p->key.daddr6)) ||
+	     in6_link_local(in6_of(p->key.daddr6)) ||
 	     in6_prefix(in6_of(p->key.daddr6), &cfg->pool6, cfg->pool6_plen) ||
 	     !is_local6(ctx, p, ep->ifindex)))
 		return STAT_PASS;

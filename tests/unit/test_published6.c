@@ -372,11 +372,12 @@ UNIT_TEST(published6_on_every_address_not_a_foreign_one)
 /*
  * Published on every address, to addresses the FIB also calls "not
  * forwarded" but that are not the host's to publish on: the gateway's
- * (the pool's), a multicast group's.  Not DNATed, no flow.
+ * (the pool's), the host sides' link-local one, a multicast group's.
+ * Not DNATed, no flow.
  */
 UNIT_TEST(published6_on_every_address_not_the_pools_nor_multicast)
 {
-	const char *to[] = { ADDR6_GW, "ff02::1", "ff05::fb" };
+	const char *to[] = { ADDR6_GW, "fe80::1", "ff02::1", "ff05::fb" };
 	struct in6_addr dst;
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;

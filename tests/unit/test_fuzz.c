@@ -9,10 +9,12 @@
  *     the pool and the host is handed to the stack (TC_ACT_OK), which
  *     would forward it un-NATed;
  *   - a rewritten packet whose input had valid checksums has valid ones;
- *   - IPv6 (an eighth of the packets): nothing leaves by the uplink, and
- *     nothing from the IPv6 pool to beyond it and the host is handed to
- *     the stack; what is delivered into a container goes to an address
- *     of the pool, its L4 checksum valid when the input's was;
+ *   - IPv6 (an eighth of the packets), NAT66 on, a port published for
+ *     both families: what leaves by the uplink comes from the IPv6 SNAT
+ *     address, and nothing from the IPv6 pool to beyond it and the host
+ *     is handed to the stack; what is delivered into a container goes to
+ *     an address of the pool; a rewritten packet's L4 checksum is valid
+ *     when the input's was;
  *   - the conntrack never holds half a pair, nor a key that leads to
  *     another flow's slot; every slot is live or waits in ct_free, once.
  *
@@ -96,14 +98,20 @@ static struct in6_addr addr6_any(struct fuzz *z)
 /* A port published into container a (fuzz_world()). */
 #define FUZZ_PUBLISHED	8080
 
-/* The world every fuzz runs in: env's, with a port published for TCP and
- * UDP, so that the outside's packets take the DNAT path too.
+/* The world every fuzz runs in: env's, NAT66 on, with a port published
+ * for TCP and UDP over both families, so that the outside's packets take
+ * the DNAT path too.
  */
 static bool fuzz_world(struct env *e, const struct env_opts *o)
 {
-	return env_setup(e, o) &&
+	struct env_opts with66 = *o;
+
+	with66.nat66 = true;
+	return env_setup(e, &with66) &&
 	       env_publish(e, 0, FUZZ_PUBLISHED, IPPROTO_TCP, e->a, 80) &&
-	       env_publish(e, 0, FUZZ_PUBLISHED, IPPROTO_UDP, e->a, 80);
+	       env_publish(e, 0, FUZZ_PUBLISHED, IPPROTO_UDP, e->a, 80) &&
+	       env_publish6(e, NULL, FUZZ_PUBLISHED, IPPROTO_TCP, &e->a6, 80) &&
+	       env_publish6(e, NULL, FUZZ_PUBLISHED, IPPROTO_UDP, &e->a6, 80);
 }
 
 static uint16_t port(struct fuzz *z)
@@ -135,8 +143,17 @@ static size_t make_packet(struct fuzz *z, uint8_t *buf, bool uplink,
 
 		s = env_spec_from(z->e, from_b, IPPROTO_UDP, 0, port(z),
 				  port(z));
-		if (pick(3))
+		if (uplink) {
+			/* mostly the outside to the SNAT address */
+			memcpy(s.smac, z->e->mac_gw, ETH_ALEN);
+			memcpy(s.dmac, z->e->mac_up, ETH_ALEN);
+			if (pick(4))
+				src = z->e->remote6;
+			if (pick(3))
+				dst = z->e->uplink6;
+		} else if (pick(3)) {
 			src = from_b ? z->e->b6 : z->e->a6;
+		}
 		s.proto = protos6[pick(sizeof(protos6))];
 		s.icmp_type = types6[pick(sizeof(types6))];
 		s.ttl = ttls[pick(sizeof(ttls))];
@@ -314,9 +331,12 @@ static bool table_consistent(struct env *e)
 		if (!CHECK(f.live == CT_SLOT_LIVE,
 			   "key of a slot %u in state %u", ref.flow, f.live))
 			goto out;
-		/* a published port is never a SNAT flow's */
+		/* a published port is never a SNAT flow's (an echo id is
+		 * no port)
+		 */
 		if (!CHECK(f.kind != CT_KIND_SNAT ||
 			   f.tuple[CT_DIR_REPLY].proto == IPPROTO_ICMP ||
+			   f.tuple[CT_DIR_REPLY].proto == IPPROTO_ICMPV6 ||
 			   ntohs(f.tuple[CT_DIR_REPLY].dport) != FUZZ_PUBLISHED,
 			   "slot %u: SNAT to the published port", ref.flow))
 			goto out;
@@ -437,15 +457,27 @@ static void check_result6(struct fuzz *z, const struct run *r, bool intact,
 	}
 	if (r->verdict != TC_ACT_REDIRECT || !r->redirect.count || !v6)
 		return;
-	if (!CHECK(r->redirect.ifindex != (uint32_t)z->e->ifindex_up,
-		   "IPv6 redirected out of the uplink"))
+	if (r->redirect.ifindex == (uint32_t)z->e->ifindex_up &&
+	    memcmp(&ip6->ip6_src, &z->e->uplink6, 16)) {
+		char from[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &ip6->ip6_src, from, sizeof(from));
+		inet_ntop(AF_INET6, &ip6->ip6_dst, to, sizeof(to));
+		CHECK(false, "IPv6 left by the uplink, not from the SNAT "
+		      "address: %s -> %s, next header %u, %s, redirect %u",
+		      from, to, ip6->ip6_nxt, uplink ? "from the outside" :
+		      "from a container", r->redirect.kind);
 		z->violations++;
+	}
 	if (r->redirect.kind == REDIRECT_PEER &&
 	    !CHECK(in_pool6(&ip6->ip6_dst),
 		   "IPv6 delivered into a container, not to the pool"))
 		z->violations++;
-	/* a forward keeps the checksum; an error of ours has a valid one */
-	if ((intact || r->redirect.kind == REDIRECT_EGRESS) &&
+	/* a rewrite keeps a valid checksum valid; an error of ours, sent
+	 * back into a container, has a valid one
+	 */
+	if ((intact || (r->redirect.kind == REDIRECT_EGRESS &&
+			r->redirect.ifindex != (uint32_t)z->e->ifindex_up)) &&
 	    (ip6->ip6_nxt == IPPROTO_TCP || ip6->ip6_nxt == IPPROTO_UDP ||
 	     ip6->ip6_nxt == IPPROTO_ICMPV6) &&
 	    r->out_len >= ETH_HLEN + sizeof(*ip6) + ntohs(ip6->ip6_plen)) {
@@ -486,7 +518,9 @@ static void check_result(struct fuzz *z, const struct run *r, bool intact,
 		      to);
 		z->violations++;
 	}
-	if (r->verdict != TC_ACT_REDIRECT || !r->redirect.count)
+	/* an IPv6 result is check_result6()'s */
+	if (r->verdict != TC_ACT_REDIRECT || !r->redirect.count ||
+	    (r->out_len >= ETH_HLEN && out[12] == 0x86 && out[13] == 0xdd))
 		return;
 
 	if (r->redirect.ifindex == (uint32_t)z->e->ifindex_up &&
@@ -615,6 +649,17 @@ UNIT_TEST(fuzz_a_million_packets)
 		    env_stat(&e, STAT_REVERSE_NAT) > 0 &&
 		    env_stat(&e, STAT_DNAT) > 0 &&
 		    env_stat(&e, STAT_FORWARD) > 0, "every path was taken");
+	ASSERT_TRUE(env_stat6(&e, STAT_SNAT6) > 0 &&
+		    env_stat6(&e, STAT_REVERSE_NAT6) > 0 &&
+		    env_stat6(&e, STAT_DNAT) > 0 &&
+		    env_stat6(&e, STAT_FORWARD6) > 0,
+		    "every IPv6 path was taken");
+	printf("IPv6: snat6 %llu, reverse_nat6 %llu, dnat %llu, "
+	       "forwarded %llu\n",
+	       (unsigned long long)env_stat6(&e, STAT_SNAT6),
+	       (unsigned long long)env_stat6(&e, STAT_REVERSE_NAT6),
+	       (unsigned long long)env_stat6(&e, STAT_DNAT),
+	       (unsigned long long)env_stat6(&e, STAT_FORWARD6));
 }
 
 /* Two threads, each on its CPU, run rounds of packets; between rounds

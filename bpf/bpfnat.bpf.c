@@ -172,6 +172,30 @@ int sock_getpeer4(struct bpf_sock_addr *ctx)
 	return sock_from_container(ctx, SOCK_STAT_GETPEERNAME);
 }
 
+SEC("cgroup/connect6")
+int sock_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_to_container6(ctx, SOCK_STAT_CONNECT);
+}
+
+SEC("cgroup/sendmsg6")
+int sock_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_to_container6(ctx, SOCK_STAT_SENDMSG);
+}
+
+SEC("cgroup/recvmsg6")
+int sock_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_from_container6(ctx, SOCK_STAT_RECVMSG);
+}
+
+SEC("cgroup/getpeername6")
+int sock_getpeer6(struct bpf_sock_addr *ctx)
+{
+	return sock_from_container6(ctx, SOCK_STAT_GETPEERNAME);
+}
+
 struct sweep {
 	const struct bpfnat_config *cfg;
 	__u64 now;

@@ -172,6 +172,15 @@ struct {
 	__type(value, __u8);
 } host_addrs SEC(".maps");
 
+/* The same of the host's IPv6 addresses. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HOST_ADDRS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct in6_key);
+	__type(value, __u8);
+} host_addrs6 SEC(".maps");
+
 /* Host-local access: per socket, where its rewrites went (sock_rev). */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);

@@ -16,7 +16,7 @@
 #include <linux/bpf.h>
 #include <stddef.h>
 
-#define BPFNAT_LAYOUT_VERSION	11
+#define BPFNAT_LAYOUT_VERSION	12
 
 /* Where the kernel keeps bpfnat's state between CLI runs. */
 #define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
@@ -61,6 +61,15 @@
 #define PIN_LINK_SENDMSG4	"link_sendmsg4"
 #define PIN_LINK_RECVMSG4	"link_recvmsg4"
 #define PIN_LINK_GETPEERNAME4	"link_getpeer4"
+#define PIN_HOST_ADDRS6		"host_addrs6"
+#define PIN_PROG_CONNECT6	"sock_connect6"
+#define PIN_PROG_SENDMSG6	"sock_sendmsg6"
+#define PIN_PROG_RECVMSG6	"sock_recvmsg6"
+#define PIN_PROG_GETPEERNAME6	"sock_getpeer6"
+#define PIN_LINK_CONNECT6	"link_connect6"
+#define PIN_LINK_SENDMSG6	"link_sendmsg6"
+#define PIN_LINK_RECVMSG6	"link_recvmsg6"
+#define PIN_LINK_GETPEERNAME6	"link_getpeer6"
 
 /* tc filter identity: bpfnat only ever touches filters at this spot. */
 #define BPFNAT_TC_PRIO		0xb9
@@ -368,12 +377,13 @@ _Static_assert(sizeof(struct nat_binding) == 16, "nat_binding layout");
 #define SOCK_REV_SLOTS		8
 
 struct sock_rev_slot {
-	__be32 asked_addr;	/* what the application sent to */
-	__be32 addr;		/* the container it went to; 0: free */
+	/* of the socket's family: an IPv4 address in the first word */
+	__be32 asked_addr[4];	/* what the application sent to */
+	__be32 addr[4];		/* the container it went to; 0: free */
 	__be16 asked_port;
 	__be16 port;
 };
-_Static_assert(sizeof(struct sock_rev_slot) == 12, "sock_rev_slot layout");
+_Static_assert(sizeof(struct sock_rev_slot) == 36, "sock_rev_slot layout");
 
 struct sock_rev {
 	struct sock_rev_slot slot[SOCK_REV_SLOTS];
@@ -382,7 +392,7 @@ struct sock_rev {
 				 */
 	__u32 pad;
 };
-_Static_assert(sizeof(struct sock_rev) == 8 + 12 * SOCK_REV_SLOTS,
+_Static_assert(sizeof(struct sock_rev) == 8 + 36 * SOCK_REV_SLOTS,
 	       "sock_rev layout");
 
 /*

@@ -200,8 +200,9 @@ echo_peer() {
 echo_peer6_script() {
 	cat >/tmp/echo_peer6.py <<-'EOF'
 	import ipaddress, os
-	addr = os.environ["SOCAT_PEERADDR"].strip("[]")
-	print(ipaddress.ip_address(addr), os.environ["SOCAT_PEERPORT"])
+	addr = ipaddress.ip_address(os.environ["SOCAT_PEERADDR"].strip("[]"))
+	# one write: one datagram, for a UDP peer
+	os.write(1, ("%s %s\n" % (addr, os.environ["SOCAT_PEERPORT"])).encode())
 	EOF
 }
 

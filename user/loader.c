@@ -57,7 +57,11 @@ struct gen {
 	X((g)->sock[SOCK_CONNECT4], PIN_PROG_CONNECT4)			\
 	X((g)->sock[SOCK_SENDMSG4], PIN_PROG_SENDMSG4)			\
 	X((g)->sock[SOCK_RECVMSG4], PIN_PROG_RECVMSG4)			\
-	X((g)->sock[SOCK_GETPEERNAME4], PIN_PROG_GETPEERNAME4)
+	X((g)->sock[SOCK_GETPEERNAME4], PIN_PROG_GETPEERNAME4)		\
+	X((g)->sock[SOCK_CONNECT6], PIN_PROG_CONNECT6)			\
+	X((g)->sock[SOCK_SENDMSG6], PIN_PROG_SENDMSG6)			\
+	X((g)->sock[SOCK_RECVMSG6], PIN_PROG_RECVMSG6)			\
+	X((g)->sock[SOCK_GETPEERNAME6], PIN_PROG_GETPEERNAME6)
 #define GEN_EACH(g, X)							\
 	GEN_EACH_PROG(g, X)						\
 	X((g)->exclude, PIN_EXCLUDE)					\
@@ -314,6 +318,10 @@ static struct bpf_program *sock_prog(struct bpfnat_bpf *skel, int i)
 		[SOCK_SENDMSG4] = skel->progs.sock_sendmsg4,
 		[SOCK_RECVMSG4] = skel->progs.sock_recvmsg4,
 		[SOCK_GETPEERNAME4] = skel->progs.sock_getpeer4,
+		[SOCK_CONNECT6] = skel->progs.sock_connect6,
+		[SOCK_SENDMSG6] = skel->progs.sock_sendmsg6,
+		[SOCK_RECVMSG6] = skel->progs.sock_recvmsg6,
+		[SOCK_GETPEERNAME6] = skel->progs.sock_getpeer6,
 	};
 
 	return prog[i];
@@ -445,6 +453,7 @@ static int up_populate(struct up *u)
 		return err;
 	if (u->sock.plan != SOCK_OFF) {
 		err = host_addrs_sync(bpf_map__fd(skel->maps.host_addrs),
+				      bpf_map__fd(skel->maps.host_addrs6),
 				      u->nl);
 		if (err) {
 			pr_warn("up: fill host_addrs: %s",

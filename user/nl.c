@@ -608,6 +608,43 @@ int nl_addr_dump(struct nl *nl, nl_addr_cb cb, void *data)
 	return err ?: w.err;
 }
 
+struct addr6_walk {
+	nl_addr6_cb cb;
+	void *data;
+	int err;
+};
+
+static int addr6_walk_each(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct addr6_walk *w = data;
+	struct in6_addr a = {};
+
+	if (w->err || nlh->nlmsg_type != RTM_NEWADDR ||
+	    ifa->ifa_family != AF_INET6)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifa), addr6_attr, &a);
+	if (!IN6_IS_ADDR_UNSPECIFIED(&a))
+		w->err = w->cb(ifa->ifa_index, &a, w->data);
+	return MNL_CB_OK;
+}
+
+int nl_addr6_dump(struct nl *nl, nl_addr6_cb cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct addr6_walk w = { .cb = cb, .data = data };
+	struct ifaddrmsg *ifa;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	err = nl_request(nl, nlh, addr6_walk_each, &w);
+	return err ?: w.err;
+}
+
 int nl_addr_first(struct nl *nl, int ifindex, uint32_t *addr)
 {
 	struct addr_find f = { .ifindex = ifindex };

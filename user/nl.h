@@ -85,6 +85,10 @@ int nl_addr_add6(struct nl *nl, int ifindex, const struct in6_addr *addr,
  */
 typedef int (*nl_addr_cb)(int ifindex, uint32_t addr, void *data);
 int nl_addr_dump(struct nl *nl, nl_addr_cb cb, void *data);
+/* The same of every IPv6 address of the namespace. */
+typedef int (*nl_addr6_cb)(int ifindex, const struct in6_addr *addr,
+			   void *data);
+int nl_addr6_dump(struct nl *nl, nl_addr6_cb cb, void *data);
 
 /* Routes in the main table.  @gw 0 means directly connected (scope link). */
 int nl_route_add(struct nl *nl, uint32_t dst, int plen, uint32_t gw,

@@ -32,6 +32,15 @@ const struct sock_hook sock_hooks[SOCK_HOOKS] = {
 	[SOCK_GETPEERNAME4] = { "getpeername4", PIN_PROG_GETPEERNAME4,
 				PIN_LINK_GETPEERNAME4,
 				BPF_CGROUP_INET4_GETPEERNAME },
+	[SOCK_CONNECT6] = { "connect6", PIN_PROG_CONNECT6, PIN_LINK_CONNECT6,
+			    BPF_CGROUP_INET6_CONNECT },
+	[SOCK_SENDMSG6] = { "sendmsg6", PIN_PROG_SENDMSG6, PIN_LINK_SENDMSG6,
+			    BPF_CGROUP_UDP6_SENDMSG },
+	[SOCK_RECVMSG6] = { "recvmsg6", PIN_PROG_RECVMSG6, PIN_LINK_RECVMSG6,
+			    BPF_CGROUP_UDP6_RECVMSG },
+	[SOCK_GETPEERNAME6] = { "getpeername6", PIN_PROG_GETPEERNAME6,
+				PIN_LINK_GETPEERNAME6,
+				BPF_CGROUP_INET6_GETPEERNAME },
 };
 
 static int pin_open_at(const char *dir, const char *name)
@@ -282,58 +291,89 @@ cookie:
 	return 0;
 }
 
+/* A set of the host's addresses of one family, as the map's keys. */
 struct addr_set {
-	__be32 v[HOST_ADDRS_MAX];
+	uint8_t v[HOST_ADDRS_MAX][16];
 	size_t n, dropped;
+	size_t size;		/* of a key: 4, or 16 for IPv6 */
 };
+
+static bool set_has(const struct addr_set *set, const void *addr)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (!memcmp(set->v[i], addr, set->size))
+			return true;
+	return false;
+}
+
+static void set_add(struct addr_set *set, const void *addr)
+{
+	if (set_has(set, addr))
+		return;		/* the gateway, on every container's veth */
+	if (set->n < HOST_ADDRS_MAX)
+		memcpy(set->v[set->n++], addr, set->size);
+	else
+		set->dropped++;
+}
 
 static int addr_note(int ifindex, uint32_t addr, void *data)
 {
-	struct addr_set *set = data;
-	size_t i;
-
 	(void)ifindex;
-	for (i = 0; i < set->n && set->v[i] != addr; i++)
-		;
-	if (i < set->n)
-		return 0;	/* the gateway, on every container's veth */
-	if (set->n < HOST_ADDRS_MAX)
-		set->v[set->n++] = addr;
-	else
-		set->dropped++;
+	set_add(data, &addr);
 	return 0;
 }
 
-int host_addrs_sync(int fd, struct nl *nl)
+static int addr6_note(int ifindex, const struct in6_addr *addr, void *data)
 {
-	__be32 key, next, *prev = NULL;
-	struct addr_set *set;
+	(void)ifindex;
+	set_add(data, addr);
+	return 0;
+}
+
+/* Map @fd's keys made @set's, exactly: the addresses there are first,
+ * then the ones gone out.
+ */
+static int addr_set_sync(int fd, const struct addr_set *set)
+{
+	uint8_t key[16], next[16];
 	__u8 one = 1;
-	size_t i;
+	bool first = true;
+	int err = 0;
+
+	for (size_t i = 0; !err && i < set->n; i++)
+		if (bpf_map_update_elem(fd, set->v[i], &one, 0))
+			err = -errno;
+	while (!err && !bpf_map_get_next_key(fd, first ? NULL : key, next)) {
+		memcpy(key, next, set->size);
+		first = false;
+		if (!set_has(set, key)) {
+			bpf_map_delete_elem(fd, key);
+			first = true;
+		}
+	}
+	if (!err && set->dropped)
+		pr_warn("note: the host has more than %d IPv%d addresses: "
+			"%zu of them are not taken for published ports",
+			HOST_ADDRS_MAX, set->size == 4 ? 4 : 6, set->dropped);
+	return err;
+}
+
+int host_addrs_sync(int fd, int fd6, struct nl *nl)
+{
+	struct addr_set *set;
 	int err;
 
 	set = calloc(1, sizeof(*set));
 	if (!set)
 		return -ENOMEM;
-	err = nl_addr_dump(nl, addr_note, set);
-	/* the addresses there are first, then the ones gone out */
-	for (i = 0; !err && i < set->n; i++)
-		if (bpf_map_update_elem(fd, &set->v[i], &one, 0))
-			err = -errno;
-	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		for (i = 0; i < set->n && set->v[i] != key; i++)
-			;
-		if (i == set->n) {
-			bpf_map_delete_elem(fd, &key);
-			prev = NULL;
-		}
+	set->size = 4;
+	err = nl_addr_dump(nl, addr_note, set) ?: addr_set_sync(fd, set);
+	if (!err) {
+		memset(set, 0, sizeof(*set));
+		set->size = 16;
+		err = nl_addr6_dump(nl, addr6_note, set) ?:
+		      addr_set_sync(fd6, set);
 	}
-	if (!err && set->dropped)
-		pr_warn("note: the host has more than %d IPv4 addresses: "
-			"%zu of them are not taken for published ports",
-			HOST_ADDRS_MAX, set->dropped);
 	free(set);
 	return err;
 }

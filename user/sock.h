@@ -42,6 +42,10 @@ enum sock_hook_id {
 	SOCK_SENDMSG4,
 	SOCK_RECVMSG4,
 	SOCK_GETPEERNAME4,
+	SOCK_CONNECT6,
+	SOCK_SENDMSG6,
+	SOCK_RECVMSG6,
+	SOCK_GETPEERNAME6,
 	SOCK_HOOKS,
 };
 
@@ -96,8 +100,10 @@ void sock_up_close(struct sock_up *s);
 int sock_plan(struct sock_up *s, const char *cgroup, bool given,
 	      bool fresh);
 
-/* The host's own addresses into map @fd, exactly. */
-int host_addrs_sync(int fd, struct nl *nl);
+/* The host's own addresses into maps @fd (IPv4's) and @fd6 (IPv6's),
+ * exactly.
+ */
+int host_addrs_sync(int fd, int fd6, struct nl *nl);
 
 /* The hooks made to run programs @prog (the new generation's); new links
  * are pinned in PIN_STAGING_DIR.

@@ -39,10 +39,11 @@ import socket, sys
 kind, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if kind == "tcp":
     s = socket.create_connection((addr, port), timeout=5)
-    print("peer %s %d" % s.getpeername())
+    print("peer %s %d" % s.getpeername()[:2])
     sys.exit(0)
+family = socket.AF_INET6 if ":" in addr else socket.AF_INET
 for attempt in range(4):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family, socket.SOCK_DGRAM)
     s.settimeout(2)
     if kind == "udp-connected":
         s.connect((addr, port))
@@ -54,7 +55,7 @@ for attempt in range(4):
     except socket.timeout:
         continue
     if kind == "udp-connected":
-        print("peer %s %d" % s.getpeername())
+        print("peer %s %d" % s.getpeername()[:2])
     print("from %s %d: %s" % (frm[0], frm[1], data.decode().strip()))
     sys.exit(0)
 sys.exit(1)
@@ -73,7 +74,7 @@ links_on() {
 		'[.[] | select(.cgroup_id == $cg) | .id] | sort'
 }
 
-ALL_HOOKS="cgroup_inet4_connect cgroup_inet4_getpeername cgroup_udp4_recvmsg cgroup_udp4_sendmsg"
+ALL_HOOKS="cgroup_inet4_connect cgroup_inet4_getpeername cgroup_inet6_connect cgroup_inet6_getpeername cgroup_udp4_recvmsg cgroup_udp4_sendmsg cgroup_udp6_recvmsg cgroup_udp6_sendmsg"
 
 test_published_port_from_the_host() {
 	hostlocal_up
@@ -114,11 +115,60 @@ test_published_port_from_the_host() {
 	st=$(bpfnat status -j)
 	assert_eq "$(jq -r .cgroup <<<"$st")" "$CG" "status -j: the cgroup"
 	assert_eq "$(jq -r '.cgroup_hooks | join(" ")' <<<"$st")" \
-		"connect4 sendmsg4 recvmsg4 getpeername4" "status -j: the hooks"
+		"connect4 sendmsg4 recvmsg4 getpeername4 connect6 sendmsg6 recvmsg6 getpeername6" \
+		"status -j: the hooks"
 	assert_match "$(bpfnat status)" "cgroup: +$CG, hooks connect4" \
 		"status: the cgroup"
 	assert_eq "$(hooks_on "$CG")" "$ALL_HOOKS" "bpftool sees the hooks"
 	state_agrees
+}
+
+# The same world over IPv6 too: the uplink's 2001:db8:1::1 the IPv6 SNAT
+# address, another IPv6 address of the host's (2001:db8:9::77), container
+# a serving HTTP on [fd00:18::2]:80 (published as 8080).
+hostlocal6_up() {
+	bpfnat ns add a
+	outside_add
+	ip -6 addr add 2001:db8:1::1/64 dev up0 nodad
+	in_ns out ip -6 addr add 2001:db8:1::2/64 dev eth0 nodad
+	ip -6 route add default via 2001:db8:1::2
+	ip -6 addr add 2001:db8:9::77/128 dev lo nodad
+	cgroup_make CG
+	nat_up --cgroup "$CG" "$@"
+	http_serve a "[fd00:18::2]" $((256 * 1024))
+	bpfnat port add a 8080:80
+}
+
+test_published_port_from_the_host_over_ipv6() {
+	hostlocal6_up
+	local to
+	for to in "[::1]" "[2001:db8:1::1]" "[fd00:18::1]" "[2001:db8:9::77]" \
+		"[::]"; do
+		fetch "$to:8080" || fail "the host's curl to $to:8080"
+		assert_eq "$(sha256sum </tmp/got)" "$(sha256sum <"$WEB/blob")" \
+			"what came from $to:8080"
+	done
+	assert_eq "$(awk '{ print $1 }' "$WEB/access.log" | sort -u)" \
+		"fd00:18::1" "the client the server saw: the gateway"
+	assert_eq "$(sock_ask tcp ::1 8080)" "peer ::1 8080" \
+		"getpeername names where the application connected"
+	assert_eq "$(counter sock_connect)" 6 "connects rewritten"
+	assert_eq "$(bpfnat ct count)" 0 "no flow made: nothing was translated"
+	# an IPv4-mapped destination is IPv4's: not rewritten over IPv6
+	local rc=0
+	fetch "[::ffff:127.0.0.1]:8080" || rc=$?
+	assert_eq "$rc" 7 "curl to [::ffff:127.0.0.1]:8080: refused"
+
+	# a datagram's answer from where it was sent
+	echo_peer_udp6 a 5353
+	bpfnat port add a 5300:5353/udp
+	assert_match "$(sock_ask udp ::1 5300)" \
+		"^from ::1 5300: fd00:18::1 [0-9]+$" \
+		"unconnected: the answer from [::1]:5300"
+	assert_match "$(sock_ask udp-connected 2001:db8:1::1 5300)" \
+		"^peer 2001:db8:1::1 5300
+from 2001:db8:1::1 5300: fd00:18::1 [0-9]+$" \
+		"connected: peer and answer as the SNAT address's"
 }
 
 # A datagram's answer comes from where the application sent it, unconnected

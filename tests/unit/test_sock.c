@@ -9,7 +9,7 @@
  *
  * The containers are 127.0.0.2 and 127.0.0.3 here (endpoints in the map,
  * addresses of lo), so that the rewritten sockets reach servers of the
- * test's own.
+ * test's own; over IPv6, fd00:18::22 on lo.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,13 +40,13 @@ struct sock_env {
 	uint32_t a, b;			/* the containers: 127.0.0.2, .3 */
 	char cgroup[64];
 	int cgroup_fd;
-	struct bpf_link *link[4];
+	struct bpf_link *link[8];
 };
 
 static bool sock_env_setup(struct sock_env *s)
 {
 	struct env_opts o = { .sock = true };
-	struct bpf_program *prog[4];
+	struct bpf_program *prog[8];
 	struct statfs st;
 
 	memset(s, 0, sizeof(*s));
@@ -57,6 +57,10 @@ static bool sock_env_setup(struct sock_env *s)
 	prog[1] = s->e.skel->progs.sock_sendmsg4;
 	prog[2] = s->e.skel->progs.sock_recvmsg4;
 	prog[3] = s->e.skel->progs.sock_getpeer4;
+	prog[4] = s->e.skel->progs.sock_connect6;
+	prog[5] = s->e.skel->progs.sock_sendmsg6;
+	prog[6] = s->e.skel->progs.sock_recvmsg6;
+	prog[7] = s->e.skel->progs.sock_getpeer6;
 	s->a = ip("127.0.0.2");
 	s->b = ip("127.0.0.3");
 	if (!env_endpoint_add(&s->e, s->a) || !env_endpoint_add(&s->e, s->b))
@@ -74,7 +78,7 @@ static bool sock_env_setup(struct sock_env *s)
 	s->cgroup_fd = open(s->cgroup, O_RDONLY | O_DIRECTORY);
 	if (!ASSERT_TRUE(s->cgroup_fd >= 0, "open the cgroup"))
 		return false;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 8; i++) {
 		s->link[i] = bpf_program__attach_cgroup(prog[i], s->cgroup_fd);
 		if (!ASSERT_TRUE(s->link[i], "attach a hook to the cgroup"))
 			return false;
@@ -87,7 +91,7 @@ static bool sock_env_setup(struct sock_env *s)
  */
 static void sock_env_teardown(struct sock_env *s)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 8; i++)
 		bpf_link__destroy(s->link[i]);	/* unpinned: detached */
 	if (s->cgroup_fd >= 0)
 		close(s->cgroup_fd);
@@ -464,5 +468,166 @@ UNIT_TEST(sock_other_namespaces_and_cgroups_untouched)
 	ASSERT_EQ(sock_stat(&s, SOCK_STAT_CONNECT), before,
 		  "outside the cgroup: not rewritten");
 out:
+	sock_env_teardown(&s);
+}
+
+/* IPv6: container a6 is fd00:18::22, an address of lo here. */
+#define A6 "fd00:18::22"
+
+static struct sockaddr_in6 sa_in6(const char *addr, uint16_t port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_port = htons(port) };
+
+	inet_pton(AF_INET6, addr, &a.sin6_addr);
+	return a;
+}
+
+static int bound6(int type, const char *addr, uint16_t port)
+{
+	struct sockaddr_in6 a = sa_in6(addr, port);
+	int fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    (type == SOCK_STREAM && listen(fd, 8))) {
+		ASSERT_OK(-errno, "a server socket");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Did a datagram sent with sendto() to [@dst]:@port reach @server? */
+static bool reached6(int server, const char *dst, uint16_t port)
+{
+	struct sockaddr_in6 to = sa_in6(dst, port);
+	struct pollfd p = { .fd = server, .events = POLLIN };
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char buf[16];
+	bool got;
+
+	sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to));
+	close(fd);
+	got = poll(&p, 1, 200) > 0;
+	while (recv(server, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	return got;
+}
+
+static void ipv6_cases(struct sock_env *s)
+{
+	static const struct {
+		const char *dst;
+		uint16_t port;
+		bool want;
+		const char *why;
+	} cases[] = {
+		{ "::1", 8080, true, "loopback, published on ::" },
+		{ "::", 8080, true, ":: the host to connect()" },
+		{ ADDR6_GW, 8080, true, "the IPv6 gateway" },
+		{ "2001:db8:9::77", 8080, true, "an address in host_addrs6" },
+		{ "2001:db8:1::2", 8080, false, "an address not the host's" },
+		{ "::1", 8084, false, "published for IPv4 alone" },
+		{ "::1", 8079, false, "not published" },
+	};
+	struct sockaddr_in6 to = sa_in6("::1", 8080), from, peer;
+	int srv = bound6(SOCK_DGRAM, A6, SERVER_PORT);
+	int lst = bound6(SOCK_STREAM, A6, SERVER_PORT);
+	socklen_t len = sizeof(from);
+	uint64_t sent = sock_stat(s, SOCK_STAT_SENDMSG);
+	char buf[16], want[INET6_ADDRSTRLEN];
+	int fd, n, expected = 0;
+
+	if (srv < 0 || lst < 0)
+		return;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t before = sock_stat(s, SOCK_STAT_SENDMSG);
+
+		CHECK(reached6(srv, cases[i].dst, cases[i].port) ==
+		      cases[i].want, "sendto [%s]:%u (%s): %s", cases[i].dst,
+		      cases[i].port, cases[i].why,
+		      cases[i].want ? "did not reach a" : "reached a");
+		CHECK(sock_stat(s, SOCK_STAT_SENDMSG) - before == cases[i].want,
+		      "sendto [%s]:%u (%s): %s", cases[i].dst, cases[i].port,
+		      cases[i].why, cases[i].want ? "not counted" :
+		      "counted as rewritten");
+		expected += cases[i].want;
+	}
+	ASSERT_EQ(sock_stat(s, SOCK_STAT_SENDMSG) - sent, expected,
+		  "rewrites counted");
+
+	/* an answer comes from where the question went */
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	sendto(fd, "q", 1, 0, (struct sockaddr *)&to, sizeof(to));
+	if (poll(&(struct pollfd){ .fd = srv, .events = POLLIN }, 1, 500) == 1 &&
+	    ASSERT_EQ(recvfrom(srv, buf, sizeof(buf), 0,
+			       (struct sockaddr *)&from, &len), 1,
+		      "the question reached a")) {
+		sendto(srv, "a", 1, 0, (struct sockaddr *)&from, len);
+		len = sizeof(from);
+		n = -1;
+		if (poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1,
+			 500) == 1)
+			n = recvfrom(fd, buf, sizeof(buf), 0,
+				     (struct sockaddr *)&from, &len);
+		ASSERT_EQ(n, 1, "the answer");
+		inet_ntop(AF_INET6, &from.sin6_addr, want, sizeof(want));
+		CHECK(!strcmp(want, "::1") && ntohs(from.sin6_port) == 8080,
+		      "the answer from [%s]:%u, expected [::1]:8080", want,
+		      ntohs(from.sin6_port));
+	} else {
+		CHECK(false, "the question did not reach a");
+	}
+	close(fd);
+
+	/* TCP: the peer is where the application connected */
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_OK(connect(fd, (struct sockaddr *)&to, sizeof(to)) ? -errno : 0,
+		  "connect TCP to [::1]:8080");
+	len = sizeof(peer);
+	getpeername(fd, (struct sockaddr *)&peer, &len);
+	inet_ntop(AF_INET6, &peer.sin6_addr, want, sizeof(want));
+	CHECK(!strcmp(want, "::1") && ntohs(peer.sin6_port) == 8080,
+	      "TCP peer [%s]:%u, expected [::1]:8080", want,
+	      ntohs(peer.sin6_port));
+	n = accept(lst, NULL, NULL);
+	ASSERT_TRUE(n >= 0, "a accepted it");
+	if (n >= 0)
+		close(n);
+	close(fd);
+	close(srv);
+	close(lst);
+}
+
+/*
+ * Over IPv6: a port published on :: answers at ::1, ::, the gateway and
+ * the host's other IPv6 addresses, not at another's; what the application
+ * reads back names where it asked.  (An IPv4-mapped destination is the
+ * kernel's to hand to the IPv4 hooks, or not: a UDP datagram's sendto()
+ * runs sendmsg4, a TCP connect() no IPv4 hook.)
+ */
+UNIT_TEST(sock_ipv6_destinations_rewritten)
+{
+	struct in6_addr a6 = ip6(A6), host = ip6("2001:db8:9::77");
+	struct sock_env s;
+	struct endpoint ep = {};
+	uint8_t one = 1;
+
+	if (sock_env_setup(&s) &&
+	    ASSERT_OK(system("ip -6 addr add " A6 "/128 dev lo nodad"),
+		      "a6 on lo") &&
+	    ASSERT_OK(bpf_map_update_elem(
+			      bpf_map__fd(s.e.skel->maps.endpoints6), &a6,
+			      &ep, 0), "a6's endpoint") &&
+	    ASSERT_OK(bpf_map_update_elem(
+			      bpf_map__fd(s.e.skel->maps.host_addrs6), &host,
+			      &one, 0), "host_addrs6") &&
+	    env_publish6(&s.e, NULL, 8080, IPPROTO_UDP, &a6, SERVER_PORT) &&
+	    env_publish6(&s.e, NULL, 8080, IPPROTO_TCP, &a6, SERVER_PORT) &&
+	    env_publish(&s.e, 0, 8084, IPPROTO_UDP, s.a, SERVER_PORT))
+		in_cgroup(&s, ipv6_cases);
 	sock_env_teardown(&s);
 }

@@ -220,13 +220,22 @@ static __always_inline const struct port_val *port_lookup(struct port_key *k,
 static __always_inline bool port_is_published(struct port_search *s,
 					      __be16 port)
 {
-	/* the SNAT address, the reply's destination (an IPv4 one is the
-	 * first word)
-	 */
-	struct port_key *k = port_key_of(s->rkey->daddr6, s->rkey->family,
-					 port, s->rkey->proto);
+	struct port_room *r = port_room_get();
+	const struct ct_key *rk = s->rkey;
+	struct port_key *k;
 
-	return k && port_lookup(k, true);
+	if (!r || (rk->proto != IPPROTO_TCP && rk->proto != IPPROTO_UDP))
+		return false;
+	/* the SNAT address, the reply's destination (an IPv4 one is the
+	 * first word, the rest zeros), every field written: no memset,
+	 * whose temporaries would cost the stack ct_create() is short of
+	 */
+	k = &r->published;
+	__builtin_memcpy(k->host_addr6, rk->daddr6, sizeof(k->host_addr6));
+	k->host_port = port;
+	k->proto = rk->proto;
+	k->family = rk->family ? AF_INET6 : AF_INET;
+	return port_lookup(k, true);
 }
 
 static __always_inline long port_try(struct port_search *s, __u16 port)

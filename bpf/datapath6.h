@@ -370,9 +370,9 @@ static __always_inline int container_outside6(void *ctx, struct pkt *p,
 				 false);
 }
 
-static __noinline int flow_deliver6(void *ctx, struct pkt *p,
-				    struct ipv6hdr *ip6, struct ct_flow *f,
-				    __u8 dir);
+static __always_inline int flow_deliver6(void *ctx, struct pkt *p,
+					 struct ipv6hdr *ip6,
+					 struct ct_flow *f, __u8 dir);
 
 /*
  * Hairpinning over IPv6, as container_hairpin() for IPv4: a container's
@@ -578,31 +578,22 @@ static __noinline int uplink_host6(void *ctx, struct pkt *p)
 }
 
 /*
- * Packet @p of flow @f, its direction @dir, into the container at the
- * flow's other end: the answer of a NAT66 flow, reverse NATed; the
- * outside's packet to a published port, DNATed; a hairpin's, both.  A
- * first fragment leads its later ones: those already held go into the
- * container after it, as copies.  Not inlined, as uplink_icmp6_error():
- * its state would widen the programs' own frames, which share the
- * verifier's 512 bytes with ct_create()'s.
+ * The second half of flow_deliver6(): @p, rewritten as @rw says (flow
+ * @f's), into its container; a first fragment leads its later ones:
+ * those already held go in after it, as copies.  Not inlined: its state
+ * would widen the programs' own frames, which share the verifier's 512
+ * bytes with ct_create()'s (and, through ct_account(), with the TCP
+ * option walk's).
  */
-static __noinline int flow_deliver6(void *ctx, struct pkt *p,
+static __noinline int flow_rewrite6(void *ctx, struct pkt *p,
 				    struct ipv6hdr *ip6, struct ct_flow *f,
-				    __u8 dir)
+				    struct rewrite6 *rw)
 {
 	struct frag_stash_key *fk = NULL;
 	const struct endpoint *ep;
-	struct rewrite6 *rw;
 	__u32 held = 0;
 	int ret;
 
-	rw = rewrite6_get();
-	if (!rw)
-		return STAT_DROP_NO_ROUTE;
-	rewrite6_for(rw, f, dir);
-	if (!ct_still(f, dir, &p->key))
-		return STAT_DROP_CT_RACE;
-	ct_account(ctx, f, p, dir, bpf_ktime_get_coarse_ns(), false);
 	if (p->is_fragment)
 		fk = frag_key_of(p, true);
 	if (fk)
@@ -618,29 +609,62 @@ static __noinline int flow_deliver6(void *ctx, struct pkt *p,
 }
 
 /*
+ * Packet @p of flow @f, its direction @dir, into the container at the
+ * flow's other end: the answer of a NAT66 flow, reverse NATed; the
+ * outside's packet to a published port, DNATed; a hairpin's, both.  The
+ * flow is told of the packet here, in the program's own frame, so that
+ * the TCP tracking's calls do not stack on flow_rewrite6()'s.
+ */
+static __always_inline int flow_deliver6(void *ctx, struct pkt *p,
+					 struct ipv6hdr *ip6,
+					 struct ct_flow *f, __u8 dir)
+{
+	struct rewrite6 *rw = rewrite6_get();
+
+	if (!rw)
+		return STAT_DROP_NO_ROUTE;
+	rewrite6_for(rw, f, dir);
+	if (!ct_still(f, dir, &p->key))
+		return STAT_DROP_CT_RACE;
+	ct_account(ctx, f, p, dir, bpf_ktime_get_coarse_ns(), false);
+	return flow_rewrite6(ctx, p, ip6, f, rw);
+}
+
+/*
  * Is @p's destination one of the host's own addresses?  The FIB does not
  * forward what is local, asked as if @p came in on @via, a container's
  * host side, whose IPv6 forwarding `ns add` turns on: the helper answers
- * nothing of a device without, as the uplink may be.  (IPv4's
- * for_the_host() cannot do the same: there a subnet's broadcast address
- * is "not forwarded" too.)  Asked only of a published port's first
- * packet to an address other than the SNAT address; fwd.h's room holds
- * the lookup.
+ * nothing of a device without, as the uplink may be.  It says the same
+ * "not forwarded" of an address with no route at all; a local address
+ * has one in the main table (its prefix's, or its own), which a direct
+ * lookup there finds.  (IPv4's for_the_host() cannot do as much: there a
+ * subnet's broadcast address is "not forwarded" too, and routed.)  Asked
+ * only of a published port's first packet to an address other than the
+ * SNAT address; fwd.h's room holds the lookups.
  */
 static __always_inline bool is_local6(void *ctx, const struct pkt *p,
 				      __u32 via)
 {
 	struct bpf_fib_lookup *fib = fib_room_get();
+	int rc;
 
 	if (!fib)
 		return false;
-	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->family = AF_INET6;
-	fib->ifindex = via;
-	__builtin_memcpy(fib->ipv6_src, p->key.saddr6, sizeof(fib->ipv6_src));
-	__builtin_memcpy(fib->ipv6_dst, p->key.daddr6, sizeof(fib->ipv6_dst));
-	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0) ==
-	       BPF_FIB_LKUP_RET_NOT_FWDED;
+	for (int direct = 0; direct < 2; direct++) {
+		__builtin_memset(fib, 0, sizeof(*fib));
+		fib->family = AF_INET6;
+		fib->ifindex = via;
+		__builtin_memcpy(fib->ipv6_src, p->key.saddr6,
+				 sizeof(fib->ipv6_src));
+		__builtin_memcpy(fib->ipv6_dst, p->key.daddr6,
+				 sizeof(fib->ipv6_dst));
+		rc = bpf_fib_lookup(ctx, fib, sizeof(*fib),
+				    direct ? BPF_FIB_LOOKUP_DIRECT : 0);
+		if (!direct && rc != BPF_FIB_LKUP_RET_NOT_FWDED)
+			return false;
+	}
+	return rc == BPF_FIB_LKUP_RET_SUCCESS ||
+	       rc == BPF_FIB_LKUP_RET_NO_NEIGH;
 }
 
 /*
@@ -668,12 +692,13 @@ static __always_inline int uplink_published6(void *ctx, struct pkt *p,
 	/* published on every address (the key's address now ::): this
 	 * one must be the host's, global and not the pool's (the FIB, asked
 	 * from the container's side, says "not forwarded" of multicast, of
-	 * the gateway's and of that side's link-local address too)
+	 * the gateway's, of that side's link-local address and of ::1 too)
 	 */
 	if (in6_zero((const struct in6_key *)k->host_addr6) &&
 	    !in6_eq(in6_of(p->key.daddr6), &cfg->snat6) &&
 	    (in6_multicast(in6_of(p->key.daddr6)) ||
 	     in6_link_local(in6_of(p->key.daddr6)) ||
+	     in6_special(in6_of(p->key.daddr6)) ||
 	     in6_prefix(in6_of(p->key.daddr6), &cfg->pool6, cfg->pool6_plen) ||
 	     !is_local6(ctx, p, ep->ifindex)))
 		return STAT_PASS;

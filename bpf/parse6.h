@@ -186,4 +186,12 @@ static __always_inline bool in6_link_local(const struct in6_key *a)
 	return (a->addr[0] & bpf_htonl(0xffc00000)) == bpf_htonl(0xfe800000);
 }
 
+/* ::, ::1 or ::ffff:0:0/96 (IPv4-mapped): none the wire's to carry. */
+static __always_inline bool in6_special(const struct in6_key *a)
+{
+	return !a->addr[0] && !a->addr[1] &&
+	       ((!a->addr[2] && (!a->addr[3] || a->addr[3] == bpf_htonl(1))) ||
+		a->addr[2] == bpf_htonl(0xffff));
+}
+
 #endif /* BPFNAT_PARSE6_H */

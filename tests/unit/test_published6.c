@@ -346,7 +346,8 @@ UNIT_TEST(published6_on_one_address_only)
 }
 
 /* Published on every address, to an address that is not the host's (a
- * packet the host would forward): not DNATed, the host's to route.
+ * packet the host would forward, or has no route for): not DNATed, the
+ * host's to route.
  */
 UNIT_TEST(published6_on_every_address_not_a_foreign_one)
 {
@@ -366,18 +367,27 @@ UNIT_TEST(published6_on_every_address_not_a_foreign_one)
 	if (!env_from_uplink(&e, pkt, len, &r))
 		return;
 	check_hosts(&r, pkt, len);
+	/* with no route to it at all (the FIB's "not forwarded", as of a
+	 * local address): not the host's either
+	 */
+	if (!ASSERT_OK(system("ip -6 route del default"), "no default route"))
+		return;
+	if (!env_from_uplink(&e, pkt, len, &r))
+		return;
+	check_hosts(&r, pkt, len);
 	ASSERT_EQ(env_flows(&e), 0, "no flow");
 }
 
 /*
  * Published on every address, to addresses the FIB also calls "not
  * forwarded" but that are not the host's to publish on: the gateway's
- * (the pool's), the host sides' link-local one, a multicast group's.
- * Not DNATed, no flow.
+ * (the pool's), the host sides' link-local one, a multicast group's,
+ * loopback, an IPv4-mapped one.  Not DNATed, no flow.
  */
 UNIT_TEST(published6_on_every_address_not_the_pools_nor_multicast)
 {
-	const char *to[] = { ADDR6_GW, "fe80::1", "ff02::1", "ff05::fb" };
+	const char *to[] = { ADDR6_GW, "fe80::1", "ff02::1", "ff05::fb", "::1",
+			     "::ffff:198.51.100.1" };
 	struct in6_addr dst;
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;

@@ -187,6 +187,13 @@ static __always_inline int frag_hold(struct __sk_buff *skb, struct pkt *p,
 	return STAT_FRAG_HELD;
 }
 
+/* The TTL, or IPv6's hop limit, of held fragment @h. */
+static __always_inline __u8 frag_hops(const struct frag_held *h, bool ipv6)
+{
+	return ipv6 ? ((const struct ipv6hdr *)h->data)->hop_limit :
+		      ((const struct iphdr *)h->data)->ttl;
+}
+
 /* A held IPv4 fragment, translated for container @addr in place. */
 static __always_inline void frag_translate(struct frag_held *h, __be32 addr)
 {
@@ -242,7 +249,12 @@ static __always_inline void frag_release(struct __sk_buff *skb,
 		if (!h)
 			continue;
 		len = h->len;
-		if (len >= sizeof(struct iphdr) && len < FRAG_STASH_BYTES) {
+		if (addr && frag_hops(h, ipv6) <= 1) {
+			/* no hop left to go in with: as deliver() drops */
+			stat_count(STAT_DROP_TTL, ETH_HLEN + (len & 0x7ff),
+				   false, ipv6);
+		} else if (len >= sizeof(struct iphdr) &&
+			   len < FRAG_STASH_BYTES) {
 			len = LEN_IN(len, 0x7ff);
 			if (addr && ipv6)
 				frag_translate6(h, addr);

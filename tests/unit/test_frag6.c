@@ -325,6 +325,30 @@ UNIT_TEST(frag6_answer_out_of_order)
 	check_later_delivered(&e, &r, f1, len1);
 }
 
+/* A held fragment with no hop left goes no further when its first comes:
+ * dropped and counted, as a fragment in hand would be.
+ */
+UNIT_TEST(frag6_held_with_no_hop_left)
+{
+	uint8_t f0[PKT_MAX], f1[PKT_MAX], want[PKT_MAX];
+	struct env e;
+	struct run r;
+	size_t len0, len1;
+
+	if (!env_setup(&e, &nat66) ||
+	    !an_answer(&e, f0, &len0, f1, &len1, want))
+		return;
+	f1[ETH_HLEN + 7] = 1;		/* its hop limit */
+	if (!env_from_uplink(&e, f1, len1, &r))
+		return;
+	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "held");
+	if (!env_from_uplink(&e, f0, len0, &r))
+		return;
+	ASSERT_EQ(r.redirect.count, 1 + 1, "the first alone, and its copy");
+	ASSERT_EQ(env_stat6(&e, STAT_DROP_TTL), 1, "the held one: drop_ttl");
+	ASSERT_EQ(env_stat6(&e, STAT_REVERSE_NAT6), 1, "the first delivered");
+}
+
 /* The budget, as IPv4's: a datagram's held fragments are bounded. */
 UNIT_TEST(frag6_held_within_a_budget)
 {

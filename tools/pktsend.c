@@ -192,6 +192,7 @@ int main(int argc, char **argv)
 	static uint8_t dgram[sizeof(struct tcphdr) + PAYLOAD_MAX];
 	uint8_t frame[ETH_FRAME_LEN + 64], dmac[ETH_ALEN];
 	const char *ifname = NULL, *spoil = "";
+	const char *src_arg = NULL, *dst_arg = NULL;
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	struct in_addr src = {}, dst = {};
 	struct in6_addr src6 = {}, dst6 = {};
@@ -212,17 +213,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'i': ifname = optarg; break;
 		case 'm': have_mac = !parse_mac(optarg, dmac); break;
-		case 's':
-			v6 = strchr(optarg, ':');
-			have_src = inet_pton(v6 ? AF_INET6 : AF_INET, optarg,
-					     v6 ? (void *)&src6 :
-						  (void *)&src) == 1;
-			break;
-		case 'd':
-			have_dst = inet_pton(v6 ? AF_INET6 : AF_INET, optarg,
-					     v6 ? (void *)&dst6 :
-						  (void *)&dst) == 1;
-			break;
+		case 's': src_arg = optarg; break;
+		case 'd': dst_arg = optarg; break;
 		case 'S': sport = atoi(optarg); break;
 		case 'D': dport = atoi(optarg); break;
 		case 'M': mtu = atoi(optarg); break;
@@ -235,6 +227,14 @@ int main(int argc, char **argv)
 		case 'c': count = strtoul(optarg, NULL, 0); break;
 		default: usage();
 		}
+	}
+	/* the family is the source's, the destination's must be the same */
+	if (src_arg && dst_arg) {
+		v6 = strchr(src_arg, ':');
+		have_src = inet_pton(v6 ? AF_INET6 : AF_INET, src_arg,
+				     v6 ? (void *)&src6 : (void *)&src) == 1;
+		have_dst = inet_pton(v6 ? AF_INET6 : AF_INET, dst_arg,
+				     v6 ? (void *)&dst6 : (void *)&dst) == 1;
 	}
 	if (!ifname || !have_mac || !have_src || !have_dst || !sport ||
 	    !dport || mtu < (v6 ? 1280 : 68) || mtu > ETH_DATA_LEN ||

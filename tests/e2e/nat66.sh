@@ -362,6 +362,8 @@ test_udp6_fragments_for_the_host_out_of_order() {
 		fail "the host got $(stat -c %s /tmp/got-host) bytes"
 	cmp /tmp/got-host /tmp/payload || fail "bytes differ"
 	assert_eq "$(counter drop_fragment)" 0 "no fragment dropped"
+	[[ $(counter frag_held) -ge 1 ]] ||
+		fail "the later fragments were not held for their first"
 	# and a large ping, the kernel's fragments, is answered
 	assert_ok "out pings the host with 3000 bytes" \
 		in_ns out ping -6 -c2 -i0.3 -W2 -s 3000 2001:db8:1::1

@@ -249,3 +249,62 @@ size_t l3_len6(const uint8_t *frame)
 {
 	return 40 + ntohs(((const struct ip6_hdr *)(frame + ETH_HLEN))->ip6_plen);
 }
+
+/*
+ * Fragment @n (0 or 1) of the IPv6 packet in frame @whole: its first
+ * FRAG6_FIRST bytes after the fixed header, or the rest, in a datagram of
+ * identification FRAG6_ID.  Into @buf; its length.
+ */
+size_t frag6_cut(const uint8_t *whole, int n, uint8_t *buf)
+{
+	const struct ip6_hdr *ip6 = (const void *)(whole + ETH_HLEN);
+	size_t plen = ntohs(ip6->ip6_plen);
+	size_t off = n ? FRAG6_FIRST : 0;
+	size_t len = n ? plen - FRAG6_FIRST : FRAG6_FIRST;
+	struct ip6_hdr *out = (void *)(buf + ETH_HLEN);
+	struct ip6_frag *fh = (void *)(buf + ETH_HLEN + sizeof(*out));
+
+	memset(buf, 0, PKT_MAX);
+	memcpy(buf, whole, ETH_HLEN + sizeof(*out));
+	out->ip6_nxt = IPPROTO_FRAGMENT;
+	out->ip6_plen = htons(sizeof(*fh) + len);
+	fh->ip6f_nxt = ip6->ip6_nxt;
+	fh->ip6f_offlg = htons(off | (n ? 0 : 1));	/* M on the first */
+	fh->ip6f_ident = htonl(FRAG6_ID);
+	memcpy(fh + 1, whole + ETH_HLEN + sizeof(*out) + off, len);
+	return ETH_HLEN + sizeof(*out) + sizeof(*fh) + len;
+}
+
+/* The two fragments in @f0, @f1 put back together into frame @whole. */
+void frag6_join(const uint8_t *f0, const uint8_t *f1, size_t len1,
+		uint8_t *whole)
+{
+	const size_t hdrs = ETH_HLEN + 40 + 8;
+	struct ip6_hdr *ip6 = (void *)(whole + ETH_HLEN);
+	const struct ip6_frag *fh = (const void *)(f0 + ETH_HLEN + 40);
+
+	memset(whole, 0, PKT_MAX);
+	memcpy(whole, f0, ETH_HLEN + 40);
+	ip6->ip6_nxt = fh->ip6f_nxt;
+	memcpy(whole + ETH_HLEN + 40, f0 + hdrs, FRAG6_FIRST);
+	memcpy(whole + ETH_HLEN + 40 + FRAG6_FIRST, f1 + hdrs, len1 - hdrs);
+	ip6->ip6_plen = htons(FRAG6_FIRST + len1 - hdrs);
+}
+
+/* Later fragment @f as delivered into a: new MACs and destination, a hop
+ * less, every other byte as it came (no checksum of its own).
+ */
+void check_frag6_into_a(const struct env *e, const struct run *r,
+			const uint8_t *f, size_t len)
+{
+	uint8_t want[PKT_MAX];
+	struct ip6_hdr *ip6 = (void *)(want + ETH_HLEN);
+
+	memcpy(want, f, len);
+	memcpy(want, e->mac_ca, ETH_ALEN);
+	memcpy(want + ETH_ALEN, e->mac_ha, ETH_ALEN);
+	memcpy(&ip6->ip6_dst, &e->a6, 16);
+	ip6->ip6_hlim--;
+	ASSERT_EQ(r->out_len, len, "length");
+	ASSERT_MEM_EQ(r->out, want, len, "the later fragment, for a");
+}

@@ -64,4 +64,18 @@ size_t icmp6_error_build(const struct env *e, uint8_t *buf,
 /* The length of the IPv6 packet in @frame, header included. */
 size_t l3_len6(const uint8_t *frame);
 
+/* IPv6 fragments of a datagram, in two: the first carries FRAG6_FIRST
+ * bytes after the fixed header.
+ */
+#define FRAG6_ID	0x01020304
+#define FRAG6_FIRST	1232
+/* Fragment @n (0 or 1) of the IPv6 packet in frame @whole into @buf. */
+size_t frag6_cut(const uint8_t *whole, int n, uint8_t *buf);
+/* Fragments @f0 and @f1 (@len1 bytes) put back together into @whole. */
+void frag6_join(const uint8_t *f0, const uint8_t *f1, size_t len1,
+		uint8_t *whole);
+/* @r is later fragment @f (@len bytes) as delivered into a. */
+void check_frag6_into_a(const struct env *e, const struct run *r,
+			const uint8_t *f, size_t len);
+
 #endif /* BPFNAT_UNIT_CHECKS_H */

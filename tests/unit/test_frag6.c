@@ -21,50 +21,6 @@
 
 static const struct env_opts nat66 = { .nat66 = true };
 
-#define FRAG_ID		0x01020304
-#define FIRST_BYTES	1232	/* of the datagram in the first fragment */
-
-/*
- * Fragment @n (0 or 1) of the IPv6 packet in frame @whole: its first
- * FIRST_BYTES bytes after the fixed header, or the rest.  Into @buf; its
- * length.
- */
-static size_t fragment(const uint8_t *whole, int n, uint8_t *buf)
-{
-	const struct ip6_hdr *ip6 = (const void *)(whole + ETH_HLEN);
-	size_t plen = ntohs(ip6->ip6_plen);
-	size_t off = n ? FIRST_BYTES : 0;
-	size_t len = n ? plen - FIRST_BYTES : FIRST_BYTES;
-	struct ip6_hdr *out = (void *)(buf + ETH_HLEN);
-	struct ip6_frag *fh = (void *)(buf + ETH_HLEN + sizeof(*out));
-
-	memset(buf, 0, PKT_MAX);
-	memcpy(buf, whole, ETH_HLEN + sizeof(*out));
-	out->ip6_nxt = IPPROTO_FRAGMENT;
-	out->ip6_plen = htons(sizeof(*fh) + len);
-	fh->ip6f_nxt = ip6->ip6_nxt;
-	fh->ip6f_offlg = htons(off | (n ? 0 : 1));	/* M on the first */
-	fh->ip6f_ident = htonl(FRAG_ID);
-	memcpy(fh + 1, whole + ETH_HLEN + sizeof(*out) + off, len);
-	return ETH_HLEN + sizeof(*out) + sizeof(*fh) + len;
-}
-
-/* The two fragments in @f0, @f1 put back together into frame @whole. */
-static void reassemble(const uint8_t *f0, const uint8_t *f1, size_t len1,
-		       uint8_t *whole)
-{
-	const size_t hdrs = ETH_HLEN + 40 + 8;
-	struct ip6_hdr *ip6 = (void *)(whole + ETH_HLEN);
-	const struct ip6_frag *fh = (const void *)(f0 + ETH_HLEN + 40);
-
-	memset(whole, 0, PKT_MAX);
-	memcpy(whole, f0, ETH_HLEN + 40);
-	ip6->ip6_nxt = fh->ip6f_nxt;
-	memcpy(whole + ETH_HLEN + 40, f0 + hdrs, FIRST_BYTES);
-	memcpy(whole + ETH_HLEN + 40 + FIRST_BYTES, f1 + hdrs, len1 - hdrs);
-	ip6->ip6_plen = htons(FIRST_BYTES + len1 - hdrs);
-}
-
 /* Out of the uplink, from the SNAT address, a hop less. */
 static bool check_left(const struct env *e, const struct run *r,
 		       const uint8_t *in, size_t len)
@@ -106,8 +62,8 @@ static struct pkt_spec a_datagram(struct env *e, bool taken, uint8_t *whole,
 	s = spec6_out(e, false, IPPROTO_UDP, 5000);
 	s.payload = 1400;
 	pkt6_build(&s, &e->a6, &e->remote6, whole);
-	*len0 = fragment(whole, 0, f0);
-	*len1 = fragment(whole, 1, f1);
+	*len0 = frag6_cut(whole, 0, f0);
+	*len1 = frag6_cut(whole, 1, f1);
 	return s;
 }
 
@@ -147,7 +103,7 @@ static void udp_fragments_out(bool taken, const struct env_opts *o)
 	ASSERT_EQ(env_stat(&e, STAT_SNAT6), taken ? 3 : 2, "snat6, each");
 
 	/* together: a NAT66 router's datagram, its checksum from scratch */
-	reassemble(out0, r.out, r.out_len, got);
+	frag6_join(out0, r.out, r.out_len, got);
 	ASSERT_TRUE(pkt6_l4_csum_ok(got), "the datagram's UDP checksum");
 	s.sport = port;
 	s.ttl = 63;
@@ -187,7 +143,7 @@ UNIT_TEST(frag6_later_fragment_first_leaves)
 	s = spec6_out(&e, false, IPPROTO_UDP, 5000);
 	s.payload = 1400;
 	pkt6_build(&s, &e.a6, &e.remote6, whole);
-	len1 = fragment(whole, 1, f1);
+	len1 = frag6_cut(whole, 1, f1);
 	if (!env_from_container(&e, e.ifindex_ha, f1, len1, &r))
 		return;
 	check_left(&e, &r, f1, len1);
@@ -218,8 +174,8 @@ static bool an_answer(struct env *e, uint8_t *f0, size_t *len0, uint8_t *f1,
 	s = spec6_answer(e, s, port);
 	s.payload = 1400;
 	pkt6_build(&s, &e->remote6, &e->uplink6, whole);
-	*len0 = fragment(whole, 0, f0);
-	*len1 = fragment(whole, 1, f1);
+	*len0 = frag6_cut(whole, 0, f0);
+	*len1 = frag6_cut(whole, 1, f1);
 
 	memcpy(s.dmac, e->mac_ca, ETH_ALEN);
 	memcpy(s.smac, e->mac_ha, ETH_ALEN);
@@ -227,24 +183,6 @@ static bool an_answer(struct env *e, uint8_t *f0, size_t *len0, uint8_t *f1,
 	s.dport = 5000;
 	pkt6_build(&s, &e->remote6, &e->a6, want);
 	return true;
-}
-
-/* Later fragment @f as delivered into a: new MACs and destination, a hop
- * less, every other byte as it came (no checksum of its own).
- */
-static void check_later_delivered(const struct env *e, const struct run *r,
-				  const uint8_t *f, size_t len)
-{
-	uint8_t want[PKT_MAX];
-	struct ip6_hdr *ip6 = (void *)(want + ETH_HLEN);
-
-	memcpy(want, f, len);
-	memcpy(want, e->mac_ca, ETH_ALEN);
-	memcpy(want + ETH_ALEN, e->mac_ha, ETH_ALEN);
-	memcpy(&ip6->ip6_dst, &e->a6, 16);
-	ip6->ip6_hlim--;
-	ASSERT_EQ(r->out_len, len, "length");
-	ASSERT_MEM_EQ(r->out, want, len, "the later fragment, for a");
 }
 
 /* In order: each fragment goes into a, and together they are the answer. */
@@ -268,10 +206,10 @@ static void fragments_in(const struct env_opts *o)
 		if (!n)
 			memcpy(out0, r.out, r.out_len);
 	}
-	check_later_delivered(&e, &r, f1, len1);
+	check_frag6_into_a(&e, &r, f1, len1);
 	ASSERT_EQ(env_stat6(&e, STAT_REVERSE_NAT6), 2, "reverse_nat6, each");
 
-	reassemble(out0, r.out, r.out_len, got);
+	frag6_join(out0, r.out, r.out_len, got);
 	ASSERT_TRUE(pkt6_l4_csum_ok(got), "the answer's UDP checksum");
 	ASSERT_MEM_EQ(got, want, ETH_HLEN + sizeof(*w) + ntohs(w->ip6_plen),
 		      "the answer = a NAT66 router's, port 5000 again");
@@ -316,13 +254,13 @@ UNIT_TEST(frag6_answer_out_of_order)
 	ASSERT_EQ(r.verdict, TC_ACT_SHOT, "the skb itself spent");
 	ASSERT_EQ(env_stat6(&e, STAT_REVERSE_NAT6), 2, "both delivered");
 	/* the skb ends as the held fragment, translated */
-	check_later_delivered(&e, &r, f1, len1);
+	check_frag6_into_a(&e, &r, f1, len1);
 
 	if (!env_from_uplink(&e, f1, len1, &r))
 		return;
 	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "a duplicate follows");
 	ASSERT_EQ(r.redirect.kind, REDIRECT_PEER, "into a namespace");
-	check_later_delivered(&e, &r, f1, len1);
+	check_frag6_into_a(&e, &r, f1, len1);
 }
 
 /* A held fragment with no hop left goes no further when its first comes:
@@ -394,8 +332,8 @@ static void host_fragments(uint8_t proto)
 	memcpy(s.smac, e.mac_gw, ETH_ALEN);
 	memcpy(s.dmac, e.mac_up, ETH_ALEN);
 	pkt6_build(&s, &e.remote6, &e.uplink6, whole);
-	len0 = fragment(whole, 0, f0);
-	len1 = fragment(whole, 1, f1);
+	len0 = frag6_cut(whole, 0, f0);
+	len1 = frag6_cut(whole, 1, f1);
 	for (int n = 0; n < 2; n++) {
 		if (!env_from_uplink(&e, n ? f1 : f0, n ? len1 : len0, &r))
 			return;

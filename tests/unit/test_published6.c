@@ -629,50 +629,6 @@ UNIT_TEST(published6_hairpin_unpublished_is_the_hosts)
 	ASSERT_EQ(env_flows(&e), 0, "no flow");
 }
 
-#define FRAG_ID		0x01020304
-#define FIRST_BYTES	1232	/* of the datagram in the first fragment */
-
-/*
- * Fragment @n (0 or 1) of the IPv6 packet in frame @whole: its first
- * FIRST_BYTES bytes after the fixed header, or the rest (as
- * test_frag6.c's).  Into @buf; its length.
- */
-static size_t fragment(const uint8_t *whole, int n, uint8_t *buf)
-{
-	const struct ip6_hdr *ip6 = (const void *)(whole + ETH_HLEN);
-	size_t plen = ntohs(ip6->ip6_plen);
-	size_t off = n ? FIRST_BYTES : 0;
-	size_t len = n ? plen - FIRST_BYTES : FIRST_BYTES;
-	struct ip6_hdr *out = (void *)(buf + ETH_HLEN);
-	struct ip6_frag *fh = (void *)(buf + ETH_HLEN + sizeof(*out));
-
-	memset(buf, 0, PKT_MAX);
-	memcpy(buf, whole, ETH_HLEN + sizeof(*out));
-	out->ip6_nxt = IPPROTO_FRAGMENT;
-	out->ip6_plen = htons(sizeof(*fh) + len);
-	fh->ip6f_nxt = ip6->ip6_nxt;
-	fh->ip6f_offlg = htons(off | (n ? 0 : 1));	/* M on the first */
-	fh->ip6f_ident = htonl(FRAG_ID);
-	memcpy(fh + 1, whole + ETH_HLEN + sizeof(*out) + off, len);
-	return ETH_HLEN + sizeof(*out) + sizeof(*fh) + len;
-}
-
-/* The two fragments in @f0, @f1 put back together into frame @whole. */
-static void reassemble(const uint8_t *f0, const uint8_t *f1, size_t len1,
-		       uint8_t *whole)
-{
-	const size_t hdrs = ETH_HLEN + 40 + 8;
-	struct ip6_hdr *ip6 = (void *)(whole + ETH_HLEN);
-	const struct ip6_frag *fh = (const void *)(f0 + ETH_HLEN + 40);
-
-	memset(whole, 0, PKT_MAX);
-	memcpy(whole, f0, ETH_HLEN + 40);
-	ip6->ip6_nxt = fh->ip6f_nxt;
-	memcpy(whole + ETH_HLEN + 40, f0 + hdrs, FIRST_BYTES);
-	memcpy(whole + ETH_HLEN + 40 + FIRST_BYTES, f1 + hdrs, len1 - hdrs);
-	ip6->ip6_plen = htons(FIRST_BYTES + len1 - hdrs);
-}
-
 /*
  * The client's 1400-byte UDP datagram to the SNAT address's HOST_PORT,
  * published to a:SERVER_PORT, in two fragments @f0 and @f1; in @want,
@@ -692,8 +648,8 @@ static bool published_datagram(struct env *e, uint8_t *f0, size_t *len0,
 	s = to_published6(e, IPPROTO_UDP, 0, HOST_PORT);
 	s.payload = 1400;
 	pkt6_build(&s, &e->remote6, &e->uplink6, whole);
-	*len0 = fragment(whole, 0, f0);
-	*len1 = fragment(whole, 1, f1);
+	*len0 = frag6_cut(whole, 0, f0);
+	*len1 = frag6_cut(whole, 1, f1);
 
 	memcpy(s.dmac, e->mac_ca, ETH_ALEN);
 	memcpy(s.smac, e->mac_ha, ETH_ALEN);
@@ -701,24 +657,6 @@ static bool published_datagram(struct env *e, uint8_t *f0, size_t *len0,
 	s.dport = SERVER_PORT;
 	pkt6_build(&s, &e->remote6, &e->a6, want);
 	return true;
-}
-
-/* Later fragment @f as delivered into a: new MACs and destination, a hop
- * less, every other byte as it came (no checksum of its own).
- */
-static void check_later_delivered(const struct env *e, const struct run *r,
-				  const uint8_t *f, size_t len)
-{
-	uint8_t want[PKT_MAX];
-	struct ip6_hdr *ip6 = (void *)(want + ETH_HLEN);
-
-	memcpy(want, f, len);
-	memcpy(want, e->mac_ca, ETH_ALEN);
-	memcpy(want + ETH_ALEN, e->mac_ha, ETH_ALEN);
-	memcpy(&ip6->ip6_dst, &e->a6, 16);
-	ip6->ip6_hlim--;
-	ASSERT_EQ(r->out_len, len, "length");
-	ASSERT_MEM_EQ(r->out, want, len, "the later fragment, for a");
 }
 
 /* In order: the first fragment makes the DNAT flow, the later follows it
@@ -746,10 +684,10 @@ UNIT_TEST(published6_fragments_in_order)
 		if (!n)
 			ASSERT_EQ(env_flows(&e), 1, "the first's flow");
 	}
-	check_later_delivered(&e, &r, f1, len1);
+	check_frag6_into_a(&e, &r, f1, len1);
 	ASSERT_EQ(env_stat6(&e, STAT_DNAT), 1, "the first: dnat");
 
-	reassemble(out0, r.out, r.out_len, got);
+	frag6_join(out0, r.out, r.out_len, got);
 	ASSERT_TRUE(pkt6_l4_csum_ok(got), "the datagram's UDP checksum");
 	ASSERT_MEM_EQ(got, want, ETH_HLEN + sizeof(*w) + ntohs(w->ip6_plen),
 		      "the datagram = a NAT66 router's, to a:80");
@@ -787,14 +725,14 @@ UNIT_TEST(published6_fragments_out_of_order)
 	ASSERT_EQ(env_stat(&e, STAT_REVERSE_NAT6), 0, "not as reverse_nat6");
 	ASSERT_EQ(env_stat(&e, STAT_DROP_FRAGMENT), 0, "nothing dropped");
 	/* the skb ends as the held fragment, translated */
-	check_later_delivered(&e, &r, f1, len1);
+	check_frag6_into_a(&e, &r, f1, len1);
 
 	if (!env_from_uplink(&e, f1, len1, &r))
 		return;
 	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "a duplicate follows");
 	ASSERT_EQ(r.redirect.kind, REDIRECT_PEER, "into a namespace");
 	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "a's");
-	check_later_delivered(&e, &r, f1, len1);
+	check_frag6_into_a(&e, &r, f1, len1);
 }
 
 /*

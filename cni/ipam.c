@@ -84,6 +84,17 @@ static char **plugin_env(const char *command, const char *id,
 }
 
 /*
+ * @fd as @to across an exec: 0 or -1.  A pipe made while @to was closed
+ * may already be @to, and then dup2() would leave its close-on-exec on.
+ */
+static int fd_onto(int fd, int to)
+{
+	if (fd == to)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, to) < 0 ? -1 : 0;
+}
+
+/*
  * Run @path with @env and @input on its stdin: 0 with its exit status in
  * @status and its stdout (malloc'd) in @out, or -errno.
  */
@@ -112,7 +123,7 @@ static int plugin_exec(const char *path, char **env, const char *input,
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);	/* ignored only in here */
-		if (dup2(in[0], 0) < 0 || dup2(res[1], 1) < 0)
+		if (fd_onto(in[0], 0) || fd_onto(res[1], 1))
 			_exit(127);
 		execve(path, (char *[]){ (char *)path, NULL }, env);
 		_exit(127);

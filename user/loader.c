@@ -6,6 +6,7 @@
 #define _GNU_SOURCE		/* sched_setaffinity() */
 #include <errno.h>
 #include <limits.h>
+#include <assert.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,10 +39,6 @@ struct gen {
 	int sock[SOCK_HOOKS];	/* the cgroup socket hooks (sock.h) */
 	int exclude, config;	/* config last: its pin says "running" */
 };
-
-#define GEN_NONE							\
-	((struct gen){ -1, -1, -1, -1, -1, -1, -1, { -1, -1, -1, -1 },	\
-		       -1, -1 })
 
 /* Each program of a generation with its pin name; then each object, in
  * the order of a commit.
@@ -142,6 +139,21 @@ static int resolve_uplink(struct nl *nl, struct up_opts *o,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+#define COUNT_ONE(fd, name) +1
+static_assert(sizeof(struct gen) == sizeof(int) * (0 GEN_EACH(g, COUNT_ONE)),
+	      "GEN_EACH names every fd of struct gen");
+#undef COUNT_ONE
+
+/* A generation with nothing in it: every fd that GEN_EACH names is -1
+ * (an fd left 0 would be stdin, closed by gen_close()).
+ */
+static void gen_none(struct gen *g)
+{
+#define NONE_ONE(fd, name) (fd) = -1;
+	GEN_EACH(g, NONE_ONE)
+#undef NONE_ONE
 }
 
 static void gen_close(struct gen *g)
@@ -834,8 +846,8 @@ int dp_up(struct nl *nl, struct up_opts *o)
 	struct up u = { .nl = nl, .o = o };
 	int err;
 
-	u.old.g = GEN_NONE;
-	u.new.g = GEN_NONE;
+	gen_none(&u.old.g);
+	gen_none(&u.new.g);
 	u.old.tx_ports = -1;
 	sock_up_init(&u.sock);
 	/* half-made containers go first: the plan lists what stays */

@@ -232,6 +232,24 @@ test_batch_stops_at_a_failure_unless_forced() {
 	assert_exit 1 "a file that is not there" bpfnat -batch "/tmp/none"
 }
 
+# An `up` in a batch read from a pipe leaves the batch its standard
+# input: the lines that come after it still run.
+test_batch_reads_on_after_up() {
+	outside_add
+	{
+		echo "up --uplink up0 --mode tc"
+		sleep 1		# the rest is not in the pipe when up runs
+		echo "ns add a"
+		echo "ns list"
+	} | bpfnat -batch - >/tmp/out 2>/tmp/err ||
+		fail "the batch: $(cat /tmp/err)"
+	assert_eq "$(bpfnat status -j | jq -r .state)" "up" "up ran"
+	assert_eq "$(bpfnat ns list -j | jq -r 'map(.name) | join(",")')" "a" \
+		"the line after up ran"
+	assert_eq "$(grep -c '^a  *172\.18\.0\.2/16' /tmp/out)" "1" \
+		"and the one after that"
+}
+
 # A command of a batch gives back what it opened: 150 of them run with
 # 64 descriptors.
 test_batch_keeps_nothing_open_per_command() {

@@ -151,10 +151,17 @@ static bool check_hosts(const struct run *r, const uint8_t *pkt, size_t len)
 }
 
 /* Give the uplink another address, ADDR6_OTHER, as the host's own. */
+/* Even without DAD, the kernel puts the address's local route in from
+ * a work queue after `ip addr add` returns: wait for it, a second at most.
+ */
 static bool host_address_add(void)
 {
 	return ASSERT_OK(system("ip -6 addr add " ADDR6_OTHER
-				"/64 dev up0 nodad"), "another address");
+				"/64 dev up0 nodad"), "another address") &&
+	       ASSERT_OK(system("for i in $(seq 100); do"
+				" ip -6 route show table local " ADDR6_OTHER
+				" | grep -q . && exit 0; sleep 0.01; done;"
+				" exit 1"), "its local route");
 }
 
 /*

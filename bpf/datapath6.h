@@ -93,29 +93,76 @@ static __always_inline int answer_container6(void *ctx, struct pkt *p,
 	return outcome;
 }
 
-/* Into container @dst: new MACs, one hop less. */
-static __always_inline int container_to_container6(void *ctx, struct pkt *p,
-						   struct ipv6hdr *ip6,
-						   const struct endpoint *dst,
-						   const bool xdp)
+/* Forward @p as it is, but for MACs @dmac and @smac and one hop less. */
+static __always_inline void forward6(void *ctx, struct pkt *p,
+				     struct ipv6hdr *ip6, const __u8 *dmac,
+				     const __u8 *smac, const bool xdp)
 {
 	__u8 hop_limit = ip6->hop_limit - 1;
 
-	if (xdp && !xdp_can_send(dst->ifindex))
-		return STAT_TO_TC;
-	__builtin_memcpy(p->eth->h_dest, dst->mac, ETH_ALEN);
-	__builtin_memcpy(p->eth->h_source, dst->host_mac, ETH_ALEN);
-	p->redirect = redirect_container(dst, xdp);
+	__builtin_memcpy(p->eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_source, smac, ETH_ALEN);
 	if (xdp) {
 		ip6->hop_limit = hop_limit;
-		return STAT_FORWARD6;
+		return;
 	}
 	/* the helper keeps a CHECKSUM_COMPLETE skb->csum right, which no
 	 * header checksum would make up for as IPv4's does
 	 */
 	bpf_skb_store_bytes(ctx, ETH_HLEN + offsetof(struct ipv6hdr, hop_limit),
 			    &hop_limit, 1, BPF_F_RECOMPUTE_CSUM);
-	return STAT_FORWARD6;
+}
+
+/* Into container @dst, forwarded (@outcome says from where). */
+static __always_inline int into_container6(void *ctx, struct pkt *p,
+					   struct ipv6hdr *ip6,
+					   const struct endpoint *dst,
+					   int outcome, const bool xdp)
+{
+	if (xdp && !xdp_can_send(dst->ifindex))
+		return STAT_TO_TC;
+	p->redirect = redirect_container(dst, xdp);
+	forward6(ctx, p, ip6, dst->mac, dst->host_mac, xdp);
+	return outcome;
+}
+
+/* To an excluded network (not the SNAT address, which may lie in one). */
+static __always_inline bool to_excluded6(const struct bpfnat_config *cfg,
+					 const struct pkt *p)
+{
+	return !in6_eq(in6_of(p->key.daddr6), &cfg->snat6) &&
+	       is_excluded6(p->key.daddr6);
+}
+
+/*
+ * Container -> an excluded network, as container_routed() for IPv4: when
+ * the FIB says the uplink, routed there as it is, with the host's IPv6
+ * forwarding on or off; elsewhere, the stack's.  The tc hook's.
+ */
+static __always_inline int container_routed6(void *ctx, struct pkt *p,
+					     const struct bpfnat_config *cfg,
+					     const struct endpoint *self,
+					     struct ipv6hdr *ip6)
+{
+	struct bpf_fib_lookup *fib = fib_room_get();
+	int route;
+
+	if (!fib)
+		return STAT_DROP_NO_ROUTE;
+	route = route_outside6(ctx, p, cfg, fib);
+	if (route == ROUTE_STACK)
+		return STAT_PASS;
+	if (route == ROUTE_TOO_BIG)
+		return answer_container6(ctx, p, cfg, self, STAT_DROP_MTU,
+					 ICMPV6_PKT_TOOBIG, 0,
+					 fib->mtu_result, false);
+	if (ip6->hop_limit <= 1)
+		return answer_container6(ctx, p, cfg, self, STAT_DROP_TTL,
+					 ICMPV6_TIME_EXCEED,
+					 ICMPV6_EXC_HOPLIMIT, 0, false);
+	p->redirect = redirect_uplink(route, fib, cfg, false);
+	forward6(ctx, p, ip6, fib->dmac, fib->smac, false);
+	return STAT_ROUTED;
 }
 
 /* Would the packet leave by the uplink?  Asked of the FIB as for IPv4,
@@ -162,7 +209,7 @@ static __always_inline bool leaves_by_uplink6(void *ctx, const struct pkt *p,
  * container_to_outside() does for IPv4, with the same conntrack: an
  * established flow is known by its tuple and checked against the veth it
  * came from; a new one is routed out of the uplink before a port is spent
- * on it.  A later fragment has no ports and no flow: with one SNAT
+ * on it, or to an excluded network as it is.  A later fragment has no ports and no flow: with one SNAT
  * address, its source is all that changes (its first fragment's L4
  * checksum covers the whole datagram).  The tc hook's alone.
  */
@@ -185,6 +232,9 @@ static __always_inline int container_to_outside6(void *ctx, struct pkt *p,
 		f = ct_lookup(&p->key, &dir);
 	if (f && f->ifindex[dir] != p->ifindex)
 		return STAT_DROP_SPOOFED;
+	/* a new flow to an excluded network is routed, not translated */
+	if (!f && is_excluded6(p->key.daddr6))
+		return container_routed6(ctx, p, cfg, self, ip6);
 	if (f)
 		route = route_cached(f, p, fib, now);
 	asked = route < 0;
@@ -330,7 +380,7 @@ static __noinline int container_icmp6_error(void *ctx, struct pkt *p,
  * ICMPv6 echo, and the translation of a container's ICMPv6 errors about
  * the replies it received; the rest, and everything while there is no
  * IPv6 SNAT address, never leaves by the uplink, and is answered or
- * counted.
+ * counted, unless it is for an excluded network: that is routed.
  */
 static __always_inline int container_outside6(void *ctx, struct pkt *p,
 					      const struct bpfnat_config *cfg,
@@ -348,6 +398,11 @@ static __always_inline int container_outside6(void *ctx, struct pkt *p,
 	if (nat66 && (p->l4 || later) && ipv6_l4_known(p->key.proto) &&
 	    (!icmp6 || later || p->icmp_type == ICMPV6_ECHO_REQUEST))
 		return container_to_outside6(ctx, p, cfg, self, ip6);
+	/* to an excluded network, the rest (with no NAT66, everything):
+	 * routed as it is
+	 */
+	if (to_excluded6(cfg, p))
+		return container_routed6(ctx, p, cfg, self, ip6);
 	/* (an error of the kernel's is never fragmented: it fits 1280) */
 	if (nat66 && icmp6 && !p->is_fragment &&
 	    icmp6_is_translated_error(p->icmp_type) &&
@@ -474,7 +529,7 @@ static __always_inline int from_container6(void *ctx, struct pkt *p,
 						 STAT_DROP_TTL,
 						 ICMPV6_TIME_EXCEED,
 						 ICMPV6_EXC_HOPLIMIT, 0, xdp);
-		return container_to_container6(ctx, p, ip6, dst, xdp);
+		return into_container6(ctx, p, ip6, dst, STAT_FORWARD6, xdp);
 	}
 	if (xdp)
 		return STAT_TO_TC;	/* NAT66 is the tc hook's */
@@ -752,10 +807,28 @@ static __noinline int uplink_later_fragment6(void *ctx, struct pkt *p,
 }
 
 /*
+ * From an excluded network to a container's own address, as
+ * uplink_to_container() for IPv4: routed straight into it.  CONTINUE for
+ * the rest.
+ */
+static __always_inline int uplink_to_container6(void *ctx, struct pkt *p,
+						struct ipv6hdr *ip6,
+						const bool xdp)
+{
+	const struct endpoint *ep;
+
+	ep = bpf_map_lookup_elem(&endpoints6, p->key.daddr6);
+	if (!ep || !is_excluded6(p->key.saddr6) || ip6->hop_limit <= 1)
+		return CONTINUE;
+	return into_container6(ctx, p, ip6, ep, STAT_ROUTED, xdp);
+}
+
+/*
  * Outside -> container, IPv6: the answer of a NAT66 flow, reverse NATed
  * into its container, its fragments too, an ICMPv6 error about one, and
- * the packets of published ports, DNATed.  Everything else is the host's:
- * other addresses, other ICMPv6, what bpfnat cannot read.
+ * the packets of published ports, DNATed; from an excluded network,
+ * routed.  Everything else is the host's: other addresses, other ICMPv6,
+ * what bpfnat cannot read.
  */
 static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 					const bool xdp)
@@ -767,10 +840,17 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	int ret;
 
 	p->key.family = AF_INET6;	/* counted as IPv6, even if malformed */
-	if (!cfg || in6_zero(&cfg->snat6))
+	if (!cfg || !cfg->pool6_plen)
 		return STAT_PASS;
 	if (parse_ipv6(p, &ip6) != CONTINUE ||
 	    parse_ipv6_l4(p, ip6) != CONTINUE)
+		return STAT_PASS;
+	if (in6_prefix(in6_of(p->key.daddr6), &cfg->pool6, cfg->pool6_plen)) {
+		ret = uplink_to_container6(ctx, p, ip6, xdp);
+		if (ret != CONTINUE)
+			return ret;
+	}
+	if (in6_zero(&cfg->snat6))
 		return STAT_PASS;
 	if (!in6_eq(in6_of(p->key.daddr6), &cfg->snat6)) {
 		/* the host's other addresses have published ports only */

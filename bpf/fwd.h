@@ -56,6 +56,14 @@ static __always_inline bool is_excluded(__be32 daddr)
 	return bpf_map_lookup_elem(&exclude, &key);
 }
 
+static __always_inline bool is_excluded6(const __be32 addr[4])
+{
+	struct exclude6_key key = { .prefixlen = 128 };
+
+	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
+	return bpf_map_lookup_elem(&exclude6, &key);
+}
+
 /* What the FIB's answer @rc to a lookup from a container's veth means. */
 static __always_inline int route_kind_of(int rc,
 					 const struct bpf_fib_lookup *fib,

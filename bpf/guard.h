@@ -3,7 +3,7 @@
  * The last line of fail-closed: at tc egress of the uplink, a packet about
  * to leave with a pool (container) source address is dropped and counted,
  * unless its destination is excluded from NAT; so is an IPv6 packet with
- * a source in the IPv6 pool.  Everything bpfnat
+ * a source in the IPv6 pool, to what is not excluded.  Everything bpfnat
  * translates leaves with the SNAT address, so the counter stays 0 while
  * the rest of the design does its job; it counts what a bug, a route or
  * another tool would have let out.
@@ -37,12 +37,10 @@ static __always_inline void guard_count(__u32 bytes, bool ipv6)
 	}
 }
 
-/* IPv6: the same rule, for the IPv6 pool (no exclusions: none are
- * IPv6).
- */
+/* IPv6: the same rule, for the IPv6 pool and the IPv6 exclusions. */
 static __always_inline int guard_egress6(struct __sk_buff *skb)
 {
-	struct in6_key saddr, pool;
+	struct in6_key saddr, daddr, pool;
 
 	if (!guard_pool6_plen)
 		return TC_ACT_OK;
@@ -55,6 +53,12 @@ static __always_inline int guard_egress6(struct __sk_buff *skb)
 	for (int i = 0; i < 4; i++)
 		pool.addr[i] = guard_pool6[i];
 	if (!in6_prefix(&saddr, &pool, guard_pool6_plen))
+		return TC_ACT_OK;
+	/* routed to an excluded network as it is, on purpose */
+	if (!bpf_skb_load_bytes(skb, ETH_HLEN +
+				offsetof(struct ipv6hdr, daddr),
+				&daddr, sizeof(daddr)) &&
+	    is_excluded6(daddr.addr))
 		return TC_ACT_OK;
 	guard_count(skb->len, true);
 	return TC_ACT_SHOT;

@@ -43,6 +43,15 @@ struct {
 	__type(value, __u8);
 } exclude SEC(".maps");
 
+/* ... and over IPv6. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, EXCLUDE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct exclude6_key);
+	__type(value, __u8);
+} exclude6 SEC(".maps");
+
 /* Published ports: the host side of each, and the container behind it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -16,7 +16,7 @@
 #include <linux/bpf.h>
 #include <stddef.h>
 
-#define BPFNAT_LAYOUT_VERSION	12
+#define BPFNAT_LAYOUT_VERSION	13
 
 /* Where the kernel keeps bpfnat's state between CLI runs. */
 #define BPFNAT_PIN_DIR		"/sys/fs/bpf/bpfnat"
@@ -26,6 +26,7 @@
 #define PIN_ENDPOINTS		"endpoints"
 #define PIN_ENDPOINTS6		"endpoints6"
 #define PIN_EXCLUDE		"exclude"
+#define PIN_EXCLUDE6		"exclude6"
 #define PIN_CT_INDEX		"ct_index"
 #define PIN_CT_FLOWS		"ct_flows"
 #define PIN_CT_FREE		"ct_free"
@@ -308,6 +309,13 @@ struct exclude_key {
 	__be32 addr;
 };
 _Static_assert(sizeof(struct exclude_key) == 8, "exclude_key layout");
+
+/* exclude6: IPv6 destinations that are never NATed (LPM trie key). */
+struct exclude6_key {
+	__u32 prefixlen;
+	__be32 addr[4];
+};
+_Static_assert(sizeof(struct exclude6_key) == 20, "exclude6_key layout");
 
 /*
  * ports: published ports (`bpfnat port add`, Docker's -p), keyed by their

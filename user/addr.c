@@ -120,16 +120,21 @@ bool in6_in_prefix(const struct in6_addr *a, const struct in6_addr *net,
 			  (0xff << (8 - bits)));
 }
 
+void in6_mask(struct in6_addr *a, int plen)
+{
+	for (int i = 0; i < 16; i++, plen -= 8)
+		if (plen < 8)
+			a->s6_addr[i] &= plen > 0 ? 0xff << (8 - plen) : 0;
+}
+
 int pool6_init(struct pool6 *pool, const struct in6_addr *addr, int plen)
 {
 	if (plen < 1 || plen > 126)
 		return -EINVAL;
 	memset(pool, 0, sizeof(*pool));
 	pool->plen = plen;
-	memcpy(pool->net.s6_addr, addr->s6_addr, plen / 8);
-	if (plen % 8)
-		pool->net.s6_addr[plen / 8] = addr->s6_addr[plen / 8] &
-					      (0xff << (8 - plen % 8));
+	pool->net = *addr;
+	in6_mask(&pool->net, plen);
 	pool->gateway = pool->net;
 	in6_next(&pool->gateway);
 	return 0;

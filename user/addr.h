@@ -52,6 +52,8 @@ bool in6_in_prefix(const struct in6_addr *a, const struct in6_addr *net,
 bool pool6_usable(const struct pool6 *pool, const struct in6_addr *a);
 /* @a plus one, carried over all 128 bits. */
 void in6_next(struct in6_addr *a);
+/* @a's bits past the first @plen cleared: its network. */
+void in6_mask(struct in6_addr *a, int plen);
 int in6_cmp(const struct in6_addr *a, const struct in6_addr *b);
 
 /* Static buffers, fine for printing one or two values per call. */

@@ -82,16 +82,27 @@ const char *up_opt_set(struct up_opts *o, enum up_opt opt, const char *arg)
 		o->given |= GIVEN_PORTS;
 		return NULL;
 	case UP_OPT_EXCLUDE:
-		if (o->n_exclude == EXCLUDE_MAX) {
+		if (o->n_exclude + o->n_exclude6 == EXCLUDE_MAX) {
 			snprintf(why, sizeof(why), "more than %d exclusions",
 				 EXCLUDE_MAX);
 			return why;
 		}
-		if (parse_cidr(arg, &addr, &plen, true))
-			return "expected ADDR[/LEN]";
-		o->exclude[o->n_exclude].prefixlen = plen;
-		o->exclude[o->n_exclude].addr = addr & plen_to_mask(plen);
-		o->n_exclude++;
+		if (strchr(arg, ':')) {
+			if (parse_cidr6(arg, &addr6, &plen, true))
+				return "expected ADDR[/LEN], IPv4 or IPv6";
+			in6_mask(&addr6, plen);
+			o->exclude6[o->n_exclude6].prefixlen = plen;
+			memcpy(o->exclude6[o->n_exclude6].addr, &addr6,
+			       sizeof(addr6));
+			o->n_exclude6++;
+		} else {
+			if (parse_cidr(arg, &addr, &plen, true))
+				return "expected ADDR[/LEN], IPv4 or IPv6";
+			o->exclude[o->n_exclude].prefixlen = plen;
+			o->exclude[o->n_exclude].addr = addr &
+							plen_to_mask(plen);
+			o->n_exclude++;
+		}
 		o->given |= GIVEN_EXCLUDE;
 		return NULL;
 	case UP_OPT_MODE:
@@ -213,7 +224,7 @@ void up_opts_ports_default(struct up_opts *o)
 void up_opts_inherit(struct up_opts *o, const struct bpfnat_config *r)
 {
 	static char uplink[IF_NAMESIZE];
-	int fd;
+	int fd, fd6;
 
 	if (!(o->given & GIVEN_MODE))
 		o->mode = r->mode;
@@ -237,10 +248,12 @@ void up_opts_inherit(struct up_opts *o, const struct bpfnat_config *r)
 			o->timeout[t] = r->timeout[t];
 	if (!(o->given & GIVEN_EXCLUDE)) {
 		fd = dp_pin_open(PIN_EXCLUDE);
-		if (fd >= 0) {
-			exclude_read(fd, o);
+		fd6 = dp_pin_open(PIN_EXCLUDE6);
+		exclude_read(fd, fd6, o);
+		if (fd >= 0)
 			close(fd);
-		}
+		if (fd6 >= 0)
+			close(fd6);
 	}
 	if (!(o->given & GIVEN_UPLINK) &&
 	    if_indextoname(r->uplink_ifindex, uplink)) {
@@ -312,48 +325,72 @@ void config_make(const struct up_opts *o, const struct nl_link *uplink,
 		cfg->flags |= CFG_F_XDP_UPLINK;
 }
 
-static bool exclude_wanted(const struct up_opts *o,
-			   const struct exclude_key *k)
+/* Is @key (of @size bytes) one of the @n keys at @want? */
+static bool key_wanted(const void *want, unsigned int n, size_t size,
+		       const void *key)
 {
-	for (unsigned int i = 0; i < o->n_exclude; i++)
-		if (o->exclude[i].prefixlen == k->prefixlen &&
-		    o->exclude[i].addr == k->addr)
+	for (unsigned int i = 0; i < n; i++)
+		if (!memcmp((const char *)want + i * size, key, size))
 			return true;
 	return false;
 }
 
-/* The wanted exclusions first, then the stale ones out: at no moment is
- * a destination that stays excluded NATed.
+/* LPM trie @fd holds exactly the @n keys of @size bytes at @want, wanted
+ * ones first, then the stale ones out: at no moment is a destination
+ * that stays excluded NATed.
  */
-int exclude_sync(int fd, const struct up_opts *o)
+static int trie_sync(int fd, const void *want, unsigned int n, size_t size)
 {
-	struct exclude_key key, *prev = NULL;
+	char key[sizeof(struct exclude6_key)], *prev = NULL;
 	__u8 one = 1;
-	unsigned int i;
 
-	for (i = 0; i < o->n_exclude; i++)
-		if (bpf_map_update_elem(fd, &o->exclude[i], &one, 0))
+	for (unsigned int i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, (const char *)want + i * size,
+					&one, 0))
 			return -errno;
-	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
-		if (!exclude_wanted(o, &key) && !bpf_map_delete_elem(fd, &key)) {
+	while (bpf_map_get_next_key(fd, prev, key) == 0) {
+		if (!key_wanted(want, n, size, key) &&
+		    !bpf_map_delete_elem(fd, key)) {
 			prev = NULL;	/* LPM tries: restart after a delete */
 			continue;
 		}
-		prev = &key;
+		prev = key;
 	}
 	return 0;
 }
 
-void exclude_read(int fd, struct up_opts *o)
+int exclude_sync(int fd, int fd6, const struct up_opts *o)
 {
-	struct exclude_key key, *prev = NULL;
+	return trie_sync(fd, o->exclude, o->n_exclude,
+			 sizeof(o->exclude[0])) ?:
+	       trie_sync(fd6, o->exclude6, o->n_exclude6,
+			 sizeof(o->exclude6[0]));
+}
 
-	o->n_exclude = 0;
-	while (o->n_exclude < EXCLUDE_MAX &&
-	       bpf_map_get_next_key(fd, prev, &key) == 0) {
-		o->exclude[o->n_exclude++] = key;
-		prev = &o->exclude[o->n_exclude - 1];
+/* Up to @max keys of @size bytes of LPM trie @fd (-1: none) into @keys:
+ * how many.
+ */
+static unsigned int trie_read(int fd, void *keys, unsigned int max,
+			      size_t size)
+{
+	char *prev = NULL, *at = keys;
+	unsigned int n = 0;
+
+	while (fd >= 0 && n < max && !bpf_map_get_next_key(fd, prev, at)) {
+		prev = at;
+		at += size;
+		n++;
 	}
+	return n;
+}
+
+void exclude_read(int fd, int fd6, struct up_opts *o)
+{
+	o->n_exclude = trie_read(fd, o->exclude, EXCLUDE_MAX,
+				 sizeof(o->exclude[0]));
+	o->n_exclude6 = trie_read(fd6, o->exclude6,
+				  EXCLUDE_MAX - o->n_exclude,
+				  sizeof(o->exclude6[0]));
 }
 
 void config_pool6(const struct bpfnat_config *cfg, struct pool6 *pool6)

@@ -67,6 +67,8 @@ struct up_opts {
 	bool filter_eif;		/* --filtering endpoint-independent */
 	struct exclude_key exclude[EXCLUDE_MAX];
 	unsigned int n_exclude;
+	struct exclude6_key exclude6[EXCLUDE_MAX];
+	unsigned int n_exclude6;	/* with n_exclude, EXCLUDE_MAX at most */
 	uint32_t timeout[TMO_MAX];	/* seconds */
 	const char *cgroup;		/* the socket hooks' cgroup; NULL:
 					 * none (given) or as it runs
@@ -125,11 +127,11 @@ void up_opts_inherit(struct up_opts *o, const struct bpfnat_config *r);
 void config_make(const struct up_opts *o, const struct nl_link *uplink,
 		 int uplink_plen, struct bpfnat_config *cfg);
 
-/* The exclusions in map @fd become exactly @o's; exclude_read() is the
- * other way round.
+/* The exclusions in maps @fd (IPv4) and @fd6 (IPv6) become exactly @o's;
+ * exclude_read() is the other way round.
  */
-int exclude_sync(int fd, const struct up_opts *o);
-void exclude_read(int fd, struct up_opts *o);
+int exclude_sync(int fd, int fd6, const struct up_opts *o);
+void exclude_read(int fd, int fd6, struct up_opts *o);
 
 /* The endpoints map @fd holds exactly containers @v; endpoints6 @fd6
  * those of them that have an address in @pool6.

@@ -37,7 +37,8 @@ struct gen {
 	int container, uplink, guard, flush;
 	int xdp_container, xdp_uplink, xdp_pass;
 	int sock[SOCK_HOOKS];	/* the cgroup socket hooks (sock.h) */
-	int exclude, config;	/* config last: its pin says "running" */
+	int exclude, exclude6;
+	int config;		/* last: its pin says "running" */
 };
 
 /* Each program of a generation with its pin name; then each object, in
@@ -62,6 +63,7 @@ struct gen {
 #define GEN_EACH(g, X)							\
 	GEN_EACH_PROG(g, X)						\
 	X((g)->exclude, PIN_EXCLUDE)					\
+	X((g)->exclude6, PIN_EXCLUDE6)					\
 	X((g)->config, PIN_CONFIG)
 
 /* What the devices are to run; world_attach() makes it so. */
@@ -378,7 +380,8 @@ static int up_load(struct up *u)
 			continue;
 		/* a generation's own maps are new; the rest are shared */
 		dir = u->fresh || map == skel->maps.config ||
-		      map == skel->maps.exclude ? PIN_STAGING_DIR :
+		      map == skel->maps.exclude ||
+		      map == skel->maps.exclude6 ? PIN_STAGING_DIR :
 						  BPFNAT_PIN_DIR;
 		pin_path(dir, bpf_map__name(map), path, sizeof(path));
 		bpf_map__set_pin_path(map, path);
@@ -421,6 +424,7 @@ static int up_load(struct up *u)
 		.xdp_uplink = xdp ? bpf_program__fd(skel->progs.xdp_uplink) : -1,
 		.xdp_pass = xdp ? bpf_program__fd(skel->progs.xdp_pass) : -1,
 		.exclude = bpf_map__fd(skel->maps.exclude),
+		.exclude6 = bpf_map__fd(skel->maps.exclude6),
 		.config = bpf_map__fd(skel->maps.config),
 	};
 	for (int i = 0; i < SOCK_HOOKS; i++)
@@ -453,7 +457,7 @@ static int up_populate(struct up *u)
 			return err;
 		}
 	}
-	err = exclude_sync(u->new.g.exclude, u->o);
+	err = exclude_sync(u->new.g.exclude, u->new.g.exclude6, u->o);
 	if (err) {
 		pr_warn("up: fill exclude: %s", strerror(-err));
 		return err;

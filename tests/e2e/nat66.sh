@@ -147,6 +147,50 @@ test_forwarding_off_and_ip6tables_drop() {
 		"packets ip6tables' FORWARD saw"
 }
 
+# An excluded IPv6 network (far's, which routes the pool back to the
+# host) is reached un-NATed both ways, with the host's IPv6 forwarding
+# off and ip6tables FORWARD DROP; the rest of the outside is still
+# NATed; a later `up` keeps the exclusion.
+test_excluded6_network_routed_unchanged() {
+	ip6tables -P FORWARD DROP
+	world6_up --exclude 2001:db8:2::/64 --exclude 203.0.113.0/24
+	far6_add
+	in_ns out ip -6 route add fd00:18::/64 via 2001:db8:1::1
+	assert_eq "$(sysctl -n net.ipv6.conf.all.forwarding)" 0 "host forwarding"
+	capture_start far /tmp/far6.pcap ip6
+	assert_ok "a pings far" in_ns a ping -6 -c2 -i0.2 -W2 2001:db8:2::2
+	http_serve far "[2001:db8:2::2]" $((4 * 1024 * 1024))
+	in_ns a curl -6 -sf --max-time 30 -o /tmp/got "http://[2001:db8:2::2]/blob"
+	capture_stop
+	assert_eq "$(sha256sum </tmp/got)" "$(sha256sum <"$WEB/blob")" \
+		"the file a received from far"
+	assert_eq "$(awk '{ print $1 }' "$WEB/access.log" | sort -u)" \
+		"fd00:18::2" "far's server saw a's own address"
+	assert_eq "$(sources6 /tmp/far6.pcap | grep -v '^2001:db8:2::[12]$')" \
+		"fd00:18::2" "the only source far saw but its link's"
+	assert_eq "$(bpfnat ct count)" 0 "no flow for the excluded network"
+	bpfnat stats -j | jq -e '.routed.ipv6_packets > 100 and
+		.drop_unnated_leak.packets == 0' >/dev/null ||
+		fail "counters: $(bpfnat stats -j | jq -c '{routed, drop_unnated_leak}')"
+
+	step "the rest of the outside: NATed"
+	capture_start out /tmp/out6.pcap ip6 and icmp6
+	assert_ok "a pings the outside" in_ns a ping -6 -c2 -i0.2 -W2 2001:db8:1::2
+	capture_stop
+	assert_eq "$(sources6 /tmp/out6.pcap | grep -v '^2001:db8:1::2$')" \
+		"2001:db8:1::1" "the outside saw the SNAT address"
+
+	step "a later up keeps the exclusions"
+	nat_up
+	assert_ok "a pings far again" in_ns a ping -6 -c2 -i0.2 -W2 2001:db8:2::2
+	assert_eq "$(bpftool map dump pinned /sys/fs/bpf/bpfnat/exclude6 -j |
+		jq -r '.[0].key | length')" 20 "exclude6 holds one 20-byte key"
+	assert_eq "$(ip6tables -L FORWARD -v -x | awk 'NR == 1 { print $5 }')" 0 \
+		"packets ip6tables' FORWARD saw"
+	assert_exit 2 "a prefix too long" bpfnat up --exclude 2001:db8:2::/129
+	assert_exit 2 "not an address" bpfnat up --exclude 2001:db8:::2/64
+}
+
 test_snat_ip6_option() {
 	bpfnat ns add a
 	outside_add

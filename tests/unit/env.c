@@ -81,6 +81,8 @@ static bool env_build(struct env *e, const struct env_opts *o)
 	struct endpoint ep_a = {}, ep_b = {};
 	struct bpf_program *prog;
 	struct exclude_key ex;
+	struct exclude6_key ex6;
+	struct in6_addr net6;
 	__u32 zero = 0, slot;
 	uint8_t one = 1;
 	int plen, fd;
@@ -217,7 +219,17 @@ static bool env_build(struct env *e, const struct env_opts *o)
 			       "fill ct_free"))
 			return false;
 
-	if (o && o->exclude) {
+	if (o && o->exclude && strchr(o->exclude, ':')) {
+		if (!ASSERT_OK(parse_cidr6(o->exclude, &net6, &plen, false),
+			       "an IPv6 exclusion"))
+			return false;
+		ex6.prefixlen = plen;
+		memcpy(ex6.addr, &net6, sizeof(ex6.addr));
+		fd = bpf_map__fd(e->skel->maps.exclude6);
+		if (!ASSERT_OK(bpf_map_update_elem(fd, &ex6, &one, 0),
+			       "exclude6"))
+			return false;
+	} else if (o && o->exclude) {
 		parse_cidr(o->exclude, &ex.addr, &plen, false);
 		ex.prefixlen = plen;
 		fd = bpf_map__fd(e->skel->maps.exclude);

@@ -41,7 +41,7 @@
 struct env_opts {
 	uint16_t port_lo, port_hi;	/* 0: 1024-65535 */
 	uint32_t ct_max;		/* 0: 1024 */
-	const char *exclude;		/* a CIDR, or NULL */
+	const char *exclude;		/* a CIDR of either family, or NULL */
 	bool xdp;			/* load the XDP programs too */
 	bool filter_eif;		/* --filtering endpoint-independent */
 	bool nat66;			/* the uplink's IPv6 address is the

@@ -9,14 +9,6 @@
 # source reaches it; NAT66 is nat66.sh's.
 # modes: tc xdp
 
-# The outside over IPv6 too: the uplink is 2001:db8:1::1, the outside
-# 2001:db8:1::2, the host's default route leads there.
-outside6_add() {
-	ip -6 addr add 2001:db8:1::1/64 dev up0 nodad
-	in_ns out ip -6 addr add 2001:db8:1::2/64 dev eth0 nodad
-	ip -6 route add default via 2001:db8:1::2
-}
-
 # addr6 NAME: the container's IPv6 address, as ns list says.
 addr6() {
 	bpfnat ns list -j | jq -r --arg n "$1" \

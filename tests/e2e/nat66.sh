@@ -6,40 +6,6 @@
 # a pool address.
 # modes: tc xdp
 
-# The outside over IPv6 too, before `up`, which takes the uplink's first
-# global address: the uplink is 2001:db8:1::1, the outside 2001:db8:1::2,
-# the host's default route leads there.
-outside6_add() {
-	ip -6 addr add 2001:db8:1::1/64 dev up0 nodad
-	in_ns out ip -6 addr add 2001:db8:1::2/64 dev eth0 nodad
-	ip -6 route add default via 2001:db8:1::2
-}
-
-world6_up() {
-	bpfnat ns add a
-	bpfnat ns add b
-	outside_add
-	outside6_add
-	nat_up "$@"
-}
-
-# Beyond the outside over IPv6 too (far_add's world): out routes to far,
-# 2001:db8:2::2, over a link of MTU $1 on out's side (1500 if not given).
-far6_add() {
-	far_add "$@"
-	ip -n out -6 addr add 2001:db8:2::1/64 dev eth1 nodad
-	ip -n far -6 addr add 2001:db8:2::2/64 dev eth0 nodad
-	ip -n far -6 route add default via 2001:db8:2::1
-	in_ns out sysctl -qw net.ipv6.conf.all.forwarding=1
-}
-
-# The IPv6 addresses the outside's capture saw as sources of unicast
-# packets, one a line (the link's own, fe80::/10, left out).
-sources6() {
-	tcpdump -nr "$1" 'ip6 and not ip6 multicast' 2>/dev/null |
-		awk '{ print $3 }' | sed 's/\.[0-9]*$//' | grep -v '^fe80:' | sort -u
-}
-
 test_ping6_outside() {
 	world6_up
 	assert_eq "$(bpfnat status -j | jq -r .snat_address6)" "2001:db8:1::1" \

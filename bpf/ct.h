@@ -407,9 +407,7 @@ static __always_inline __u32 ct_initial_state(const struct ct_new *n)
  */
 static __always_inline bool ct_bind_inbound(struct ct_flow *f, __u32 slot)
 {
-	const struct ct_key *t = &f->tuple[CT_DIR_REPLY];
-
-	if (bind_take(t->saddr, bind_pp(t->sport, t->proto)) < 0)
+	if (bind_take_of(&f->tuple[CT_DIR_REPLY]) < 0)
 		return false;
 	f->flags |= CT_F_BOUND;
 	return true;

@@ -52,13 +52,41 @@ static __always_inline bool bind_applies(__u8 proto)
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
 }
 
+/* @e is IPv4 endpoint @addr:@port/@proto, every byte set. */
 static __always_inline void bind_endpoint(struct nat_endpoint *e,
 					  __be32 addr, __be16 port, __u8 proto)
 {
-	e->addr = addr;
+	e->addr6[0] = addr;
+	e->addr6[1] = 0;
+	e->addr6[2] = 0;
+	e->addr6[3] = 0;
 	e->port = port;
 	e->proto = proto;
 	e->family = AF_INET;
+}
+
+/* @e is IPv6 endpoint @addr (four words):@port/@proto. */
+static __always_inline void bind_endpoint6(struct nat_endpoint *e,
+					   const __be32 *addr, __be16 port,
+					   __u8 proto)
+{
+	__builtin_memcpy(e->addr6, addr, sizeof(e->addr6));
+	e->port = port;
+	e->proto = proto;
+	e->family = AF_INET6;
+}
+
+/* @e is the source endpoint of tuple @t, of either family (an IPv4
+ * tuple's address words after the first are zeros, as ct_key_set4()
+ * leaves them).
+ */
+static __always_inline void bind_endpoint_src(struct nat_endpoint *e,
+					      const struct ct_key *t)
+{
+	__builtin_memcpy(e->addr6, t->saddr6, sizeof(e->addr6));
+	e->port = t->sport;
+	e->proto = t->proto;
+	e->family = t->family ? AF_INET6 : AF_INET;
 }
 
 /* Take a reference on @b; false if it is being removed. */
@@ -78,35 +106,24 @@ static __always_inline bool bind_get(struct nat_binding *b)
 }
 
 /*
- * The binding operations are global functions of at most four scalars:
- * the verifier checks each once, and their frames hold one 4-byte key
- * (four values fit the registers a helper call keeps), so that the
- * programs, ct_create() and one of these stay within the verifier's 512
- * bytes.  An endpoint's port and protocol travel as one word.
+ * The binding operations are global functions that take the endpoint
+ * from bind_room, where the caller wrote it (room->in; for bind_new()
+ * room->ext too): the verifier checks each once, and their frames hold
+ * one 4-byte key, so that the programs, ct_create() and one of these
+ * stay within the verifier's 512 bytes.
  */
-static __always_inline __u32 bind_pp(__be16 port, __u8 proto)
-{
-	return (__u32)port | (__u32)proto << 16;
-}
-
-static __always_inline void bind_endpoint_pp(struct nat_endpoint *e,
-					     __be32 addr, __u32 pp)
-{
-	bind_endpoint(e, addr, (__be16)pp, pp >> 16);
-}
 
 /*
- * A reference on the live binding of endpoint @addr, @pp: its external
+ * A reference on the live binding of endpoint room->in: its external
  * port (network order, in the low 16 bits), or -ENOENT.
  */
-__noinline int bind_take(__be32 addr, __u32 pp)
+__noinline int bind_take(void)
 {
 	struct bind_room *r = bind_room_get();
 	struct nat_binding *b;
 
 	if (!r)
 		return -ENOENT;
-	bind_endpoint_pp(&r->in, addr, pp);
 	b = bpf_map_lookup_elem(&nat_bindings, &r->in);
 	if (!b || !bind_get(b))
 		return -ENOENT;
@@ -114,44 +131,44 @@ __noinline int bind_take(__be32 addr, __u32 pp)
 }
 
 /*
- * Give back a flow's reference on the binding of @addr, @pp; the last one
+ * Give back a flow's reference on the binding of room->in; the last one
  * removes it, the external side first, so that its port is free once the
  * binding cannot be taken.
  */
-__noinline int bind_put(__be32 addr, __u32 pp)
+__noinline int bind_put(void)
 {
 	struct bind_room *r = bind_room_get();
 	struct nat_binding *b;
 
 	if (!r)
 		return 0;
-	bind_endpoint_pp(&r->in, addr, pp);
 	b = bpf_map_lookup_elem(&nat_bindings, &r->in);
 	if (!b || __sync_fetch_and_add(&b->refs, -1) != 1)
 		return 0;
-	bind_endpoint(&r->ext, b->ext_addr, b->ext_port, r->in.proto);
+	__builtin_memcpy(r->ext.addr6, b->ext_addr6, sizeof(r->ext.addr6));
+	r->ext.port = b->ext_port;
+	r->ext.proto = r->in.proto;
+	r->ext.family = r->in.family;
 	bpf_map_delete_elem(&nat_bound, &r->ext);
 	bpf_map_delete_elem(&nat_bindings, &r->in);
 	return 0;
 }
 
 /*
- * A new binding of @addr, @pp to @ext_port (network order) of @ext_addr,
- * with the caller's reference.  0, or -EAGAIN if another CPU took the
- * port or bound this endpoint meanwhile.
+ * A new binding of room->in to @ext_port (network order) of room->ext's
+ * address, with the caller's reference.  0, or -EAGAIN if another CPU
+ * took the port or bound this endpoint meanwhile.
  */
-__noinline int bind_new(__be32 addr, __u32 pp, __be32 ext_addr,
-			__u32 ext_port)
+__noinline int bind_new(__u32 ext_port)
 {
 	struct bind_room *r = bind_room_get();
 
 	if (!r)
 		return -EAGAIN;
-	bind_endpoint_pp(&r->in, addr, pp);
-	bind_endpoint(&r->ext, ext_addr, (__be16)ext_port, r->in.proto);
+	r->ext.port = (__be16)ext_port;
 	if (bpf_map_update_elem(&nat_bound, &r->ext, &r->in, BPF_NOEXIST))
 		return -EAGAIN;
-	r->b.ext_addr = ext_addr;
+	__builtin_memcpy(r->b.ext_addr6, r->ext.addr6, sizeof(r->b.ext_addr6));
 	r->b.ext_port = (__be16)ext_port;
 	r->b.pad = 0;
 	r->b.refs = 1;
@@ -161,6 +178,35 @@ __noinline int bind_new(__be32 addr, __u32 pp, __be32 ext_addr,
 		return -EAGAIN;
 	}
 	return 0;
+}
+
+/* Take a reference on the binding of tuple @t's source: as bind_take(). */
+static __always_inline int bind_take_of(const struct ct_key *t)
+{
+	struct bind_room *r = bind_room_get();
+
+	if (!r)
+		return -ENOENT;
+	bind_endpoint_src(&r->in, t);
+	return bind_take();
+}
+
+/* Bind tuple @t's source to port @ext_port of reply key @rk's
+ * destination (the SNAT address): as bind_new().
+ */
+static __always_inline int bind_new_of(const struct ct_key *t,
+				       const struct ct_key *rk,
+				       __be16 ext_port)
+{
+	struct bind_room *r = bind_room_get();
+
+	if (!r)
+		return -EAGAIN;
+	bind_endpoint_src(&r->in, t);
+	__builtin_memcpy(r->ext.addr6, rk->daddr6, sizeof(r->ext.addr6));
+	r->ext.proto = t->proto;
+	r->ext.family = r->in.family;
+	return bind_new(ext_port);
 }
 
 /* The endpoint of @f's container that holds a binding: the initiator's
@@ -175,9 +221,15 @@ static __always_inline const struct ct_key *bind_tuple(const struct ct_flow *f)
 static __always_inline void bind_release(const struct ct_flow *f)
 {
 	const struct ct_key *t = bind_tuple(f);
+	struct bind_room *r;
 
-	if (f->flags & CT_F_BOUND)
-		bind_put(t->saddr, bind_pp(t->sport, t->proto));
+	if (!(f->flags & CT_F_BOUND))
+		return;
+	r = bind_room_get();
+	if (!r)
+		return;
+	bind_endpoint_src(&r->in, t);
+	bind_put();
 }
 
 #endif /* BPFNAT_CT_BIND_H */

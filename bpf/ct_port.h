@@ -142,29 +142,38 @@ struct port_search {
 				 * is the candidate
 				 */
 	struct ct_ref ref;
-	struct nat_endpoint ext;	/* for port_is_bound() */
 	__u32 start;		/* the first candidate, from lo */
 	__u32 range;
 	__u16 lo;
 	__u16 port;		/* chosen port, host order */
-	__s16 err;		/* an errno fits: 48 bytes in all, which the
+	__s16 err;		/* an errno fits: 40 bytes in all, which the
 				 * verifier's 512 for the stack of the whole
 				 * call chain needs on 6.1 (README)
 				 */
 	bool stuck;		/* a host's port could not be given back */
 	bool bind;		/* ports are bound (bind_applies()) */
 };
-_Static_assert(sizeof(struct port_search) == 48, "port_search fits");
+_Static_assert(sizeof(struct port_search) == 40, "port_search fits");
 
-/* Is @port another endpoint's external port (nat_bound)?  Then it is
- * not free, towards any destination.
+/* Is @port of the SNAT address another endpoint's external port
+ * (nat_bound)?  Then it is not free, towards any destination.  The key
+ * is bind_room's ext.
  */
 static __always_inline bool port_is_bound(struct port_search *s, __be16 port)
 {
+	const struct ct_key *rk = s->rkey;
+	struct bind_room *r;
+
 	if (!s->bind)
 		return false;
-	s->ext.port = port;
-	return bpf_map_lookup_elem(&nat_bound, &s->ext);
+	r = bind_room_get();
+	if (!r)
+		return false;
+	__builtin_memcpy(r->ext.addr6, rk->daddr6, sizeof(r->ext.addr6));
+	r->ext.port = port;
+	r->ext.proto = rk->proto;
+	r->ext.family = rk->family ? AF_INET6 : AF_INET;
+	return bpf_map_lookup_elem(&nat_bound, &r->ext);
 }
 
 /*
@@ -327,15 +336,9 @@ static __always_inline long snat_alloc_port(void *ctx, struct ct_flow *f,
 	/* the slot is ours, not live: its key is the search's */
 	s->rkey = &f->tuple[CT_DIR_REPLY];
 	s->rkey->dport = 0;
-	s->ext.addr = s->rkey->daddr;
-	s->ext.proto = s->rkey->proto;
-	s->ext.family = AF_INET;
-	/* bindings are IPv4's: an IPv6 endpoint is mapped per destination */
-	s->bind = bind_applies(s->rkey->proto) && !s->rkey->family;
+	s->bind = bind_applies(s->rkey->proto);
 	if (s->bind) {
-		int ext = bind_take(f->tuple[CT_DIR_ORIG].saddr,
-				    bind_pp(f->tuple[CT_DIR_ORIG].sport,
-					    s->rkey->proto));
+		int ext = bind_take_of(&f->tuple[CT_DIR_ORIG]);
 
 		if (ext >= 0) {
 			/* the endpoint's one external port, towards every
@@ -387,10 +390,8 @@ out:
 	 * the port goes back
 	 */
 	if (!s->err && s->bind && !(f->flags & CT_F_BOUND)) {
-		if (bind_new(f->tuple[CT_DIR_ORIG].saddr,
-			     bind_pp(f->tuple[CT_DIR_ORIG].sport,
-				     s->rkey->proto),
-			     s->rkey->daddr, bpf_htons(s->port))) {
+		if (bind_new_of(&f->tuple[CT_DIR_ORIG], s->rkey,
+				bpf_htons(s->port))) {
 			s->rkey->dport = bpf_htons(s->port);
 			if (ct_key_gone(ct_index_delete(s->rkey)))
 				ct_port_freed(s->rkey);

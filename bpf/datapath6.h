@@ -430,21 +430,40 @@ static __always_inline int flow_deliver6(void *ctx, struct pkt *p,
 					 struct ct_flow *f, __u8 dir);
 
 /*
+ * The container endpoint bound to external port @port/@proto of IPv6
+ * address @addr (endpoint-independent mapping), or NULL.
+ */
+static __always_inline const struct nat_endpoint *
+bound_at6(const __be32 *addr, __be16 port, __u8 proto)
+{
+	struct bind_room *r = bind_room_get();
+
+	if (!r || !bind_applies(proto))
+		return NULL;
+	bind_endpoint6(&r->ext, addr, port, proto);
+	return bpf_map_lookup_elem(&nat_bound, &r->ext);
+}
+
+/*
  * Hairpinning over IPv6, as container_hairpin() for IPv4: a container's
- * packet to a published port of the IPv6 SNAT address reaches that
- * port's container as if it came from the outside, from the sender's
- * external mapping (the SNAT address and a port of it), and the answers
- * go back the same way.  STAT_PASS for the rest: the host's.
+ * packet to a published port of the IPv6 SNAT address, or to another
+ * container's external port (its binding), reaches that container as if
+ * it came from the outside, from the sender's external mapping (the SNAT
+ * address and a port of it), and the answers go back the same way.
+ * STAT_PASS for the rest: the host's.
  */
 static __always_inline int container_hairpin6(void *ctx, struct pkt *p,
 					      const struct bpfnat_config *cfg,
 					      struct ipv6hdr *ip6)
 {
+	const struct nat_endpoint *b;
 	const struct endpoint *ep;
 	const struct port_val *v;
+	const __be32 *to_addr;
 	struct port_key *k;
 	struct ct_flow *f;
 	struct ct_new *n;
+	__be16 to_port;
 	__u8 dir = 0;
 	int ret;
 
@@ -455,20 +474,32 @@ static __always_inline int container_hairpin6(void *ctx, struct pkt *p,
 	if (f && f->ifindex[dir] != p->ifindex)
 		return STAT_DROP_SPOOFED;
 	if (!f) {
+		/* a published port, or another endpoint's binding, whatever
+		 * the filtering (as for IPv4)
+		 */
 		k = port_key_of(p->key.daddr6, true, p->key.dport,
 				p->key.proto);
 		v = k ? port_lookup(k, true) : NULL;
-		if (!v)
-			return STAT_PASS;
-		ep = bpf_map_lookup_elem(&endpoints6, v->addr6);
+		if (v) {
+			to_addr = v->addr6;
+			to_port = v->port;
+		} else {
+			b = bound_at6(p->key.daddr6, p->key.dport,
+				      p->key.proto);
+			if (!b)
+				return STAT_PASS;
+			to_addr = b->addr6;
+			to_port = b->port;
+		}
+		ep = bpf_map_lookup_elem(&endpoints6, to_addr);
 		n = ct_new_get();
 		if (!ep || !n)
 			return STAT_PASS;
 		n->key = p->key;
-		/* the answer comes from the published container to the
-		 * sender's mapped port, chosen by ct_create()
+		/* the answer comes from the published (or bound) container
+		 * to the sender's mapped port, chosen by ct_create()
 		 */
-		ct_key_set6(&n->reply, v->addr6, cfg->snat6.addr, v->port, 0,
+		ct_key_set6(&n->reply, to_addr, cfg->snat6.addr, to_port, 0,
 			    p->key.proto);
 		n->ifindex[CT_DIR_ORIG] = p->ifindex;
 		n->ifindex[CT_DIR_REPLY] = ep->ifindex;
@@ -772,6 +803,43 @@ static __always_inline int uplink_published6(void *ctx, struct pkt *p,
 }
 
 /*
+ * The outside's first packet to an external port of the IPv6 SNAT
+ * address that a container's endpoint is bound to, as uplink_bound() for
+ * IPv4: let in as a flow of its own holding the binding with
+ * endpoint-independent filtering, else dropped as filtered.  STAT_PASS
+ * when no endpoint is bound to the port: the host's.
+ */
+static __always_inline int uplink_bound6(void *ctx, struct pkt *p,
+					 const struct bpfnat_config *cfg,
+					 struct ct_flow **out)
+{
+	const struct nat_endpoint *in;
+	const struct endpoint *ep;
+	struct ct_new *n;
+
+	if (!in6_eq(in6_of(p->key.daddr6), &cfg->snat6))
+		return STAT_PASS;
+	in = bound_at6(p->key.daddr6, p->key.dport, p->key.proto);
+	if (!in)
+		return STAT_PASS;
+	if (!(cfg->flags & CFG_F_FILTER_EIF))
+		return STAT_DROP_FILTERED;
+	ep = bpf_map_lookup_elem(&endpoints6, in->addr6);
+	n = ct_new_get();
+	if (!ep || !n)
+		return STAT_DROP_FILTERED;
+	n->key = p->key;
+	ct_key_set6(&n->reply, in->addr6, p->key.saddr6, in->port,
+		    p->key.sport, p->key.proto);
+	n->ifindex[CT_DIR_ORIG] = 0;
+	n->ifindex[CT_DIR_REPLY] = ep->ifindex;
+	n->kind = CT_KIND_DNAT;
+	n->tcp_flags = p->tcp_flags;
+	n->bound = 1;
+	return ct_create_flow(ctx, n, out, false);
+}
+
+/*
  * A later fragment from the outside, as uplink_later_fragment() for
  * IPv4: it follows its first fragment into the container or to the host,
  * or is held until that comes.
@@ -888,6 +956,8 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 	if (!f) {
 		/* (here, not deeper: ct_create() needs the stack) */
 		ret = uplink_published6(ctx, p, cfg, &f);
+		if (ret == STAT_PASS)
+			ret = uplink_bound6(ctx, p, cfg, &f);
 		if (ret == STAT_PASS)
 			return uplink_host6(ctx, p);
 		if (ret != CONTINUE)

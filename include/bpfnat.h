@@ -356,23 +356,30 @@ _Static_assert(sizeof(struct port_val) == 20, "port_val layout");
  * one (--filtering endpoint-independent); the flow that gives back the
  * last reference removes the binding.  nat_bindings is keyed by the
  * container's endpoint, nat_bound by the external one, pointing back.
+ * Both families: an IPv4 address is the first word, the rest zeros.
  */
 struct nat_endpoint {
-	__be32 addr;
+	union {
+		__be32 addr;
+		__be32 addr6[4];
+	};
 	__be16 port;
 	__u8 proto;
-	__u8 family;		/* AF_INET */
+	__u8 family;		/* AF_INET or AF_INET6 */
 };
-_Static_assert(sizeof(struct nat_endpoint) == 8, "nat_endpoint layout");
+_Static_assert(sizeof(struct nat_endpoint) == 20, "nat_endpoint layout");
 
 struct nat_binding {
-	__be32 ext_addr;	/* the SNAT address */
+	union {			/* the SNAT address */
+		__be32 ext_addr;
+		__be32 ext_addr6[4];
+	};
 	__be16 ext_port;
 	__u16 pad;
 	__u32 refs;		/* flows that use it; 0: being removed */
 	__u32 pad1;
 };
-_Static_assert(sizeof(struct nat_binding) == 16, "nat_binding layout");
+_Static_assert(sizeof(struct nat_binding) == 28, "nat_binding layout");
 
 /*
  * sock_rev: per socket (socket-local storage, freed with the socket),

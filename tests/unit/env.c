@@ -327,6 +327,18 @@ bool env_binding_of(struct env *e, uint32_t addr, uint16_t port,
 				    &k, b);
 }
 
+bool env_binding6_of(struct env *e, const struct in6_addr *addr,
+		     uint16_t port, uint8_t proto, struct nat_binding *b)
+{
+	struct nat_endpoint k = {
+		.port = htons(port), .proto = proto, .family = AF_INET6,
+	};
+
+	memcpy(k.addr6, addr, sizeof(k.addr6));
+	return !bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.nat_bindings),
+				    &k, b);
+}
+
 /* The CPU this thread is pinned to, or -1 (see env_pin_cpu()). */
 static __thread int env_cpu = -1;
 

@@ -156,6 +156,8 @@ bool env_publish6(struct env *e, const struct in6_addr *host_addr,
 int env_bindings(struct env *e);
 bool env_binding_of(struct env *e, uint32_t addr, uint16_t port,
 		    uint8_t proto, struct nat_binding *b);
+bool env_binding6_of(struct env *e, const struct in6_addr *addr,
+		     uint16_t port, uint8_t proto, struct nat_binding *b);
 
 /* Counter @id of the tc programs, summed over CPUs and both families. */
 uint64_t env_stat(struct env *e, int id);

@@ -264,20 +264,22 @@ static bool bindings_consistent(struct env *e)
 			continue;
 		t = &f.tuple[f.kind == CT_KIND_DNAT ? CT_DIR_REPLY :
 						      CT_DIR_ORIG];
-		held[nheld++] = (struct nat_endpoint){ .addr = t->saddr,
-						       .port = t->sport,
-						       .proto = t->proto,
-						       .family = AF_INET };
+		held[nheld] = (struct nat_endpoint){
+			.port = t->sport,
+			.proto = t->proto,
+			.family = t->family ? AF_INET6 : AF_INET,
+		};
+		memcpy(held[nheld++].addr6, t->saddr6, sizeof(t->saddr6));
 	}
 	while (!bpf_map_get_next_key(fb, prev, &k)) {
 		prev = &k;
 		bindings++;
 		if (!CHECK(!bpf_map_lookup_elem(fb, &k, &b), "binding vanished"))
 			goto out;
-		ext = (struct nat_endpoint){ .addr = b.ext_addr,
-					     .port = b.ext_port,
+		ext = (struct nat_endpoint){ .port = b.ext_port,
 					     .proto = k.proto,
-					     .family = AF_INET };
+					     .family = k.family };
+		memcpy(ext.addr6, b.ext_addr6, sizeof(ext.addr6));
 		if (!CHECK(!bpf_map_lookup_elem(fx, &ext, &back) &&
 			   !memcmp(&back, &k, sizeof(k)),
 			   "binding of port %u without its way back",

@@ -211,7 +211,8 @@ static __always_inline bool leaves_by_uplink6(void *ctx, const struct pkt *p,
  * came from; a new one is routed out of the uplink before a port is spent
  * on it, or to an excluded network as it is.  A later fragment has no ports and no flow: with one SNAT
  * address, its source is all that changes (its first fragment's L4
- * checksum covers the whole datagram).  The tc hook's alone.
+ * checksum covers the whole datagram).  The tc hook's (XDP's is
+ * container_to_outside6_xdp()).
  */
 static __always_inline int container_to_outside6(void *ctx, struct pkt *p,
 						 const struct bpfnat_config *cfg,
@@ -514,6 +515,59 @@ static __always_inline int container_hairpin6(void *ctx, struct pkt *p,
 	return flow_deliver6(ctx, p, ip6, f, dir);
 }
 
+/*
+ * On XDP, the packets of an established NAT66 flow to the outside, as
+ * container_to_outside6() translates them, sent on by XDP when the next
+ * hop is known and the uplink takes frames.  The rest goes to the tc
+ * hook as it came: a flow's first packet, fragments, errors, hairpins,
+ * excluded networks, a hop limit to answer.
+ */
+static __always_inline int container_to_outside6_xdp(void *ctx, struct pkt *p,
+						     const struct bpfnat_config *cfg,
+						     struct ipv6hdr *ip6)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct bpf_fib_lookup *fib;
+	struct rewrite6 *rw;
+	struct ct_flow *f;
+	__u8 dir = CT_DIR_ORIG;
+	int route;
+	bool asked;
+
+	if (in6_zero(&cfg->snat6) || !p->l4 || p->is_fragment ||
+	    !ipv6_l4_known(p->key.proto) ||
+	    (p->key.proto == IPPROTO_ICMPV6 &&
+	     p->icmp_type != ICMPV6_ECHO_REQUEST) ||
+	    ip6->hop_limit <= 1)
+		return STAT_TO_TC;
+	f = ct_lookup(&p->key, &dir);
+	if (!f)
+		return STAT_TO_TC;
+	if (f->ifindex[dir] != p->ifindex)
+		return STAT_DROP_SPOOFED;
+	fib = fib_room_get();
+	rw = rewrite6_get();
+	if (!fib || !rw)
+		return STAT_TO_TC;
+	route = route_cached(f, p, fib, now);
+	asked = route < 0;
+	if (asked)
+		route = route_outside6(ctx, p, cfg, fib);
+	if (route != ROUTE_UPLINK || !xdp_can_send(fib->ifindex))
+		return STAT_TO_TC;
+	if (asked)
+		route_remember(f, fib, cfg, now, true);
+	ct_account(ctx, f, p, dir, now, true);
+	rewrite6_for(rw, f, dir);
+	if (!ct_still(f, dir, &p->key))
+		return STAT_DROP_CT_RACE;
+	p->redirect = redirect_uplink(route, fib, cfg, true);
+	__builtin_memcpy(rw->dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(rw->smac, fib->smac, ETH_ALEN);
+	packet_rewrite6_xdp(p, ip6, rw);
+	return STAT_SNAT6;
+}
+
 static __always_inline int from_container6(void *ctx, struct pkt *p,
 					   const bool xdp)
 {
@@ -563,7 +617,8 @@ static __always_inline int from_container6(void *ctx, struct pkt *p,
 		return into_container6(ctx, p, ip6, dst, STAT_FORWARD6, xdp);
 	}
 	if (xdp)
-		return STAT_TO_TC;	/* NAT66 is the tc hook's */
+		return in6_eq(daddr, &cfg->snat6) ? STAT_TO_TC :
+			container_to_outside6_xdp(ctx, p, cfg, ip6);
 	if (!in6_zero(&cfg->snat6) && in6_eq(daddr, &cfg->snat6)) {
 		ret = container_hairpin6(ctx, p, cfg, ip6);
 		if (ret != STAT_PASS)
@@ -714,6 +769,40 @@ static __always_inline int flow_deliver6(void *ctx, struct pkt *p,
 		return STAT_DROP_CT_RACE;
 	ct_account(ctx, f, p, dir, bpf_ktime_get_coarse_ns(), false);
 	return flow_rewrite6(ctx, p, ip6, f, rw);
+}
+
+/*
+ * flow_deliver6() on XDP: into the container when XDP can send there and
+ * a hop is left, else to the tc hook as it came.
+ */
+static __always_inline int flow_deliver6_xdp(void *ctx, struct pkt *p,
+					     struct ipv6hdr *ip6,
+					     struct ct_flow *f, __u8 dir)
+{
+	struct rewrite6 *rw = rewrite6_get();
+	const struct endpoint *ep;
+
+	if (!rw || ip6->hop_limit <= 1)
+		return STAT_TO_TC;
+	rewrite6_for(rw, f, dir);
+	ep = bpf_map_lookup_elem(&endpoints6, rw->daddr);
+	if (!ep || !xdp_can_send(ep->ifindex))
+		return STAT_TO_TC;
+	ct_account(ctx, f, p, dir, bpf_ktime_get_coarse_ns(), true);
+	if (!ct_still(f, dir, &p->key))
+		return STAT_DROP_CT_RACE;
+	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
+	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
+	p->redirect = redirect_container(ep, true);
+	packet_rewrite6_xdp(p, ip6, rw);
+	switch (f->kind) {
+	case CT_KIND_DNAT:
+		return STAT_DNAT;
+	case CT_KIND_HAIRPIN:
+		return STAT_HAIRPIN;
+	default:
+		return STAT_REVERSE_NAT6;
+	}
 }
 
 /*
@@ -947,12 +1036,13 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 		if (p->icmp_type != ICMPV6_ECHO_REPLY)
 			return xdp ? STAT_PASS : uplink_host6(ctx, p);
 	}
-	if (xdp)
-		return STAT_TO_TC;	/* NAT66 is the tc hook's */
 	f = ct_lookup(&p->key, &dir);
 	/* a tuple a container sends is not the outside's to use */
 	if (f && f->ifindex[dir])
 		f = NULL;
+	/* XDP carries an established flow's packets; a new one's is tc's */
+	if (xdp)
+		return f ? flow_deliver6_xdp(ctx, p, ip6, f, dir) : STAT_TO_TC;
 	if (!f) {
 		/* (here, not deeper: ct_create() needs the stack) */
 		ret = uplink_published6(ctx, p, cfg, &f);

@@ -9,8 +9,10 @@
  * header's bytes, which bpf_skb_store_bytes() with BPF_F_RECOMPUTE_CSUM
  * sees to.
  *
- * The tc hook only: XDP leaves IPv6 NAT to it.  As in nat.h, direct writes
- * come first and the helpers, which may move the packet, last.
+ * packet_rewrite6() is the tc hook's: as in nat.h, direct writes come
+ * first and the helpers, which may move the packet, last.  XDP, which
+ * carries established flows' packets, writes them all in place
+ * (packet_rewrite6_xdp()).
  */
 #ifndef BPFNAT_NAT6_H
 #define BPFNAT_NAT6_H
@@ -141,6 +143,45 @@ static __always_inline void packet_rewrite6(struct __sk_buff *skb,
 		bpf_l4_csum_replace(skb, l4_off + c.off, 0,
 				    csum_delta_fold(ports),
 				    c.flags & BPF_F_MARK_MANGLED_0);
+}
+
+/*
+ * packet_rewrite6() on XDP: the same bytes, written in place, the L4
+ * checksum updated by hand for the addresses (its pseudo header) and the
+ * ports.  XDP mode sees complete checksums only (see the README), so the
+ * field holds a full sum to update.
+ */
+static __always_inline void packet_rewrite6_xdp(struct pkt *p,
+						 struct ipv6hdr *ip6,
+						 const struct rewrite6 *rw)
+{
+	__be16 *sp = NULL, *dp = NULL, new_sp = 0;
+	__u64 delta = 0;
+	struct l4_csum c = {};
+	__u16 *sum;
+
+	__builtin_memcpy(p->eth->h_dest, rw->dmac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_source, rw->smac, ETH_ALEN);
+	ip6->hop_limit--;
+	delta = csum_delta16(delta, (__be32 *)&ip6->saddr, rw->saddr);
+	delta = csum_delta16(delta, (__be32 *)&ip6->daddr, rw->daddr);
+	__builtin_memcpy(&ip6->saddr, rw->saddr, sizeof(ip6->saddr));
+	__builtin_memcpy(&ip6->daddr, rw->daddr, sizeof(ip6->daddr));
+	if (!rw->addr_only &&
+	    l4_ports(p, rw->sport, rw->dport, &sp, &dp, &new_sp)) {
+		delta = csum_delta2(delta, *sp, new_sp);
+		*sp = new_sp;
+		if (dp) {
+			delta = csum_delta2(delta, *dp, rw->dport);
+			*dp = rw->dport;
+		}
+	}
+	if (!p->l4 || !l4_csum_of(p->key.proto, &c))
+		return;
+	sum = p->l4 + c.off;
+	if ((void *)(sum + 1) > p->data_end)
+		return;
+	csum_l4_apply(sum, p->key.proto, csum_delta_fold(delta));
 }
 
 #endif /* BPFNAT_NAT6_H */

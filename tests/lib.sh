@@ -337,14 +337,15 @@ counter() {
 # In XDP mode, the XDP programs (not the tc ones behind them) handled at
 # least half of what was counted under each NAME (a flow's first packet
 # may need tc, for the next hop's ARP); but what crosses a veth uplink
-# that bpfnat leaves to tc (snat, reverse_nat, dnat in [xdp]) tc carried
-# alone.
+# that bpfnat leaves to tc (snat, reverse_nat, dnat and their IPv6 twins
+# in [xdp]) tc carried alone.
 xdp_carried() {
 	[[ $DP_MODE == xdp ]] || return 0
 	local name stats
 	stats=$(bpfnat stats -j)
 	for name in "$@"; do
-		if [[ $BPFNAT_MODE == xdp && $name =~ ^(snat|reverse_nat|dnat)$ ]]; then
+		if [[ $BPFNAT_MODE == xdp &&
+			$name =~ ^(snat|reverse_nat|dnat|snat6|reverse_nat6)$ ]]; then
 			jq -e ".$name.packets > 0 and .$name.xdp_packets == 0" \
 				<<<"$stats" >/dev/null ||
 				fail "not tc alone carried $name: $(jq -c ".$name" <<<"$stats")"

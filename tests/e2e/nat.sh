@@ -30,6 +30,21 @@ test_http_download_byte_identical() {
 	xdp_carried snat reverse_nat
 }
 
+# The same over IPv6 (NAT66), in every mode: with XDP on the uplink, XDP
+# carries the flow's packets both ways.
+test_http6_download_byte_identical() {
+	world6_up
+	http_serve out "[2001:db8:1::2]" $((16 * 1024 * 1024))
+	in_ns a curl -6 -sf --max-time 30 -o /tmp/got "http://[2001:db8:1::2]/blob"
+	assert_eq "$(sha256sum </tmp/got)" "$(sha256sum <"$WEB/blob")" \
+		"downloaded file"
+	assert_eq "$(awk '{ print $1 }' "$WEB/access.log" | sort -u)" \
+		"2001:db8:1::1" "client address in the server's log"
+	assert_eq "$(csum_errors a)" 0 "checksum errors in a"
+	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
+	xdp_carried snat6 reverse_nat6
+}
+
 test_outside_sees_only_the_snat_address() {
 	world_up
 	echo_peer out 7000

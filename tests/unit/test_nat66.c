@@ -259,3 +259,60 @@ UNIT_TEST(nat66_xdp_leaves_it_to_tc)
 	ASSERT_EQ(env_stat_xdp(&e, STAT_TO_TC), 1, "xdp_to_tc");
 	ASSERT_EQ(env_flows(&e), 0, "no flow made by XDP");
 }
+
+/*
+ * An established flow's packets both ways, on XDP: sent on by XDP itself,
+ * byte for byte as tc sends them, checksums right from scratch.
+ */
+static void xdp_as_tc(uint8_t proto)
+{
+	const struct env_opts o = { .nat66 = true, .xdp = true };
+	uint8_t pkt[PKT_MAX];
+	struct pkt_spec s, a;
+	struct run r, x;
+	struct env e;
+	size_t len;
+
+	if (!env_setup(&e, &o))
+		return;
+	/* the first packet makes the flow, on tc */
+	s = spec6_out(&e, false, proto, 5000);
+	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
+	if (!env_from_container(&e, e.ifindex_ha, pkt, len, &r))
+		return;
+	check_snat6(&e, &r, s, len, 5000);
+
+	/* the next one: XDP's, as tc's */
+	s.tcp_flags = TCPF_ACK;
+	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
+	if (!env_xdp_from_container(&e, e.ifindex_ha, pkt, len, &x) ||
+	    !env_from_container(&e, e.ifindex_ha, pkt, len, &r))
+		return;
+	ASSERT_EQ(x.verdict, XDP_REDIRECT, "out: XDP sends it");
+	ASSERT_EQ(x.redirect.ifindex, e.ifindex_up, "out: to the uplink");
+	ASSERT_EQ(x.out_len, r.out_len, "out: length as tc");
+	ASSERT_MEM_EQ(x.out, r.out, r.out_len, "out: bytes as tc");
+	check_snat6(&e, &r, s, len, 5000);
+	ASSERT_TRUE(pkt6_l4_csum_ok(x.out), "out: L4 checksum from scratch");
+
+	/* the answer */
+	a = spec6_answer(&e, s, 5000);
+	a.tcp_flags = TCPF_ACK;
+	len = pkt6_build(&a, &e.remote6, &e.uplink6, pkt);
+	if (!env_xdp_from_uplink(&e, pkt, len, &x) ||
+	    !env_from_uplink(&e, pkt, len, &r))
+		return;
+	ASSERT_EQ(x.verdict, XDP_REDIRECT, "back: XDP sends it");
+	ASSERT_EQ(x.redirect.ifindex, e.ifindex_ha, "back: into a");
+	ASSERT_EQ(x.out_len, r.out_len, "back: length as tc");
+	ASSERT_MEM_EQ(x.out, r.out, r.out_len, "back: bytes as tc");
+	check_reverse6(&e, &r, a, len, 5000);
+	ASSERT_TRUE(pkt6_l4_csum_ok(x.out), "back: L4 checksum from scratch");
+	ASSERT_EQ(env_stat_xdp(&e, STAT_SNAT6), 1, "snat6 by XDP");
+	ASSERT_EQ(env_stat_xdp(&e, STAT_REVERSE_NAT6), 1, "reverse_nat6 by XDP");
+	ASSERT_EQ(env_flows(&e), 1, "one flow");
+}
+
+UNIT_TEST(nat66_xdp_udp_as_tc) { xdp_as_tc(IPPROTO_UDP); }
+UNIT_TEST(nat66_xdp_tcp_as_tc) { xdp_as_tc(IPPROTO_TCP); }
+UNIT_TEST(nat66_xdp_echo_as_tc) { xdp_as_tc(IPPROTO_ICMPV6); }

@@ -135,6 +135,28 @@ static __always_inline bool to_excluded6(const struct bpfnat_config *cfg,
 }
 
 /*
+ * What a router answers instead of sending @p on out of the uplink by
+ * @route: "too big" (the path's MTU in @fib), or "time exceeded" when no
+ * hop is left; CONTINUE when neither.
+ */
+static __always_inline int refused_on_the_way6(void *ctx, struct pkt *p,
+					       const struct bpfnat_config *cfg,
+					       const struct endpoint *self,
+					       struct ipv6hdr *ip6, int route,
+					       const struct bpf_fib_lookup *fib)
+{
+	if (route == ROUTE_TOO_BIG)
+		return answer_container6(ctx, p, cfg, self, STAT_DROP_MTU,
+					 ICMPV6_PKT_TOOBIG, 0,
+					 fib->mtu_result, false);
+	if (ip6->hop_limit <= 1)
+		return answer_container6(ctx, p, cfg, self, STAT_DROP_TTL,
+					 ICMPV6_TIME_EXCEED,
+					 ICMPV6_EXC_HOPLIMIT, 0, false);
+	return CONTINUE;
+}
+
+/*
  * Container -> an excluded network, as container_routed() for IPv4: when
  * the FIB says the uplink, routed there as it is, with the host's IPv6
  * forwarding on or off; elsewhere, the stack's.  The tc hook's.
@@ -145,21 +167,16 @@ static __always_inline int container_routed6(void *ctx, struct pkt *p,
 					     struct ipv6hdr *ip6)
 {
 	struct bpf_fib_lookup *fib = fib_room_get();
-	int route;
+	int route, ret;
 
 	if (!fib)
 		return STAT_DROP_NO_ROUTE;
 	route = route_outside6(ctx, p, cfg, fib);
 	if (route == ROUTE_STACK)
 		return STAT_PASS;
-	if (route == ROUTE_TOO_BIG)
-		return answer_container6(ctx, p, cfg, self, STAT_DROP_MTU,
-					 ICMPV6_PKT_TOOBIG, 0,
-					 fib->mtu_result, false);
-	if (ip6->hop_limit <= 1)
-		return answer_container6(ctx, p, cfg, self, STAT_DROP_TTL,
-					 ICMPV6_TIME_EXCEED,
-					 ICMPV6_EXC_HOPLIMIT, 0, false);
+	ret = refused_on_the_way6(ctx, p, cfg, self, ip6, route, fib);
+	if (ret != CONTINUE)
+		return ret;
 	p->redirect = redirect_uplink(route, fib, cfg, false);
 	forward6(ctx, p, ip6, fib->dmac, fib->smac, false);
 	return STAT_ROUTED;
@@ -244,14 +261,9 @@ static __always_inline int container_to_outside6(void *ctx, struct pkt *p,
 	if (route == ROUTE_STACK)
 		/* an established flow never leaks out un-NATed */
 		return f ? STAT_DROP_NO_ROUTE : STAT_PASS;
-	if (route == ROUTE_TOO_BIG)
-		return answer_container6(ctx, p, cfg, self, STAT_DROP_MTU,
-					 ICMPV6_PKT_TOOBIG, 0,
-					 fib->mtu_result, false);
-	if (ip6->hop_limit <= 1)
-		return answer_container6(ctx, p, cfg, self, STAT_DROP_TTL,
-					 ICMPV6_TIME_EXCEED,
-					 ICMPV6_EXC_HOPLIMIT, 0, false);
+	ret = refused_on_the_way6(ctx, p, cfg, self, ip6, route, fib);
+	if (ret != CONTINUE)
+		return ret;
 	if (later) {
 		rw->addr_only = 1;
 		__builtin_memcpy(rw->saddr, cfg->snat6.addr, sizeof(rw->saddr));

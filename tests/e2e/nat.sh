@@ -42,6 +42,8 @@ test_http6_download_byte_identical() {
 		"2001:db8:1::1" "client address in the server's log"
 	assert_eq "$(csum_errors a)" 0 "checksum errors in a"
 	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
+	[[ $(counter reverse_nat6) -ge 100 ]] ||
+		fail "reverse_nat6: $(counter reverse_nat6)"
 	xdp_carried snat6 reverse_nat6
 }
 

@@ -39,19 +39,7 @@ test_ping6_outside() {
 		"Prometheus: IPv6's share"
 }
 
-test_http6_download_byte_identical() {
-	world6_up
-	http_serve out "[2001:db8:1::2]" $((16 * 1024 * 1024))
-	in_ns a curl -6 -sf --max-time 30 -o /tmp/got "http://[2001:db8:1::2]/blob"
-	assert_eq "$(sha256sum </tmp/got)" "$(sha256sum <"$WEB/blob")" \
-		"downloaded file"
-	assert_eq "$(awk '{ print $1 }' "$WEB/access.log" | sort -u)" \
-		"2001:db8:1::1" "client address in the server's log"
-	assert_eq "$(csum_errors a)" 0 "checksum errors in a"
-	assert_eq "$(csum_errors out)" 0 "checksum errors outside"
-	[[ $(counter reverse_nat6) -ge 100 ]] ||
-		fail "reverse_nat6: $(counter reverse_nat6)"
-}
+# (The download over IPv6 is nat.sh's, which runs in every mode.)
 
 test_iperf3_6_both_ways() {
 	needed iperf3

@@ -308,3 +308,50 @@ void check_frag6_into_a(const struct env *e, const struct run *r,
 	ASSERT_EQ(r->out_len, len, "length");
 	ASSERT_MEM_EQ(r->out, want, len, "the later fragment, for a");
 }
+
+bool check6_out(const struct env *e, const struct run *r, struct pkt_spec s,
+		size_t len, const struct in6_addr *src, uint16_t sport,
+		const struct in6_addr *dst)
+{
+	uint8_t want[PKT_MAX];
+	bool ok = true;
+
+	ok &= ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "sent on");
+	ok &= ASSERT_EQ(r->redirect.kind, REDIRECT_EGRESS,
+			"out of a device ...");
+	ok &= ASSERT_EQ(r->redirect.ifindex, e->ifindex_up, "... the uplink");
+	memcpy(s.dmac, e->mac_gw, ETH_ALEN);
+	memcpy(s.smac, e->mac_up, ETH_ALEN);
+	s.ttl = (s.ttl ? s.ttl : 64) - 1;
+	s.sport = sport;
+	pkt6_build(&s, src, dst, want);
+	ok &= ASSERT_EQ(r->out_len, len, "length");
+	ok &= ASSERT_MEM_EQ(r->out, want, len, "bytes = a router's");
+	ok &= ASSERT_TRUE(pkt6_l4_csum_ok(r->out), "L4 checksum from scratch");
+	return ok;
+}
+
+bool check6_into(const struct env *e, const struct run *r, struct pkt_spec s,
+		 size_t len, bool to_b, const struct in6_addr *src,
+		 uint16_t sport, uint16_t dport)
+{
+	uint8_t want[PKT_MAX];
+	bool ok = true;
+
+	ok &= ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "delivered");
+	ok &= ASSERT_EQ(r->redirect.kind, REDIRECT_PEER,
+			"into a namespace ...");
+	ok &= ASSERT_EQ(r->redirect.ifindex,
+			to_b ? e->ifindex_hb : e->ifindex_ha,
+			to_b ? "... b's" : "... a's");
+	memcpy(s.dmac, to_b ? e->mac_cb : e->mac_ca, ETH_ALEN);
+	memcpy(s.smac, to_b ? e->mac_hb : e->mac_ha, ETH_ALEN);
+	s.ttl = (s.ttl ? s.ttl : 64) - 1;
+	s.sport = sport;
+	s.dport = dport;
+	pkt6_build(&s, src, to_b ? &e->b6 : &e->a6, want);
+	ok &= ASSERT_EQ(r->out_len, len, "length");
+	ok &= ASSERT_MEM_EQ(r->out, want, len, "bytes = a router's");
+	ok &= ASSERT_TRUE(pkt6_l4_csum_ok(r->out), "L4 checksum from scratch");
+	return ok;
+}

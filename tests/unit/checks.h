@@ -74,6 +74,24 @@ size_t frag6_cut(const uint8_t *whole, int n, uint8_t *buf);
 /* Fragments @f0 and @f1 (@len1 bytes) put back together into @whole. */
 void frag6_join(const uint8_t *f0, const uint8_t *f1, size_t len1,
 		uint8_t *whole);
+/*
+ * @r must be @s (@len bytes) as a router sends it out of the uplink to
+ * the next hop, from @src:@sport to @dst: new MACs, a hop less, every
+ * other byte as sent, the L4 checksum right from scratch.
+ */
+bool check6_out(const struct env *e, const struct run *r, struct pkt_spec s,
+		size_t len, const struct in6_addr *src, uint16_t sport,
+		const struct in6_addr *dst);
+/*
+ * @r must be @s (@len bytes) as a router delivers it into container a
+ * (@to_b: b): into its namespace, its MACs, from @src:@sport to its
+ * address and @dport, a hop less, every other byte as sent, the L4
+ * checksum right from scratch.
+ */
+bool check6_into(const struct env *e, const struct run *r, struct pkt_spec s,
+		 size_t len, bool to_b, const struct in6_addr *src,
+		 uint16_t sport, uint16_t dport);
+
 /* @r is later fragment @f (@len bytes) as delivered into a. */
 void check_frag6_into_a(const struct env *e, const struct run *r,
 			const uint8_t *f, size_t len);

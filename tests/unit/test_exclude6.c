@@ -22,28 +22,6 @@ static const struct env_opts nat66_excluded = { .nat66 = true,
 						.exclude = EXCLUDED6 };
 static const struct env_opts excluded_alone = { .exclude = EXCLUDED6 };
 
-/*
- * @r must be @s (@len bytes, from a to @dst) as a router forwards it out
- * of the uplink: new MACs, a hop less, every other byte as sent.
- */
-static void check_routed6(const struct env *e, const struct run *r,
-			  struct pkt_spec s, size_t len,
-			  const struct in6_addr *dst)
-{
-	uint8_t want[PKT_MAX];
-
-	ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "sent on");
-	ASSERT_EQ(r->redirect.kind, REDIRECT_EGRESS, "out of a device ...");
-	ASSERT_EQ(r->redirect.ifindex, e->ifindex_up, "... the uplink");
-	memcpy(s.dmac, e->mac_gw, ETH_ALEN);
-	memcpy(s.smac, e->mac_up, ETH_ALEN);
-	s.ttl = 63;
-	pkt6_build(&s, &e->a6, dst, want);
-	ASSERT_EQ(r->out_len, len, "length");
-	ASSERT_MEM_EQ(r->out, want, len, "bytes = a router's");
-	ASSERT_TRUE(pkt6_l4_csum_ok(r->out), "L4 checksum from scratch");
-}
-
 /* TCP, UDP, echo, an echo reply and an error to an excluded network:
  * routed, no flow, nothing NATed.
  */
@@ -71,7 +49,7 @@ static void routed_out(const struct env_opts *o)
 		len = pkt6_build(&s, &e.a6, &far, pkt);
 		if (!env_from_container(&e, e.ifindex_ha, pkt, len, &r))
 			return;
-		check_routed6(&e, &r, s, len, &far);
+		check6_out(&e, &r, s, len, &e.a6, s.sport, &far);
 	}
 	ASSERT_EQ(env_stat6(&e, STAT_ROUTED), 5, "routed, of which IPv6");
 	ASSERT_EQ(env_stat(&e, STAT_SNAT6), 0, "not NATed");
@@ -146,7 +124,7 @@ UNIT_TEST(exclude6_source_routed_into_the_container)
 {
 	struct in6_addr far = ip6("2001:db8:2::9");
 	struct in6_addr other = ip6("2001:db8:3::9");
-	uint8_t pkt[PKT_MAX], want[PKT_MAX];
+	uint8_t pkt[PKT_MAX];
 	struct pkt_spec s;
 	struct env e;
 	struct run r;
@@ -158,16 +136,7 @@ UNIT_TEST(exclude6_source_routed_into_the_container)
 	len = pkt6_build(&s, &far, &e.a6, pkt);
 	if (!env_from_uplink(&e, pkt, len, &r))
 		return;
-	ASSERT_EQ(r.verdict, TC_ACT_REDIRECT, "delivered");
-	ASSERT_EQ(r.redirect.kind, REDIRECT_PEER, "into a namespace ...");
-	ASSERT_EQ(r.redirect.ifindex, e.ifindex_ha, "... a's");
-	memcpy(s.dmac, e.mac_ca, ETH_ALEN);
-	memcpy(s.smac, e.mac_ha, ETH_ALEN);
-	s.ttl = 63;
-	pkt6_build(&s, &far, &e.a6, want);
-	ASSERT_EQ(r.out_len, len, "length");
-	ASSERT_MEM_EQ(r.out, want, len, "bytes = a router's");
-	ASSERT_TRUE(pkt6_l4_csum_ok(r.out), "L4 checksum from scratch");
+	check6_into(&e, &r, s, len, false, &far, s.sport, s.dport);
 	ASSERT_EQ(env_stat6(&e, STAT_ROUTED), 1, "routed, of which IPv6");
 
 	/* from elsewhere, or with no hop left: the host's, untouched */

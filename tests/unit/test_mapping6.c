@@ -108,26 +108,6 @@ UNIT_TEST(mapping6_echo_has_no_binding)
 	ASSERT_EQ(env_bindings(&e), 0, "no binding");
 }
 
-/* @r must be @s (from far:5000) delivered into a, to its port 40000. */
-static void check_into_a(const struct env *e, const struct run *r,
-			 struct pkt_spec s, size_t len,
-			 const struct in6_addr *from)
-{
-	uint8_t want[PKT_MAX];
-
-	ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "delivered");
-	ASSERT_EQ(r->redirect.kind, REDIRECT_PEER, "into a namespace ...");
-	ASSERT_EQ(r->redirect.ifindex, e->ifindex_ha, "... a's");
-	memcpy(s.dmac, e->mac_ca, ETH_ALEN);
-	memcpy(s.smac, e->mac_ha, ETH_ALEN);
-	s.ttl = 63;
-	s.dport = 40000;
-	pkt6_build(&s, from, &e->a6, want);
-	ASSERT_EQ(r->out_len, len, "length");
-	ASSERT_MEM_EQ(r->out, want, len, "bytes = a NAT66 router's");
-	ASSERT_TRUE(pkt6_l4_csum_ok(r->out), "L4 checksum from scratch");
-}
-
 /*
  * A host the container never sent to, to its mapped port: dropped and
  * counted by default; with endpoint-independent filtering let in, as a
@@ -163,10 +143,10 @@ static void filtering6(bool eif)
 		len = pkt6_build(&s, &e.remote6, &e.uplink6, pkt);
 		if (!env_from_uplink(&e, pkt, len, &r))
 			return;
-		check_into_a(&e, &r, s, len, &e.remote6);
+		check6_into(&e, &r, s, len, false, &e.remote6, s.sport, 40000);
 		return;
 	}
-	check_into_a(&e, &r, s, len, &far);
+	check6_into(&e, &r, s, len, false, &far, s.sport, 40000);
 	ASSERT_EQ(env_stat(&e, STAT_DROP_FILTERED), 0, "not filtered");
 	ASSERT_EQ(env_stat6(&e, STAT_DNAT), 1, "a flow from the outside");
 	if (ASSERT_TRUE(env_binding6_of(&e, &e.a6, 40000, IPPROTO_UDP, &bind),

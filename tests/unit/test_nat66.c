@@ -28,48 +28,21 @@ static uint16_t sport_of(const uint8_t *frame, uint8_t proto)
 	return ntohs(*(const uint16_t *)(l4 + (proto == IPPROTO_ICMPV6 ? 4 : 0)));
 }
 
-/*
- * @r must be @s as a NAT router sends it on: out of the uplink to the
- * next hop, from the SNAT address and @port, a hop less, every other
- * byte as sent, the L4 checksum right from scratch.
+/* @r must be @s as a NAT66 router sends it on, from the SNAT address
+ * and @port.
  */
 static void check_snat6(const struct env *e, const struct run *r,
 			struct pkt_spec s, size_t len, uint16_t port)
 {
-	uint8_t want[PKT_MAX];
-
-	ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "sent on");
-	ASSERT_EQ(r->redirect.kind, REDIRECT_EGRESS, "out of a device ...");
-	ASSERT_EQ(r->redirect.ifindex, e->ifindex_up, "... the uplink");
-	memcpy(s.dmac, e->mac_gw, ETH_ALEN);
-	memcpy(s.smac, e->mac_up, ETH_ALEN);
-	s.ttl = 63;
-	s.sport = port;
-	pkt6_build(&s, &e->uplink6, &e->remote6, want);
-	ASSERT_EQ(r->out_len, len, "length");
-	ASSERT_MEM_EQ(r->out, want, len, "bytes = a NAT66 router's");
-	ASSERT_TRUE(pkt6_l4_csum_ok(r->out), "L4 checksum from scratch");
+	check6_out(e, r, s, len, &e->uplink6, port, &e->remote6);
 }
 
 /* @r must be the answer @s delivered into a, to its port @port. */
 static void check_reverse6(const struct env *e, const struct run *r,
 			   struct pkt_spec s, size_t len, uint16_t port)
 {
-	uint8_t want[PKT_MAX];
-
-	ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "delivered");
-	ASSERT_EQ(r->redirect.kind, REDIRECT_PEER, "into a namespace ...");
-	ASSERT_EQ(r->redirect.ifindex, e->ifindex_ha, "... a's");
-	memcpy(s.dmac, e->mac_ca, ETH_ALEN);
-	memcpy(s.smac, e->mac_ha, ETH_ALEN);
-	s.ttl = 63;
-	if (s.proto == IPPROTO_ICMPV6)
-		s.sport = port;
-	s.dport = port;
-	pkt6_build(&s, &e->remote6, &e->a6, want);
-	ASSERT_EQ(r->out_len, len, "length");
-	ASSERT_MEM_EQ(r->out, want, len, "bytes = a NAT66 router's");
-	ASSERT_TRUE(pkt6_l4_csum_ok(r->out), "L4 checksum from scratch");
+	check6_into(e, r, s, len, false, &e->remote6,
+		    s.proto == IPPROTO_ICMPV6 ? port : s.sport, port);
 }
 
 static void out_and_back(uint8_t proto, const struct env_opts *o)

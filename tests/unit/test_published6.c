@@ -78,66 +78,6 @@ static struct ct_key key6_of(uint8_t proto, const struct in6_addr *s,
 	return k;
 }
 
-/*
- * @r must be @s (@len bytes) as a NAT66 router delivers it into container
- * a (@to_b: b): into its namespace, its MACs, from @src:@sport to its
- * address and @dport, a hop less, every other byte as sent, the L4
- * checksum right from scratch.
- */
-static bool check_into6(const struct env *e, const struct run *r,
-			struct pkt_spec s, size_t len, bool to_b,
-			const struct in6_addr *src, uint16_t sport,
-			uint16_t dport)
-{
-	uint8_t want[PKT_MAX];
-	bool ok = true;
-
-	ok &= ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "delivered");
-	ok &= ASSERT_EQ(r->redirect.kind, REDIRECT_PEER,
-			"into a namespace ...");
-	ok &= ASSERT_EQ(r->redirect.ifindex,
-			to_b ? e->ifindex_hb : e->ifindex_ha,
-			to_b ? "... b's" : "... a's");
-	memcpy(s.dmac, to_b ? e->mac_cb : e->mac_ca, ETH_ALEN);
-	memcpy(s.smac, to_b ? e->mac_hb : e->mac_ha, ETH_ALEN);
-	s.ttl = (s.ttl ? s.ttl : 64) - 1;
-	s.sport = sport;
-	s.dport = dport;
-	pkt6_build(&s, src, to_b ? &e->b6 : &e->a6, want);
-	ok &= ASSERT_EQ(r->out_len, len, "length");
-	ok &= ASSERT_MEM_EQ(r->out, want, len, "bytes = a NAT66 router's");
-	ok &= ASSERT_TRUE(pkt6_l4_csum_ok(r->out), "L4 checksum from scratch");
-	return ok;
-}
-
-/*
- * @r must be @s (@len bytes, to the outside's 2001:db8:1::2) as a NAT66
- * router sends it on: out of the uplink to the next hop, from
- * @src:@sport, a hop less, every other byte as sent, the L4 checksum
- * right from scratch.
- */
-static bool check_out6(const struct env *e, const struct run *r,
-		       struct pkt_spec s, size_t len,
-		       const struct in6_addr *src, uint16_t sport)
-{
-	uint8_t want[PKT_MAX];
-	bool ok = true;
-
-	ok &= ASSERT_EQ(r->verdict, TC_ACT_REDIRECT, "sent on");
-	ok &= ASSERT_EQ(r->redirect.kind, REDIRECT_EGRESS,
-			"out of a device ...");
-	ok &= ASSERT_EQ(r->redirect.ifindex, e->ifindex_up, "... the uplink");
-	memcpy(s.dmac, e->mac_gw, ETH_ALEN);
-	memcpy(s.smac, e->mac_up, ETH_ALEN);
-	s.ttl = (s.ttl ? s.ttl : 64) - 1;
-	s.sport = sport;
-	pkt6_build(&s, src, &e->remote6, want);
-	ok &= ASSERT_EQ(r->out_len, len, "length");
-	ok &= ASSERT_MEM_EQ(r->out, want, len, "bytes = a NAT66 router's");
-	ok &= ASSERT_TRUE(pkt6_l4_csum_ok(r->out), "L4 checksum from scratch");
-	return ok;
-}
-
 /* @r must be the host's: to its stack, as it came. */
 static bool check_hosts(const struct run *r, const uint8_t *pkt, size_t len)
 {
@@ -196,7 +136,7 @@ static void published6(uint8_t proto, const struct env_opts *o,
 	len = pkt6_build(&s, &e.remote6, &host, pkt);
 	if (!env_from_uplink(&e, pkt, len, &r))
 		return;
-	check_into6(&e, &r, s, len, false, &e.remote6, CLIENT_PORT,
+	check6_into(&e, &r, s, len, false, &e.remote6, CLIENT_PORT,
 		    SERVER_PORT);
 	ASSERT_EQ(env_stat6(&e, STAT_DNAT), 1, "dnat, as IPv6");
 	ASSERT_EQ(env_stat(&e, STAT_DNAT), 1, "none as IPv4");
@@ -222,7 +162,7 @@ static void published6(uint8_t proto, const struct env_opts *o,
 	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
 	if (!env_from_container(&e, e.ifindex_ha, pkt, len, &r))
 		return;
-	check_out6(&e, &r, s, len, &host, HOST_PORT);
+	check6_out(&e, &r, s, len, &host, HOST_PORT, &e.remote6);
 	ASSERT_EQ(env_stat6(&e, STAT_SNAT6), 1, "snat6");
 	k = key6_of(proto, &e.remote6, &host, CLIENT_PORT, HOST_PORT);
 	if (!ASSERT_TRUE(env_flow_of(&e, &k, &f), "the flow still"))
@@ -238,7 +178,7 @@ static void published6(uint8_t proto, const struct env_opts *o,
 	len = pkt6_build(&s, &e.remote6, &host, pkt);
 	if (!env_from_uplink(&e, pkt, len, &r))
 		return;
-	check_into6(&e, &r, s, len, false, &e.remote6, CLIENT_PORT,
+	check6_into(&e, &r, s, len, false, &e.remote6, CLIENT_PORT,
 		    SERVER_PORT);
 	ASSERT_EQ(env_flows(&e), 1, "still one flow");
 	ASSERT_EQ(env_stat6(&e, STAT_DNAT), 2, "dnat, each");
@@ -339,7 +279,7 @@ UNIT_TEST(published6_on_one_address_only)
 	len = pkt6_build(&s, &e.remote6, &other, pkt);
 	if (!env_from_uplink(&e, pkt, len, &r))
 		return;
-	check_into6(&e, &r, s, len, false, &e.remote6, CLIENT_PORT,
+	check6_into(&e, &r, s, len, false, &e.remote6, CLIENT_PORT,
 		    SERVER_PORT);
 	/* (from another port: the same answer's tuple cannot be two flows') */
 	s = to_published6(&e, IPPROTO_TCP, TCPF_SYN, HOST_PORT + 1);
@@ -347,7 +287,7 @@ UNIT_TEST(published6_on_one_address_only)
 	len = pkt6_build(&s, &e.remote6, &e.uplink6, pkt);
 	if (!env_from_uplink(&e, pkt, len, &r))
 		return;
-	check_into6(&e, &r, s, len, false, &e.remote6, CLIENT_PORT + 1,
+	check6_into(&e, &r, s, len, false, &e.remote6, CLIENT_PORT + 1,
 		    SERVER_PORT);
 	ASSERT_EQ(env_stat6(&e, STAT_DNAT), 2, "both DNATed");
 }
@@ -526,7 +466,7 @@ UNIT_TEST(published6_xdp_leaves_it_to_tc)
 	ASSERT_EQ(env_flows(&e), 0, "no flow made by XDP");
 	if (!env_from_uplink(&e, pkt, len, &r))
 		return;
-	check_into6(&e, &r, s, len, false, &e.remote6, CLIENT_PORT,
+	check6_into(&e, &r, s, len, false, &e.remote6, CLIENT_PORT,
 		    SERVER_PORT);
 }
 
@@ -564,7 +504,7 @@ static void hairpin6(uint8_t proto, bool from_a)
 	mapped = ntohs(*(uint16_t *)(r.out + PKT6_L4_OFF));
 	/* port preservation, as for the client's flows to the outside */
 	ASSERT_EQ(mapped, 40000, "from the client's mapped port");
-	check_into6(&e, &r, s, len, false, &e.uplink6, mapped, SERVER_PORT);
+	check6_into(&e, &r, s, len, false, &e.uplink6, mapped, SERVER_PORT);
 	ASSERT_EQ(env_stat6(&e, STAT_HAIRPIN), 1, "hairpin, as IPv6");
 	k = key6_of(proto, client, &e.uplink6, 40000, HOST_PORT);
 	if (!ASSERT_TRUE(env_flow_of(&e, &k, &f), "a flow"))
@@ -585,7 +525,7 @@ static void hairpin6(uint8_t proto, bool from_a)
 	len = pkt6_build(&s, &e.a6, &e.uplink6, pkt);
 	if (!env_from_container(&e, e.ifindex_ha, pkt, len, &r))
 		return;
-	check_into6(&e, &r, s, len, !from_a, &e.uplink6, HOST_PORT, 40000);
+	check6_into(&e, &r, s, len, !from_a, &e.uplink6, HOST_PORT, 40000);
 	ASSERT_EQ(env_stat6(&e, STAT_HAIRPIN), 2, "both counted");
 	ASSERT_EQ(env_stat(&e, STAT_HAIRPIN), 2, "none as IPv4");
 	ASSERT_EQ(env_stat(&e, STAT_SNAT6), 0, "nothing out of the uplink");
@@ -791,7 +731,7 @@ static void never_allocated6(const struct in6_addr *published)
 	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
 	if (!env_from_container(&e, e.ifindex_ha, pkt, len, &r))
 		return;
-	check_out6(&e, &r, s, len, &e.uplink6, 2001);
+	check6_out(&e, &r, s, len, &e.uplink6, 2001, &e.remote6);
 	s = spec6_out(&e, false, IPPROTO_UDP, 2002);
 	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
 	if (!env_from_container(&e, e.ifindex_ha, pkt, len, &r))
@@ -805,7 +745,7 @@ static void never_allocated6(const struct in6_addr *published)
 	len = pkt6_build(&s, &e.remote6, &e.uplink6, pkt);
 	if (!env_from_uplink(&e, pkt, len, &r))
 		return;
-	check_into6(&e, &r, s, len, true, &e.remote6, CLIENT_PORT, 53);
+	check6_into(&e, &r, s, len, true, &e.remote6, CLIENT_PORT, 53);
 }
 
 UNIT_TEST(published6_port_never_allocated)
@@ -846,7 +786,7 @@ UNIT_TEST(published6_other_entries_leave_the_port)
 	len = pkt6_build(&s, &e.a6, &e.remote6, pkt);
 	if (!env_from_container(&e, e.ifindex_ha, pkt, len, &r))
 		return;
-	check_out6(&e, &r, s, len, &e.uplink6, 2000);
+	check6_out(&e, &r, s, len, &e.uplink6, 2000, &e.remote6);
 	s = env_spec_from(&e, false, IPPROTO_UDP, e.remote, 2001, 53);
 	env_send(&e, e.ifindex_ha, &s, pkt, &r);
 	check_snat(&e, &r, pkt, 2001);

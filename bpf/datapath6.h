@@ -855,6 +855,32 @@ static __always_inline bool is_local6(void *ctx, const struct pkt *p,
 }
 
 /*
+ * The flow of the outside's packet @p to container endpoint @ep's
+ * @addr:@port (a published port, or with @bound a mapping's binding), as
+ * uplink_dnat_flow() for IPv4: CONTINUE with the flow in *@out, or a drop
+ * reason.
+ */
+static __always_inline int uplink_dnat_flow6(void *ctx, struct pkt *p,
+					     const struct endpoint *ep,
+					     const __be32 *addr, __be16 port,
+					     __u8 bound, struct ct_flow **out)
+{
+	struct ct_new *n = ct_new_get();
+
+	if (!n)
+		return STAT_DROP_CT_FULL;	/* no room to build it */
+	n->key = p->key;
+	ct_key_set6(&n->reply, addr, p->key.saddr6, port, p->key.sport,
+		    p->key.proto);
+	n->ifindex[CT_DIR_ORIG] = 0;
+	n->ifindex[CT_DIR_REPLY] = ep->ifindex;
+	n->kind = CT_KIND_DNAT;
+	n->tcp_flags = p->tcp_flags;
+	n->bound = bound;
+	return ct_create_flow(ctx, n, out, false);
+}
+
+/*
  * The first packet from the outside to a published port over IPv6, as
  * uplink_published() for IPv4: its DNAT flow in *@out, whose answer is the
  * container's, from its address and port to the client.  STAT_PASS when
@@ -867,7 +893,6 @@ static __always_inline int uplink_published6(void *ctx, struct pkt *p,
 	const struct endpoint *ep;
 	const struct port_val *v;
 	struct port_key *k;
-	struct ct_new *n;
 
 	k = port_key_of(p->key.daddr6, true, p->key.dport, p->key.proto);
 	v = k ? port_lookup(k, true) : NULL;
@@ -889,18 +914,7 @@ static __always_inline int uplink_published6(void *ctx, struct pkt *p,
 	     in6_prefix(in6_of(p->key.daddr6), &cfg->pool6, cfg->pool6_plen) ||
 	     !is_local6(ctx, p, ep->ifindex)))
 		return STAT_PASS;
-	n = ct_new_get();
-	if (!n)
-		return STAT_DROP_CT_FULL;	/* no room to build it */
-	n->key = p->key;
-	ct_key_set6(&n->reply, v->addr6, p->key.saddr6, v->port, p->key.sport,
-		    p->key.proto);
-	n->ifindex[CT_DIR_ORIG] = 0;
-	n->ifindex[CT_DIR_REPLY] = ep->ifindex;
-	n->kind = CT_KIND_DNAT;
-	n->tcp_flags = p->tcp_flags;
-	n->bound = 0;
-	return ct_create_flow(ctx, n, out, false);
+	return uplink_dnat_flow6(ctx, p, ep, v->addr6, v->port, 0, out);
 }
 
 /*
@@ -916,7 +930,6 @@ static __always_inline int uplink_bound6(void *ctx, struct pkt *p,
 {
 	const struct nat_endpoint *in;
 	const struct endpoint *ep;
-	struct ct_new *n;
 
 	if (!in6_eq(in6_of(p->key.daddr6), &cfg->snat6))
 		return STAT_PASS;
@@ -926,18 +939,9 @@ static __always_inline int uplink_bound6(void *ctx, struct pkt *p,
 	if (!(cfg->flags & CFG_F_FILTER_EIF))
 		return STAT_DROP_FILTERED;
 	ep = bpf_map_lookup_elem(&endpoints6, in->addr6);
-	n = ct_new_get();
-	if (!ep || !n)
+	if (!ep)
 		return STAT_DROP_FILTERED;
-	n->key = p->key;
-	ct_key_set6(&n->reply, in->addr6, p->key.saddr6, in->port,
-		    p->key.sport, p->key.proto);
-	n->ifindex[CT_DIR_ORIG] = 0;
-	n->ifindex[CT_DIR_REPLY] = ep->ifindex;
-	n->kind = CT_KIND_DNAT;
-	n->tcp_flags = p->tcp_flags;
-	n->bound = 1;
-	return ct_create_flow(ctx, n, out, false);
+	return uplink_dnat_flow6(ctx, p, ep, in->addr6, in->port, 1, out);
 }
 
 /*

@@ -40,12 +40,22 @@ static __always_inline void guard_count(__u32 bytes, bool ipv6)
 /* IPv6: the same rule, for the IPv6 pool and the IPv6 exclusions. */
 static __always_inline int guard_egress6(struct __sk_buff *skb)
 {
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+	struct ethhdr *eth = data;
 	struct in6_key saddr, daddr, pool;
 
 	if (!guard_pool6_plen)
 		return TC_ACT_OK;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct ipv6hdr, saddr),
-			       &saddr, sizeof(saddr)))
+	/* read in place when the header is linear (as what bpfnat
+	 * rewrote is), else through the helper
+	 */
+	if ((void *)(ip6 + 1) <= data_end && eth->h_proto == skb->protocol)
+		__builtin_memcpy(&saddr, &ip6->saddr, sizeof(saddr));
+	else if (bpf_skb_load_bytes(skb, ETH_HLEN +
+				    offsetof(struct ipv6hdr, saddr),
+				    &saddr, sizeof(saddr)))
 		return TC_ACT_OK;	/* no IPv6 header to leak from */
 	/* word by word: a copy of the whole that casts the volatile away
 	 * lets the compiler read the zeros it was built with

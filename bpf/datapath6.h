@@ -15,16 +15,20 @@
  *     quote and all; what follows another extension header, and other
  *     protocols -> dropped, counted (drop_ipv6_ext_header,
  *     drop_unsupported); with no SNAT address -> ICMPv6 no route,
- *     counted.  An IPv6 packet with a
- *     pool source never leaves the uplink as it is (guard.h drops it
- *     there too);
+ *     counted; an excluded network (--exclude) -> routed as it is.
+ *     Else an IPv6 packet with a pool source never leaves the uplink as
+ *     it is (guard.h drops it there too);
  *     the host's own addresses, no route at all, or a route that does not
  *     use the uplink -> the stack, as for IPv4.
  *   from_uplink6     a packet arriving from the outside:
+ *     from an excluded network to a container's own address -> routed
+ *     into it;
  *     the answer of a NAT66 flow -> reverse NAT, redirect into the
  *     container; an ICMPv6 error about one -> translated, into the
  *     container; fragments as IPv4's (frag.h): the first as its flow's
- *     packet, the later ones after it, held when they come first;
+ *     packet, the later ones after it, held when they come first; to a
+ *     published port or (with endpoint-independent filtering) a binding
+ *     -> DNAT into its container;
  *     anything else -> the stack.
  *
  * A container solicits its gateway alone: its routes (container.c) send
@@ -251,7 +255,7 @@ static __always_inline int container_to_outside6(void *ctx, struct pkt *p,
 	if (f && f->ifindex[dir] != p->ifindex)
 		return STAT_DROP_SPOOFED;
 	/* a new flow to an excluded network is routed, not translated */
-	if (!f && is_excluded6(p->key.daddr6))
+	if (!f && to_excluded6(cfg, p))
 		return container_routed6(ctx, p, cfg, self, ip6);
 	if (f)
 		route = route_cached(f, p, fib, now);
@@ -569,10 +573,10 @@ static __always_inline int container_to_outside6_xdp(void *ctx, struct pkt *p,
 		return STAT_TO_TC;
 	if (asked)
 		route_remember(f, fib, cfg, now, true);
-	ct_account(ctx, f, p, dir, now, true);
 	rewrite6_for(rw, f, dir);
 	if (!ct_still(f, dir, &p->key))
 		return STAT_DROP_CT_RACE;
+	ct_account(ctx, f, p, dir, now, true);
 	p->redirect = redirect_uplink(route, fib, cfg, true);
 	__builtin_memcpy(rw->dmac, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, fib->smac, ETH_ALEN);
@@ -800,9 +804,9 @@ static __always_inline int flow_deliver6_xdp(void *ctx, struct pkt *p,
 	ep = bpf_map_lookup_elem(&endpoints6, rw->daddr);
 	if (!ep || !xdp_can_send(ep->ifindex))
 		return STAT_TO_TC;
-	ct_account(ctx, f, p, dir, bpf_ktime_get_coarse_ns(), true);
 	if (!ct_still(f, dir, &p->key))
 		return STAT_DROP_CT_RACE;
+	ct_account(ctx, f, p, dir, bpf_ktime_get_coarse_ns(), true);
 	__builtin_memcpy(rw->dmac, ep->mac, ETH_ALEN);
 	__builtin_memcpy(rw->smac, ep->host_mac, ETH_ALEN);
 	p->redirect = redirect_container(ep, true);

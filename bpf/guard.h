@@ -44,7 +44,10 @@ static __always_inline int guard_egress6(struct __sk_buff *skb)
 	void *data_end = (void *)(long)skb->data_end;
 	struct ipv6hdr *ip6 = data + ETH_HLEN;
 	struct ethhdr *eth = data;
-	struct in6_key saddr, daddr, pool;
+	struct {
+		struct in6_key saddr, daddr;	/* as the header has them */
+	} a;
+	struct in6_key pool;
 
 	if (!guard_pool6_plen)
 		return TC_ACT_OK;
@@ -52,23 +55,20 @@ static __always_inline int guard_egress6(struct __sk_buff *skb)
 	 * rewrote is), else through the helper
 	 */
 	if ((void *)(ip6 + 1) <= data_end && eth->h_proto == skb->protocol)
-		__builtin_memcpy(&saddr, &ip6->saddr, sizeof(saddr));
+		__builtin_memcpy(&a, &ip6->saddr, sizeof(a));
 	else if (bpf_skb_load_bytes(skb, ETH_HLEN +
 				    offsetof(struct ipv6hdr, saddr),
-				    &saddr, sizeof(saddr)))
+				    &a, sizeof(a)))
 		return TC_ACT_OK;	/* no IPv6 header to leak from */
 	/* word by word: a copy of the whole that casts the volatile away
 	 * lets the compiler read the zeros it was built with
 	 */
 	for (int i = 0; i < 4; i++)
 		pool.addr[i] = guard_pool6[i];
-	if (!in6_prefix(&saddr, &pool, guard_pool6_plen))
+	if (!in6_prefix(&a.saddr, &pool, guard_pool6_plen))
 		return TC_ACT_OK;
 	/* routed to an excluded network as it is, on purpose */
-	if (!bpf_skb_load_bytes(skb, ETH_HLEN +
-				offsetof(struct ipv6hdr, daddr),
-				&daddr, sizeof(daddr)) &&
-	    is_excluded6(daddr.addr))
+	if (is_excluded6(a.daddr.addr))
 		return TC_ACT_OK;
 	guard_count(skb->len, true);
 	return TC_ACT_SHOT;

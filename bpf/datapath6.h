@@ -1072,6 +1072,11 @@ static __always_inline int from_uplink6(void *ctx, struct pkt *p,
 			return uplink_host6(ctx, p);
 		if (ret != CONTINUE)
 			return ret;
+		/* never NULL here; 6.1's verifier cannot tell, once two
+		 * ways may have made the flow
+		 */
+		if (!f)
+			return STAT_DROP_CT_RACE;
 		dir = CT_DIR_ORIG;
 	}
 	return flow_deliver6(ctx, p, ip6, f, dir);
